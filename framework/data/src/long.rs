@@ -1,0 +1,253 @@
+//! Long-format files: one row per (series, date) with the target, numeric
+//! covariates, optional text and per-series attributes. Rows of a series must
+//! come in date order; duplicate dates, off-frequency dates, bad numbers and
+//! (unless `fill = "zero"`) gaps are errors naming the line.
+
+use crate::reader::{cell_str, column_indexes, csv_error, open, parse_date, parse_number};
+use crate::{DataError, Panel, Series};
+use chrono::NaiveDate;
+use std::collections::HashMap;
+use std::path::Path;
+use trendlab_spec::{Experiment, FillPolicy, Frequency};
+
+/// Which columns to read and how.
+pub(crate) struct LongLayout {
+    time: String,
+    id: String,
+    target: String,
+    text: Option<String>,
+    numeric: Vec<String>,
+    statics: Vec<String>,
+    frequency: Frequency,
+    fill: FillPolicy,
+}
+
+impl LongLayout {
+    pub(crate) fn of(experiment: &Experiment) -> Self {
+        let data = &experiment.document.data;
+        let target = data
+            .target
+            .clone()
+            .expect("validated: long format has a target");
+        let mut numeric = data.covariates.clone();
+        let wrmsse = experiment.evaluation().wrmsse.as_ref();
+        if let Some(weight) = wrmsse.and_then(|w| w.weight.clone()) {
+            if weight != target && !numeric.contains(&weight) {
+                numeric.push(weight);
+            }
+        }
+        let mut statics: Vec<String> = Vec::new();
+        for col in wrmsse
+            .iter()
+            .flat_map(|w| &w.levels)
+            .flat_map(|l| l.split('+'))
+            .map(str::trim)
+        {
+            if !statics.iter().any(|s| s == col) {
+                statics.push(col.to_string());
+            }
+        }
+        LongLayout {
+            time: data
+                .time
+                .clone()
+                .expect("validated: long format has a time column"),
+            id: data
+                .id
+                .clone()
+                .expect("validated: long format has an id column"),
+            target,
+            text: data.text.clone(),
+            numeric,
+            statics,
+            frequency: experiment.frequency,
+            fill: data.fill,
+        }
+    }
+}
+
+/// A series while its rows are being read.
+struct Pending {
+    series: Series,
+    lines: Vec<u64>,
+}
+
+pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError> {
+    let mut reader = open(path)?;
+    let header = reader
+        .byte_headers()
+        .map_err(|e| csv_error(path, e))?
+        .clone();
+    let fixed: Vec<&str> = vec![&layout.time, &layout.id, &layout.target];
+    let [time_col, id_col, target_col] = column_indexes(path, &header, &fixed)?[..] else {
+        unreachable!()
+    };
+    let text_col = match &layout.text {
+        Some(t) => Some(column_indexes(path, &header, &[t])?[0]),
+        None => None,
+    };
+    let numeric_cols = column_indexes(
+        path,
+        &header,
+        &layout
+            .numeric
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    )?;
+    let static_cols = column_indexes(
+        path,
+        &header,
+        &layout
+            .statics
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    )?;
+
+    let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+    let mut pending: Vec<Pending> = Vec::new();
+    let mut record = csv::ByteRecord::new();
+    let mut rows_read = 0;
+    while reader
+        .read_byte_record(&mut record)
+        .map_err(|e| csv_error(path, e))?
+    {
+        rows_read += 1;
+        let line = record.position().map_or(0, |p| p.line());
+        let err = |message: String| DataError::line(path, line, message);
+        let cell = |i: usize| record.get(i).unwrap_or_default();
+        let date = parse_date(cell(time_col)).ok_or_else(|| {
+            err(format!(
+                "`{}` value `{}` is not a date (YYYY-MM-DD)",
+                layout.time,
+                cell_str(cell(time_col))
+            ))
+        })?;
+        if !layout.frequency.is_aligned(date) {
+            return Err(err(format!(
+                "date {date} is not on the `{}` frequency (expected {})",
+                layout.frequency,
+                layout.frequency.floor(date)
+            )));
+        }
+        let id = cell(id_col).trim_ascii();
+        if id.is_empty() {
+            return Err(err(format!("`{}` is empty", layout.id)));
+        }
+        let target = parse_number(cell(target_col), &layout.target).map_err(&err)?;
+        let slot = *index.entry(id.to_vec()).or_insert_with(|| {
+            pending.push(Pending {
+                series: Series {
+                    id: cell_str(id),
+                    text: text_col
+                        .map(|c| cell_str(cell(c)))
+                        .filter(|t| !t.is_empty()),
+                    dates: Vec::new(),
+                    target: Vec::new(),
+                    covariates: vec![Vec::new(); numeric_cols.len()],
+                    statics: static_cols.iter().map(|&c| cell_str(cell(c))).collect(),
+                },
+                lines: Vec::new(),
+            });
+            pending.len() - 1
+        });
+        let p = &mut pending[slot];
+        if let (Some(&last), Some(&last_line)) = (p.series.dates.last(), p.lines.last()) {
+            if date == last {
+                return Err(err(format!(
+                    "duplicate row for series `{}` on {date} (first at line {last_line})",
+                    p.series.id
+                )));
+            }
+            if date < last {
+                return Err(err(format!(
+                    "rows are not sorted: series `{}` has {date} after {last} (line {last_line}); sort by date within each series",
+                    p.series.id
+                )));
+            }
+        }
+        for (k, &c) in static_cols.iter().enumerate() {
+            if cell(c).trim_ascii() != p.series.statics[k].as_bytes() {
+                return Err(err(format!(
+                    "`{}` changes within series `{}` (`{}` here, `{}` before); hierarchy columns must be constant per series",
+                    layout.statics[k],
+                    p.series.id,
+                    cell_str(cell(c)),
+                    p.series.statics[k]
+                )));
+            }
+        }
+        for (k, &c) in numeric_cols.iter().enumerate() {
+            p.series.covariates[k].push(parse_number(cell(c), &layout.numeric[k]).map_err(&err)?);
+        }
+        p.series.dates.push(date);
+        p.series.target.push(target);
+        p.lines.push(line);
+    }
+    if pending.is_empty() {
+        return Err(DataError::file(path, "no data rows"));
+    }
+    let series = pending
+        .into_iter()
+        .map(|p| fill_gaps(p, layout, path))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Panel {
+        frequency: layout.frequency,
+        series,
+        covariate_names: layout.numeric.clone(),
+        static_names: layout.statics.clone(),
+        source: path.to_path_buf(),
+        fingerprint: String::new(),
+        rows_read,
+    })
+}
+
+/// Checks that consecutive dates are one period apart; fills gaps with zeros
+/// or reports the first one, per the fill policy.
+fn fill_gaps(p: Pending, layout: &LongLayout, path: &Path) -> Result<Series, DataError> {
+    let freq = layout.frequency;
+    let s = &p.series;
+    let has_gap = s
+        .dates
+        .windows(2)
+        .any(|w| freq.periods_between(w[0], w[1]) != 1);
+    if !has_gap {
+        return Ok(p.series);
+    }
+    if layout.fill == FillPolicy::Error {
+        let i = s
+            .dates
+            .windows(2)
+            .position(|w| freq.periods_between(w[0], w[1]) != 1)
+            .expect("has a gap");
+        let missing = freq.periods_between(s.dates[i], s.dates[i + 1]) - 1;
+        return Err(DataError::line(
+            path,
+            p.lines[i + 1],
+            format!(
+                "series `{}` skips {missing} period(s) between {} (line {}) and {}; set data.fill = \"zero\" to fill gaps with zeros",
+                s.id,
+                s.dates[i],
+                p.lines[i],
+                s.dates[i + 1]
+            ),
+        ));
+    }
+    let first: NaiveDate = s.dates[0];
+    let n = freq.periods_between(first, *s.dates.last().expect("non-empty")) as usize + 1;
+    let mut filled = Series {
+        dates: (0..n).map(|i| freq.advance(first, i)).collect(),
+        target: vec![0.0; n],
+        covariates: vec![vec![0.0; n]; s.covariates.len()],
+        ..p.series.clone()
+    };
+    for (t, date) in s.dates.iter().enumerate() {
+        let i = freq.periods_between(first, *date) as usize;
+        filled.target[i] = s.target[t];
+        for (k, cov) in s.covariates.iter().enumerate() {
+            filled.covariates[k][i] = cov[t];
+        }
+    }
+    Ok(filled)
+}

@@ -1,0 +1,159 @@
+//! Opening CSV and CSV.gz files, reading headers, and parsing the cells the
+//! loaders need (dates, numbers) with errors that name the line.
+
+use crate::DataError;
+use chrono::NaiveDate;
+use flate2::read::MultiGzDecoder;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+/// A CSV reader over a plain or gzip file (by the `.gz` extension).
+pub(crate) fn open(path: &Path) -> Result<csv::Reader<Box<dyn Read>>, DataError> {
+    let file = File::open(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let inner: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file)))
+    } else {
+        Box::new(file)
+    };
+    Ok(csv::ReaderBuilder::new()
+        .buffer_capacity(1 << 16)
+        .from_reader(inner))
+}
+
+/// Column names of a CSV or CSV.gz file.
+pub fn read_header(path: &Path) -> Result<Vec<String>, DataError> {
+    let mut reader = open(path)?;
+    let header = reader.headers().map_err(|e| csv_error(path, e))?;
+    if header.is_empty() {
+        return Err(DataError::file(path, "the file is empty (no header row)"));
+    }
+    Ok(header.iter().map(|h| h.trim().to_string()).collect())
+}
+
+/// Index of each named column in the header.
+pub(crate) fn column_indexes(
+    path: &Path,
+    header: &csv::ByteRecord,
+    names: &[&str],
+) -> Result<Vec<usize>, DataError> {
+    names
+        .iter()
+        .map(|name| {
+            header
+                .iter()
+                .position(|h| h.trim_ascii() == name.as_bytes())
+                .ok_or_else(|| {
+                    DataError::file(path, format!("column `{name}` not found in the header"))
+                })
+        })
+        .collect()
+}
+
+pub(crate) fn csv_error(path: &Path, e: csv::Error) -> DataError {
+    match e.position() {
+        Some(pos) => DataError::line(path, pos.line(), format!("malformed CSV: {e}")),
+        None => match e.into_kind() {
+            csv::ErrorKind::Io(source) => DataError::Io {
+                path: path.to_path_buf(),
+                source,
+            },
+            kind => DataError::file(path, format!("malformed CSV: {kind:?}")),
+        },
+    }
+}
+
+/// Parses `YYYY-MM-DD`, optionally followed by a time (`2010-12-01 08:26:00`,
+/// `2010-12-01T08:26`), or the US `M/D/YYYY[ H:MM]` of spreadsheet exports.
+pub(crate) fn parse_date(cell: &[u8]) -> Option<NaiveDate> {
+    let cell = cell.trim_ascii();
+    let digits = |b: &[u8]| -> Option<u32> {
+        if b.is_empty() || b.len() > 4 || !b.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        Some(b.iter().fold(0, |acc, d| acc * 10 + u32::from(d - b'0')))
+    };
+    if cell.len() >= 10
+        && cell[4] == b'-'
+        && cell[7] == b'-'
+        && (cell.len() == 10 || matches!(cell[10], b' ' | b'T'))
+    {
+        return NaiveDate::from_ymd_opt(
+            digits(&cell[..4])? as i32,
+            digits(&cell[5..7])?,
+            digits(&cell[8..10])?,
+        );
+    }
+    let date = cell.split(|b| *b == b' ').next()?;
+    let mut parts = date.split(|b| *b == b'/');
+    let (m, d, y) = (
+        digits(parts.next()?)?,
+        digits(parts.next()?)?,
+        digits(parts.next()?)?,
+    );
+    (parts.next().is_none() && y >= 1000)
+        .then(|| NaiveDate::from_ymd_opt(y as i32, m, d))
+        .flatten()
+}
+
+/// Parses a finite number; an error message otherwise.
+pub(crate) fn parse_number(cell: &[u8], column: &str) -> Result<f64, String> {
+    let text = std::str::from_utf8(cell).unwrap_or("").trim();
+    if text.is_empty() {
+        return Err(format!("`{column}` is empty"));
+    }
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        _ => Err(format!("`{column}` value `{text}` is not a finite number")),
+    }
+}
+
+pub(crate) fn cell_str(cell: &[u8]) -> String {
+    String::from_utf8_lossy(cell.trim_ascii()).into_owned()
+}
+
+/// BLAKE3 of the file's bytes followed by the options it was read with.
+pub(crate) fn fingerprint(path: &Path, options: &[u8]) -> Result<String, DataError> {
+    let io = |source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut hasher = blake3::Hasher::new();
+    hasher
+        .update_reader(File::open(path).map_err(io)?)
+        .map_err(io)?;
+    hasher.update(options);
+    Ok(hasher.finalize().to_hex()[..16].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_in_the_formats_retail_exports_use() {
+        let d = |s: &str| parse_date(s.as_bytes());
+        let dec1 = NaiveDate::from_ymd_opt(2010, 12, 1);
+        assert_eq!(d("2010-12-01"), dec1);
+        assert_eq!(d("2010-12-01 08:26:00"), dec1);
+        assert_eq!(d("2010-12-01T08:26"), dec1);
+        assert_eq!(d("12/1/2010 8:26"), dec1);
+        assert_eq!(d("2010-13-01"), None);
+        assert_eq!(d("yesterday"), None);
+        assert_eq!(d("2010-12-011"), None);
+    }
+
+    #[test]
+    fn numbers_must_be_finite() {
+        assert_eq!(parse_number(b" 2.5 ", "q"), Ok(2.5));
+        assert!(
+            parse_number(b"NaN", "q")
+                .unwrap_err()
+                .contains("not a finite number")
+        );
+        assert!(parse_number(b"", "q").unwrap_err().contains("empty"));
+    }
+}

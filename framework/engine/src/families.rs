@@ -1,0 +1,16 @@
+//! From a family's spec variant to its implementation. The match is
+//! exhaustive, so a new `FamilySpec` variant does not compile until its
+//! module is wired here.
+
+use trendlab_models::Forecaster;
+use trendlab_spec::FamilySpec;
+
+pub fn forecaster(family: &FamilySpec) -> &dyn Forecaster {
+    match family {
+        FamilySpec::Naive(c) => c,
+        FamilySpec::SeasonalNaive(c) => c,
+        FamilySpec::Mean(c) => c,
+        FamilySpec::Drift(c) => c,
+        FamilySpec::Linear(c) => c,
+    }
+}

@@ -1,0 +1,94 @@
+//! Rolling-origin backtest folds. Origins (cutoffs) are calendar dates
+//! counted back from the latest date of the panel: fold k of K tests the
+//! `horizon` periods after `cutoff_k = last − horizon − (K−1−k)·step`. A
+//! series takes part when it covers every fold's test window and has at
+//! least `min_train` (and, sliding, `train_size`) periods before the first
+//! cutoff; the others are skipped with a reason.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use std::ops::Range;
+use trendlab_data::Panel;
+use trendlab_spec::{Experiment, WindowKind};
+
+/// One origin of the backtest.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fold {
+    pub index: usize,
+    /// Last training date.
+    pub cutoff: NaiveDate,
+    /// First and last test dates.
+    pub test_start: NaiveDate,
+    pub test_end: NaiveDate,
+}
+
+/// Index ranges of one series in one fold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Window {
+    pub series: usize,
+    pub train: Range<usize>,
+    pub test: Range<usize>,
+}
+
+/// The folds, and which series take part.
+#[derive(Debug, Clone)]
+pub struct Backtest {
+    pub folds: Vec<Fold>,
+    /// Indexes into `Panel::series` of the series evaluated in every fold.
+    pub series: Vec<usize>,
+    /// `(series id, reason)` of the series left out.
+    pub skipped: Vec<(String, String)>,
+    /// Periods a series needs: min_train + horizon + (folds − 1) × step.
+    pub periods_needed: usize,
+}
+
+impl Backtest {
+    pub fn new(experiment: &Experiment, panel: &Panel) -> Backtest {
+        let e = experiment.evaluation();
+        let (horizon, step, freq) = (e.horizon, experiment.step(), panel.frequency);
+        let last = panel.last_date().expect("a loaded panel has data");
+        let folds: Vec<Fold> = (0..e.folds)
+            .map(|k| {
+                let back = (horizon + (e.folds - 1 - k) * step) as i64;
+                let cutoff = freq.shift(last, -back);
+                Fold { index: k, cutoff, test_start: freq.shift(cutoff, 1), test_end: freq.shift(cutoff, horizon as i64) }
+            })
+            .collect();
+        let min_train = experiment.min_train().max(e.train_size.unwrap_or(0));
+        let periods_needed = min_train + horizon + (e.folds - 1) * step;
+        let mut series = Vec::new();
+        let mut skipped = Vec::new();
+        for (i, s) in panel.series.iter().enumerate() {
+            let before_first = s.position(folds[0].cutoff, freq).map_or(0, |c| c + 1);
+            let reason = if s.dates.last() != Some(&last) {
+                Some(format!("ends {} before the last test date {last}", s.dates.last().map_or("?".into(), |d| d.to_string())))
+            } else if before_first < min_train {
+                Some(format!("{} periods before the first cutoff {}, needs {min_train}", before_first, folds[0].cutoff))
+            } else {
+                None
+            };
+            match reason {
+                Some(r) => skipped.push((s.id.clone(), r)),
+                None => series.push(i),
+            }
+        }
+        Backtest { folds, series, skipped, periods_needed }
+    }
+
+    /// Train and test ranges of every taking-part series in `fold`.
+    pub fn windows(&self, experiment: &Experiment, panel: &Panel, fold: &Fold) -> Vec<Window> {
+        let e = experiment.evaluation();
+        self.series
+            .iter()
+            .map(|&i| {
+                let s = &panel.series[i];
+                let c = s.position(fold.cutoff, panel.frequency).expect("eligible series contain every cutoff");
+                let start = match e.window {
+                    WindowKind::Expanding => 0,
+                    WindowKind::Sliding => (c + 1).saturating_sub(e.train_size.unwrap_or(c + 1)),
+                };
+                Window { series: i, train: start..c + 1, test: c + 1..c + 1 + e.horizon }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,235 @@
+//! Accuracy metrics, per series and aggregated.
+//!
+//! Definitions (a = actual, f = forecast, e = f − a over the horizon; y the
+//! series' training values; m the seasonal period):
+//! - mae = mean|e|; rmse = √mean(e²); bias = mean(e) (positive: over-forecast)
+//! - mape = 100·mean(|e|/|a|) over non-zero actuals (zeros skipped, counted)
+//! - smape = 100·mean(2|e|/(|a|+|f|)), a term with a = f = 0 counts as 0 (M4)
+//! - wape = 100·Σ|e|/Σ|a|
+//! - mase = mae / mean|y_t − y_{t−m}|, rmsse = rmse / √mean((y_t − y_{t−m})²)
+//! - r2 = 1 − Σe²/Σ(a − ā)²
+//! - wrmsse: M5's weighted RMSSE over aggregation levels (see [`wrmsse`]).
+//!
+//! A metric that is undefined for a series (zero scale, all-zero actuals)
+//! is left out of that series' values and counted in a note, never NaN.
+
+use std::collections::BTreeMap;
+use trendlab_spec::Metric;
+
+/// One series' forecasts in one fold.
+#[derive(Debug, Clone, Copy)]
+pub struct SeriesEval<'a> {
+    pub train: &'a [f64],
+    pub actual: &'a [f64],
+    pub forecast: &'a [f64],
+}
+
+fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    (n > 0).then(|| sum / n as f64)
+}
+
+fn errors<'a>(s: &'a SeriesEval<'a>) -> impl Iterator<Item = f64> + 'a {
+    s.forecast.iter().zip(s.actual).map(|(f, a)| f - a)
+}
+
+/// Mean of `|y_t − y_{t−m}|^power` over the training values, if positive.
+fn seasonal_scale(train: &[f64], m: usize, power: i32) -> Option<f64> {
+    let scale = mean(train.iter().skip(m).zip(train).map(|(y, lagged)| (y - lagged).abs().powi(power)))?;
+    (scale > 0.0).then_some(scale)
+}
+
+/// One per-series metric; `None` where undefined. `wrmsse` is panel-level
+/// and is `None` here.
+pub fn series_metric(metric: Metric, s: &SeriesEval<'_>, season: usize) -> Option<f64> {
+    let mae = || mean(errors(s).map(f64::abs));
+    let mse = || mean(errors(s).map(|e| e * e));
+    match metric {
+        Metric::Mae => mae(),
+        Metric::Rmse => mse().map(f64::sqrt),
+        Metric::Bias => mean(errors(s)),
+        Metric::Mape => mean(errors(s).zip(s.actual).filter(|(_, a)| **a != 0.0).map(|(e, a)| 100.0 * e.abs() / a.abs())),
+        Metric::Smape => mean(s.forecast.iter().zip(s.actual).map(|(f, a)| {
+            let denominator = f.abs() + a.abs();
+            if denominator == 0.0 { 0.0 } else { 200.0 * (f - a).abs() / denominator }
+        })),
+        Metric::Wape => {
+            let total: f64 = s.actual.iter().map(|a| a.abs()).sum();
+            (total > 0.0).then(|| 100.0 * errors(s).map(f64::abs).sum::<f64>() / total)
+        }
+        Metric::Mase => Some(mae()? / seasonal_scale(s.train, season, 1)?),
+        Metric::Rmsse => Some((mse()? / seasonal_scale(s.train, season, 2)?).sqrt()),
+        Metric::R2 => {
+            let mean_actual = mean(s.actual.iter().copied())?;
+            let total: f64 = s.actual.iter().map(|a| (a - mean_actual).powi(2)).sum();
+            (total > 0.0).then(|| 1.0 - errors(s).map(|e| e * e).sum::<f64>() / total)
+        }
+        Metric::Wrmsse => None,
+    }
+}
+
+/// Why some values are missing: `metric → note`.
+pub fn undefined_note(metric: Metric, count: usize, zero_actuals: usize) -> String {
+    match metric {
+        Metric::Mape => format!("mape skipped {zero_actuals} zero actual(s); undefined for {count} series with only zero actuals"),
+        Metric::Mase | Metric::Rmsse => format!("{} undefined for {count} series whose training data never changes at the seasonal lag", metric.name()),
+        Metric::Wape => format!("wape undefined for {count} series with only zero actuals"),
+        Metric::R2 => format!("r2 undefined for {count} series whose actuals are constant"),
+        _ => format!("{} undefined for {count} series", metric.name()),
+    }
+}
+
+/// One series of the WRMSSE computation with its hierarchy labels.
+#[derive(Debug, Clone)]
+pub struct WeightedSeries<'a> {
+    pub eval: SeriesEval<'a>,
+    /// Sum of the weight column over the last `weight_periods` training periods.
+    pub weight: f64,
+    /// Label of this series at each declared level, in level order.
+    pub labels: Vec<String>,
+}
+
+/// Aggregates series into groups: element-wise sums, training values
+/// aligned by their end (every series ends at the same cutoff).
+fn group_sum<'a>(members: &[&WeightedSeries<'a>]) -> (Vec<f64>, Vec<f64>, Vec<f64>, f64) {
+    let longest = members.iter().map(|m| m.eval.train.len()).max().unwrap_or(0);
+    let horizon = members.first().map_or(0, |m| m.eval.actual.len());
+    let (mut train, mut actual, mut forecast, mut weight) = (vec![0.0; longest], vec![0.0; horizon], vec![0.0; horizon], 0.0);
+    for m in members {
+        let offset = longest - m.eval.train.len();
+        for (i, v) in m.eval.train.iter().enumerate() {
+            train[offset + i] += v;
+        }
+        for i in 0..horizon {
+            actual[i] += m.eval.actual[i];
+            forecast[i] += m.eval.forecast[i];
+        }
+        weight += m.weight;
+    }
+    (train, actual, forecast, weight)
+}
+
+/// M5's WRMSSE: the mean over levels (the total, each declared level, and
+/// the series themselves) of the weighted RMSSE of the aggregated series,
+/// weights being each group's share of the level's weight. The RMSSE scale
+/// is the mean squared one-step change of the training values from the
+/// group's first non-zero value on (as in M5). Groups whose scale is zero
+/// are left out and counted. Returns `(value, groups left out)`.
+pub fn wrmsse(series: &[WeightedSeries<'_>], level_count: usize) -> (Option<f64>, usize) {
+    let mut level_scores = Vec::new();
+    let mut left_out = 0;
+    let levels: Vec<Option<usize>> = std::iter::once(None).chain((0..level_count).map(Some)).collect();
+    let mut grouped: Vec<Vec<Vec<&WeightedSeries<'_>>>> = levels
+        .iter()
+        .map(|level| {
+            let mut groups: BTreeMap<&str, Vec<&WeightedSeries<'_>>> = BTreeMap::new();
+            for s in series {
+                groups.entry(level.map_or("", |l| s.labels[l].as_str())).or_default().push(s);
+            }
+            groups.into_values().collect()
+        })
+        .collect();
+    grouped.push(series.iter().map(|s| vec![s]).collect());
+    for groups in grouped {
+        let mut weighted = 0.0;
+        let mut weights = 0.0;
+        for members in groups {
+            let (train, actual, forecast, weight) = group_sum(&members);
+            let start = train.iter().position(|v| *v != 0.0).unwrap_or(train.len());
+            let eval = SeriesEval { train: &train[start..], actual: &actual, forecast: &forecast };
+            match series_metric(Metric::Rmsse, &eval, 1) {
+                Some(rmsse) => {
+                    weighted += weight * rmsse;
+                    weights += weight;
+                }
+                None => left_out += 1,
+            }
+        }
+        if weights > 0.0 {
+            level_scores.push(weighted / weights);
+        }
+    }
+    (mean(level_scores.into_iter()), left_out)
+}
+
+/// Mean and sample standard deviation (`None` for fewer than two values).
+pub fn mean_std(values: &[f64]) -> (Option<f64>, Option<f64>) {
+    let m = mean(values.iter().copied());
+    let std = (values.len() > 1).then(|| {
+        let m = m.expect("non-empty");
+        (values.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (values.len() - 1) as f64).sqrt()
+    });
+    (m, std)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TRAIN: [f64; 5] = [2.0, 4.0, 3.0, 5.0, 4.0];
+    const ACTUAL: [f64; 3] = [4.0, 0.0, 6.0];
+    const FORECAST: [f64; 3] = [5.0, 1.0, 3.0];
+
+    fn metric(m: Metric, season: usize) -> Option<f64> {
+        series_metric(m, &SeriesEval { train: &TRAIN, actual: &ACTUAL, forecast: &FORECAST }, season)
+    }
+
+    fn close(a: Option<f64>, b: f64) {
+        let a = a.expect("defined");
+        assert!((a - b).abs() < 1e-12, "{a} != {b}");
+    }
+
+    // Errors e = f − a = (1, 1, −3).
+    #[test]
+    fn scale_free_metrics_by_hand() {
+        close(metric(Metric::Mae, 1), 5.0 / 3.0);
+        close(metric(Metric::Rmse, 1), (11.0f64 / 3.0).sqrt());
+        close(metric(Metric::Bias, 1), -1.0 / 3.0);
+        // mape over non-zero actuals: (1/4 + 3/6) / 2 = 0.375.
+        close(metric(Metric::Mape, 1), 37.5);
+        // smape: 2·1/9, 2·1/1, 2·3/9 → mean = (2/9 + 2 + 6/9)/3.
+        close(metric(Metric::Smape, 1), 100.0 * (2.0 / 9.0 + 2.0 + 6.0 / 9.0) / 3.0);
+        // wape: 5 / 10.
+        close(metric(Metric::Wape, 1), 50.0);
+        // r2: mean a = 10/3, SST = (2/3)² + (10/3)² + (8/3)² = 168/9, SSE = 11.
+        close(metric(Metric::R2, 1), 1.0 - 11.0 / (168.0 / 9.0));
+    }
+
+    #[test]
+    fn scaled_metrics_by_hand() {
+        // One-step changes of TRAIN: 2, −1, 2, −1 → mean|.| = 1.5, mean(.²) = 2.5.
+        close(metric(Metric::Mase, 1), (5.0 / 3.0) / 1.5);
+        close(metric(Metric::Rmsse, 1), ((11.0 / 3.0) / 2.5f64).sqrt());
+        // Season 2: changes 1, 1, 1 → scale 1.
+        close(metric(Metric::Mase, 2), 5.0 / 3.0);
+    }
+
+    #[test]
+    fn undefined_cases_are_none_not_nan() {
+        let flat = SeriesEval { train: &[3.0, 3.0, 3.0], actual: &[0.0, 0.0], forecast: &[0.0, 0.0] };
+        for m in [Metric::Mase, Metric::Rmsse, Metric::Mape, Metric::Wape, Metric::R2] {
+            assert_eq!(series_metric(m, &flat, 1), None, "{m:?}");
+        }
+        close(series_metric(Metric::Smape, &flat, 1), 0.0);
+    }
+
+    #[test]
+    fn wrmsse_by_hand() {
+        // Two series, one declared level putting both in one group.
+        let a = WeightedSeries { eval: SeriesEval { train: &[0.0, 1.0, 3.0], actual: &[2.0, 2.0], forecast: &[3.0, 2.0] }, weight: 3.0, labels: vec!["x".into()] };
+        let b = WeightedSeries { eval: SeriesEval { train: &[4.0, 2.0], actual: &[1.0, 1.0], forecast: &[1.0, 3.0] }, weight: 1.0, labels: vec!["x".into()] };
+        // a: train from first non-zero = [1, 3] → scale 4; mse = 1/2 → rmsse √(1/8).
+        // b: scale 4; mse = 2 → rmsse √(1/2).
+        let bottom = (3.0 * (0.125f64).sqrt() + 1.0 * 0.5f64.sqrt()) / 4.0;
+        // total = level "x": train aligned by end [0, 5, 5] → from first non-zero [5, 5]: scale 0 → left out.
+        let (value, left_out) = wrmsse(&[a, b], 1);
+        assert_eq!(left_out, 2);
+        close(value, bottom);
+    }
+
+    #[test]
+    fn mean_and_sample_std() {
+        assert_eq!(mean_std(&[1.0, 3.0]), (Some(2.0), Some(2f64.sqrt())));
+        assert_eq!(mean_std(&[5.0]), (Some(5.0), None));
+    }
+}

@@ -1,0 +1,59 @@
+//! Everything checked before any run starts: the spec, the data's columns,
+//! the data itself, and that the backtest fits the series. Errors here are
+//! input errors (exit code 2); nothing has been computed yet.
+
+use crate::folds::Backtest;
+use std::path::Path;
+use trendlab_data::{DataError, Panel, read_header};
+use trendlab_models::FeatureSet;
+use trendlab_spec::{Diagnostics, Experiment, KeyPath, SpecError};
+
+/// A validated experiment with its data loaded and its backtest laid out.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub experiment: Experiment,
+    pub panel: Panel,
+    pub features: FeatureSet,
+    pub backtest: Backtest,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error(transparent)]
+    Data(#[from] DataError),
+}
+
+fn invalid(d: Vec<trendlab_spec::Diagnostic>) -> PrepareError {
+    PrepareError::Spec(SpecError::Invalid(Diagnostics(d)))
+}
+
+/// Loads `spec_path` and its data and checks them against each other.
+pub fn prepare(spec_path: &Path) -> Result<Prepared, PrepareError> {
+    let experiment = trendlab_spec::load(spec_path)?;
+    let header = read_header(&experiment.data_path)?;
+    let missing = experiment.check_columns(&header);
+    if !missing.is_empty() {
+        return Err(invalid(missing));
+    }
+    let panel = trendlab_data::load(&experiment)?;
+    let backtest = Backtest::new(&experiment, &panel);
+    if backtest.series.is_empty() {
+        let e = experiment.evaluation();
+        let longest = panel.series.iter().map(|s| s.len()).max().unwrap_or(0);
+        let message = format!(
+            "impossible backtest: each series needs {} periods (min_train {} + horizon {} + (folds {} - 1) x step {}), but the longest series in {} has {longest}",
+            backtest.periods_needed,
+            experiment.min_train().max(e.train_size.unwrap_or(0)),
+            e.horizon,
+            e.folds,
+            experiment.step(),
+            experiment.data_path.display(),
+        );
+        return Err(invalid(vec![experiment.diagnostic(&KeyPath::from(["evaluation", "horizon"]), message)]));
+    }
+    let data_covariates = &experiment.document.data.covariates;
+    let features = FeatureSet::from_spec(&experiment.document.features, data_covariates, panel.frequency);
+    Ok(Prepared { experiment, panel, features, backtest })
+}

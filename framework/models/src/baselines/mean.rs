@@ -1,0 +1,39 @@
+//! `mean`: every step is the mean of the training values (or of the last
+//! `window` of them).
+
+use super::require;
+use crate::{FoldInput, Forecaster, ModelError, per_series};
+use trendlab_spec::families::MeanConfig;
+
+impl Forecaster for MeanConfig {
+    fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<Vec<f64>>, ModelError> {
+        per_series(input, |s, h| {
+            let y = require(s, 1)?;
+            let window = &y[y.len() - self.window.unwrap_or(y.len()).min(y.len())..];
+            Ok(vec![window.iter().sum::<f64>() / window.len() as f64; h])
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::baselines::testing::run;
+
+    #[test]
+    fn whole_history_or_window() {
+        let y = [1.0, 3.0, 2.0, 5.0, 4.0];
+        assert_eq!(
+            run(&MeanConfig { window: None }, &y, 2).unwrap(),
+            vec![3.0, 3.0]
+        );
+        assert_eq!(
+            run(&MeanConfig { window: Some(2) }, &y, 1).unwrap(),
+            vec![4.5]
+        );
+        assert_eq!(
+            run(&MeanConfig { window: Some(50) }, &y, 1).unwrap(),
+            vec![3.0]
+        );
+    }
+}

@@ -1,0 +1,49 @@
+//! `seasonal_naive`: step h repeats the value one season before it, taken
+//! from the last full season of training data.
+
+use super::require;
+use crate::{FoldInput, Forecaster, ModelError, per_series};
+use trendlab_spec::families::SeasonalNaiveConfig;
+
+impl Forecaster for SeasonalNaiveConfig {
+    fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<Vec<f64>>, ModelError> {
+        let m = self.season;
+        per_series(input, |s, h| {
+            let y = require(s, m)?;
+            let last_season = &y[y.len() - m..];
+            Ok((0..h).map(|step| last_season[step % m]).collect())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::baselines::testing::run;
+
+    #[test]
+    fn cycles_the_last_season() {
+        let y = [1.0, 3.0, 2.0, 5.0, 4.0];
+        assert_eq!(
+            run(&SeasonalNaiveConfig { season: 2 }, &y, 3).unwrap(),
+            vec![5.0, 4.0, 5.0]
+        );
+        assert_eq!(
+            run(&SeasonalNaiveConfig { season: 3 }, &y, 4).unwrap(),
+            vec![2.0, 5.0, 4.0, 2.0]
+        );
+    }
+
+    #[test]
+    fn needs_a_full_season() {
+        let err = run(&SeasonalNaiveConfig { season: 7 }, &[1.0, 2.0], 1).unwrap_err();
+        assert_eq!(
+            err,
+            ModelError::TooShort {
+                series: "s".into(),
+                need: 7,
+                have: 2
+            }
+        );
+    }
+}

@@ -1,0 +1,296 @@
+//! Features of feature-based models, computed per fold from what is known
+//! at the forecast origin: lags and rolling statistics of the (scaled)
+//! target, calendar features of the target date, and covariates — past-only
+//! ones as of the origin, known-in-advance ones at the target date.
+//!
+//! A row for target period `t` with origin `o` (the last period whose value
+//! may be used, `o < t`) reads target values `y[..=o]` only. Recursive models
+//! use `o = t - 1` and feed forecasts back into `y`; direct models use a
+//! fixed `o` for every step.
+
+use crate::scaling::Scaler;
+use crate::{ModelError, SeriesHistory};
+use chrono::{Datelike, NaiveDate};
+use std::f64::consts::TAU;
+use trendlab_spec::{CalendarFeature, FeaturesSection, Frequency, RollingStat, Scaling};
+
+/// Which features to build, resolved from `[features]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureSet {
+    pub lags: Vec<usize>,
+    pub rolling: Vec<(usize, RollingStat)>,
+    pub calendar: Vec<CalendarFeature>,
+    /// Past-only covariates, by name (`SeriesHistory::past` order).
+    pub past: Vec<String>,
+    /// Known-in-advance covariates, by name (`SeriesHistory::future` order).
+    pub future: Vec<String>,
+    pub frequency: Frequency,
+}
+
+impl Default for FeatureSet {
+    fn default() -> Self {
+        FeatureSet {
+            lags: vec![],
+            rolling: vec![],
+            calendar: vec![],
+            past: vec![],
+            future: vec![],
+            frequency: Frequency::Daily,
+        }
+    }
+}
+
+impl FeatureSet {
+    /// Resolves `[features]` against the data's covariates.
+    pub fn from_spec(
+        spec: &FeaturesSection,
+        data_covariates: &[String],
+        frequency: Frequency,
+    ) -> Self {
+        let used = spec
+            .covariates
+            .clone()
+            .unwrap_or_else(|| data_covariates.to_vec());
+        FeatureSet {
+            lags: spec.lags.clone(),
+            rolling: spec
+                .rolling
+                .iter()
+                .flat_map(|r| r.stats.iter().map(|s| (r.window, *s)))
+                .collect(),
+            calendar: spec.calendar.clone(),
+            past: used
+                .iter()
+                .filter(|c| !spec.future.contains(c))
+                .cloned()
+                .collect(),
+            future: spec.future.clone(),
+            frequency,
+        }
+    }
+
+    /// Column names, in row order.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.lags.iter().map(|l| format!("lag_{l}")).collect();
+        names.extend(
+            self.rolling
+                .iter()
+                .map(|(w, s)| format!("rolling_{s:?}_{w}").to_lowercase()),
+        );
+        for c in &self.calendar {
+            let name = format!("{c:?}").to_lowercase();
+            match c {
+                CalendarFeature::IsMonthEnd | CalendarFeature::IsLeapYear => names.push(name),
+                _ => names.extend([format!("{name}_sin"), format!("{name}_cos")]),
+            }
+        }
+        names.extend(self.past.iter().map(|c| format!("{c}_last")));
+        names.extend(self.future.iter().cloned());
+        names
+    }
+
+    pub fn width(&self) -> usize {
+        self.names().len()
+    }
+
+    /// Target periods needed up to and including the origin.
+    pub fn warmup(&self) -> usize {
+        self.lags
+            .iter()
+            .copied()
+            .chain(self.rolling.iter().map(|r| r.0))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Appends the features of target period `t` seen from origin `o` to `out`.
+    pub fn row(&self, s: &PreparedSeries<'_>, t: usize, origin: usize, out: &mut Vec<f64>) {
+        let known = &s.y[..=origin];
+        out.extend(self.lags.iter().map(|&l| known[known.len() - l]));
+        for &(w, stat) in &self.rolling {
+            out.push(rolling(&known[known.len() - w..], stat));
+        }
+        let date = s.history.dates[t];
+        for &c in &self.calendar {
+            calendar(c, date, self.frequency, out);
+        }
+        let last_observed = origin.min(s.history.train_len() - 1);
+        out.extend(s.past.iter().map(|c| c[last_observed]));
+        out.extend(s.future.iter().map(|c| c[t]));
+    }
+}
+
+fn rolling(window: &[f64], stat: RollingStat) -> f64 {
+    let n = window.len() as f64;
+    let mean = window.iter().sum::<f64>() / n;
+    match stat {
+        RollingStat::Mean => mean,
+        RollingStat::Std => {
+            (window.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt()
+        }
+        RollingStat::Min => window.iter().copied().fold(f64::INFINITY, f64::min),
+        RollingStat::Max => window.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    }
+}
+
+fn calendar(feature: CalendarFeature, date: NaiveDate, frequency: Frequency, out: &mut Vec<f64>) {
+    let mut cyclic = |value: f64, period: f64| {
+        let angle = TAU * value / period;
+        out.extend([angle.sin(), angle.cos()]);
+    };
+    match feature {
+        CalendarFeature::DayOfWeek => cyclic(date.weekday().num_days_from_monday().into(), 7.0),
+        CalendarFeature::WeekOfYear => cyclic(f64::from(date.iso_week().week0()), 52.0),
+        CalendarFeature::Month => cyclic(date.month0().into(), 12.0),
+        CalendarFeature::DayOfYear => cyclic(
+            date.ordinal0().into(),
+            if date.leap_year() { 366.0 } else { 365.0 },
+        ),
+        // The period contains a month end: the next period starts in another month.
+        CalendarFeature::IsMonthEnd => out.push(f64::from(
+            frequency.advance(frequency.floor(date), 1).month() != date.month()
+                || frequency == Frequency::MonthEnd,
+        )),
+        CalendarFeature::IsLeapYear => out.push(f64::from(date.leap_year())),
+    }
+}
+
+/// One series in model units: the target scaled per series and the
+/// covariates standardised, all with statistics of the training part.
+#[derive(Debug, Clone)]
+pub struct PreparedSeries<'a> {
+    pub history: &'a SeriesHistory<'a>,
+    pub scaler: Scaler,
+    /// Scaled training values; recursive forecasting appends its forecasts.
+    pub y: Vec<f64>,
+    past: Vec<Vec<f64>>,
+    future: Vec<Vec<f64>>,
+}
+
+impl<'a> PreparedSeries<'a> {
+    /// Scales one series; non-finite inputs are an error naming the date.
+    pub fn new(history: &'a SeriesHistory<'a>, scaling: Scaling) -> Result<Self, ModelError> {
+        let n = history.train_len();
+        let non_finite = |what: &str, values: &[f64]| {
+            values
+                .iter()
+                .position(|v| !v.is_finite())
+                .map(|i| ModelError::NonFinite {
+                    series: history.id.to_string(),
+                    what: what.to_string(),
+                    date: history.dates[i],
+                })
+        };
+        if let Some(e) = non_finite("the target", history.target) {
+            return Err(e);
+        }
+        for (k, c) in history.past.iter().chain(&history.future).enumerate() {
+            if let Some(e) = non_finite(&format!("covariate #{}", k + 1), c) {
+                return Err(e);
+            }
+        }
+        let scaler = Scaler::fit(scaling, history.target);
+        let standardise = |c: &&[f64]| {
+            let s = Scaler::fit(Scaling::Standard, &c[..n]);
+            c.iter().map(|v| s.apply(*v)).collect()
+        };
+        Ok(PreparedSeries {
+            history,
+            scaler,
+            y: history.target.iter().map(|v| scaler.apply(*v)).collect(),
+            past: history.past.iter().map(standardise).collect(),
+            future: history.future.iter().map(standardise).collect(),
+        })
+    }
+}
+
+/// Calls `visit(row, target)` for every training row of `s` for a model of
+/// horizon step `step` (origin `t - step`), in time order.
+pub fn training_rows(
+    features: &FeatureSet,
+    s: &PreparedSeries<'_>,
+    step: usize,
+    mut visit: impl FnMut(&[f64], f64),
+) {
+    let first = (features.warmup() + step - 1).max(step);
+    let mut row = Vec::with_capacity(features.width());
+    for t in first..s.history.train_len() {
+        row.clear();
+        features.row(s, t, t - step, &mut row);
+        visit(&row, s.y[t]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_by_hand() {
+        let start = NaiveDate::from_ymd_opt(2024, 1, 29).unwrap();
+        let dates: Vec<NaiveDate> = (0..7).map(|i| start + chrono::Days::new(i)).collect();
+        let target = [1.0, 2.0, 4.0, 8.0, 16.0];
+        let price = [10.0, 20.0, 30.0, 40.0, 50.0];
+        let promo = [0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0];
+        let h = SeriesHistory {
+            id: "a",
+            text: None,
+            dates: &dates,
+            target: &target,
+            past: vec![&price],
+            future: vec![&promo],
+        };
+        let features = FeatureSet {
+            lags: vec![1, 3],
+            rolling: vec![(2, RollingStat::Mean), (3, RollingStat::Max)],
+            calendar: vec![CalendarFeature::IsMonthEnd, CalendarFeature::IsLeapYear],
+            past: vec!["price".into()],
+            future: vec!["promo".into()],
+            frequency: Frequency::Daily,
+        };
+        assert_eq!(features.warmup(), 3);
+        assert_eq!(features.width(), 8);
+        let s = PreparedSeries::new(&h, Scaling::None).unwrap();
+        let price_z = |v| Scaler::fit(Scaling::Standard, &price).apply(v);
+        let promo_z = |v| Scaler::fit(Scaling::Standard, &promo[..5]).apply(v);
+        let mut row = vec![];
+        // Target 2024-01-31 (t = 2, a month end) from origin 1 would need lag 3: not a training row.
+        // Target 2024-02-01 (t = 3) from origin 2: lags 4 and 1, mean(2, 4), max(1, 2, 4).
+        features.row(&s, 3, 2, &mut row);
+        assert_eq!(
+            row,
+            vec![4.0, 1.0, 3.0, 4.0, 0.0, 1.0, price_z(30.0), promo_z(1.0)]
+        );
+        // Target t = 6 (2024-02-04, beyond training) from origin 4 (direct, step 2):
+        // the past covariate stays at its last observed value, the future one is read at t.
+        row.clear();
+        features.row(&s, 6, 4, &mut row);
+        assert_eq!(
+            row,
+            vec![16.0, 4.0, 12.0, 16.0, 0.0, 1.0, price_z(50.0), promo_z(1.0)]
+        );
+        let mut targets = vec![];
+        training_rows(&features, &s, 1, |_, y| targets.push(y));
+        assert_eq!(targets, vec![8.0, 16.0]);
+    }
+
+    #[test]
+    fn non_finite_training_value_names_series_and_date() {
+        let start = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        let dates: Vec<NaiveDate> = (0..3).map(|i| start + chrono::Days::new(i)).collect();
+        let target = [1.0, f64::NAN, 2.0];
+        let h = SeriesHistory {
+            id: "x",
+            text: None,
+            dates: &dates,
+            target: &target,
+            past: vec![],
+            future: vec![],
+        };
+        let err = PreparedSeries::new(&h, Scaling::MeanAbs).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "non-finite value in the target of series `x` at 2024-01-02"
+        );
+    }
+}

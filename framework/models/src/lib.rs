@@ -1,0 +1,85 @@
+//! Forecasting families and the features they read.
+//!
+//! A family is one module implementing [`Forecaster`]: given the training
+//! part of every series in a fold ([`FoldInput`]), it returns `horizon`
+//! forecasts per series. Models never see target values after the fold's
+//! origin: [`SeriesHistory`] holds only what was known then, so leakage is
+//! ruled out by construction rather than by care.
+
+pub mod baselines;
+pub mod features;
+pub mod linear;
+pub mod ridge;
+pub mod scaling;
+
+use chrono::NaiveDate;
+pub use features::FeatureSet;
+
+/// What a model may see of one series in one fold.
+#[derive(Debug, Clone)]
+pub struct SeriesHistory<'a> {
+    pub id: &'a str,
+    pub text: Option<&'a str>,
+    /// Training dates followed by the `horizon` forecast dates.
+    pub dates: &'a [NaiveDate],
+    /// Target values of the training dates only.
+    pub target: &'a [f64],
+    /// Past-only covariates, training dates only (`FeatureSet::past` order).
+    pub past: Vec<&'a [f64]>,
+    /// Known-in-advance covariates over training and forecast dates.
+    pub future: Vec<&'a [f64]>,
+}
+
+impl SeriesHistory<'_> {
+    /// Number of training periods.
+    pub fn train_len(&self) -> usize {
+        self.target.len()
+    }
+}
+
+/// Everything a model needs to produce one fold's forecasts.
+#[derive(Debug, Clone)]
+pub struct FoldInput<'a> {
+    pub series: Vec<SeriesHistory<'a>>,
+    pub horizon: usize,
+    pub features: &'a FeatureSet,
+    pub seed: u64,
+}
+
+/// Why a model could not forecast a fold.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ModelError {
+    #[error("series `{series}` has {have} training periods; this model needs at least {need}")]
+    TooShort {
+        series: String,
+        need: usize,
+        have: usize,
+    },
+    #[error("non-finite value in {what} of series `{series}` at {date}")]
+    NonFinite {
+        series: String,
+        what: String,
+        date: NaiveDate,
+    },
+    #[error("numerical failure: {0}")]
+    Numerical(String),
+}
+
+/// A forecasting model family with fixed hyperparameters.
+pub trait Forecaster: Send + Sync {
+    /// Fits on the training part of every series of the fold and returns
+    /// `input.horizon` forecasts for each, in `input.series` order.
+    fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<Vec<f64>>, ModelError>;
+}
+
+/// Applies a per-series forecasting rule to every series of a fold.
+pub(crate) fn per_series(
+    input: &FoldInput<'_>,
+    mut rule: impl FnMut(&SeriesHistory<'_>, usize) -> Result<Vec<f64>, ModelError>,
+) -> Result<Vec<Vec<f64>>, ModelError> {
+    input
+        .series
+        .iter()
+        .map(|s| rule(s, input.horizon))
+        .collect()
+}

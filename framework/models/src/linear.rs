@@ -1,0 +1,183 @@
+//! `linear`: ridge / OLS regression on the `[features]`, one global model
+//! across series (per-series scaling makes them comparable) or one model per
+//! series. Multi-step forecasts are recursive (one one-step model, forecasts
+//! fed back as lags) or direct (one model per horizon step).
+
+use crate::features::{PreparedSeries, training_rows};
+use crate::ridge::{NormalEquations, Ridge};
+use crate::{FoldInput, Forecaster, ModelError};
+use trendlab_spec::Strategy;
+use trendlab_spec::families::LinearConfig;
+
+impl Forecaster for LinearConfig {
+    fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<Vec<f64>>, ModelError> {
+        let features = input.features;
+        let mut prepared = Vec::with_capacity(input.series.len());
+        for s in &input.series {
+            let need = features.warmup().max(1);
+            if s.train_len() < need {
+                return Err(ModelError::TooShort {
+                    series: s.id.to_string(),
+                    need,
+                    have: s.train_len(),
+                });
+            }
+            prepared.push(PreparedSeries::new(s, self.scaling)?);
+        }
+        let steps: Vec<usize> = match self.strategy {
+            Strategy::Recursive => vec![1],
+            Strategy::Direct => (1..=input.horizon).collect(),
+        };
+        let fit = |group: &[PreparedSeries<'_>]| -> Result<Vec<Ridge>, ModelError> {
+            steps
+                .iter()
+                .map(|&step| fit(self.alpha, group, step, input))
+                .collect()
+        };
+        let shared = if self.per_series {
+            None
+        } else {
+            Some(fit(&prepared)?)
+        };
+        prepared
+            .into_iter()
+            .map(|mut s| {
+                let models = match &shared {
+                    Some(m) => m.clone(),
+                    None => fit(std::slice::from_ref(&s))?,
+                };
+                predict(self.strategy, &models, &mut s, input)
+            })
+            .collect()
+    }
+}
+
+/// Fits the model of horizon step `step` on the rows of every series in `group`.
+fn fit(
+    alpha: f64,
+    group: &[PreparedSeries<'_>],
+    step: usize,
+    input: &FoldInput<'_>,
+) -> Result<Ridge, ModelError> {
+    let mut equations = NormalEquations::new(input.features.width());
+    for s in group {
+        training_rows(input.features, s, step, |x, y| equations.add(x, y));
+    }
+    equations.solve(alpha)
+}
+
+/// Forecasts one series and returns them in the original units.
+fn predict(
+    strategy: Strategy,
+    models: &[Ridge],
+    s: &mut PreparedSeries<'_>,
+    input: &FoldInput<'_>,
+) -> Result<Vec<f64>, ModelError> {
+    let n = s.history.train_len();
+    let mut row = Vec::with_capacity(input.features.width());
+    let mut out = Vec::with_capacity(input.horizon);
+    for h in 0..input.horizon {
+        let t = n + h;
+        row.clear();
+        let value = match strategy {
+            Strategy::Recursive => {
+                input.features.row(s, t, t - 1, &mut row);
+                let v = models[0].predict(&row);
+                s.y.push(v);
+                v
+            }
+            Strategy::Direct => {
+                input.features.row(s, t, n - 1, &mut row);
+                models[h].predict(&row)
+            }
+        };
+        let value = s.scaler.invert(value);
+        if !value.is_finite() {
+            return Err(ModelError::Numerical(format!(
+                "forecast {} of series `{}` is not finite",
+                h + 1,
+                s.history.id
+            )));
+        }
+        out.push(value);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FeatureSet, SeriesHistory};
+    use chrono::NaiveDate;
+    use trendlab_spec::Scaling;
+
+    fn forecast(config: &LinearConfig, y: &[f64], horizon: usize, lags: Vec<usize>) -> Vec<f64> {
+        let start = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        let dates: Vec<NaiveDate> = (0..y.len() + horizon)
+            .map(|i| start + chrono::Days::new(i as u64))
+            .collect();
+        let s = SeriesHistory {
+            id: "s",
+            text: None,
+            dates: &dates,
+            target: y,
+            past: vec![],
+            future: vec![],
+        };
+        let features = FeatureSet {
+            lags,
+            ..FeatureSet::default()
+        };
+        let input = FoldInput {
+            series: vec![s],
+            horizon,
+            features: &features,
+            seed: 0,
+        };
+        config.forecast(&input).unwrap().remove(0)
+    }
+
+    fn config(strategy: Strategy) -> LinearConfig {
+        LinearConfig {
+            alpha: 0.0,
+            per_series: false,
+            strategy,
+            scaling: Scaling::None,
+        }
+    }
+
+    #[test]
+    fn ar1_recovered_exactly_both_strategies() {
+        // y_t = 1 + 0.5 y_{t-1}: recursive and direct forecasts follow the recursion.
+        let mut y = vec![10.0];
+        for _ in 0..30 {
+            y.push(1.0 + 0.5 * y.last().unwrap());
+        }
+        let (train, test) = y.split_at(27);
+        for strategy in [Strategy::Recursive, Strategy::Direct] {
+            let f = forecast(&config(strategy), train, 4, vec![1]);
+            for (a, b) in f.iter().zip(test) {
+                assert!((a - b).abs() < 1e-6, "{strategy:?}: {f:?} vs {test:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn scaling_does_not_change_an_exact_fit() {
+        let y: Vec<f64> = (0..40).map(|t| 100.0 + 3.0 * t as f64).collect();
+        let plain = forecast(&config(Strategy::Recursive), &y, 3, vec![1]);
+        let scaled = forecast(
+            &LinearConfig {
+                scaling: Scaling::Standard,
+                ..config(Strategy::Recursive)
+            },
+            &y,
+            3,
+            vec![1],
+        );
+        for (a, b) in plain.iter().zip(&scaled) {
+            assert!((a - b).abs() < 1e-6);
+        }
+        assert!((plain[0] - 220.0).abs() < 1e-6);
+    }
+}

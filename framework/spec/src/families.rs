@@ -1,0 +1,144 @@
+//! Model families as a serde-tagged enum (`family = "..."`): one variant and
+//! one config struct per family. The implementation of each family lives in
+//! one module of `trendlab-models`; adding a family means adding a variant
+//! here and that module there.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A model family with its (fully resolved) parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, strum::IntoStaticStr)]
+#[serde(tag = "family", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum FamilySpec {
+    /// Repeats the last observed value.
+    Naive(NaiveConfig),
+    /// Repeats the last observed season.
+    SeasonalNaive(SeasonalNaiveConfig),
+    /// Forecasts the mean of the training values (or of the last `window`).
+    Mean(MeanConfig),
+    /// Extends the line from the first to the last training value.
+    Drift(DriftConfig),
+    /// Ridge / OLS regression on the `[features]`.
+    Linear(LinearConfig),
+}
+
+/// A parameter that failed a family's own check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamIssue {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl FamilySpec {
+    /// The family's spec name (`"seasonal_naive"`).
+    pub fn name(&self) -> &'static str {
+        self.into()
+    }
+
+    /// Range checks serde cannot express.
+    pub fn check(&self) -> Vec<ParamIssue> {
+        let issue = |field, message: &str| {
+            vec![ParamIssue {
+                field,
+                message: message.to_string(),
+            }]
+        };
+        match self {
+            FamilySpec::SeasonalNaive(c) if c.season == 0 => {
+                issue("season", "season must be at least 1")
+            }
+            FamilySpec::Mean(MeanConfig { window: Some(0) }) => {
+                issue("window", "window must be at least 1")
+            }
+            FamilySpec::Linear(c) if !(c.alpha >= 0.0 && c.alpha.is_finite()) => {
+                issue("alpha", "alpha must be a finite number >= 0")
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Parameters as a JSON object (without the family tag), for run records.
+    pub fn params(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut value = serde_json::to_value(self).expect("family configs serialise");
+        let map = value
+            .as_object_mut()
+            .expect("tagged enum serialises to an object");
+        map.remove("family");
+        std::mem::take(map)
+    }
+
+    /// Whether this family reads `[features]` (feature-based models).
+    pub fn uses_features(&self) -> bool {
+        matches!(self, FamilySpec::Linear(_))
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NaiveConfig {}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeasonalNaiveConfig {
+    /// Season length in periods (7 for daily data with a weekly cycle).
+    pub season: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MeanConfig {
+    /// Average only the last `window` training values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DriftConfig {}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinearConfig {
+    /// L2 penalty; 0 gives ordinary least squares.
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+    /// One model per series instead of one global model.
+    #[serde(default)]
+    pub per_series: bool,
+    /// How multi-step forecasts are produced.
+    #[serde(default)]
+    pub strategy: Strategy,
+    /// Per-series scaling of the target (fitted on each fold's training data).
+    #[serde(default)]
+    pub scaling: Scaling,
+}
+
+fn default_alpha() -> f64 {
+    1.0
+}
+
+/// Multi-step forecasting strategy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// One one-step model applied repeatedly, feeding forecasts back as lags.
+    #[default]
+    Recursive,
+    /// One model per horizon step, each using only what is known at the origin.
+    Direct,
+}
+
+/// Per-series target scaling.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Scaling {
+    None,
+    /// Divide by the mean absolute training value.
+    #[default]
+    MeanAbs,
+    /// Subtract the training mean, divide by the training standard deviation.
+    Standard,
+    /// Map the training range to [0, 1].
+    MinMax,
+}

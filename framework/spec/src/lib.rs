@@ -1,0 +1,42 @@
+//! The experiment specification: the TOML schema a user writes, its validation
+//! into a typed [`Experiment`], and the expansion of model grids.
+//!
+//! The flow inside this crate is `text → spanned TOML → schema structs →
+//! validated Experiment`. Every error carries the spec file and the line and
+//! column it refers to ([`Diagnostic`]), so `trendlab validate` can print
+//! `path:line:col: message` the way compilers do.
+
+pub mod diagnostics;
+pub mod families;
+pub mod frequency;
+pub mod grid;
+mod locate;
+pub mod schema;
+mod validate;
+
+pub use diagnostics::{Diagnostic, Diagnostics, SpecError};
+pub use families::{FamilySpec, Scaling, Strategy};
+pub use frequency::Frequency;
+pub use grid::ModelConfig;
+pub use locate::{KeyPath, Seg};
+pub use schema::*;
+pub use validate::{Experiment, ModelSpec};
+
+use std::path::Path;
+
+/// Reads and validates a spec file. Data-dependent checks (columns, series
+/// lengths) happen later, against the loaded data, through
+/// [`Experiment::diagnostic`].
+pub fn load(path: &Path) -> Result<Experiment, SpecError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Experiment::from_text(path, text)
+}
+
+/// JSON Schema of the spec document, for editor completion.
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(schema::SpecDocument))
+        .expect("a generated schema is always valid JSON")
+}

@@ -1,0 +1,279 @@
+//! The spec document exactly as written in TOML: one struct per section.
+//! Unknown keys are rejected (`deny_unknown_fields`) so typos never pass
+//! silently. Semantic checks live in `validate`.
+
+use crate::frequency::Frequency;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A whole experiment file.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SpecDocument {
+    pub experiment: ExperimentSection,
+    pub data: DataSection,
+    #[serde(default)]
+    pub features: FeaturesSection,
+    pub evaluation: EvaluationSection,
+    pub models: Vec<ModelEntry>,
+}
+
+/// `[experiment]`: identity of the experiment.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentSection {
+    /// Names the run store and report folders; letters, digits, `-`, `_`, `.`.
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Seed of every random choice; same spec + seed gives the same numbers.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+/// `[data]`: where the series come from and which columns mean what.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DataSection {
+    /// CSV or CSV.gz file, relative to the spec file.
+    pub path: String,
+    /// Date column (long format; not used with `[data.aggregate]`).
+    pub time: Option<String>,
+    /// Series id column.
+    pub id: Option<String>,
+    /// Numeric target column.
+    pub target: Option<String>,
+    /// Sampling frequency: D, W-MON..W-SUN, MS, M.
+    pub frequency: Option<Frequency>,
+    /// Optional product-text column.
+    pub text: Option<String>,
+    /// Numeric covariate columns.
+    #[serde(default)]
+    pub covariates: Vec<String>,
+    /// What to do with missing dates inside a series.
+    #[serde(default)]
+    pub fill: FillPolicy,
+    /// Build series by aggregating a transaction log instead.
+    pub aggregate: Option<AggregateSection>,
+}
+
+/// Policy for dates missing from a regular series.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FillPolicy {
+    /// Missing dates are an error naming the series and the gap.
+    #[default]
+    Error,
+    /// Missing dates get zero target and covariates (no sale recorded).
+    Zero,
+}
+
+/// `[data.aggregate]`: sum a transaction log into one series per key.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AggregateSection {
+    /// Numeric column summed per (key, period); becomes the target.
+    pub sum: String,
+    /// Key column; one series per distinct value.
+    pub by: String,
+    /// Timestamp column (date or date-time).
+    pub time: String,
+    /// Period of the output series (may instead be set in `[data]`).
+    pub frequency: Option<Frequency>,
+    /// Text column; each series keeps its most frequent value.
+    pub text: Option<String>,
+    /// Keep only the N series with the largest summed target.
+    pub top: Option<usize>,
+    /// Drop rows whose summed value is zero or negative (returns, cancellations).
+    #[serde(default)]
+    pub positive_only: bool,
+}
+
+/// `[features]`: inputs built for feature-based models.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeaturesSection {
+    #[serde(default)]
+    pub lags: Vec<usize>,
+    #[serde(default)]
+    pub rolling: Vec<RollingSpec>,
+    #[serde(default)]
+    pub calendar: Vec<CalendarFeature>,
+    /// Covariates used as features (default: all of `data.covariates`).
+    pub covariates: Option<Vec<String>>,
+    /// Covariates known in advance (used at the target date, not lagged).
+    #[serde(default)]
+    pub future: Vec<String>,
+}
+
+/// One rolling window and its statistics, over past values only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RollingSpec {
+    pub window: usize,
+    pub stats: Vec<RollingStat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RollingStat {
+    Mean,
+    Std,
+    Min,
+    Max,
+}
+
+/// Calendar features of the target date. Periodic ones are encoded as a
+/// sine/cosine pair; flags as 0/1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CalendarFeature {
+    DayOfWeek,
+    WeekOfYear,
+    Month,
+    DayOfYear,
+    IsMonthEnd,
+    IsLeapYear,
+}
+
+/// `[evaluation]`: the rolling-origin backtest and its metrics.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluationSection {
+    /// Periods forecast from each origin.
+    pub horizon: usize,
+    #[serde(default = "one")]
+    pub folds: usize,
+    /// Periods between consecutive origins (default: horizon).
+    pub step: Option<usize>,
+    #[serde(default)]
+    pub window: WindowKind,
+    /// Training periods per fold, for `window = "sliding"`.
+    pub train_size: Option<usize>,
+    /// Fewest training periods a series needs before the first origin
+    /// (default: the horizon); shorter series are skipped with a warning.
+    pub min_train: Option<usize>,
+    #[serde(default = "default_metrics")]
+    pub metrics: Vec<Metric>,
+    /// Seasonal period of the MASE/RMSSE scaling.
+    #[serde(default = "one")]
+    pub season: usize,
+    /// Metric the leaderboard is ranked by (default: the first metric).
+    pub rank_by: Option<Metric>,
+    pub wrmsse: Option<WrmsseSection>,
+}
+
+fn one() -> usize {
+    1
+}
+
+fn default_metrics() -> Vec<Metric> {
+    vec![Metric::Mae, Metric::Rmse, Metric::Mase]
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowKind {
+    /// Train on everything before the origin.
+    #[default]
+    Expanding,
+    /// Train on the last `train_size` periods before the origin.
+    Sliding,
+}
+
+/// Accuracy metrics. See the README for each definition.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Metric {
+    Mae,
+    Rmse,
+    Mape,
+    Smape,
+    Mase,
+    Rmsse,
+    Wape,
+    Bias,
+    R2,
+    Wrmsse,
+}
+
+impl Metric {
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+    /// How two values compare when ranking: smaller is better except for
+    /// r2 (larger) and bias (closer to zero).
+    pub fn rank_key(self, value: f64) -> f64 {
+        match self {
+            Metric::R2 => -value,
+            Metric::Bias => value.abs(),
+            _ => value,
+        }
+    }
+}
+
+/// `[evaluation.wrmsse]`: the M5 weighted RMSSE over a hierarchy.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WrmsseSection {
+    /// Numeric column whose sum over the last `weight_periods` training
+    /// periods weights each series (default: the target itself).
+    pub weight: Option<String>,
+    #[serde(default = "twenty_eight")]
+    pub weight_periods: usize,
+    /// Aggregation levels besides the total and the series themselves: a
+    /// column name (`"store_id"`) or columns joined by `+` (`"state_id+cat_id"`).
+    #[serde(default)]
+    pub levels: Vec<String>,
+}
+
+fn twenty_eight() -> usize {
+    28
+}
+
+/// One `[[models]]` entry: a name, a family with its parameters, and a grid
+/// of parameter values to sweep. Family parameters are checked against the
+/// family's own config struct (see `families`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelEntry {
+    pub name: String,
+    pub family: String,
+    #[serde(default)]
+    pub grid: BTreeMap<String, toml::Value>,
+    #[serde(flatten)]
+    pub params: BTreeMap<String, toml::Value>,
+}
+
+impl JsonSchema for ModelEntry {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ModelEntry".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let family = generator.subschema_for::<crate::families::FamilySpec>();
+        schemars::json_schema!({
+            "description": "A model: `name`, `family` with the family's parameters, and `[models.grid]` mapping parameters to lists of values (cartesian product).",
+            "allOf": [family],
+            "properties": {
+                "name": { "type": "string" },
+                "grid": { "type": "object", "additionalProperties": { "type": "array" } }
+            },
+            "required": ["name", "family"]
+        })
+    }
+}

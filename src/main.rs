@@ -1,0 +1,107 @@
+//! The `trendlab` command line: a thin layer over the framework crates.
+//! Exit codes: 0 success, 1 some runs failed (or another error), 2 invalid
+//! spec or data (nothing was run).
+
+/// `println!` that ends the program quietly when stdout is closed (e.g.
+/// piped into `head`) instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::print_line(format_args!($($arg)*)) };
+}
+
+mod commands;
+mod progress;
+mod table;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "trendlab", version, about = "Declarative forecasting experiments on retail sales")]
+#[command(after_help = "Examples:
+  trendlab validate experiments/*.toml
+  trendlab plan experiments/quickstart.toml
+  trendlab run experiments/quickstart.toml --jobs 2
+  trendlab report experiments/quickstart.toml
+  trendlab schema > trendlab.schema.json")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct Output {
+    /// Folder holding `runs/` and `reports/`.
+    #[arg(long, default_value = ".")]
+    out: PathBuf,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check specs and their data without running anything.
+    #[command(after_help = "Errors are printed as path:line:col: message; exit code 2 if any spec is invalid.")]
+    Validate {
+        #[arg(required = true)]
+        specs: Vec<PathBuf>,
+    },
+    /// Show the runs a spec expands to (grid x folds).
+    Plan {
+        spec: PathBuf,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run every planned run not already finished, then write the leaderboard and report.
+    #[command(after_help = "Example: trendlab run experiments/quickstart.toml --jobs 2")]
+    Run {
+        spec: PathBuf,
+        /// Re-run finished runs too.
+        #[arg(long)]
+        force: bool,
+        /// Runs executed at once.
+        #[arg(long, short, default_value_t = 1)]
+        jobs: usize,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Rebuild the leaderboard and HTML report from the run store.
+    Report {
+        spec: PathBuf,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Print the JSON Schema of experiment specs (for editor completion).
+    Schema,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Validate { specs } => commands::validate(&specs),
+        Command::Plan { spec, json } => commands::plan(&spec, json),
+        Command::Run { spec, force, jobs, output } => commands::run(&spec, force, jobs, &output.out, output.quiet),
+        Command::Report { spec, output } => commands::report(&spec, &output.out),
+        Command::Schema => commands::schema(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn print_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    if let Err(e) = writeln!(std::io::stdout().lock(), "{args}") {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: writing to stdout: {e}");
+        std::process::exit(1);
+    }
+}
