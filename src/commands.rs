@@ -31,7 +31,10 @@ fn warn_skipped(prepared: &Prepared) {
     if skipped.is_empty() {
         return;
     }
-    eprintln!("warning: {} series skipped (too short for the backtest):", skipped.len());
+    eprintln!(
+        "warning: {} series skipped (too short for the backtest):",
+        skipped.len()
+    );
     for (id, reason) in skipped.iter().take(10) {
         eprintln!("  {id}: {reason}");
     }
@@ -59,11 +62,17 @@ pub fn validate(specs: &[std::path::PathBuf]) -> anyhow::Result<ExitCode> {
             None => all_valid = false,
         }
     }
-    Ok(if all_valid { ExitCode::SUCCESS } else { ExitCode::from(INVALID) })
+    Ok(if all_valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(INVALID)
+    })
 }
 
 pub fn plan(spec: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let Some(prepared) = prepared_or_report(spec) else { return Ok(ExitCode::from(INVALID)) };
+    let Some(prepared) = prepared_or_report(spec) else {
+        return Ok(ExitCode::from(INVALID));
+    };
     let plan = Plan::new(&prepared);
     if json {
         let value = serde_json::json!({
@@ -83,34 +92,67 @@ pub fn plan(spec: &Path, json: bool) -> anyhow::Result<ExitCode> {
         out!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(ExitCode::SUCCESS);
     }
-    out!("experiment {} — {} series, {} folds", plan.experiment, prepared.backtest.series.len(), plan.folds.len());
+    out!(
+        "experiment {} — {} series, {} folds",
+        plan.experiment,
+        prepared.backtest.series.len(),
+        plan.folds.len()
+    );
     for f in &plan.folds {
-        out!("  fold {}: train up to {}, test {} .. {}", f.index, f.cutoff, f.test_start, f.test_end);
+        out!(
+            "  fold {}: train up to {}, test {} .. {}",
+            f.index,
+            f.cutoff,
+            f.test_start,
+            f.test_end
+        );
     }
     let rows: Vec<Vec<String>> = prepared
         .experiment
         .models
         .iter()
         .map(|m| {
-            let configs: Vec<_> = plan.configs.iter().enumerate().filter(|(_, c)| c.model_index == m.index).collect();
+            let configs: Vec<_> = plan
+                .configs
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.model_index == m.index)
+                .collect();
             let runs: usize = configs.iter().map(|(c, _)| plan.runs_of(*c).count()).sum();
-            let grid = m.grid.iter().map(|(k, v)| format!("{k} x{}", v.len())).collect::<Vec<_>>().join(", ");
+            let grid = m
+                .grid
+                .iter()
+                .map(|(k, v)| format!("{k} x{}", v.len()))
+                .collect::<Vec<_>>()
+                .join(", ");
             let family = configs.first().map_or("", |(_, c)| c.family.name());
-            vec![m.name.clone(), family.to_string(), configs.len().to_string(), runs.to_string(), grid]
+            vec![
+                m.name.clone(),
+                family.to_string(),
+                configs.len().to_string(),
+                runs.to_string(),
+                grid,
+            ]
         })
         .collect();
     let header = ["model", "family", "configs", "runs", "grid"].map(String::from);
     out!("{}", table::render(&header, &rows, 2));
     out!("total: {} configurations, {} runs", plan.configs.len(), plan.runs.len());
     for config in &plan.configs {
-        out!("  {}  {}", config.label(), serde_json::Value::Object(config.family.params()));
+        out!(
+            "  {}  {}",
+            config.label(),
+            serde_json::Value::Object(config.family.params())
+        );
     }
     warn_skipped(&prepared);
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn run(spec: &Path, force: bool, jobs: usize, out: &Path, quiet: bool) -> anyhow::Result<ExitCode> {
-    let Some(prepared) = prepared_or_report(spec) else { return Ok(ExitCode::from(INVALID)) };
+    let Some(prepared) = prepared_or_report(spec) else {
+        return Ok(ExitCode::from(INVALID));
+    };
     warn_skipped(&prepared);
     let plan = Plan::new(&prepared);
     let store = RunStore::new(out, &plan.experiment);
@@ -127,17 +169,33 @@ pub fn run(spec: &Path, force: bool, jobs: usize, out: &Path, quiet: bool) -> an
     let board = write_reports(&prepared, &plan, &store, out)?;
     print_leaderboard(&board);
     for record in &summary.failed {
-        eprintln!("failed: {} fold {} (run {}): {}", record.model, record.fold, record.run_id, record.error.as_deref().unwrap_or(""));
+        eprintln!(
+            "failed: {} fold {} (run {}): {}",
+            record.model,
+            record.fold,
+            record.run_id,
+            record.error.as_deref().unwrap_or("")
+        );
     }
-    Ok(if summary.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if summary.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 pub fn report(spec: &Path, out: &Path) -> anyhow::Result<ExitCode> {
-    let Some(prepared) = prepared_or_report(spec) else { return Ok(ExitCode::from(INVALID)) };
+    let Some(prepared) = prepared_or_report(spec) else {
+        return Ok(ExitCode::from(INVALID));
+    };
     let plan = Plan::new(&prepared);
     let store = RunStore::new(out, &plan.experiment);
     if !plan.runs.iter().any(|r| matches!(store.record(&r.id), Ok(Some(_)))) {
-        anyhow::bail!("no runs of this spec are stored in {}; run `trendlab run {}` first", store.dir().display(), spec.display());
+        anyhow::bail!(
+            "no runs of this spec are stored in {}; run `trendlab run {}` first",
+            store.dir().display(),
+            spec.display()
+        );
     }
     let board = write_reports(&prepared, &plan, &store, out)?;
     print_leaderboard(&board);
@@ -152,7 +210,13 @@ pub fn schema() -> anyhow::Result<ExitCode> {
 /// Leaderboard files and the HTML report under `<out>/reports/<experiment>/`.
 fn write_reports(prepared: &Prepared, plan: &Plan, store: &RunStore, out: &Path) -> anyhow::Result<Leaderboard> {
     let e = prepared.experiment.evaluation();
-    let board = Leaderboard::build(plan, store, &e.metrics, prepared.experiment.rank_by(), &prepared.experiment.document.experiment.description)?;
+    let board = Leaderboard::build(
+        plan,
+        store,
+        &e.metrics,
+        prepared.experiment.rank_by(),
+        &prepared.experiment.document.experiment.description,
+    )?;
     let dir = out.join("reports").join(&plan.experiment);
     board.write(&dir)?;
     let header = ReportHeader {
@@ -179,7 +243,11 @@ fn print_leaderboard(board: &Leaderboard) {
         .rows
         .iter()
         .map(|r| {
-            let mut cells = vec![r.rank.map_or("-".into(), |k| k.to_string()), r.label.clone(), r.family.clone()];
+            let mut cells = vec![
+                r.rank.map_or("-".into(), |k| k.to_string()),
+                r.label.clone(),
+                r.family.clone(),
+            ];
             for m in &board.metrics {
                 let s = &r.metrics[m];
                 cells.push(match (s.mean, s.std) {
@@ -191,6 +259,10 @@ fn print_leaderboard(board: &Leaderboard) {
             cells
         })
         .collect();
-    out!("\n{} — ranked by {} (mean ± std over folds)", board.experiment, board.rank_by);
+    out!(
+        "\n{} — ranked by {} (mean ± std over folds)",
+        board.experiment,
+        board.rank_by
+    );
     out!("{}", table::render(&header, &rows, 3));
 }

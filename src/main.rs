@@ -17,7 +17,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "trendlab", version, about = "Declarative forecasting experiments on retail sales")]
+#[command(
+    name = "trendlab",
+    version,
+    about = "Declarative forecasting experiments on retail sales"
+)]
 #[command(after_help = "Examples:
   trendlab validate experiments/*.toml
   trendlab plan experiments/quickstart.toml
@@ -82,7 +86,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate { specs } => commands::validate(&specs),
         Command::Plan { spec, json } => commands::plan(&spec, json),
-        Command::Run { spec, force, jobs, output } => commands::run(&spec, force, jobs, &output.out, output.quiet),
+        Command::Run {
+            spec,
+            force,
+            jobs,
+            output,
+        } => commands::run(&spec, force, jobs, &output.out, output.quiet),
         Command::Report { spec, output } => commands::report(&spec, &output.out),
         Command::Schema => commands::schema(),
     };

@@ -14,7 +14,10 @@ impl GridBar {
         if !quiet && std::io::stderr().is_terminal() {
             bar.set_draw_target(ProgressDrawTarget::stderr());
         }
-        bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} runs [{elapsed_precise}<{eta}] {msg}").expect("valid template"));
+        bar.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} runs [{elapsed_precise}<{eta}] {msg}")
+                .expect("valid template"),
+        );
         GridBar { bar }
     }
 
@@ -30,10 +33,23 @@ impl Progress for GridBar {
 
     fn run_done(&self, record: &RunRecord) {
         self.bar.inc(1);
-        let status = if record.status == RunStatus::Failed { " FAILED" } else { "" };
-        self.bar.set_message(format!("{} fold {}{status}", record.model, record.fold));
+        let status = if record.status == RunStatus::Failed {
+            " FAILED"
+        } else {
+            ""
+        };
+        self.bar
+            .set_message(format!("{} fold {}{status}", record.model, record.fold));
         if record.status == RunStatus::Failed {
-            self.bar.suspend(|| eprintln!("run {} ({} fold {}) failed: {}", record.run_id, record.model, record.fold, record.error.as_deref().unwrap_or("")));
+            self.bar.suspend(|| {
+                eprintln!(
+                    "run {} ({} fold {}) failed: {}",
+                    record.run_id,
+                    record.model,
+                    record.fold,
+                    record.error.as_deref().unwrap_or("")
+                )
+            });
         }
     }
 }

@@ -4,13 +4,25 @@
 /// first `left` columns are left-aligned, the rest right-aligned.
 pub fn render(header: &[String], rows: &[Vec<String>], left: usize) -> String {
     let widths: Vec<usize> = (0..header.len())
-        .map(|c| std::iter::once(&header[c]).chain(rows.iter().map(|r| &r[c])).map(|s| s.chars().count()).max().unwrap_or(0))
+        .map(|c| {
+            std::iter::once(&header[c])
+                .chain(rows.iter().map(|r| &r[c]))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let line = |cells: &[String]| -> String {
         let padded: Vec<String> = cells
             .iter()
             .enumerate()
-            .map(|(c, s)| if c < left { format!("{s:<w$}", w = widths[c]) } else { format!("{s:>w$}", w = widths[c]) })
+            .map(|(c, s)| {
+                if c < left {
+                    format!("{s:<w$}", w = widths[c])
+                } else {
+                    format!("{s:>w$}", w = widths[c])
+                }
+            })
             .collect();
         padded.join("  ").trim_end().to_string()
     };

@@ -1,1 +1,11 @@
+//! trendlab's integration tests: one test binary (as ripgrep does), one
+//! module per area. They run the real `trendlab` binary or the library
+//! crates on the bundled datasets and on small files written per test.
 
+mod aggregation;
+mod backtest;
+mod cli;
+mod common;
+mod data_errors;
+mod spec_errors;
+mod store;

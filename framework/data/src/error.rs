@@ -5,16 +5,9 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     #[error("{}: cannot read: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{}:{line}: {message}", path.display())]
-    Line {
-        path: PathBuf,
-        line: u64,
-        message: String,
-    },
+    Line { path: PathBuf, line: u64, message: String },
     #[error("{}: {message}", path.display())]
     File { path: PathBuf, message: String },
 }

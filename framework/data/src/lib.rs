@@ -56,18 +56,14 @@ impl Series {
     pub fn position(&self, date: NaiveDate, frequency: Frequency) -> Option<usize> {
         let first = *self.dates.first()?;
         let i = frequency.periods_between(first, date);
-        (i >= 0 && (i as usize) < self.len() && self.dates[i as usize] == date)
-            .then_some(i as usize)
+        (i >= 0 && (i as usize) < self.len() && self.dates[i as usize] == date).then_some(i as usize)
     }
 }
 
 impl Panel {
     /// The latest date of any series.
     pub fn last_date(&self) -> Option<NaiveDate> {
-        self.series
-            .iter()
-            .filter_map(|s| s.dates.last().copied())
-            .max()
+        self.series.iter().filter_map(|s| s.dates.last().copied()).max()
     }
     pub fn covariate_index(&self, name: &str) -> Option<usize> {
         self.covariate_names.iter().position(|n| n == name)

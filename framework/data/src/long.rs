@@ -25,10 +25,7 @@ pub(crate) struct LongLayout {
 impl LongLayout {
     pub(crate) fn of(experiment: &Experiment) -> Self {
         let data = &experiment.document.data;
-        let target = data
-            .target
-            .clone()
-            .expect("validated: long format has a target");
+        let target = data.target.clone().expect("validated: long format has a target");
         let mut numeric = data.covariates.clone();
         let wrmsse = experiment.evaluation().wrmsse.as_ref();
         if let Some(weight) = wrmsse.and_then(|w| w.weight.clone()) {
@@ -48,14 +45,8 @@ impl LongLayout {
             }
         }
         LongLayout {
-            time: data
-                .time
-                .clone()
-                .expect("validated: long format has a time column"),
-            id: data
-                .id
-                .clone()
-                .expect("validated: long format has an id column"),
+            time: data.time.clone().expect("validated: long format has a time column"),
+            id: data.id.clone().expect("validated: long format has an id column"),
             target,
             text: data.text.clone(),
             numeric,
@@ -74,10 +65,7 @@ struct Pending {
 
 pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError> {
     let mut reader = open(path)?;
-    let header = reader
-        .byte_headers()
-        .map_err(|e| csv_error(path, e))?
-        .clone();
+    let header = reader.byte_headers().map_err(|e| csv_error(path, e))?.clone();
     let fixed: Vec<&str> = vec![&layout.time, &layout.id, &layout.target];
     let [time_col, id_col, target_col] = column_indexes(path, &header, &fixed)?[..] else {
         unreachable!()
@@ -86,33 +74,14 @@ pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError>
         Some(t) => Some(column_indexes(path, &header, &[t])?[0]),
         None => None,
     };
-    let numeric_cols = column_indexes(
-        path,
-        &header,
-        &layout
-            .numeric
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    )?;
-    let static_cols = column_indexes(
-        path,
-        &header,
-        &layout
-            .statics
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    )?;
+    let numeric_cols = column_indexes(path, &header, &layout.numeric)?;
+    let static_cols = column_indexes(path, &header, &layout.statics)?;
 
     let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
     let mut pending: Vec<Pending> = Vec::new();
     let mut record = csv::ByteRecord::new();
     let mut rows_read = 0;
-    while reader
-        .read_byte_record(&mut record)
-        .map_err(|e| csv_error(path, e))?
-    {
+    while reader.read_byte_record(&mut record).map_err(|e| csv_error(path, e))? {
         rows_read += 1;
         let line = record.position().map_or(0, |p| p.line());
         let err = |message: String| DataError::line(path, line, message);
@@ -140,9 +109,7 @@ pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError>
             pending.push(Pending {
                 series: Series {
                     id: cell_str(id),
-                    text: text_col
-                        .map(|c| cell_str(cell(c)))
-                        .filter(|t| !t.is_empty()),
+                    text: text_col.map(|c| cell_str(cell(c))).filter(|t| !t.is_empty()),
                     dates: Vec::new(),
                     target: Vec::new(),
                     covariates: vec![Vec::new(); numeric_cols.len()],
@@ -208,10 +175,7 @@ pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError>
 fn fill_gaps(p: Pending, layout: &LongLayout, path: &Path) -> Result<Series, DataError> {
     let freq = layout.frequency;
     let s = &p.series;
-    let has_gap = s
-        .dates
-        .windows(2)
-        .any(|w| freq.periods_between(w[0], w[1]) != 1);
+    let has_gap = s.dates.windows(2).any(|w| freq.periods_between(w[0], w[1]) != 1);
     if !has_gap {
         return Ok(p.series);
     }

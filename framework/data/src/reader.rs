@@ -19,9 +19,7 @@ pub(crate) fn open(path: &Path) -> Result<csv::Reader<Box<dyn Read>>, DataError>
     } else {
         Box::new(file)
     };
-    Ok(csv::ReaderBuilder::new()
-        .buffer_capacity(1 << 16)
-        .from_reader(inner))
+    Ok(csv::ReaderBuilder::new().buffer_capacity(1 << 16).from_reader(inner))
 }
 
 /// Column names of a CSV or CSV.gz file.
@@ -38,17 +36,16 @@ pub fn read_header(path: &Path) -> Result<Vec<String>, DataError> {
 pub(crate) fn column_indexes(
     path: &Path,
     header: &csv::ByteRecord,
-    names: &[&str],
+    names: &[impl AsRef<str>],
 ) -> Result<Vec<usize>, DataError> {
     names
         .iter()
         .map(|name| {
+            let name = name.as_ref();
             header
                 .iter()
                 .position(|h| h.trim_ascii() == name.as_bytes())
-                .ok_or_else(|| {
-                    DataError::file(path, format!("column `{name}` not found in the header"))
-                })
+                .ok_or_else(|| DataError::file(path, format!("column `{name}` not found in the header")))
         })
         .collect()
 }
@@ -76,24 +73,12 @@ pub(crate) fn parse_date(cell: &[u8]) -> Option<NaiveDate> {
         }
         Some(b.iter().fold(0, |acc, d| acc * 10 + u32::from(d - b'0')))
     };
-    if cell.len() >= 10
-        && cell[4] == b'-'
-        && cell[7] == b'-'
-        && (cell.len() == 10 || matches!(cell[10], b' ' | b'T'))
-    {
-        return NaiveDate::from_ymd_opt(
-            digits(&cell[..4])? as i32,
-            digits(&cell[5..7])?,
-            digits(&cell[8..10])?,
-        );
+    if cell.len() >= 10 && cell[4] == b'-' && cell[7] == b'-' && (cell.len() == 10 || matches!(cell[10], b' ' | b'T')) {
+        return NaiveDate::from_ymd_opt(digits(&cell[..4])? as i32, digits(&cell[5..7])?, digits(&cell[8..10])?);
     }
     let date = cell.split(|b| *b == b' ').next()?;
     let mut parts = date.split(|b| *b == b'/');
-    let (m, d, y) = (
-        digits(parts.next()?)?,
-        digits(parts.next()?)?,
-        digits(parts.next()?)?,
-    );
+    let (m, d, y) = (digits(parts.next()?)?, digits(parts.next()?)?, digits(parts.next()?)?);
     (parts.next().is_none() && y >= 1000)
         .then(|| NaiveDate::from_ymd_opt(y as i32, m, d))
         .flatten()
@@ -122,9 +107,7 @@ pub(crate) fn fingerprint(path: &Path, options: &[u8]) -> Result<String, DataErr
         source,
     };
     let mut hasher = blake3::Hasher::new();
-    hasher
-        .update_reader(File::open(path).map_err(io)?)
-        .map_err(io)?;
+    hasher.update_reader(File::open(path).map_err(io)?).map_err(io)?;
     hasher.update(options);
     Ok(hasher.finalize().to_hex()[..16].to_string())
 }
@@ -149,11 +132,7 @@ mod tests {
     #[test]
     fn numbers_must_be_finite() {
         assert_eq!(parse_number(b" 2.5 ", "q"), Ok(2.5));
-        assert!(
-            parse_number(b"NaN", "q")
-                .unwrap_err()
-                .contains("not a finite number")
-        );
+        assert!(parse_number(b"NaN", "q").unwrap_err().contains("not a finite number"));
         assert!(parse_number(b"", "q").unwrap_err().contains("empty"));
     }
 }

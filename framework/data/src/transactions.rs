@@ -19,19 +19,10 @@ struct KeyTotals {
 
 /// Reads the log at `path` and returns one series per key, each from its
 /// first period with a transaction to the last period of the whole log.
-pub fn aggregate(
-    path: &Path,
-    spec: &AggregateSection,
-    frequency: Frequency,
-) -> Result<Panel, DataError> {
+pub fn aggregate(path: &Path, spec: &AggregateSection, frequency: Frequency) -> Result<Panel, DataError> {
     let mut reader = open(path)?;
-    let header = reader
-        .byte_headers()
-        .map_err(|e| csv_error(path, e))?
-        .clone();
-    let [sum_col, by_col, time_col] =
-        column_indexes(path, &header, &[&spec.sum, &spec.by, &spec.time])?[..]
-    else {
+    let header = reader.byte_headers().map_err(|e| csv_error(path, e))?.clone();
+    let [sum_col, by_col, time_col] = column_indexes(path, &header, &[&spec.sum, &spec.by, &spec.time])?[..] else {
         unreachable!()
     };
     let text_col = match &spec.text {
@@ -42,15 +33,11 @@ pub fn aggregate(
     let mut record = csv::ByteRecord::new();
     let mut rows_read = 0;
     let mut last_period: Option<NaiveDate> = None;
-    while reader
-        .read_byte_record(&mut record)
-        .map_err(|e| csv_error(path, e))?
-    {
+    while reader.read_byte_record(&mut record).map_err(|e| csv_error(path, e))? {
         rows_read += 1;
         let line = record.position().map_or(0, |p| p.line());
         let cell = |i: usize| record.get(i).unwrap_or_default();
-        let value =
-            parse_number(cell(sum_col), &spec.sum).map_err(|m| DataError::line(path, line, m))?;
+        let value = parse_number(cell(sum_col), &spec.sum).map_err(|m| DataError::line(path, line, m))?;
         let date = parse_date(cell(time_col)).ok_or_else(|| {
             DataError::line(
                 path,
@@ -69,11 +56,7 @@ pub fn aggregate(
         }
         let key = cell(by_col).trim_ascii();
         if key.is_empty() {
-            return Err(DataError::line(
-                path,
-                line,
-                format!("`{}` is empty", spec.by),
-            ));
+            return Err(DataError::line(path, line, format!("`{}` is empty", spec.by)));
         }
         let totals = match keys.get_mut(key) {
             Some(t) => t,
@@ -84,10 +67,7 @@ pub fn aggregate(
         if let Some(c) = text_col {
             let text = cell(c).trim_ascii();
             if !text.is_empty() {
-                match totals
-                    .texts
-                    .get_mut(std::str::from_utf8(text).unwrap_or(""))
-                {
+                match totals.texts.get_mut(std::str::from_utf8(text).unwrap_or("")) {
                     Some(n) => *n += 1,
                     None => *totals.texts.entry(cell_str(text)).or_default() += 1,
                 }
@@ -95,8 +75,7 @@ pub fn aggregate(
         }
     }
     let last = last_period.ok_or_else(|| DataError::file(path, "no data rows"))?;
-    let mut entries: Vec<(String, KeyTotals)> =
-        keys.into_iter().map(|(k, v)| (cell_str(&k), v)).collect();
+    let mut entries: Vec<(String, KeyTotals)> = keys.into_iter().map(|(k, v)| (cell_str(&k), v)).collect();
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     if let Some(top) = spec.top {
         entries.sort_by(|a, b| b.1.total.total_cmp(&a.1.total).then_with(|| a.0.cmp(&b.0)));
@@ -118,12 +97,7 @@ pub fn aggregate(
     })
 }
 
-fn to_series(
-    id: String,
-    totals: KeyTotals,
-    frequency: Frequency,
-    last: NaiveDate,
-) -> Option<Series> {
+fn to_series(id: String, totals: KeyTotals, frequency: Frequency, last: NaiveDate) -> Option<Series> {
     let first = *totals.by_period.keys().min()?;
     let n = frequency.periods_between(first, last) as usize + 1;
     let dates: Vec<NaiveDate> = (0..n).map(|i| frequency.advance(first, i)).collect();

@@ -43,13 +43,27 @@ pub struct Summary {
 }
 
 /// Runs every planned run not yet finished (all of them with `force`).
-pub fn execute(prepared: &Prepared, plan: &Plan, store: &RunStore, options: RunOptions, progress: &dyn Progress) -> Result<Summary, StoreError> {
-    let pending: Vec<&PlannedRun> = plan.runs.iter().filter(|r| options.force || !store.is_finished(&r.id)).collect();
+pub fn execute(
+    prepared: &Prepared,
+    plan: &Plan,
+    store: &RunStore,
+    options: RunOptions,
+    progress: &dyn Progress,
+) -> Result<Summary, StoreError> {
+    let pending: Vec<&PlannedRun> = plan
+        .runs
+        .iter()
+        .filter(|r| options.force || !store.is_finished(&r.id))
+        .collect();
     let skipped = plan.runs.len() - pending.len();
     progress.start(pending.len(), skipped);
-    let windows: Vec<Vec<Window>> = plan.folds.iter().map(|f| prepared.backtest.windows(&prepared.experiment, &prepared.panel, f)).collect();
+    let windows: Vec<Vec<Window>> = plan.folds.iter().map(|f| prepared.windows(f)).collect();
     let next = AtomicUsize::new(0);
-    let outcome: Mutex<Result<Summary, StoreError>> = Mutex::new(Ok(Summary { planned: plan.runs.len(), skipped, ..Summary::default() }));
+    let outcome: Mutex<Result<Summary, StoreError>> = Mutex::new(Ok(Summary {
+        planned: plan.runs.len(),
+        skipped,
+        ..Summary::default()
+    }));
     let worker = || {
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
@@ -84,7 +98,13 @@ pub fn execute(prepared: &Prepared, plan: &Plan, store: &RunStore, options: RunO
 }
 
 /// Executes one run and stores its outcome; only store I/O errors escape.
-fn run_one(prepared: &Prepared, plan: &Plan, run: &PlannedRun, windows: &[Window], store: &RunStore) -> Result<RunRecord, StoreError> {
+fn run_one(
+    prepared: &Prepared,
+    plan: &Plan,
+    run: &PlannedRun,
+    windows: &[Window],
+    store: &RunStore,
+) -> Result<RunRecord, StoreError> {
     let started = Instant::now();
     let experiment = &prepared.experiment;
     let config = &plan.configs[run.config];
@@ -129,8 +149,9 @@ fn run_one(prepared: &Prepared, plan: &Plan, run: &PlannedRun, windows: &[Window
     Ok(record)
 }
 
-/// The fold's inputs as the model sees them: training targets only.
-fn fold_input<'a>(prepared: &'a Prepared, windows: &[Window]) -> FoldInput<'a> {
+/// The fold's inputs as the model sees them: training targets only, plus
+/// dates and known-in-advance covariates of the forecast window.
+pub fn fold_input<'a>(prepared: &'a Prepared, windows: &[Window]) -> FoldInput<'a> {
     let panel = &prepared.panel;
     let features = &prepared.features;
     let covariate = |name: &String| panel.covariate_index(name).expect("feature covariates are loaded");
@@ -143,34 +164,73 @@ fn fold_input<'a>(prepared: &'a Prepared, windows: &[Window]) -> FoldInput<'a> {
                 text: s.text.as_deref(),
                 dates: &s.dates[w.train.start..w.test.end],
                 target: &s.target[w.train.clone()],
-                past: features.past.iter().map(|c| &s.covariates[covariate(c)][w.train.clone()]).collect(),
-                future: features.future.iter().map(|c| &s.covariates[covariate(c)][w.train.start..w.test.end]).collect(),
+                past: features
+                    .past
+                    .iter()
+                    .map(|c| &s.covariates[covariate(c)][w.train.clone()])
+                    .collect(),
+                future: features
+                    .future
+                    .iter()
+                    .map(|c| &s.covariates[covariate(c)][w.train.start..w.test.end])
+                    .collect(),
             }
         })
         .collect();
-    FoldInput { series, horizon: prepared.experiment.evaluation().horizon, features, seed: prepared.experiment.document.experiment.seed }
+    FoldInput {
+        series,
+        horizon: prepared.experiment.evaluation().horizon,
+        features,
+        seed: prepared.experiment.document.experiment.seed,
+    }
 }
 
 /// Runs the model, turning errors, panics and malformed output into a reason.
-fn forecast(prepared: &Prepared, windows: &[Window], family: &trendlab_spec::FamilySpec) -> Result<Vec<Vec<f64>>, String> {
+fn forecast(
+    prepared: &Prepared,
+    windows: &[Window],
+    family: &trendlab_spec::FamilySpec,
+) -> Result<Vec<Vec<f64>>, String> {
     let input = fold_input(prepared, windows);
     let result = catch_unwind(AssertUnwindSafe(|| forecaster(family).forecast(&input)))
         .map_err(|panic| {
-            let message = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
-            format!("the model panicked: {}", message.unwrap_or_else(|| "unknown cause".into()))
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
+            format!(
+                "the model panicked: {}",
+                message.unwrap_or_else(|| "unknown cause".into())
+            )
         })?
         .map_err(|e| e.to_string())?;
     if result.len() != windows.len() || result.iter().any(|f| f.len() != input.horizon) {
-        return Err(format!("the model returned forecasts of the wrong shape (expected {} series x {} steps)", windows.len(), input.horizon));
+        return Err(format!(
+            "the model returned forecasts of the wrong shape (expected {} series x {} steps)",
+            windows.len(),
+            input.horizon
+        ));
     }
-    if let Some((i, _)) = result.iter().enumerate().find(|(_, f)| f.iter().any(|v| !v.is_finite())) {
-        return Err(format!("the model returned a non-finite forecast for series `{}`", input.series[i].id));
+    if let Some((i, _)) = result
+        .iter()
+        .enumerate()
+        .find(|(_, f)| f.iter().any(|v| !v.is_finite()))
+    {
+        return Err(format!(
+            "the model returned a non-finite forecast for series `{}`",
+            input.series[i].id
+        ));
     }
     Ok(result)
 }
 
 /// Metrics and forecast rows of one fold.
-fn score(prepared: &Prepared, windows: &[Window], fold: &crate::folds::Fold, forecasts: &[Vec<f64>]) -> (MetricsFile, Vec<ForecastRow>) {
+fn score(
+    prepared: &Prepared,
+    windows: &[Window],
+    fold: &crate::folds::Fold,
+    forecasts: &[Vec<f64>],
+) -> (MetricsFile, Vec<ForecastRow>) {
     let panel = &prepared.panel;
     let e = prepared.experiment.evaluation();
     let evals: Vec<SeriesEval<'_>> = windows
@@ -178,7 +238,11 @@ fn score(prepared: &Prepared, windows: &[Window], fold: &crate::folds::Fold, for
         .zip(forecasts)
         .map(|(w, f)| {
             let s = &panel.series[w.series];
-            SeriesEval { train: &s.target[w.train.clone()], actual: &s.target[w.test.clone()], forecast: f }
+            SeriesEval {
+                train: &s.target[w.train.clone()],
+                actual: &s.target[w.test.clone()],
+                forecast: f,
+            }
         })
         .collect();
     let mut metrics = MetricsFile::default();
@@ -186,22 +250,35 @@ fn score(prepared: &Prepared, windows: &[Window], fold: &crate::folds::Fold, for
         let mut values = Vec::new();
         for (w, eval) in windows.iter().zip(&evals) {
             if let Some(v) = series_metric(metric, eval, e.season) {
-                metrics.per_series.entry(panel.series[w.series].id.clone()).or_default().insert(metric.name().into(), v);
+                metrics
+                    .per_series
+                    .entry(panel.series[w.series].id.clone())
+                    .or_default()
+                    .insert(metric.name().into(), v);
                 values.push(v);
             }
         }
         let zero_actuals = evals.iter().flat_map(|s| s.actual).filter(|a| **a == 0.0).count();
         if values.len() < evals.len() || (metric == Metric::Mape && zero_actuals > 0) {
-            metrics.notes.push(undefined_note(metric, evals.len() - values.len(), zero_actuals));
+            metrics
+                .notes
+                .push(undefined_note(metric, evals.len() - values.len(), zero_actuals));
         }
         if !values.is_empty() {
-            metrics.aggregate.insert(metric.name().into(), values.iter().sum::<f64>() / values.len() as f64);
+            metrics
+                .aggregate
+                .insert(metric.name().into(), values.iter().sum::<f64>() / values.len() as f64);
         }
     }
     if e.metrics.contains(&Metric::Wrmsse) {
-        let (value, left_out) = wrmsse(&weighted(prepared, windows, &evals), e.wrmsse.as_ref().map_or(0, |w| w.levels.len()));
+        let (value, left_out) = wrmsse(
+            &weighted(prepared, windows, &evals),
+            e.wrmsse.as_ref().map_or(0, |w| w.levels.len()),
+        );
         if left_out > 0 {
-            metrics.notes.push(format!("wrmsse left out {left_out} aggregate series whose training data never changes"));
+            metrics.notes.push(format!(
+                "wrmsse left out {left_out} aggregate series whose training data never changes"
+            ));
         }
         if let Some(v) = value {
             metrics.aggregate.insert(Metric::Wrmsse.name().into(), v);
@@ -230,7 +307,16 @@ fn score(prepared: &Prepared, windows: &[Window], fold: &crate::folds::Fold, for
 /// its label at every declared level.
 fn weighted<'a>(prepared: &Prepared, windows: &[Window], evals: &[SeriesEval<'a>]) -> Vec<WeightedSeries<'a>> {
     let panel = &prepared.panel;
-    let spec = prepared.experiment.evaluation().wrmsse.clone().unwrap_or(trendlab_spec::WrmsseSection { weight: None, weight_periods: 28, levels: vec![] });
+    let spec = prepared
+        .experiment
+        .evaluation()
+        .wrmsse
+        .clone()
+        .unwrap_or(trendlab_spec::WrmsseSection {
+            weight: None,
+            weight_periods: 28,
+            levels: vec![],
+        });
     let weight_column = spec.weight.as_ref().and_then(|w| panel.covariate_index(w));
     windows
         .iter()
@@ -243,11 +329,18 @@ fn weighted<'a>(prepared: &Prepared, windows: &[Window], evals: &[SeriesEval<'a>
                 .levels
                 .iter()
                 .map(|level| {
-                    let parts: Vec<&str> = level.split('+').map(|c| s.statics[panel.static_index(c.trim()).expect("level columns are loaded")].as_str()).collect();
+                    let parts: Vec<&str> = level
+                        .split('+')
+                        .map(|c| s.statics[panel.static_index(c.trim()).expect("level columns are loaded")].as_str())
+                        .collect();
                     parts.join("+")
                 })
                 .collect();
-            WeightedSeries { eval: *eval, weight, labels }
+            WeightedSeries {
+                eval: *eval,
+                weight,
+                labels,
+            }
         })
         .collect()
 }

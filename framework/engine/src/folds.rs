@@ -51,7 +51,12 @@ impl Backtest {
             .map(|k| {
                 let back = (horizon + (e.folds - 1 - k) * step) as i64;
                 let cutoff = freq.shift(last, -back);
-                Fold { index: k, cutoff, test_start: freq.shift(cutoff, 1), test_end: freq.shift(cutoff, horizon as i64) }
+                Fold {
+                    index: k,
+                    cutoff,
+                    test_start: freq.shift(cutoff, 1),
+                    test_end: freq.shift(cutoff, horizon as i64),
+                }
             })
             .collect();
         let min_train = experiment.min_train().max(e.train_size.unwrap_or(0));
@@ -61,9 +66,15 @@ impl Backtest {
         for (i, s) in panel.series.iter().enumerate() {
             let before_first = s.position(folds[0].cutoff, freq).map_or(0, |c| c + 1);
             let reason = if s.dates.last() != Some(&last) {
-                Some(format!("ends {} before the last test date {last}", s.dates.last().map_or("?".into(), |d| d.to_string())))
+                Some(format!(
+                    "ends {} before the last test date {last}",
+                    s.dates.last().map_or("?".into(), |d| d.to_string())
+                ))
             } else if before_first < min_train {
-                Some(format!("{} periods before the first cutoff {}, needs {min_train}", before_first, folds[0].cutoff))
+                Some(format!(
+                    "{} periods before the first cutoff {}, needs {min_train}",
+                    before_first, folds[0].cutoff
+                ))
             } else {
                 None
             };
@@ -72,7 +83,12 @@ impl Backtest {
                 None => series.push(i),
             }
         }
-        Backtest { folds, series, skipped, periods_needed }
+        Backtest {
+            folds,
+            series,
+            skipped,
+            periods_needed,
+        }
     }
 
     /// Train and test ranges of every taking-part series in `fold`.
@@ -82,12 +98,18 @@ impl Backtest {
             .iter()
             .map(|&i| {
                 let s = &panel.series[i];
-                let c = s.position(fold.cutoff, panel.frequency).expect("eligible series contain every cutoff");
+                let c = s
+                    .position(fold.cutoff, panel.frequency)
+                    .expect("eligible series contain every cutoff");
                 let start = match e.window {
                     WindowKind::Expanding => 0,
                     WindowKind::Sliding => (c + 1).saturating_sub(e.train_size.unwrap_or(c + 1)),
                 };
-                Window { series: i, train: start..c + 1, test: c + 1..c + 1 + e.horizon }
+                Window {
+                    series: i,
+                    train: start..c + 1,
+                    test: c + 1..c + 1 + e.horizon,
+                }
             })
             .collect()
     }

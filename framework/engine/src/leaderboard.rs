@@ -48,16 +48,26 @@ pub struct Leaderboard {
 
 impl Leaderboard {
     /// Reads every planned run from the store and ranks the configurations.
-    pub fn build(plan: &Plan, store: &RunStore, metrics: &[Metric], rank_by: Metric, description: &str) -> Result<Leaderboard, StoreError> {
+    pub fn build(
+        plan: &Plan,
+        store: &RunStore,
+        metrics: &[Metric],
+        rank_by: Metric,
+        description: &str,
+    ) -> Result<Leaderboard, StoreError> {
         let mut rows = Vec::new();
         for (c, config) in plan.configs.iter().enumerate() {
             let mut per_metric: BTreeMap<Metric, Vec<f64>> = BTreeMap::new();
             let (mut run_ids, mut errors, mut fit, mut finished) = (Vec::new(), Vec::new(), Vec::new(), 0);
             for run in plan.runs_of(c) {
                 run_ids.push(run.id.clone());
-                let Some(record) = store.record(&run.id)? else { continue };
+                let Some(record) = store.record(&run.id)? else {
+                    continue;
+                };
                 match record.status {
-                    RunStatus::Failed => errors.push(format!("fold {}: {}", run.fold, record.error.unwrap_or_default())),
+                    RunStatus::Failed => {
+                        errors.push(format!("fold {}: {}", run.fold, record.error.unwrap_or_default()))
+                    }
                     RunStatus::Finished => {
                         finished += 1;
                         fit.push(record.fit_seconds);
@@ -75,7 +85,11 @@ impl Leaderboard {
             let summaries = metrics
                 .iter()
                 .map(|m| {
-                    let (mean, std) = if complete(m) { mean_std(&per_metric[m]) } else { (None, None) };
+                    let (mean, std) = if complete(m) {
+                        mean_std(&per_metric[m])
+                    } else {
+                        (None, None)
+                    };
                     (m.name().to_string(), MetricSummary { mean, std })
                 })
                 .collect();
@@ -93,7 +107,12 @@ impl Leaderboard {
                 errors,
             });
         }
-        let key = |row: &LeaderboardRow| row.metrics.get(rank_by.name()).and_then(|s| s.mean).map(|v| rank_by.rank_key(v));
+        let key = |row: &LeaderboardRow| {
+            row.metrics
+                .get(rank_by.name())
+                .and_then(|s| s.mean)
+                .map(|v| rank_by.rank_key(v))
+        };
         rows.sort_by(|a, b| match (key(a), key(b)) {
             (Some(x), Some(y)) => x.total_cmp(&y),
             (Some(_), None) => std::cmp::Ordering::Less,
@@ -120,7 +139,9 @@ impl Leaderboard {
     /// `<metric>_mean,<metric>_std` for every metric, then fit_seconds.
     pub fn to_csv(&self) -> Vec<u8> {
         let mut writer = csv::Writer::from_writer(Vec::new());
-        let mut header: Vec<String> = ["rank", "model", "family", "params", "run_ids"].map(String::from).to_vec();
+        let mut header: Vec<String> = ["rank", "model", "family", "params", "run_ids"]
+            .map(String::from)
+            .to_vec();
         for m in &self.metrics {
             header.extend([format!("{m}_mean"), format!("{m}_std")]);
         }
@@ -128,7 +149,13 @@ impl Leaderboard {
         writer.write_record(&header).expect("writing to memory");
         let number = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v}"));
         for row in &self.rows {
-            let mut record = vec![row.rank.map_or(String::new(), |r| r.to_string()), row.label.clone(), row.family.clone(), row.params.clone(), row.run_ids.join(";")];
+            let mut record = vec![
+                row.rank.map_or(String::new(), |r| r.to_string()),
+                row.label.clone(),
+                row.family.clone(),
+                row.params.clone(),
+                row.run_ids.join(";"),
+            ];
             for m in &self.metrics {
                 let s = &row.metrics[m];
                 record.extend([number(s.mean), number(s.std)]);
@@ -147,7 +174,10 @@ impl Leaderboard {
 
     /// Writes `leaderboard.csv` and `leaderboard.json` into `dir`.
     pub fn write(&self, dir: &Path) -> Result<(), StoreError> {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io { path: dir.to_path_buf(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         write_atomic(&dir.join("leaderboard.csv"), &self.to_csv())?;
         write_atomic(&dir.join("leaderboard.json"), &self.to_json())
     }

@@ -35,7 +35,13 @@ fn errors<'a>(s: &'a SeriesEval<'a>) -> impl Iterator<Item = f64> + 'a {
 
 /// Mean of `|y_t − y_{t−m}|^power` over the training values, if positive.
 fn seasonal_scale(train: &[f64], m: usize, power: i32) -> Option<f64> {
-    let scale = mean(train.iter().skip(m).zip(train).map(|(y, lagged)| (y - lagged).abs().powi(power)))?;
+    let scale = mean(
+        train
+            .iter()
+            .skip(m)
+            .zip(train)
+            .map(|(y, lagged)| (y - lagged).abs().powi(power)),
+    )?;
     (scale > 0.0).then_some(scale)
 }
 
@@ -48,10 +54,19 @@ pub fn series_metric(metric: Metric, s: &SeriesEval<'_>, season: usize) -> Optio
         Metric::Mae => mae(),
         Metric::Rmse => mse().map(f64::sqrt),
         Metric::Bias => mean(errors(s)),
-        Metric::Mape => mean(errors(s).zip(s.actual).filter(|(_, a)| **a != 0.0).map(|(e, a)| 100.0 * e.abs() / a.abs())),
+        Metric::Mape => mean(
+            errors(s)
+                .zip(s.actual)
+                .filter(|(_, a)| **a != 0.0)
+                .map(|(e, a)| 100.0 * e.abs() / a.abs()),
+        ),
         Metric::Smape => mean(s.forecast.iter().zip(s.actual).map(|(f, a)| {
             let denominator = f.abs() + a.abs();
-            if denominator == 0.0 { 0.0 } else { 200.0 * (f - a).abs() / denominator }
+            if denominator == 0.0 {
+                0.0
+            } else {
+                200.0 * (f - a).abs() / denominator
+            }
         })),
         Metric::Wape => {
             let total: f64 = s.actual.iter().map(|a| a.abs()).sum();
@@ -71,8 +86,13 @@ pub fn series_metric(metric: Metric, s: &SeriesEval<'_>, season: usize) -> Optio
 /// Why some values are missing: `metric → note`.
 pub fn undefined_note(metric: Metric, count: usize, zero_actuals: usize) -> String {
     match metric {
-        Metric::Mape => format!("mape skipped {zero_actuals} zero actual(s); undefined for {count} series with only zero actuals"),
-        Metric::Mase | Metric::Rmsse => format!("{} undefined for {count} series whose training data never changes at the seasonal lag", metric.name()),
+        Metric::Mape => {
+            format!("mape skipped {zero_actuals} zero actual(s); undefined for {count} series with only zero actuals")
+        }
+        Metric::Mase | Metric::Rmsse => format!(
+            "{} undefined for {count} series whose training data never changes at the seasonal lag",
+            metric.name()
+        ),
         Metric::Wape => format!("wape undefined for {count} series with only zero actuals"),
         Metric::R2 => format!("r2 undefined for {count} series whose actuals are constant"),
         _ => format!("{} undefined for {count} series", metric.name()),
@@ -94,7 +114,8 @@ pub struct WeightedSeries<'a> {
 fn group_sum<'a>(members: &[&WeightedSeries<'a>]) -> (Vec<f64>, Vec<f64>, Vec<f64>, f64) {
     let longest = members.iter().map(|m| m.eval.train.len()).max().unwrap_or(0);
     let horizon = members.first().map_or(0, |m| m.eval.actual.len());
-    let (mut train, mut actual, mut forecast, mut weight) = (vec![0.0; longest], vec![0.0; horizon], vec![0.0; horizon], 0.0);
+    let (mut train, mut actual, mut forecast, mut weight) =
+        (vec![0.0; longest], vec![0.0; horizon], vec![0.0; horizon], 0.0);
     for m in members {
         let offset = longest - m.eval.train.len();
         for (i, v) in m.eval.train.iter().enumerate() {
@@ -124,7 +145,10 @@ pub fn wrmsse(series: &[WeightedSeries<'_>], level_count: usize) -> (Option<f64>
         .map(|level| {
             let mut groups: BTreeMap<&str, Vec<&WeightedSeries<'_>>> = BTreeMap::new();
             for s in series {
-                groups.entry(level.map_or("", |l| s.labels[l].as_str())).or_default().push(s);
+                groups
+                    .entry(level.map_or("", |l| s.labels[l].as_str()))
+                    .or_default()
+                    .push(s);
             }
             groups.into_values().collect()
         })
@@ -136,7 +160,11 @@ pub fn wrmsse(series: &[WeightedSeries<'_>], level_count: usize) -> (Option<f64>
         for members in groups {
             let (train, actual, forecast, weight) = group_sum(&members);
             let start = train.iter().position(|v| *v != 0.0).unwrap_or(train.len());
-            let eval = SeriesEval { train: &train[start..], actual: &actual, forecast: &forecast };
+            let eval = SeriesEval {
+                train: &train[start..],
+                actual: &actual,
+                forecast: &forecast,
+            };
             match series_metric(Metric::Rmsse, &eval, 1) {
                 Some(rmsse) => {
                     weighted += weight * rmsse;
@@ -171,7 +199,15 @@ mod tests {
     const FORECAST: [f64; 3] = [5.0, 1.0, 3.0];
 
     fn metric(m: Metric, season: usize) -> Option<f64> {
-        series_metric(m, &SeriesEval { train: &TRAIN, actual: &ACTUAL, forecast: &FORECAST }, season)
+        series_metric(
+            m,
+            &SeriesEval {
+                train: &TRAIN,
+                actual: &ACTUAL,
+                forecast: &FORECAST,
+            },
+            season,
+        )
     }
 
     fn close(a: Option<f64>, b: f64) {
@@ -206,7 +242,11 @@ mod tests {
 
     #[test]
     fn undefined_cases_are_none_not_nan() {
-        let flat = SeriesEval { train: &[3.0, 3.0, 3.0], actual: &[0.0, 0.0], forecast: &[0.0, 0.0] };
+        let flat = SeriesEval {
+            train: &[3.0, 3.0, 3.0],
+            actual: &[0.0, 0.0],
+            forecast: &[0.0, 0.0],
+        };
         for m in [Metric::Mase, Metric::Rmsse, Metric::Mape, Metric::Wape, Metric::R2] {
             assert_eq!(series_metric(m, &flat, 1), None, "{m:?}");
         }
@@ -216,8 +256,24 @@ mod tests {
     #[test]
     fn wrmsse_by_hand() {
         // Two series, one declared level putting both in one group.
-        let a = WeightedSeries { eval: SeriesEval { train: &[0.0, 1.0, 3.0], actual: &[2.0, 2.0], forecast: &[3.0, 2.0] }, weight: 3.0, labels: vec!["x".into()] };
-        let b = WeightedSeries { eval: SeriesEval { train: &[4.0, 2.0], actual: &[1.0, 1.0], forecast: &[1.0, 3.0] }, weight: 1.0, labels: vec!["x".into()] };
+        let a = WeightedSeries {
+            eval: SeriesEval {
+                train: &[0.0, 1.0, 3.0],
+                actual: &[2.0, 2.0],
+                forecast: &[3.0, 2.0],
+            },
+            weight: 3.0,
+            labels: vec!["x".into()],
+        };
+        let b = WeightedSeries {
+            eval: SeriesEval {
+                train: &[4.0, 2.0],
+                actual: &[1.0, 1.0],
+                forecast: &[1.0, 3.0],
+            },
+            weight: 1.0,
+            labels: vec!["x".into()],
+        };
         // a: train from first non-zero = [1, 3] → scale 4; mse = 1/2 → rmsse √(1/8).
         // b: scale 4; mse = 2 → rmsse √(1/2).
         let bottom = (3.0 * (0.125f64).sqrt() + 1.0 * 0.5f64.sqrt()) / 4.0;

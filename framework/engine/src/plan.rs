@@ -37,7 +37,12 @@ impl Plan {
         let configs = experiment.configs();
         let folds = prepared.backtest.folds.clone();
         let e = experiment.evaluation();
-        let series: Vec<&str> = prepared.backtest.series.iter().map(|&i| prepared.panel.series[i].id.as_str()).collect();
+        let series: Vec<&str> = prepared
+            .backtest
+            .series
+            .iter()
+            .map(|&i| prepared.panel.series[i].id.as_str())
+            .collect();
         let shared = json!({
             "trendlab": TRENDLAB_VERSION,
             "data": prepared.panel.fingerprint,
@@ -61,10 +66,19 @@ impl Plan {
                     "features": features, "cutoff": fold.cutoff,
                 });
                 let hash = blake3::hash(content.to_string().as_bytes()).to_hex()[..16].to_string();
-                PlannedRun { id: hash, config: c, fold: fold.index }
+                PlannedRun {
+                    id: hash,
+                    config: c,
+                    fold: fold.index,
+                }
             })
             .collect();
-        Plan { experiment: experiment.name().to_string(), configs, folds, runs }
+        Plan {
+            experiment: experiment.name().to_string(),
+            configs,
+            folds,
+            runs,
+        }
     }
 
     /// The runs of configuration `config`, in fold order.

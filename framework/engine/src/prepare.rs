@@ -2,7 +2,7 @@
 //! the data itself, and that the backtest fits the series. Errors here are
 //! input errors (exit code 2); nothing has been computed yet.
 
-use crate::folds::Backtest;
+use crate::folds::{Backtest, Fold, Window};
 use std::path::Path;
 use trendlab_data::{DataError, Panel, read_header};
 use trendlab_models::FeatureSet;
@@ -51,9 +51,23 @@ pub fn prepare(spec_path: &Path) -> Result<Prepared, PrepareError> {
             experiment.step(),
             experiment.data_path.display(),
         );
-        return Err(invalid(vec![experiment.diagnostic(&KeyPath::from(["evaluation", "horizon"]), message)]));
+        return Err(invalid(vec![
+            experiment.diagnostic(&KeyPath::from(["evaluation", "horizon"]), message),
+        ]));
     }
     let data_covariates = &experiment.document.data.covariates;
     let features = FeatureSet::from_spec(&experiment.document.features, data_covariates, panel.frequency);
-    Ok(Prepared { experiment, panel, features, backtest })
+    Ok(Prepared {
+        experiment,
+        panel,
+        features,
+        backtest,
+    })
+}
+
+impl Prepared {
+    /// Train and test ranges of every taking-part series in `fold`.
+    pub fn windows(&self, fold: &Fold) -> Vec<Window> {
+        self.backtest.windows(&self.experiment, &self.panel, fold)
+    }
 }

@@ -79,7 +79,9 @@ pub struct RunStore {
 
 impl RunStore {
     pub fn new(out: &Path, experiment: &str) -> Self {
-        RunStore { dir: out.join("runs").join(experiment) }
+        RunStore {
+            dir: out.join("runs").join(experiment),
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -101,7 +103,10 @@ impl RunStore {
 
     pub fn forecasts(&self, id: &str) -> Result<Vec<ForecastRow>, StoreError> {
         let path = self.run_dir(id).join("forecasts.csv");
-        let corrupt = |e: csv::Error| StoreError::Corrupt { path: path.clone(), message: e.to_string() };
+        let corrupt = |e: csv::Error| StoreError::Corrupt {
+            path: path.clone(),
+            message: e.to_string(),
+        };
         let mut reader = csv::Reader::from_path(&path).map_err(corrupt)?;
         reader.deserialize().collect::<Result<_, _>>().map_err(corrupt)
     }
@@ -111,7 +116,12 @@ impl RunStore {
     }
 
     /// Stores a finished run: forecasts, metrics, then the record.
-    pub fn save_finished(&self, record: &RunRecord, metrics: &MetricsFile, forecasts: &[ForecastRow]) -> Result<(), StoreError> {
+    pub fn save_finished(
+        &self,
+        record: &RunRecord,
+        metrics: &MetricsFile,
+        forecasts: &[ForecastRow],
+    ) -> Result<(), StoreError> {
         let dir = self.prepare_dir(&record.run_id)?;
         let mut writer = csv::Writer::from_writer(Vec::new());
         for row in forecasts {
@@ -131,7 +141,10 @@ impl RunStore {
 
     fn prepare_dir(&self, id: &str) -> Result<PathBuf, StoreError> {
         let dir = self.run_dir(id);
-        std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io { path: dir.clone(), source })?;
+        std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
+            path: dir.clone(),
+            source,
+        })?;
         Ok(dir)
     }
 }
@@ -146,17 +159,29 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>, Sto
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
-            .map_err(|e| StoreError::Corrupt { path: path.to_path_buf(), message: e.to_string() }),
+            .map_err(|e| StoreError::Corrupt {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(StoreError::Io { path: path.to_path_buf(), source }),
+        Err(source) => Err(StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
     }
 }
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it over
 /// `path`: readers see the old file or the new one, never a partial one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let io = |source| StoreError::Io { path: path.to_path_buf(), source };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let io = |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
     std::fs::write(&tmp, bytes).map_err(io)?;
     std::fs::rename(&tmp, path).map_err(|e| {

@@ -42,15 +42,8 @@ impl Default for FeatureSet {
 
 impl FeatureSet {
     /// Resolves `[features]` against the data's covariates.
-    pub fn from_spec(
-        spec: &FeaturesSection,
-        data_covariates: &[String],
-        frequency: Frequency,
-    ) -> Self {
-        let used = spec
-            .covariates
-            .clone()
-            .unwrap_or_else(|| data_covariates.to_vec());
+    pub fn from_spec(spec: &FeaturesSection, data_covariates: &[String], frequency: Frequency) -> Self {
+        let used = spec.covariates.clone().unwrap_or_else(|| data_covariates.to_vec());
         FeatureSet {
             lags: spec.lags.clone(),
             rolling: spec
@@ -59,11 +52,7 @@ impl FeatureSet {
                 .flat_map(|r| r.stats.iter().map(|s| (r.window, *s)))
                 .collect(),
             calendar: spec.calendar.clone(),
-            past: used
-                .iter()
-                .filter(|c| !spec.future.contains(c))
-                .cloned()
-                .collect(),
+            past: used.iter().filter(|c| !spec.future.contains(c)).cloned().collect(),
             future: spec.future.clone(),
             frequency,
         }
@@ -125,9 +114,7 @@ fn rolling(window: &[f64], stat: RollingStat) -> f64 {
     let mean = window.iter().sum::<f64>() / n;
     match stat {
         RollingStat::Mean => mean,
-        RollingStat::Std => {
-            (window.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt()
-        }
+        RollingStat::Std => (window.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt(),
         RollingStat::Min => window.iter().copied().fold(f64::INFINITY, f64::min),
         RollingStat::Max => window.iter().copied().fold(f64::NEG_INFINITY, f64::max),
     }
@@ -142,14 +129,10 @@ fn calendar(feature: CalendarFeature, date: NaiveDate, frequency: Frequency, out
         CalendarFeature::DayOfWeek => cyclic(date.weekday().num_days_from_monday().into(), 7.0),
         CalendarFeature::WeekOfYear => cyclic(f64::from(date.iso_week().week0()), 52.0),
         CalendarFeature::Month => cyclic(date.month0().into(), 12.0),
-        CalendarFeature::DayOfYear => cyclic(
-            date.ordinal0().into(),
-            if date.leap_year() { 366.0 } else { 365.0 },
-        ),
+        CalendarFeature::DayOfYear => cyclic(date.ordinal0().into(), if date.leap_year() { 366.0 } else { 365.0 }),
         // The period contains a month end: the next period starts in another month.
         CalendarFeature::IsMonthEnd => out.push(f64::from(
-            frequency.advance(frequency.floor(date), 1).month() != date.month()
-                || frequency == Frequency::MonthEnd,
+            frequency.advance(frequency.floor(date), 1).month() != date.month() || frequency == Frequency::MonthEnd,
         )),
         CalendarFeature::IsLeapYear => out.push(f64::from(date.leap_year())),
     }
@@ -206,12 +189,7 @@ impl<'a> PreparedSeries<'a> {
 
 /// Calls `visit(row, target)` for every training row of `s` for a model of
 /// horizon step `step` (origin `t - step`), in time order.
-pub fn training_rows(
-    features: &FeatureSet,
-    s: &PreparedSeries<'_>,
-    step: usize,
-    mut visit: impl FnMut(&[f64], f64),
-) {
+pub fn training_rows(features: &FeatureSet, s: &PreparedSeries<'_>, step: usize, mut visit: impl FnMut(&[f64], f64)) {
     let first = (features.warmup() + step - 1).max(step);
     let mut row = Vec::with_capacity(features.width());
     for t in first..s.history.train_len() {
@@ -257,18 +235,12 @@ mod tests {
         // Target 2024-01-31 (t = 2, a month end) from origin 1 would need lag 3: not a training row.
         // Target 2024-02-01 (t = 3) from origin 2: lags 4 and 1, mean(2, 4), max(1, 2, 4).
         features.row(&s, 3, 2, &mut row);
-        assert_eq!(
-            row,
-            vec![4.0, 1.0, 3.0, 4.0, 0.0, 1.0, price_z(30.0), promo_z(1.0)]
-        );
+        assert_eq!(row, vec![4.0, 1.0, 3.0, 4.0, 0.0, 1.0, price_z(30.0), promo_z(1.0)]);
         // Target t = 6 (2024-02-04, beyond training) from origin 4 (direct, step 2):
         // the past covariate stays at its last observed value, the future one is read at t.
         row.clear();
         features.row(&s, 6, 4, &mut row);
-        assert_eq!(
-            row,
-            vec![16.0, 4.0, 12.0, 16.0, 0.0, 1.0, price_z(50.0), promo_z(1.0)]
-        );
+        assert_eq!(row, vec![16.0, 4.0, 12.0, 16.0, 0.0, 1.0, price_z(50.0), promo_z(1.0)]);
         let mut targets = vec![];
         training_rows(&features, &s, 1, |_, y| targets.push(y));
         assert_eq!(targets, vec![8.0, 16.0]);

@@ -50,11 +50,7 @@ pub struct FoldInput<'a> {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ModelError {
     #[error("series `{series}` has {have} training periods; this model needs at least {need}")]
-    TooShort {
-        series: String,
-        need: usize,
-        have: usize,
-    },
+    TooShort { series: String, need: usize, have: usize },
     #[error("non-finite value in {what} of series `{series}` at {date}")]
     NonFinite {
         series: String,
@@ -77,9 +73,45 @@ pub(crate) fn per_series(
     input: &FoldInput<'_>,
     mut rule: impl FnMut(&SeriesHistory<'_>, usize) -> Result<Vec<f64>, ModelError>,
 ) -> Result<Vec<Vec<f64>>, ModelError> {
-    input
-        .series
-        .iter()
-        .map(|s| rule(s, input.horizon))
-        .collect()
+    input.series.iter().map(|s| rule(s, input.horizon)).collect()
+}
+
+/// Test helper: forecasts one daily series.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::{FeatureSet, FoldInput, Forecaster, ModelError, SeriesHistory};
+    use chrono::NaiveDate;
+
+    /// `model`'s forecasts of the daily series `y` (from 2024-01-01).
+    pub fn forecast_series(
+        model: &dyn Forecaster,
+        y: &[f64],
+        horizon: usize,
+        features: &FeatureSet,
+    ) -> Result<Vec<f64>, ModelError> {
+        let start = NaiveDate::from_ymd_opt(2024, 1, 1).expect("valid date");
+        let dates: Vec<NaiveDate> = (0..y.len() + horizon)
+            .map(|i| start + chrono::Days::new(i as u64))
+            .collect();
+        let series = SeriesHistory {
+            id: "s",
+            text: None,
+            dates: &dates,
+            target: y,
+            past: vec![],
+            future: vec![],
+        };
+        let input = FoldInput {
+            series: vec![series],
+            horizon,
+            features,
+            seed: 0,
+        };
+        Ok(model.forecast(&input)?.remove(0))
+    }
+
+    /// Forecasts without features (the baselines).
+    pub fn run(model: &dyn Forecaster, y: &[f64], horizon: usize) -> Result<Vec<f64>, ModelError> {
+        forecast_series(model, y, horizon, &FeatureSet::default())
+    }
 }

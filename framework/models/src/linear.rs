@@ -29,16 +29,9 @@ impl Forecaster for LinearConfig {
             Strategy::Direct => (1..=input.horizon).collect(),
         };
         let fit = |group: &[PreparedSeries<'_>]| -> Result<Vec<Ridge>, ModelError> {
-            steps
-                .iter()
-                .map(|&step| fit(self.alpha, group, step, input))
-                .collect()
+            steps.iter().map(|&step| fit(self.alpha, group, step, input)).collect()
         };
-        let shared = if self.per_series {
-            None
-        } else {
-            Some(fit(&prepared)?)
-        };
+        let shared = if self.per_series { None } else { Some(fit(&prepared)?) };
         prepared
             .into_iter()
             .map(|mut s| {
@@ -53,12 +46,7 @@ impl Forecaster for LinearConfig {
 }
 
 /// Fits the model of horizon step `step` on the rows of every series in `group`.
-fn fit(
-    alpha: f64,
-    group: &[PreparedSeries<'_>],
-    step: usize,
-    input: &FoldInput<'_>,
-) -> Result<Ridge, ModelError> {
+fn fit(alpha: f64, group: &[PreparedSeries<'_>], step: usize, input: &FoldInput<'_>) -> Result<Ridge, ModelError> {
     let mut equations = NormalEquations::new(input.features.width());
     for s in group {
         training_rows(input.features, s, step, |x, y| equations.add(x, y));
@@ -107,34 +95,16 @@ fn predict(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{FeatureSet, SeriesHistory};
-    use chrono::NaiveDate;
+    use crate::FeatureSet;
+    use crate::testing::forecast_series;
     use trendlab_spec::Scaling;
 
     fn forecast(config: &LinearConfig, y: &[f64], horizon: usize, lags: Vec<usize>) -> Vec<f64> {
-        let start = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
-        let dates: Vec<NaiveDate> = (0..y.len() + horizon)
-            .map(|i| start + chrono::Days::new(i as u64))
-            .collect();
-        let s = SeriesHistory {
-            id: "s",
-            text: None,
-            dates: &dates,
-            target: y,
-            past: vec![],
-            future: vec![],
-        };
         let features = FeatureSet {
             lags,
             ..FeatureSet::default()
         };
-        let input = FoldInput {
-            series: vec![s],
-            horizon,
-            features: &features,
-            seed: 0,
-        };
-        config.forecast(&input).unwrap().remove(0)
+        forecast_series(config, y, horizon, &features).unwrap()
     }
 
     fn config(strategy: Strategy) -> LinearConfig {

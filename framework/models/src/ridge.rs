@@ -125,9 +125,6 @@ mod tests {
             eq.add(&[a, 2.0 * a], a);
         }
         let err = eq.solve(0.0).unwrap_err().to_string();
-        assert!(
-            err.contains("singular") && err.contains("use alpha > 0"),
-            "{err}"
-        );
+        assert!(err.contains("singular") && err.contains("use alpha > 0"), "{err}");
     }
 }

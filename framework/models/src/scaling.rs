@@ -11,10 +11,7 @@ pub struct Scaler {
 }
 
 impl Scaler {
-    pub const IDENTITY: Scaler = Scaler {
-        shift: 0.0,
-        scale: 1.0,
-    };
+    pub const IDENTITY: Scaler = Scaler { shift: 0.0, scale: 1.0 };
 
     /// Fits `kind` on `values`; a zero spread falls back to scale 1.
     pub fn fit(kind: Scaling, values: &[f64]) -> Scaler {
@@ -60,29 +57,12 @@ mod tests {
     #[test]
     fn round_trips_and_degenerate_spread() {
         let v = [2.0, 4.0, 6.0];
-        for kind in [
-            Scaling::None,
-            Scaling::MeanAbs,
-            Scaling::Standard,
-            Scaling::MinMax,
-        ] {
+        for kind in [Scaling::None, Scaling::MeanAbs, Scaling::Standard, Scaling::MinMax] {
             let s = Scaler::fit(kind, &v);
             assert!((s.invert(s.apply(5.0)) - 5.0).abs() < 1e-12);
         }
-        assert_eq!(
-            Scaler::fit(Scaling::MeanAbs, &v),
-            Scaler {
-                shift: 0.0,
-                scale: 4.0
-            }
-        );
-        assert_eq!(
-            Scaler::fit(Scaling::MinMax, &v),
-            Scaler {
-                shift: 2.0,
-                scale: 4.0
-            }
-        );
+        assert_eq!(Scaler::fit(Scaling::MeanAbs, &v), Scaler { shift: 0.0, scale: 4.0 });
+        assert_eq!(Scaler::fit(Scaling::MinMax, &v), Scaler { shift: 2.0, scale: 4.0 });
         assert_eq!(Scaler::fit(Scaling::Standard, &[3.0, 3.0]).scale, 1.0);
         assert_eq!(Scaler::fit(Scaling::MeanAbs, &[0.0, 0.0]).scale, 1.0);
     }

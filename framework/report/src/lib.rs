@@ -51,7 +51,10 @@ pub fn render_index(leaderboard: &Leaderboard, header: &ReportHeader) -> Result<
 /// Writes `index.html` into `dir`.
 pub fn write_index(dir: &Path, leaderboard: &Leaderboard, header: &ReportHeader) -> Result<(), ReportError> {
     let html = render_index(leaderboard, header)?;
-    std::fs::create_dir_all(dir).map_err(|source| StoreError::Io { path: dir.to_path_buf(), source })?;
+    std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     write_atomic(&dir.join("index.html"), html.as_bytes())?;
     Ok(())
 }

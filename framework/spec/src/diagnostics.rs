@@ -25,13 +25,8 @@ impl Diagnostic {
         let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
         let line = text[..start].matches('\n').count() + 1;
         let col = text[line_start..start].chars().count() + 1;
-        let source_line = text[line_start..line_end]
-            .trim_end_matches('\r')
-            .to_string();
-        let span_len = text[start..span.end.clamp(start, line_end)]
-            .chars()
-            .count()
-            .max(1);
+        let source_line = text[line_start..line_end].trim_end_matches('\r').to_string();
+        let span_len = text[start..span.end.clamp(start, line_end)].chars().count().max(1);
         Diagnostic {
             file: file.to_path_buf(),
             line,
@@ -96,28 +91,24 @@ impl fmt::Display for Diagnostics {
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
     #[error("cannot read spec {}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{0}")]
     Invalid(Diagnostics),
 }
 
 /// The candidate closest to `name`, if it is close enough to be a likely typo.
 pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (name.chars().count() / 3).max(2);
+    let length = name.chars().count();
+    let limit = (length / 3).max(1);
     candidates
         .into_iter()
         .map(|c| {
-            (
-                strsim::damerau_levenshtein(&name.to_lowercase(), &c.to_lowercase()),
-                c,
-            )
+            let distance = strsim::damerau_levenshtein(&name.to_lowercase(), &c.to_lowercase());
+            (distance, c.chars().count().abs_diff(length), c)
         })
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+        .filter(|(d, _, _)| *d <= limit)
+        .min_by_key(|(d, len_diff, _)| (*d, *len_diff))
+        .map(|(_, _, c)| c)
 }
 
 /// `"; did you mean `x`?"` when a close candidate exists, else empty.
@@ -143,10 +134,7 @@ pub fn with_suggestion(message: &str) -> String {
 
 /// The name in backticks of a serde "unknown field `x`" message.
 pub fn unknown_field_name(message: &str) -> Option<&str> {
-    message
-        .strip_prefix("unknown field `")?
-        .split_once('`')
-        .map(|(n, _)| n)
+    message.strip_prefix("unknown field `")?.split_once('`').map(|(n, _)| n)
 }
 
 #[cfg(test)]
@@ -175,10 +163,10 @@ mod tests {
 
     #[test]
     fn closest_ignores_far_names() {
-        assert_eq!(
-            closest("quantty", ["quantity", "revenue"]),
-            Some("quantity")
-        );
+        assert_eq!(closest("quantty", ["quantity", "revenue"]), Some("quantity"));
         assert_eq!(closest("price", ["quantity", "revenue"]), None);
+        // Equal edit distance: the candidate of the same length wins.
+        assert_eq!(closest("msae", ["mae", "mase"]), Some("mase"));
+        assert_eq!(closest("rmse", ["mae", "mase"]), None);
     }
 }

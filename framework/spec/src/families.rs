@@ -45,12 +45,8 @@ impl FamilySpec {
             }]
         };
         match self {
-            FamilySpec::SeasonalNaive(c) if c.season == 0 => {
-                issue("season", "season must be at least 1")
-            }
-            FamilySpec::Mean(MeanConfig { window: Some(0) }) => {
-                issue("window", "window must be at least 1")
-            }
+            FamilySpec::SeasonalNaive(c) if c.season == 0 => issue("season", "season must be at least 1"),
+            FamilySpec::Mean(MeanConfig { window: Some(0) }) => issue("window", "window must be at least 1"),
             FamilySpec::Linear(c) if !(c.alpha >= 0.0 && c.alpha.is_finite()) => {
                 issue("alpha", "alpha must be a finite number >= 0")
             }
@@ -61,9 +57,7 @@ impl FamilySpec {
     /// Parameters as a JSON object (without the family tag), for run records.
     pub fn params(&self) -> serde_json::Map<String, serde_json::Value> {
         let mut value = serde_json::to_value(self).expect("family configs serialise");
-        let map = value
-            .as_object_mut()
-            .expect("tagged enum serialises to an object");
+        let map = value.as_object_mut().expect("tagged enum serialises to an object");
         map.remove("family");
         std::mem::take(map)
     }

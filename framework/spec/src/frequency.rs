@@ -66,8 +66,7 @@ impl Frequency {
             Frequency::MonthEnd => last_of_month(date),
             _ => {
                 let start = self.weekday().expect("weekly");
-                let back =
-                    (7 + date.weekday().num_days_from_monday() - start.num_days_from_monday()) % 7;
+                let back = (7 + date.weekday().num_days_from_monday() - start.num_days_from_monday()) % 7;
                 date - Days::new(back.into())
             }
         }
@@ -80,7 +79,13 @@ impl Frequency {
 
     /// The label `n` periods after (`n < 0`: before) the aligned label `date`.
     pub fn shift(self, date: NaiveDate, n: i64) -> NaiveDate {
-        let days = |d: i64| if d >= 0 { date + Days::new(d as u64) } else { date - Days::new(d.unsigned_abs()) };
+        let days = |d: i64| {
+            if d >= 0 {
+                date + Days::new(d as u64)
+            } else {
+                date - Days::new(d.unsigned_abs())
+            }
+        };
         let months = |from: NaiveDate| {
             let m = Months::new(n.unsigned_abs() as u32);
             if n >= 0 { from + m } else { from - m }
@@ -98,8 +103,7 @@ impl Frequency {
         match self {
             Frequency::Daily => (to - from).num_days(),
             Frequency::MonthStart | Frequency::MonthEnd => {
-                (to.year() as i64 * 12 + to.month0() as i64)
-                    - (from.year() as i64 * 12 + from.month0() as i64)
+                (to.year() as i64 * 12 + to.month0() as i64) - (from.year() as i64 * 12 + from.month0() as i64)
             }
             _ => (to - from).num_days().div_euclid(7),
         }
@@ -153,15 +157,9 @@ mod tests {
 
     #[test]
     fn monthly_labels() {
-        assert_eq!(
-            Frequency::MonthEnd.advance(d("2024-01-31"), 1),
-            d("2024-02-29")
-        );
+        assert_eq!(Frequency::MonthEnd.advance(d("2024-01-31"), 1), d("2024-02-29"));
         assert!(Frequency::MonthEnd.is_aligned(d("2023-02-28")));
-        assert_eq!(
-            Frequency::MonthStart.floor(d("2024-03-17")),
-            d("2024-03-01")
-        );
+        assert_eq!(Frequency::MonthStart.floor(d("2024-03-17")), d("2024-03-01"));
         assert_eq!(
             Frequency::MonthStart.periods_between(d("2023-11-01"), d("2024-02-01")),
             3

@@ -22,11 +22,7 @@ impl ModelConfig {
         if self.grid_values.is_empty() {
             return self.model.clone();
         }
-        let values: Vec<String> = self
-            .grid_values
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
+        let values: Vec<String> = self.grid_values.iter().map(|(k, v)| format!("{k}={v}")).collect();
         format!("{}[{}]", self.model, values.join(","))
     }
 }
@@ -56,10 +52,7 @@ mod tests {
 
     #[test]
     fn product_counts_and_order() {
-        let grid = vec![
-            ("a".to_string(), vec![1, 2, 3]),
-            ("b".to_string(), vec![10, 20]),
-        ];
+        let grid = vec![("a".to_string(), vec![1, 2, 3]), ("b".to_string(), vec![10, 20])];
         let combos = combinations(&grid);
         assert_eq!(combos.len(), 6);
         assert_eq!(combos[0], vec![("a", &1), ("b", &10)]);

@@ -37,6 +37,5 @@ pub fn load(path: &Path) -> Result<Experiment, SpecError> {
 
 /// JSON Schema of the spec document, for editor completion.
 pub fn json_schema() -> serde_json::Value {
-    serde_json::to_value(schemars::schema_for!(schema::SpecDocument))
-        .expect("a generated schema is always valid JSON")
+    serde_json::to_value(schemars::schema_for!(schema::SpecDocument)).expect("a generated schema is always valid JSON")
 }

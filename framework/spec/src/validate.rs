@@ -3,9 +3,7 @@
 //! Checks against the data (column names, series lengths) are done by the
 //! engine through [`Experiment::diagnostic`] and [`Experiment::check_columns`].
 
-use crate::diagnostics::{
-    Diagnostic, Diagnostics, SpecError, did_you_mean, unknown_field_name, with_suggestion,
-};
+use crate::diagnostics::{Diagnostic, Diagnostics, SpecError, did_you_mean, unknown_field_name, with_suggestion};
 use crate::families::FamilySpec;
 use crate::frequency::Frequency;
 use crate::grid::{ModelConfig, combinations};
@@ -48,8 +46,7 @@ impl Experiment {
     /// Parses and validates spec text read from `file`.
     pub fn from_text(file: &Path, text: String) -> Result<Self, SpecError> {
         let invalid = |d: Vec<Diagnostic>| SpecError::Invalid(Diagnostics(d));
-        let doc =
-            DeTable::parse(&text).map_err(|e| invalid(vec![toml_diagnostic(file, &text, &e)]))?;
+        let doc = DeTable::parse(&text).map_err(|e| invalid(vec![toml_diagnostic(file, &text, &e)]))?;
         let document = SpecDocument::deserialize(toml::de::Deserializer::from(doc.clone()))
             .map_err(|e| invalid(vec![toml_diagnostic(file, &text, &e)]))?;
         let mut checker = Checker {
@@ -91,27 +88,19 @@ impl Experiment {
     }
 
     pub fn rank_by(&self) -> Metric {
-        self.evaluation()
-            .rank_by
-            .unwrap_or(self.evaluation().metrics[0])
+        self.evaluation().rank_by.unwrap_or(self.evaluation().metrics[0])
     }
 
     /// Fewest training periods a series needs before the first origin.
     pub fn min_train(&self) -> usize {
-        self.evaluation()
-            .min_train
-            .unwrap_or(self.evaluation().horizon)
-            .max(1)
+        self.evaluation().min_train.unwrap_or(self.evaluation().horizon).max(1)
     }
 
     /// Every model configuration of the grid, in spec order.
     pub fn configs(&self) -> Vec<ModelConfig> {
         self.models
             .iter()
-            .flat_map(|m| {
-                m.expand()
-                    .expect("grids are checked when the spec is loaded")
-            })
+            .flat_map(|m| m.expand().expect("grids are checked when the spec is loaded"))
             .collect()
     }
 
@@ -140,9 +129,7 @@ impl Experiment {
                 ("text", a.text.as_ref()),
             ]
             .into_iter()
-            .filter_map(|(key, col)| {
-                col.map(|c| (KeyPath::from(["data", "aggregate", key]), c.as_str()))
-            })
+            .filter_map(|(key, col)| col.map(|c| (KeyPath::from(["data", "aggregate", key]), c.as_str())))
             .collect(),
             None => [
                 ("time", &data.time),
@@ -161,15 +148,10 @@ impl Experiment {
             .collect(),
         };
         if let Some(w) = &self.evaluation().wrmsse {
-            out.extend(
-                optional(["evaluation", "wrmsse"], &w.weight).map(|(p, c)| (p.key("weight"), c)),
-            );
+            out.extend(optional(["evaluation", "wrmsse"], &w.weight).map(|(p, c)| (p.key("weight"), c)));
             for (i, level) in w.levels.iter().enumerate() {
                 for col in level.split('+') {
-                    out.push((
-                        KeyPath::from(["evaluation", "wrmsse", "levels"]).index(i),
-                        col.trim(),
-                    ));
+                    out.push((KeyPath::from(["evaluation", "wrmsse", "levels"]).index(i), col.trim()));
                 }
             }
         }
@@ -183,10 +165,7 @@ impl Experiment {
             .filter(|(_, col)| !header.iter().any(|h| h == col))
             .map(|(path, col)| {
                 let hint = did_you_mean(col, header.iter().map(String::as_str));
-                let msg = format!(
-                    "column `{col}` not found in {}{hint}",
-                    self.data_path.display()
-                );
+                let msg = format!("column `{col}` not found in {}{hint}", self.data_path.display());
                 self.diagnostic(&path, msg)
             })
             .collect()
@@ -206,8 +185,7 @@ impl ModelSpec {
                     table.insert(key.to_string(), value.clone());
                     grid_values.insert(key.to_string(), toml_to_json(value));
                 }
-                let family = FamilySpec::deserialize(toml::Value::Table(table))
-                    .map_err(|e| e.to_string())?;
+                let family = FamilySpec::deserialize(toml::Value::Table(table)).map_err(|e| e.to_string())?;
                 Ok(ModelConfig {
                     model: self.name.clone(),
                     model_index: self.index,
@@ -251,12 +229,13 @@ impl Checker<'_> {
     fn data(&mut self, doc: &SpecDocument) -> (PathBuf, Option<Frequency>) {
         let name = &doc.experiment.name;
         if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
             || name.starts_with('.')
         {
-            self.at(["experiment", "name"], "experiment name must be non-empty and use only letters, digits, `-`, `_` and `.` (it names folders)");
+            self.at(
+                ["experiment", "name"],
+                "experiment name must be non-empty and use only letters, digits, `-`, `_` and `.` (it names folders)",
+            );
         }
         let data = &doc.data;
         let base = self.file.parent().unwrap_or(Path::new(""));
@@ -285,6 +264,11 @@ impl Checker<'_> {
                         "covariates are not supported with [data.aggregate]",
                     );
                 }
+                if let Some(w) = &doc.evaluation.wrmsse {
+                    if w.weight.is_some() || !w.levels.is_empty() {
+                        self.at(["evaluation", "wrmsse"], "wrmsse `weight` and `levels` read columns of a long-format file; with [data.aggregate] only the total and the series levels exist");
+                    }
+                }
                 if agg.top == Some(0) {
                     self.at(["data", "aggregate", "top"], "top must be at least 1");
                 }
@@ -292,9 +276,7 @@ impl Checker<'_> {
                     (Some(a), Some(d)) if a != d => {
                         self.at(
                             ["data", "aggregate", "frequency"],
-                            format!(
-                                "frequency `{a}` differs from data.frequency `{d}`; set it once"
-                            ),
+                            format!("frequency `{a}` differs from data.frequency `{d}`; set it once"),
                         );
                         None
                     }
@@ -319,10 +301,7 @@ impl Checker<'_> {
             }
         };
         if frequency.is_none() {
-            self.at(
-                ["data"],
-                "missing field `frequency` (one of D, W-MON..W-SUN, MS, M)",
-            );
+            self.at(["data"], "missing field `frequency` (one of D, W-MON..W-SUN, MS, M)");
         }
         (data_path, frequency)
     }
@@ -347,10 +326,7 @@ impl Checker<'_> {
                 );
             }
             if r.stats.is_empty() {
-                self.at(
-                    path.key("stats"),
-                    "list at least one of mean, std, min, max",
-                );
+                self.at(path.key("stats"), "list at least one of mean, std, min, max");
             }
         }
         let declared: Vec<&str> = doc.data.covariates.iter().map(String::as_str).collect();
@@ -407,10 +383,7 @@ impl Checker<'_> {
                 );
             }
         }
-        if let Some(rank) = e
-            .rank_by
-            .filter(|r| !e.metrics.is_empty() && !e.metrics.contains(r))
-        {
+        if let Some(rank) = e.rank_by.filter(|r| !e.metrics.is_empty() && !e.metrics.contains(r)) {
             let names = e.metrics.iter().map(|m| m.name());
             self.at(
                 ["evaluation", "rank_by"],
@@ -512,9 +485,7 @@ impl Checker<'_> {
             let in_grid = grid.iter().any(|(k, _)| k == key);
             match varied {
                 Some((k, j)) if k == key => (model.clone().key("grid").key(key).index(j), target),
-                _ if in_grid && target == Target::Value => {
-                    (model.clone().key("grid").key(key).index(0), target)
-                }
+                _ if in_grid && target == Target::Value => (model.clone().key("grid").key(key).index(0), target),
                 _ if in_grid => (model.clone().key("grid").key(key), target),
                 _ if table.contains_key(key) => (model.clone().key(key), target),
                 _ => (model.clone().key("family"), Target::Value),
@@ -522,15 +493,16 @@ impl Checker<'_> {
         };
         match serde_path_to_error::deserialize::<_, FamilySpec>(toml::Value::Table(table.clone())) {
             Err(e) => {
-                let message = with_suggestion(&e.inner().to_string());
-                let (path, target) = match unknown_field_name(&message) {
-                    Some(field) => located(field, Target::Key),
-                    None => match e.path().iter().next() {
-                        Some(serde_path_to_error::Segment::Map { key }) => {
-                            located(key, Target::Value)
-                        }
-                        _ => (model.clone().key("family"), Target::Value),
-                    },
+                let inner = e.inner().to_string();
+                let message = with_suggestion(inner.lines().next().unwrap_or_default());
+                let path_key = match e.path().iter().next() {
+                    Some(serde_path_to_error::Segment::Map { key }) => Some(key.clone()),
+                    _ => culprit(table, &message),
+                };
+                let (path, target) = match (unknown_field_name(&message), path_key) {
+                    (Some(field), _) => located(field, Target::Key),
+                    (None, Some(key)) if key != "family" => located(&key, Target::Value),
+                    _ => (model.clone().key("family"), Target::Value),
                 };
                 let family = table.get("family").and_then(|f| f.as_str()).unwrap_or("?");
                 let message = if message.starts_with("missing field") {
@@ -554,6 +526,20 @@ impl Checker<'_> {
             }
         }
     }
+}
+
+/// The key whose value causes `message` when serde lost the path (tagged
+/// enums buffer their content): the one key whose removal changes the error.
+fn culprit(table: &toml::Table, message: &str) -> Option<String> {
+    table.keys().filter(|k| *k != "family").find_map(|key| {
+        let mut without = table.clone();
+        without.remove(key);
+        let changed = match FamilySpec::deserialize(toml::Value::Table(without)) {
+            Ok(_) => true,
+            Err(e) => e.to_string().lines().next().unwrap_or_default() != message,
+        };
+        changed.then(|| key.clone())
+    })
 }
 
 /// Segments of a path, for display in messages.

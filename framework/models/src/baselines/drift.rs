@@ -23,7 +23,7 @@ impl Forecaster for DriftConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::baselines::testing::run;
+    use crate::testing::run;
 
     #[test]
     fn slope_from_first_to_last() {

@@ -18,22 +18,13 @@ impl Forecaster for MeanConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::baselines::testing::run;
+    use crate::testing::run;
 
     #[test]
     fn whole_history_or_window() {
         let y = [1.0, 3.0, 2.0, 5.0, 4.0];
-        assert_eq!(
-            run(&MeanConfig { window: None }, &y, 2).unwrap(),
-            vec![3.0, 3.0]
-        );
-        assert_eq!(
-            run(&MeanConfig { window: Some(2) }, &y, 1).unwrap(),
-            vec![4.5]
-        );
-        assert_eq!(
-            run(&MeanConfig { window: Some(50) }, &y, 1).unwrap(),
-            vec![3.0]
-        );
+        assert_eq!(run(&MeanConfig { window: None }, &y, 2).unwrap(), vec![3.0, 3.0]);
+        assert_eq!(run(&MeanConfig { window: Some(2) }, &y, 1).unwrap(), vec![4.5]);
+        assert_eq!(run(&MeanConfig { window: Some(50) }, &y, 1).unwrap(), vec![3.0]);
     }
 }

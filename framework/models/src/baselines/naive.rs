@@ -13,7 +13,7 @@ impl Forecaster for NaiveConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::baselines::testing::run;
+    use crate::testing::run;
 
     #[test]
     fn repeats_the_last_value() {

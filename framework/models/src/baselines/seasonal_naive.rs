@@ -19,7 +19,7 @@ impl Forecaster for SeasonalNaiveConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::baselines::testing::run;
+    use crate::testing::run;
 
     #[test]
     fn cycles_the_last_season() {

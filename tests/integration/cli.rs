@@ -1,0 +1,135 @@
+//! The commands end to end on the bundled experiments.
+
+use crate::common::{repo, stderr, stdout, trendlab};
+
+#[test]
+fn quickstart_ranks_baselines_and_ridge_with_finite_metrics_for_every_series() {
+    let out = tempfile::tempdir().unwrap();
+    let o = trendlab(
+        &repo(),
+        &[
+            "run",
+            "experiments/quickstart.toml",
+            "--out",
+            out.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report = out.path().join("reports/quickstart");
+    let csv = std::fs::read_to_string(report.join("leaderboard.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "rank,model,family,params,run_ids,mae_mean,mae_std,rmse_mean,rmse_std,smape_mean,smape_std,mase_mean,mase_std,fit_seconds"
+    );
+    let rows: Vec<Vec<String>> = csv::Reader::from_reader(csv.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    assert_eq!(rows.len(), 7);
+    let ranks: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(ranks, ["1", "2", "3", "4", "5", "6", "7"]);
+    let mase: Vec<f64> = rows.iter().map(|r| r[11].parse().unwrap()).collect();
+    assert!(mase.windows(2).all(|w| w[0] <= w[1]), "ranked by mase: {mase:?}");
+    for model in ["snaive4", "ridge[alpha=0.1]", "ridge[alpha=1.0]", "ridge[alpha=10.0]"] {
+        let row = rows
+            .iter()
+            .find(|r| r[1] == model)
+            .unwrap_or_else(|| panic!("{model} missing"));
+        for run_id in row[4].split(';') {
+            let metrics: serde_json::Value = serde_json::from_slice(
+                &std::fs::read(out.path().join("runs/quickstart").join(run_id).join("metrics.json")).unwrap(),
+            )
+            .unwrap();
+            let per_series = metrics["per_series"].as_object().unwrap();
+            assert_eq!(per_series.len(), 200, "{model}: every series scored");
+            for (id, values) in per_series {
+                for metric in ["mae", "rmse", "smape", "mase"] {
+                    let v = values[metric]
+                        .as_f64()
+                        .unwrap_or_else(|| panic!("{model} {id} lacks {metric}"));
+                    assert!(v.is_finite(), "{model} {id} {metric} = {v}");
+                }
+            }
+        }
+    }
+    let forecasts = std::fs::read_to_string(
+        out.path()
+            .join("runs/quickstart")
+            .join(rows[0][4].split(';').next().unwrap())
+            .join("forecasts.csv"),
+    )
+    .unwrap();
+    assert_eq!(
+        forecasts.lines().next(),
+        Some("series_id,fold,cutoff,date,step,actual,forecast")
+    );
+    assert_eq!(forecasts.lines().count(), 1 + 200 * 8);
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    assert_eq!(html.matches("<tr class=\"ranked\">").count(), 7);
+    assert!(html.contains("ridge[alpha=0.1]") && html.contains("<h1>quickstart</h1>"));
+    assert!(stdout(&o).contains("quickstart — ranked by mase"));
+
+    // `report` rebuilds the same leaderboard from the store alone.
+    std::fs::remove_dir_all(&report).unwrap();
+    let r = trendlab(
+        &repo(),
+        &[
+            "report",
+            "experiments/quickstart.toml",
+            "--out",
+            out.path().to_str().unwrap(),
+        ],
+    );
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert_eq!(std::fs::read_to_string(report.join("leaderboard.csv")).unwrap(), csv);
+}
+
+#[test]
+fn report_without_runs_says_what_to_do() {
+    let out = tempfile::tempdir().unwrap();
+    let o = trendlab(
+        &repo(),
+        &[
+            "report",
+            "experiments/quickstart.toml",
+            "--out",
+            out.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no runs of this spec are stored"), "{}", stderr(&o));
+}
+
+#[test]
+fn plan_lists_runs_for_people_and_machines() {
+    let o = trendlab(&repo(), &["plan", "experiments/m5_daily.toml", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let plan: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    // naive, snaive7, mean28 + 2 alphas x 2 strategies, on 3 folds.
+    assert_eq!(plan["configs"].as_array().unwrap().len(), 7);
+    assert_eq!(plan["total_runs"], 21);
+    assert_eq!(plan["series"], 50);
+    assert_eq!(plan["folds"][2]["test_end"], "2016-05-22");
+    let text = trendlab(&repo(), &["plan", "experiments/quickstart.toml"]);
+    assert!(
+        stdout(&text).contains("total: 7 configurations, 21 runs"),
+        "{}",
+        stdout(&text)
+    );
+}
+
+#[test]
+fn every_bundled_experiment_validates() {
+    let mut specs: Vec<String> = std::fs::read_dir(repo().join("experiments"))
+        .unwrap()
+        .map(|e| format!("experiments/{}", e.unwrap().file_name().to_string_lossy()))
+        .filter(|p| p.ends_with(".toml"))
+        .collect();
+    specs.sort();
+    let mut args = vec!["validate"];
+    args.extend(specs.iter().map(String::as_str));
+    let o = trendlab(&repo(), &args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o).matches(": ok (").count(), specs.len());
+}

@@ -1,0 +1,54 @@
+//! Helpers shared by the integration tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A bundled dataset, by file name.
+pub fn dataset(name: &str) -> PathBuf {
+    repo().join("datasets").join(name)
+}
+
+/// Runs the trendlab binary in `cwd`.
+pub fn trendlab(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trendlab"))
+        .current_dir(cwd)
+        .args(args)
+        .output()
+        .expect("the trendlab binary runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Writes `text` to `dir/name` and returns the path.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("temp file is writable");
+    path
+}
+
+/// The quickstart spec with `data.path` made absolute and `edit` applied
+/// (a list of (old, new) text replacements), written to `dir/spec.toml`.
+pub fn quickstart_variant(dir: &Path, edits: &[(&str, &str)]) -> PathBuf {
+    let mut text = std::fs::read_to_string(repo().join("experiments/quickstart.toml")).unwrap();
+    let data = dataset("online_retail_weekly.csv");
+    text = text.replace(
+        "\"../datasets/online_retail_weekly.csv\"",
+        &format!("{:?}", data.to_str().unwrap()),
+    );
+    for (old, new) in edits {
+        assert!(text.contains(old), "quickstart has no `{old}`");
+        text = text.replacen(old, new, 1);
+    }
+    write(dir, "spec.toml", &text)
+}

@@ -1,0 +1,144 @@
+//! Data errors name the file and line; fill policies; gzip; short series.
+
+use crate::common::write;
+use std::io::Write;
+use std::path::Path;
+use trendlab_engine::{PrepareError, Prepared, prepare};
+
+/// A daily spec over `data_file` (in `dir`) with one naive model, a 1-step
+/// horizon and one fold; `data_extra` is appended to `[data]`.
+fn spec(dir: &Path, data_file: &str, data_extra: &str) -> std::path::PathBuf {
+    let text = format!(
+        "[experiment]\nname = \"t\"\n\n[data]\npath = \"{data_file}\"\ntime = \"date\"\nid = \"id\"\ntarget = \"y\"\nfrequency = \"D\"\n{data_extra}\n\n[evaluation]\nhorizon = 1\nmin_train = 2\n\n[[models]]\nname = \"naive\"\nfamily = \"naive\"\n"
+    );
+    write(dir, "spec.toml", &text)
+}
+
+fn load(csv: &str, data_extra: &str) -> (tempfile::TempDir, Result<Prepared, PrepareError>) {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "data.csv", csv);
+    let result = prepare(&spec(dir.path(), "data.csv", data_extra));
+    (dir, result)
+}
+
+fn error(csv: &str, data_extra: &str) -> String {
+    let (_dir, result) = load(csv, data_extra);
+    let message = result.expect_err("the data is broken").to_string();
+    assert!(!message.contains("panicked"));
+    message
+}
+
+#[test]
+fn duplicate_rows_name_both_lines() {
+    let csv = "date,id,y\n2024-01-01,a,1\n2024-01-02,a,2\n2024-01-02,a,5\n";
+    let e = error(csv, "");
+    assert!(
+        e.ends_with("data.csv:4: duplicate row for series `a` on 2024-01-02 (first at line 3)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn non_numeric_and_non_finite_targets_name_the_line() {
+    let e = error("date,id,y\n2024-01-01,a,1\n2024-01-02,a,lots\n", "");
+    assert!(
+        e.ends_with("data.csv:3: `y` value `lots` is not a finite number"),
+        "{e}"
+    );
+    let e = error("date,id,y\n2024-01-01,a,NaN\n", "");
+    assert!(e.ends_with("data.csv:2: `y` value `NaN` is not a finite number"), "{e}");
+    let e = error("date,id,y\n2024-01-01,a,\n", "");
+    assert!(e.ends_with("data.csv:2: `y` is empty"), "{e}");
+}
+
+#[test]
+fn unsorted_rows_are_an_error() {
+    let e = error("date,id,y\n2024-01-02,a,1\n2024-01-03,b,1\n2024-01-01,a,2\n", "");
+    assert!(
+        e.contains("data.csv:4: rows are not sorted: series `a` has 2024-01-01 after 2024-01-02 (line 2)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn bad_dates_and_ragged_rows_name_the_line() {
+    let e = error("date,id,y\n2024-01-01,a,1\nsoon,a,2\n", "");
+    assert!(
+        e.ends_with("data.csv:3: `date` value `soon` is not a date (YYYY-MM-DD)"),
+        "{e}"
+    );
+    let e = error("date,id,y\n2024-01-01,a,1\n2024-01-02,a\n", "");
+    assert!(e.contains("data.csv:3: malformed CSV"), "{e}");
+}
+
+#[test]
+fn missing_file_is_named() {
+    let missing = Path::new("/nonexistent/sales.csv");
+    let e = trendlab_data::read_header(missing).unwrap_err().to_string();
+    assert!(e.starts_with("/nonexistent/sales.csv: cannot read:"), "{e}");
+}
+
+#[test]
+fn gaps_are_errors_unless_filled_with_zero() {
+    let csv = "date,id,y\n2024-01-01,a,1\n2024-01-02,a,2\n2024-01-05,a,5\n2024-01-06,a,6\n";
+    let e = error(csv, "");
+    assert!(
+        e.contains("data.csv:4: series `a` skips 2 period(s) between 2024-01-02 (line 3) and 2024-01-05"),
+        "{e}"
+    );
+    let (_dir, prepared) = load(csv, "fill = \"zero\"");
+    let series = &prepared.unwrap().panel.series[0];
+    assert_eq!(series.target, vec![1.0, 2.0, 0.0, 0.0, 5.0, 6.0]);
+    assert_eq!(series.dates.len(), 6);
+}
+
+#[test]
+fn dates_off_the_frequency_are_errors() {
+    let csv = "date,id,y\n2024-01-01,a,1\n2024-01-09,a,2\n";
+    let (dir, _) = load(csv, "");
+    let text = std::fs::read_to_string(dir.path().join("spec.toml"))
+        .unwrap()
+        .replace("frequency = \"D\"", "frequency = \"W-MON\"");
+    let spec = write(dir.path(), "spec.toml", &text);
+    let e = prepare(&spec).unwrap_err().to_string();
+    assert!(
+        e.ends_with("data.csv:3: date 2024-01-09 is not on the `W-MON` frequency (expected 2024-01-08)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn gzip_files_read_like_plain_ones() {
+    let csv = "date,id,y\n2024-01-01,a,1\n2024-01-02,a,2\n2024-01-03,a,4\n";
+    let (_plain_dir, plain) = load(csv, "");
+    let dir = tempfile::tempdir().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(dir.path().join("data.csv.gz")).unwrap(),
+        flate2::Compression::default(),
+    );
+    gz.write_all(csv.as_bytes()).unwrap();
+    gz.finish().unwrap();
+    let gzipped = prepare(&spec(dir.path(), "data.csv.gz", "")).unwrap();
+    assert_eq!(gzipped.panel.series, plain.unwrap().panel.series);
+}
+
+#[test]
+fn short_series_are_skipped_with_their_reason() {
+    let csv = "date,id,y\n2024-01-01,a,1\n2024-01-02,a,2\n2024-01-03,a,4\n2024-01-02,b,1\n2024-01-03,b,1\n2024-01-01,c,1\n2024-01-02,c,1\n";
+    let (_dir, prepared) = load(csv, "");
+    let backtest = prepared.unwrap().backtest;
+    assert_eq!(backtest.series, vec![0]);
+    assert_eq!(
+        backtest.skipped,
+        vec![
+            (
+                "b".to_string(),
+                "1 periods before the first cutoff 2024-01-02, needs 2".to_string()
+            ),
+            (
+                "c".to_string(),
+                "ends 2024-01-02 before the last test date 2024-01-03".to_string()
+            ),
+        ]
+    );
+}

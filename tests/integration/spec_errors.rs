@@ -1,0 +1,119 @@
+//! Broken specs under tests/specs/broken: each states, in its first lines,
+//! the `line:col: message` that `trendlab validate` must print (and
+//! optionally a second substring), and must exit with code 2.
+
+use crate::common::{dataset, repo, stderr, stdout, trendlab, write};
+
+#[test]
+fn every_broken_spec_is_reported_at_its_line_and_column() {
+    let dir = repo().join("tests/specs/broken");
+    let mut specs: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    specs.sort();
+    assert!(
+        specs.len() >= 10,
+        "expected at least 10 broken specs, found {}",
+        specs.len()
+    );
+    for spec in specs {
+        let text = std::fs::read_to_string(&spec).unwrap();
+        let expect = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# expect: "))
+            .expect("first line is `# expect: L:C: message`");
+        let relative = spec.strip_prefix(repo()).unwrap().to_str().unwrap().to_string();
+        let out = trendlab(&repo(), &["validate", &relative]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{relative}: exit code; stderr:\n{err}");
+        assert!(
+            err.contains(&format!("{relative}:{expect}")),
+            "{relative}: expected `{relative}:{expect}` in:\n{err}"
+        );
+        if let Some(also) = text.lines().nth(1).and_then(|l| l.strip_prefix("# expect-also: ")) {
+            assert!(err.contains(also), "{relative}: expected `{also}` in:\n{err}");
+        }
+        assert!(!err.contains("panicked"), "{relative} panicked:\n{err}");
+    }
+}
+
+/// The example of the foundation issue, verbatim, next to a `datasets/` folder.
+const ISSUE_EXAMPLE: &str = r#"[experiment]
+name = "retail-weekly-baselines"
+description = "Weekly demand of 200 Online Retail products"
+seed = 42
+
+[data]
+path = "datasets/online_retail_weekly.csv"   # relative to the spec file
+time = "week_start"
+id = "stock_code"
+target = "quantity"
+frequency = "W-MON"          # D, W-MON.. W-SUN, MS, M
+text = "description"          # optional, used by later families
+covariates = ["revenue"]      # optional
+
+[features]
+lags = [1, 2, 3, 4]
+rolling = [{ window = 4, stats = ["mean", "std"] }]
+calendar = ["week_of_year", "month"]
+
+[evaluation]
+horizon = 8
+folds = 3
+step = 8                      # default: horizon
+window = "expanding"          # or "sliding" (with train_size)
+metrics = ["mae", "rmse", "smape", "mase"]
+season = 52                   # seasonal period for MASE/RMSSE scaling; default 1
+rank_by = "mase"
+
+[[models]]
+name = "naive"
+family = "naive"
+
+[[models]]
+name = "snaive4"
+family = "seasonal_naive"
+season = 4
+
+[[models]]
+name = "ridge"
+family = "linear"
+[models.grid]
+alpha = [0.1, 1.0, 10.0]
+"#;
+
+#[test]
+fn the_issue_example_is_accepted_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("datasets")).unwrap();
+    std::fs::copy(
+        dataset("online_retail_weekly.csv"),
+        dir.path().join("datasets/online_retail_weekly.csv"),
+    )
+    .unwrap();
+    write(dir.path(), "spec.toml", ISSUE_EXAMPLE);
+    let out = trendlab(dir.path(), &["validate", "spec.toml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("5 configurations x 3 folds = 15 runs on 200 series"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn schema_describes_sections_and_families() {
+    let out = trendlab(&repo(), &["schema"]);
+    assert!(out.status.success());
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let properties = &schema["properties"];
+    for section in ["experiment", "data", "features", "evaluation", "models"] {
+        assert!(properties.get(section).is_some(), "schema lacks `{section}`");
+    }
+    let text = schema.to_string();
+    for family in ["naive", "seasonal_naive", "mean", "drift", "linear"] {
+        assert!(
+            text.contains(&format!("\"const\":\"{family}\"")),
+            "schema lacks family `{family}`"
+        );
+    }
+}

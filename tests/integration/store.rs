@@ -1,0 +1,176 @@
+//! The run store: atomic writes, skip on rerun, failed runs, determinism.
+
+use crate::common::{quickstart_variant, stderr, stdout, trendlab};
+use std::path::Path;
+use trendlab_engine::store::{RunRecord, RunStatus, write_atomic};
+
+fn records(out: &Path, experiment: &str) -> Vec<RunRecord> {
+    let dir = out.join("runs").join(experiment);
+    let mut all: Vec<RunRecord> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| serde_json::from_slice(&std::fs::read(e.unwrap().path().join("run.json")).unwrap()).unwrap())
+        .collect();
+    all.sort_by(|a, b| (&a.model, a.fold, &a.run_id).cmp(&(&b.model, b.fold, &b.run_id)));
+    all
+}
+
+fn leftover_temp_files(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(leftover_temp_files(&path));
+        } else if path.to_string_lossy().ends_with(".tmp") {
+            found.push(path.display().to_string());
+        }
+    }
+    found
+}
+
+#[test]
+fn atomic_write_replaces_whole_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.json");
+    write_atomic(&path, b"first").unwrap();
+    write_atomic(&path, b"second").unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), b"second");
+    assert!(leftover_temp_files(dir.path()).is_empty());
+    let e = write_atomic(&dir.path().join("missing/run.json"), b"x").unwrap_err();
+    assert!(e.to_string().contains("missing/run.json"), "{e}");
+}
+
+#[test]
+fn rerun_skips_finished_runs_and_force_reruns_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = quickstart_variant(dir.path(), &[]);
+    let spec = spec.to_str().unwrap();
+    let out = dir.path().join("out");
+    let out_arg = out.to_str().unwrap();
+    let first = trendlab(dir.path(), &["run", spec, "--out", out_arg, "--quiet"]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert!(
+        stdout(&first).contains("21 runs planned: 0 skipped (already finished), 21 finished, 0 failed"),
+        "{}",
+        stdout(&first)
+    );
+    assert!(leftover_temp_files(&out).is_empty());
+    let before = records(&out, "quickstart");
+    assert_eq!(before.len(), 21);
+
+    let second = trendlab(dir.path(), &["run", spec, "--out", out_arg, "--quiet"]);
+    assert!(
+        stdout(&second).contains("21 runs planned: 21 skipped (already finished), 0 finished, 0 failed"),
+        "{}",
+        stdout(&second)
+    );
+    assert_eq!(records(&out, "quickstart"), before, "skipped runs are not rewritten");
+
+    // A run whose record was never written (a crash mid-run) is not finished.
+    let victim = &before[0].run_id;
+    std::fs::remove_file(out.join("runs/quickstart").join(victim).join("run.json")).unwrap();
+    let third = trendlab(dir.path(), &["run", spec, "--out", out_arg, "--quiet"]);
+    assert!(
+        stdout(&third).contains("20 skipped (already finished), 1 finished"),
+        "{}",
+        stdout(&third)
+    );
+
+    let forced = trendlab(
+        dir.path(),
+        &["run", spec, "--out", out_arg, "--quiet", "--force", "--jobs", "2"],
+    );
+    assert!(
+        stdout(&forced).contains("0 skipped (already finished), 21 finished"),
+        "{}",
+        stdout(&forced)
+    );
+}
+
+#[test]
+fn same_spec_and_seed_give_identical_forecasts_and_leaderboards() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = quickstart_variant(dir.path(), &[]);
+    for (out, jobs) in [("a", "1"), ("b", "2")] {
+        let o = trendlab(
+            dir.path(),
+            &["run", spec.to_str().unwrap(), "--out", out, "--quiet", "--jobs", jobs],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    for record in records(&a, "quickstart") {
+        for file in ["forecasts.csv", "metrics.json"] {
+            let path = Path::new("runs/quickstart").join(&record.run_id).join(file);
+            assert_eq!(
+                std::fs::read(a.join(&path)).unwrap(),
+                std::fs::read(b.join(&path)).unwrap(),
+                "{}",
+                path.display()
+            );
+        }
+    }
+    // The leaderboard agrees on everything but the measured fit seconds.
+    let without_timing = |out: &Path| -> Vec<String> {
+        let text = std::fs::read_to_string(out.join("reports/quickstart/leaderboard.csv")).unwrap();
+        text.lines()
+            .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+            .collect()
+    };
+    assert_eq!(without_timing(&a), without_timing(&b));
+}
+
+#[test]
+fn a_failing_configuration_is_recorded_and_the_grid_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    // Training has 28, 36 and 44 weeks in the three folds: a 40-week season fails the first two.
+    let spec = quickstart_variant(dir.path(), &[("season = 4", "season = 40")]);
+    let run = |force: bool| {
+        let mut args = vec!["run", spec.to_str().unwrap(), "--out", "out", "--quiet"];
+        if force {
+            args.push("--force");
+        }
+        trendlab(dir.path(), &args)
+    };
+    let out = run(false);
+    assert_eq!(out.status.code(), Some(1), "failed runs give exit code 1");
+    assert!(
+        stdout(&out).contains("21 runs planned: 0 skipped (already finished), 19 finished, 2 failed"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stderr(&out).contains("failed: snaive4 fold 0"), "{}", stderr(&out));
+    let failed: Vec<RunRecord> = records(&dir.path().join("out"), "quickstart")
+        .into_iter()
+        .filter(|r| r.status == RunStatus::Failed)
+        .collect();
+    assert_eq!(failed.len(), 2);
+    assert_eq!(
+        failed[0].error.as_deref(),
+        Some("series `15036` has 28 training periods; this model needs at least 40")
+    );
+    assert!(
+        !dir.path()
+            .join("out/runs/quickstart")
+            .join(&failed[0].run_id)
+            .join("metrics.json")
+            .exists()
+    );
+
+    let board: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out/reports/quickstart/leaderboard.json")).unwrap())
+            .unwrap();
+    let rows = board["rows"].as_array().unwrap();
+    let snaive = rows.iter().find(|r| r["model"] == "snaive4").unwrap();
+    assert!(snaive["rank"].is_null(), "an incomplete configuration is not ranked");
+    assert_eq!(snaive["folds_finished"], 1);
+    assert_eq!(rows.iter().filter(|r| r["rank"].is_number()).count(), 6);
+    assert_eq!(rows.last().unwrap()["model"], "snaive4", "unranked rows come last");
+
+    // Failed runs are retried on the next invocation; finished ones are not.
+    let again = run(false);
+    assert!(
+        stdout(&again).contains("19 skipped (already finished), 0 finished, 2 failed"),
+        "{}",
+        stdout(&again)
+    );
+}
