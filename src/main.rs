@@ -48,11 +48,13 @@ enum Command {
     /// Check specs and their data without running anything.
     #[command(after_help = "Errors are printed as path:line:col: message; exit code 2 if any spec is invalid.")]
     Validate {
+        /// Experiment spec files (TOML).
         #[arg(required = true)]
         specs: Vec<PathBuf>,
     },
     /// Show the runs a spec expands to (grid x folds).
     Plan {
+        /// Experiment spec file (TOML).
         spec: PathBuf,
         /// Machine-readable output.
         #[arg(long)]
@@ -61,18 +63,20 @@ enum Command {
     /// Run every planned run not already finished, then write the leaderboard and report.
     #[command(after_help = "Example: trendlab run experiments/quickstart.toml --jobs 2")]
     Run {
+        /// Experiment spec file (TOML).
         spec: PathBuf,
         /// Re-run finished runs too.
         #[arg(long)]
         force: bool,
         /// Runs executed at once.
-        #[arg(long, short, default_value_t = 1)]
-        jobs: usize,
+        #[arg(long, short, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+        jobs: u16,
         #[command(flatten)]
         output: Output,
     },
     /// Rebuild the leaderboard and HTML report from the run store.
     Report {
+        /// Experiment spec file (TOML).
         spec: PathBuf,
         #[command(flatten)]
         output: Output,
@@ -91,7 +95,7 @@ fn main() -> ExitCode {
             force,
             jobs,
             output,
-        } => commands::run(&spec, force, jobs, &output.out, output.quiet),
+        } => commands::run(&spec, force, jobs.into(), &output.out, output.quiet),
         Command::Report { spec, output } => commands::report(&spec, &output.out),
         Command::Schema => commands::schema(),
     };

@@ -254,7 +254,7 @@ mod tests {
     }
 
     #[test]
-    fn wrmsse_by_hand() {
+    fn wrmsse_leaves_out_groups_with_zero_scale() {
         // Two series, one declared level putting both in one group.
         let a = WeightedSeries {
             eval: SeriesEval {
@@ -281,6 +281,38 @@ mod tests {
         let (value, left_out) = wrmsse(&[a, b], 1);
         assert_eq!(left_out, 2);
         close(value, bottom);
+    }
+
+    #[test]
+    fn wrmsse_over_total_level_and_series_by_hand() {
+        let a = WeightedSeries {
+            eval: SeriesEval {
+                train: &[1.0, 3.0],
+                actual: &[2.0, 2.0],
+                forecast: &[3.0, 2.0],
+            },
+            weight: 3.0,
+            labels: vec!["x".into()],
+        };
+        let b = WeightedSeries {
+            eval: SeriesEval {
+                train: &[2.0, 2.0, 5.0],
+                actual: &[1.0, 1.0],
+                forecast: &[1.0, 3.0],
+            },
+            weight: 1.0,
+            labels: vec!["y".into()],
+        };
+        // a: one-step changes (2) → scale 4; errors (1, 0) → rmsse √(0.5/4).
+        // b: changes (0, 3) → scale 4.5; errors (0, 2) → rmsse √(2/4.5) = 2/3.
+        let series_level = (3.0 * (0.5f64 / 4.0).sqrt() + 1.0 * (2.0 / 3.0)) / 4.0;
+        // Total: training aligned by end [0,1,3] + [2,2,5] = [2,3,8] → changes (1, 5) → scale 13;
+        // actual (3, 3), forecast (4, 5) → errors (1, 2) → rmsse √(2.5/13).
+        let total = (2.5f64 / 13.0).sqrt();
+        // The declared level splits {a} and {b}: the same as the series level.
+        let (value, left_out) = wrmsse(&[a, b], 1);
+        assert_eq!(left_out, 0);
+        close(value, (total + series_level + series_level) / 3.0);
     }
 
     #[test]

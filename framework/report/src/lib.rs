@@ -37,7 +37,18 @@ pub struct ReportHeader {
 fn engine() -> Result<Tera, tera::Error> {
     let mut tera = Tera::default();
     tera.add_raw_templates(TEMPLATES)?;
+    tera.register_filter("fixed", fixed);
     Ok(tera)
+}
+
+/// `{{ x | fixed(digits=4) }}`: a number with exactly `digits` decimals
+/// (Tera's `round` drops trailing zeros, which misaligns table columns).
+fn fixed(value: &tera::Value, args: &std::collections::HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
+    let number = value
+        .as_f64()
+        .ok_or_else(|| tera::Error::msg(format!("fixed: `{value}` is not a number")))?;
+    let digits = args.get("digits").and_then(tera::Value::as_u64).unwrap_or(4) as usize;
+    Ok(tera::Value::String(format!("{number:.digits$}")))
 }
 
 /// The HTML page of a leaderboard.
@@ -57,4 +68,20 @@ pub fn write_index(dir: &Path, leaderboard: &Leaderboard, header: &ReportHeader)
     })?;
     write_atomic(&dir.join("index.html"), html.as_bytes())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_keeps_trailing_zeros() {
+        let mut args = std::collections::HashMap::new();
+        args.insert("digits".to_string(), tera::Value::from(3));
+        assert_eq!(
+            fixed(&tera::Value::from(1.23), &args).unwrap(),
+            tera::Value::from("1.230")
+        );
+        assert!(fixed(&tera::Value::from("x"), &args).is_err());
+    }
 }
