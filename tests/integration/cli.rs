@@ -133,3 +133,37 @@ fn every_bundled_experiment_validates() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stdout(&o).matches(": ok (").count(), specs.len());
 }
+
+#[test]
+fn mape_says_how_many_zero_actuals_it_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = crate::common::quickstart_variant(
+        dir.path(),
+        &[(
+            "metrics = [\"mae\", \"rmse\", \"smape\", \"mase\"]",
+            "metrics = [\"mase\", \"mape\"]",
+        )],
+    );
+    let o = trendlab(dir.path(), &["run", spec.to_str().unwrap(), "--out", "out", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let board: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out/reports/quickstart/leaderboard.json")).unwrap())
+            .unwrap();
+    // Zero weekly quantities in the test windows (counted in the CSV): 5, 7 and 13; no series is all zeros.
+    let notes: Vec<&str> = board["rows"][0]["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            "fold 0: mape skipped 5 zero actual(s); undefined for 0 series with only zero actuals",
+            "fold 1: mape skipped 7 zero actual(s); undefined for 0 series with only zero actuals",
+            "fold 2: mape skipped 13 zero actual(s); undefined for 0 series with only zero actuals",
+        ]
+    );
+    let html = std::fs::read_to_string(dir.path().join("out/reports/quickstart/index.html")).unwrap();
+    assert!(html.contains("mape skipped 13 zero actual(s)"));
+}

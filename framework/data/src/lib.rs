@@ -26,7 +26,8 @@ pub struct Panel {
     /// Names of the per-series attribute columns, in `Series::statics` order.
     pub static_names: Vec<String>,
     pub source: PathBuf,
-    /// BLAKE3 of the file's bytes and of the options it was read with.
+    /// BLAKE3 of the file's bytes and of the options it was read with (not
+    /// of its path: moving a file does not invalidate its runs).
     pub fingerprint: String,
     /// CSV records read (before aggregation).
     pub rows_read: usize,
@@ -80,7 +81,11 @@ pub fn load(experiment: &Experiment) -> Result<Panel, DataError> {
         Some(agg) => transactions::aggregate(&experiment.data_path, agg, experiment.frequency)?,
         None => long::load(&long::LongLayout::of(experiment), &experiment.data_path)?,
     };
-    let options = serde_json::to_vec(data).unwrap_or_default();
+    let options = serde_json::to_vec(&trendlab_spec::DataSection {
+        path: String::new(),
+        ..data.clone()
+    })
+    .unwrap_or_default();
     panel.fingerprint = reader::fingerprint(&experiment.data_path, &options)?;
     Ok(panel)
 }

@@ -35,6 +35,8 @@ pub struct LeaderboardRow {
     pub folds: usize,
     /// Failure reasons, one per failed fold.
     pub errors: Vec<String>,
+    /// Why some metric values are missing (`metrics.json` notes), per fold.
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -58,7 +60,8 @@ impl Leaderboard {
         let mut rows = Vec::new();
         for (c, config) in plan.configs.iter().enumerate() {
             let mut per_metric: BTreeMap<Metric, Vec<f64>> = BTreeMap::new();
-            let (mut run_ids, mut errors, mut fit, mut finished) = (Vec::new(), Vec::new(), Vec::new(), 0);
+            let (mut run_ids, mut errors, mut notes, mut fit, mut finished) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new(), 0);
             for run in plan.runs_of(c) {
                 run_ids.push(run.id.clone());
                 let Some(record) = store.record(&run.id)? else {
@@ -72,6 +75,7 @@ impl Leaderboard {
                         finished += 1;
                         fit.push(record.fit_seconds);
                         let values = store.metrics(&run.id)?.unwrap_or_default();
+                        notes.extend(values.notes.iter().map(|n| format!("fold {}: {n}", run.fold)));
                         for m in metrics {
                             if let Some(v) = values.aggregate.get(m.name()) {
                                 per_metric.entry(*m).or_default().push(*v);
@@ -105,6 +109,7 @@ impl Leaderboard {
                 folds_finished: finished,
                 folds,
                 errors,
+                notes,
             });
         }
         let key = |row: &LeaderboardRow| {

@@ -7,6 +7,7 @@
 //! `path:line:col: message` the way compilers do.
 
 pub mod diagnostics;
+mod experiment;
 pub mod families;
 pub mod frequency;
 pub mod grid;
@@ -15,12 +16,12 @@ pub mod schema;
 mod validate;
 
 pub use diagnostics::{Diagnostic, Diagnostics, SpecError};
+pub use experiment::{Experiment, ModelSpec};
 pub use families::{FamilySpec, Scaling, Strategy};
 pub use frequency::Frequency;
 pub use grid::ModelConfig;
 pub use locate::{KeyPath, Seg};
 pub use schema::*;
-pub use validate::{Experiment, ModelSpec};
 
 use std::path::Path;
 

@@ -28,7 +28,7 @@ impl KeyPath {
     }
 }
 
-/// `KeyPath` from dotted segments: `path!["models", 0, "grid"]`.
+/// `KeyPath` from keys: `KeyPath::from(["evaluation", "horizon"])`.
 impl<const N: usize> From<[&str; N]> for KeyPath {
     fn from(keys: [&str; N]) -> Self {
         KeyPath(keys.iter().map(|k| Seg::Key(k.to_string())).collect())
@@ -71,4 +71,18 @@ pub fn span_of(doc: &Spanned<DeTable<'_>>, path: &KeyPath, target: Target) -> Ra
         };
     }
     best
+}
+
+/// `models[2].grid.alpha`, for messages.
+impl std::fmt::Display for KeyPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, seg) in self.0.iter().enumerate() {
+            match seg {
+                Seg::Key(k) if i == 0 => write!(f, "{k}")?,
+                Seg::Key(k) => write!(f, ".{k}")?,
+                Seg::Index(n) => write!(f, "[{n}]")?,
+            }
+        }
+        Ok(())
+    }
 }

@@ -1,210 +1,56 @@
-//! Turns a spec document into a validated [`Experiment`]: every semantic
-//! check that needs only the spec itself, each error located at its key.
-//! Checks against the data (column names, series lengths) are done by the
-//! engine through [`Experiment::diagnostic`] and [`Experiment::check_columns`].
+//! Every semantic check of a spec that needs only the spec itself, each
+//! error located at its key: names, ranges, cross-references between
+//! sections, and each model's parameters and grid values against its
+//! family's config struct.
 
-use crate::diagnostics::{Diagnostic, Diagnostics, SpecError, did_you_mean, unknown_field_name, with_suggestion};
+use crate::diagnostics::{Diagnostic, did_you_mean, unknown_field_name, with_suggestion};
+use crate::experiment::ModelSpec;
 use crate::families::FamilySpec;
 use crate::frequency::Frequency;
-use crate::grid::{ModelConfig, combinations};
-use crate::locate::{KeyPath, Seg, Target, span_of};
+use crate::locate::{KeyPath, Target, span_of};
 use crate::schema::*;
 use serde::Deserialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use toml::de::DeTable;
 
-/// A validated experiment: the document plus what was resolved from it.
-#[derive(Debug, Clone)]
-pub struct Experiment {
-    /// The spec file as given on the command line.
-    pub file: PathBuf,
-    /// Its text, kept to locate later (data-dependent) errors.
-    pub text: String,
-    pub document: SpecDocument,
-    /// `data.path` resolved against the spec's folder.
+/// What the checks resolved from a valid document.
+pub(crate) struct Checked {
     pub data_path: PathBuf,
     pub frequency: Frequency,
     pub models: Vec<ModelSpec>,
-    /// BLAKE3 of the canonical JSON form of the document.
-    pub spec_hash: String,
 }
 
-/// A `[[models]]` entry whose parameters and grid values all passed their
-/// family's checks.
-#[derive(Debug, Clone)]
-pub struct ModelSpec {
-    pub name: String,
-    pub index: usize,
-    /// Fixed parameters, including `family`.
-    pub base: toml::Table,
-    /// Grid parameters and their values, in key order.
-    pub grid: Vec<(String, Vec<toml::Value>)>,
-}
-
-impl Experiment {
-    /// Parses and validates spec text read from `file`.
-    pub fn from_text(file: &Path, text: String) -> Result<Self, SpecError> {
-        let invalid = |d: Vec<Diagnostic>| SpecError::Invalid(Diagnostics(d));
-        let doc = DeTable::parse(&text).map_err(|e| invalid(vec![toml_diagnostic(file, &text, &e)]))?;
-        let document = SpecDocument::deserialize(toml::de::Deserializer::from(doc.clone()))
-            .map_err(|e| invalid(vec![toml_diagnostic(file, &text, &e)]))?;
-        let mut checker = Checker {
-            file,
-            text: &text,
-            doc: &doc,
-            found: Vec::new(),
-        };
-        let (data_path, frequency) = checker.data(&document);
-        checker.features(&document);
-        checker.evaluation(&document.evaluation);
-        let models = checker.models(&document.models);
-        if !checker.found.is_empty() {
-            return Err(invalid(checker.found));
-        }
-        let canonical = serde_json::to_vec(&document).expect("spec serialises to JSON");
-        Ok(Experiment {
-            file: file.to_path_buf(),
-            spec_hash: blake3::hash(&canonical).to_hex().to_string(),
-            text,
-            document,
+/// Checks `document` (parsed from `text`, spanned as `doc`); all problems found.
+pub(crate) fn check(
+    file: &Path,
+    text: &str,
+    doc: &toml::Spanned<DeTable<'_>>,
+    document: &SpecDocument,
+) -> Result<Checked, Vec<Diagnostic>> {
+    let mut checker = Checker {
+        file,
+        text,
+        doc,
+        found: Vec::new(),
+    };
+    let (data_path, frequency) = checker.data(document);
+    checker.features(document);
+    checker.evaluation(&document.evaluation);
+    let models = checker.models(&document.models);
+    match frequency {
+        Some(frequency) if checker.found.is_empty() => Ok(Checked {
             data_path,
-            frequency: frequency.expect("checked above"),
+            frequency,
             models,
-        })
-    }
-
-    pub fn name(&self) -> &str {
-        &self.document.experiment.name
-    }
-
-    pub fn evaluation(&self) -> &EvaluationSection {
-        &self.document.evaluation
-    }
-
-    /// Periods between origins.
-    pub fn step(&self) -> usize {
-        self.evaluation().step.unwrap_or(self.evaluation().horizon)
-    }
-
-    pub fn rank_by(&self) -> Metric {
-        self.evaluation().rank_by.unwrap_or(self.evaluation().metrics[0])
-    }
-
-    /// Fewest training periods a series needs before the first origin.
-    pub fn min_train(&self) -> usize {
-        self.evaluation().min_train.unwrap_or(self.evaluation().horizon).max(1)
-    }
-
-    /// Every model configuration of the grid, in spec order.
-    pub fn configs(&self) -> Vec<ModelConfig> {
-        self.models
-            .iter()
-            .flat_map(|m| m.expand().expect("grids are checked when the spec is loaded"))
-            .collect()
-    }
-
-    /// A diagnostic pointing at the value of `path` in this spec.
-    pub fn diagnostic(&self, path: &KeyPath, message: impl Into<String>) -> Diagnostic {
-        let doc = DeTable::parse(&self.text).expect("the spec parsed when it was loaded");
-        Diagnostic::at(
-            &self.file,
-            &self.text,
-            span_of(&doc, path, Target::Value),
-            message.into(),
-        )
-    }
-
-    /// Columns the data must have, each with the spec key that names it.
-    pub fn required_columns(&self) -> Vec<(KeyPath, &str)> {
-        fn optional<'s>(path: [&str; 2], name: &'s Option<String>) -> Option<(KeyPath, &'s str)> {
-            name.as_deref().map(|n| (KeyPath::from(path), n))
-        }
-        let data = &self.document.data;
-        let mut out: Vec<(KeyPath, &str)> = match &data.aggregate {
-            Some(a) => [
-                ("sum", Some(&a.sum)),
-                ("by", Some(&a.by)),
-                ("time", Some(&a.time)),
-                ("text", a.text.as_ref()),
-            ]
-            .into_iter()
-            .filter_map(|(key, col)| col.map(|c| (KeyPath::from(["data", "aggregate", key]), c.as_str())))
-            .collect(),
-            None => [
-                ("time", &data.time),
-                ("id", &data.id),
-                ("target", &data.target),
-                ("text", &data.text),
-            ]
-            .into_iter()
-            .filter_map(|(key, col)| optional(["data", key], col))
-            .chain(
-                data.covariates
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| (KeyPath::from(["data", "covariates"]).index(i), c.as_str())),
-            )
-            .collect(),
-        };
-        if let Some(w) = &self.evaluation().wrmsse {
-            out.extend(optional(["evaluation", "wrmsse"], &w.weight).map(|(p, c)| (p.key("weight"), c)));
-            for (i, level) in w.levels.iter().enumerate() {
-                for col in level.split('+') {
-                    out.push((KeyPath::from(["evaluation", "wrmsse", "levels"]).index(i), col.trim()));
-                }
-            }
-        }
-        out
-    }
-
-    /// Errors for every required column missing from `header`.
-    pub fn check_columns(&self, header: &[String]) -> Vec<Diagnostic> {
-        self.required_columns()
-            .into_iter()
-            .filter(|(_, col)| !header.iter().any(|h| h == col))
-            .map(|(path, col)| {
-                let hint = did_you_mean(col, header.iter().map(String::as_str));
-                let msg = format!("column `{col}` not found in {}{hint}", self.data_path.display());
-                self.diagnostic(&path, msg)
-            })
-            .collect()
+        }),
+        _ => Err(checker.found),
     }
 }
 
-impl ModelSpec {
-    /// The cartesian product of the grid, each combination a config.
-    pub fn expand(&self) -> Result<Vec<ModelConfig>, String> {
-        combinations(&self.grid)
-            .into_iter()
-            .enumerate()
-            .map(|(config_index, combo)| {
-                let mut table = self.base.clone();
-                let mut grid_values = BTreeMap::new();
-                for (key, value) in combo {
-                    table.insert(key.to_string(), value.clone());
-                    grid_values.insert(key.to_string(), toml_to_json(value));
-                }
-                let family = FamilySpec::deserialize(toml::Value::Table(table)).map_err(|e| e.to_string())?;
-                Ok(ModelConfig {
-                    model: self.name.clone(),
-                    model_index: self.index,
-                    config_index,
-                    family,
-                    grid_values,
-                })
-            })
-            .collect()
-    }
-}
-
-fn toml_to_json(value: &toml::Value) -> serde_json::Value {
-    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
-}
-
-fn toml_diagnostic(file: &Path, text: &str, e: &toml::de::Error) -> Diagnostic {
-    let message = with_suggestion(e.message().trim());
-    Diagnostic::at(file, text, e.span().unwrap_or(0..0), message)
+/// The column keys of the long format, with their values.
+fn long_format_columns(data: &DataSection) -> [(&'static str, &Option<String>); 3] {
+    [("time", &data.time), ("id", &data.id), ("target", &data.target)]
 }
 
 /// Collects located errors while walking the document.
@@ -248,13 +94,8 @@ impl Checker<'_> {
         }
         let frequency = match &data.aggregate {
             Some(agg) => {
-                for key in ["time", "id", "target"] {
-                    let set = match key {
-                        "time" => data.time.is_some(),
-                        "id" => data.id.is_some(),
-                        _ => data.target.is_some(),
-                    };
-                    if set {
+                for (key, column) in long_format_columns(data) {
+                    if column.is_some() {
                         self.error(["data", key].into(), Target::Key, format!("`data.{key}` does not apply with [data.aggregate]; its columns are `sum`, `by` and `time` there"));
                     }
                 }
@@ -284,13 +125,8 @@ impl Checker<'_> {
                 }
             }
             None => {
-                for key in ["time", "id", "target"] {
-                    let missing = match key {
-                        "time" => data.time.is_none(),
-                        "id" => data.id.is_none(),
-                        _ => data.target.is_none(),
-                    };
-                    if missing {
+                for (key, column) in long_format_columns(data) {
+                    if column.is_none() {
                         self.at(
                             ["data"],
                             format!("missing field `{key}` (the {key} column of the data)"),
@@ -540,18 +376,4 @@ fn culprit(table: &toml::Table, message: &str) -> Option<String> {
         };
         changed.then(|| key.clone())
     })
-}
-
-/// Segments of a path, for display in messages.
-impl std::fmt::Display for KeyPath {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (i, seg) in self.0.iter().enumerate() {
-            match seg {
-                Seg::Key(k) if i == 0 => write!(f, "{k}")?,
-                Seg::Key(k) => write!(f, ".{k}")?,
-                Seg::Index(n) => write!(f, "[{n}]")?,
-            }
-        }
-        Ok(())
-    }
 }
