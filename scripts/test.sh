@@ -1,13 +1,48 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace on a fresh machine: the unit tests of each
 # framework crate and the integration test binary (tests/integration), after
-# a formatting check. Needs only a Rust toolchain: the tests read the bundled
-# datasets and start no service. Extra arguments go to `cargo test`.
+# a formatting check. Extra arguments go to `cargo test`.
+#
+# The tracking tests need a real MLflow server: this script installs the
+# Python package `mlflow` into a cached virtualenv (first time: about a
+# minute, ~850 MB), starts a server on a free local port, waits until it
+# answers /health, and stops it (its whole process group) on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all --check
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+
+MLFLOW_VERSION=3.17.2
+venv="${TRENDLAB_MLFLOW_VENV:-$HOME/.cache/trendlab/mlflow-$MLFLOW_VERSION}"
+if [ ! -x "$venv/bin/mlflow" ]; then
+  echo "installing mlflow $MLFLOW_VERSION into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "mlflow==$MLFLOW_VERSION"
+fi
+export TRENDLAB_MLFLOW_BIN="$venv/bin/mlflow"
+
+state=$(mktemp -d)
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+setsid "$TRENDLAB_MLFLOW_BIN" server --backend-store-uri "sqlite:///$state/mlflow.db" \
+  --artifacts-destination "$state/artifacts" --host 127.0.0.1 --port "$port" --workers 1 \
+  > "$state/server.log" 2>&1 &
+server=$!
+stop_server() {
+  kill -TERM -- "-$server" 2>/dev/null || true
+  sleep 1
+  kill -KILL -- "-$server" 2>/dev/null || true
+  rm -rf "$state"
+}
+trap stop_server EXIT
+export TRENDLAB_TEST_MLFLOW_URI="http://127.0.0.1:$port"
+for _ in $(seq 1 120); do
+  curl -sf "$TRENDLAB_TEST_MLFLOW_URI/health" > /dev/null && break
+  kill -0 "$server" 2>/dev/null || { cat "$state/server.log"; echo "mlflow server exited"; exit 1; }
+  sleep 1
+done
+curl -sf "$TRENDLAB_TEST_MLFLOW_URI/health" > /dev/null || { tail -20 "$state/server.log"; echo "mlflow server did not start"; exit 1; }
+echo "mlflow server at $TRENDLAB_TEST_MLFLOW_URI (pid $server)"
+
+log="$state/cargo-test.log"
 status=0
 cargo test --workspace --locked "$@" 2>&1 | tee "$log" || status=$?
 # One closing line over every test binary.

@@ -2,12 +2,14 @@
 
 use crate::progress::GridBar;
 use crate::table;
+use crate::tracking;
 use anyhow::Context;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use trendlab_engine::leaderboard::Leaderboard;
-use trendlab_engine::{Plan, PrepareError, Prepared, RunOptions, RunStore, prepare};
+use trendlab_engine::{Plan, PrepareError, Prepared, Progress, RunOptions, RunStore, prepare};
 use trendlab_report::ReportHeader;
+use trendlab_tracking::LiveMirror;
 
 const INVALID: u8 = 2;
 
@@ -149,15 +151,43 @@ pub fn plan(spec: &Path, json: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn run(spec: &Path, force: bool, jobs: usize, out: &Path, quiet: bool) -> anyhow::Result<ExitCode> {
+/// Where `run`, `report` and `sync` read and write, and which tracking server.
+pub struct Target<'a> {
+    pub out: &'a Path,
+    pub tracking_uri: Option<&'a str>,
+}
+
+pub fn run(spec: &Path, force: bool, jobs: usize, target: &Target<'_>, quiet: bool) -> anyhow::Result<ExitCode> {
     let Some(prepared) = prepared_or_report(spec) else {
         return Ok(ExitCode::from(INVALID));
     };
     warn_skipped(&prepared);
     let plan = Plan::new(&prepared);
-    let store = RunStore::new(out, &plan.experiment);
+    let store = RunStore::new(target.out, &plan.experiment);
+    let metrics = &prepared.experiment.evaluation().metrics;
+    let uri = tracking::tracking_uri(target.tracking_uri, &prepared);
+    let mirror = uri
+        .as_deref()
+        .and_then(|uri| match tracking::connect_for(uri, &prepared, "run") {
+            Ok(mirror) => Some(mirror),
+            Err(e) => {
+                eprintln!("warning: not mirroring to MLflow: {e}");
+                eprintln!(
+                    "  runs go to the local store; `trendlab sync {}` mirrors them later",
+                    spec.display()
+                );
+                None
+            }
+        });
     let bar = GridBar::new(quiet);
-    let summary = trendlab_engine::execute(&prepared, &plan, &store, RunOptions { force, jobs }, &bar)?;
+    let live = mirror
+        .as_ref()
+        .map(|m| LiveMirror::new(m, &plan, &store, metrics, &bar));
+    let progress: &dyn Progress = match &live {
+        Some(live) => live,
+        None => &bar,
+    };
+    let summary = trendlab_engine::execute(&prepared, &plan, &store, RunOptions { force, jobs }, progress)?;
     bar.finish();
     out!(
         "{} runs planned: {} skipped (already finished), {} finished, {} failed",
@@ -166,15 +196,19 @@ pub fn run(spec: &Path, force: bool, jobs: usize, out: &Path, quiet: bool) -> an
         summary.finished,
         summary.failed.len()
     );
-    let board = write_reports(&prepared, &plan, &store, out)?;
+    let board = local_leaderboard(&prepared, &plan, &store)?;
+    let report_dir = write_reports(&prepared, &plan, &board, target.out)?;
     print_leaderboard(&board);
+    if let (Some(mirror), Some(live), Some(uri)) = (&mirror, &live, &uri) {
+        live.finish();
+        mirror.finish_parent(&report_dir, !summary.failed.is_empty());
+        tracking::print_report(uri, &mirror.report(), spec, mirror.experiment_id());
+    }
     for record in &summary.failed {
+        let error = record.error.as_deref().unwrap_or("");
         eprintln!(
-            "failed: {} fold {} (run {}): {}",
-            record.model,
-            record.fold,
-            record.run_id,
-            record.error.as_deref().unwrap_or("")
+            "failed: {} fold {} (run {}): {error}",
+            record.model, record.fold, record.run_id
         );
     }
     Ok(if summary.failed.is_empty() {
@@ -184,22 +218,62 @@ pub fn run(spec: &Path, force: bool, jobs: usize, out: &Path, quiet: bool) -> an
     })
 }
 
-pub fn report(spec: &Path, out: &Path) -> anyhow::Result<ExitCode> {
+pub fn report(spec: &Path, target: &Target<'_>, from_mlflow: bool) -> anyhow::Result<ExitCode> {
     let Some(prepared) = prepared_or_report(spec) else {
         return Ok(ExitCode::from(INVALID));
     };
     let plan = Plan::new(&prepared);
-    let store = RunStore::new(out, &plan.experiment);
-    if !plan.runs.iter().any(|r| matches!(store.record(&r.id), Ok(Some(_)))) {
-        anyhow::bail!(
-            "no runs of this spec are stored in {}; run `trendlab run {}` first",
-            store.dir().display(),
-            spec.display()
-        );
-    }
-    let board = write_reports(&prepared, &plan, &store, out)?;
+    let board = if from_mlflow {
+        let Some(uri) = tracking::tracking_uri(target.tracking_uri, &prepared) else {
+            anyhow::bail!(
+                "--from-mlflow needs a server: --tracking-uri, MLFLOW_TRACKING_URI or [tracking] mlflow in the spec"
+            );
+        };
+        let e = prepared.experiment.evaluation();
+        let description = &prepared.experiment.document.experiment.description;
+        trendlab_tracking::leaderboard_from_mlflow(
+            &tracking::client(&uri),
+            &plan,
+            &e.metrics,
+            prepared.experiment.rank_by(),
+            description,
+        )?
+    } else {
+        let store = RunStore::new(target.out, &plan.experiment);
+        if !plan.runs.iter().any(|r| matches!(store.record(&r.id), Ok(Some(_)))) {
+            anyhow::bail!(
+                "no runs of this spec are stored in {}; run `trendlab run {}` first",
+                store.dir().display(),
+                spec.display()
+            );
+        }
+        local_leaderboard(&prepared, &plan, &store)?
+    };
+    write_reports(&prepared, &plan, &board, target.out)?;
     print_leaderboard(&board);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Pushes every stored configuration that MLflow lacks; idempotent.
+pub fn sync(spec: &Path, target: &Target<'_>) -> anyhow::Result<ExitCode> {
+    let Some(prepared) = prepared_or_report(spec) else {
+        return Ok(ExitCode::from(INVALID));
+    };
+    let Some(uri) = tracking::tracking_uri(target.tracking_uri, &prepared) else {
+        anyhow::bail!("sync needs a server: --tracking-uri, MLFLOW_TRACKING_URI or [tracking] mlflow in the spec");
+    };
+    let plan = Plan::new(&prepared);
+    let store = RunStore::new(target.out, &plan.experiment);
+    let mirror = tracking::connect_for(&uri, &prepared, "sync").map_err(|e| anyhow::anyhow!("cannot sync: {e}"))?;
+    let incomplete = trendlab_tracking::sync(&mirror, &plan, &store, &prepared.experiment.evaluation().metrics);
+    mirror.finish_parent(&target.out.join("reports").join(&plan.experiment), false);
+    if incomplete > 0 {
+        eprintln!(
+            "{incomplete} configurations have runs missing from the local store and were not mirrored; `trendlab run` them first"
+        );
+    }
+    let complete = tracking::print_report(&uri, &mirror.report(), spec, mirror.experiment_id());
+    Ok(if complete { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 pub fn schema() -> anyhow::Result<ExitCode> {
@@ -207,16 +281,21 @@ pub fn schema() -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Leaderboard files and the HTML report under `<out>/reports/<experiment>/`.
-fn write_reports(prepared: &Prepared, plan: &Plan, store: &RunStore, out: &Path) -> anyhow::Result<Leaderboard> {
+/// The leaderboard of the plan, from the local run store.
+fn local_leaderboard(prepared: &Prepared, plan: &Plan, store: &RunStore) -> anyhow::Result<Leaderboard> {
     let e = prepared.experiment.evaluation();
-    let board = Leaderboard::build(
+    let description = &prepared.experiment.document.experiment.description;
+    Ok(Leaderboard::build(
         plan,
         store,
         &e.metrics,
         prepared.experiment.rank_by(),
-        &prepared.experiment.document.experiment.description,
-    )?;
+        description,
+    )?)
+}
+
+/// Leaderboard files and the HTML report under `<out>/reports/<experiment>/`.
+fn write_reports(prepared: &Prepared, plan: &Plan, board: &Leaderboard, out: &Path) -> anyhow::Result<PathBuf> {
     let dir = out.join("reports").join(&plan.experiment);
     board.write(&dir)?;
     let header = ReportHeader {
@@ -228,10 +307,10 @@ fn write_reports(prepared: &Prepared, plan: &Plan, store: &RunStore, out: &Path)
         skipped_series: prepared.backtest.skipped.clone(),
         folds: plan.folds.clone(),
     };
-    trendlab_report::write_index(&dir, &board, &header).context("writing the HTML report")?;
+    trendlab_report::write_index(&dir, board, &header).context("writing the HTML report")?;
     out!("leaderboard: {}", dir.join("leaderboard.csv").display());
     out!("report:      {}", dir.join("index.html").display());
-    Ok(board)
+    Ok(dir)
 }
 
 fn print_leaderboard(board: &Leaderboard) {

@@ -11,6 +11,7 @@ macro_rules! out {
 mod commands;
 mod progress;
 mod table;
+mod tracking;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -41,6 +42,18 @@ struct Output {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
+    /// MLflow tracking server (overrides MLFLOW_TRACKING_URI and the spec's [tracking] mlflow).
+    #[arg(long, value_name = "URI")]
+    tracking_uri: Option<String>,
+}
+
+impl Output {
+    fn target(&self) -> commands::Target<'_> {
+        commands::Target {
+            out: &self.out,
+            tracking_uri: self.tracking_uri.as_deref(),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -74,8 +87,21 @@ enum Command {
         #[command(flatten)]
         output: Output,
     },
-    /// Rebuild the leaderboard and HTML report from the run store.
+    /// Rebuild the leaderboard and HTML report from the run store (or from MLflow).
     Report {
+        /// Experiment spec file (TOML).
+        spec: PathBuf,
+        /// Read the runs from the MLflow server instead of the local store.
+        #[arg(long)]
+        from_mlflow: bool,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Mirror every stored run that the MLflow server lacks (after an outage).
+    #[command(
+        after_help = "Example: MLFLOW_TRACKING_URI=http://127.0.0.1:5000 trendlab sync experiments/quickstart.toml"
+    )]
+    Sync {
         /// Experiment spec file (TOML).
         spec: PathBuf,
         #[command(flatten)]
@@ -95,8 +121,13 @@ fn main() -> ExitCode {
             force,
             jobs,
             output,
-        } => commands::run(&spec, force, jobs.into(), &output.out, output.quiet),
-        Command::Report { spec, output } => commands::report(&spec, &output.out),
+        } => commands::run(&spec, force, jobs.into(), &output.target(), output.quiet),
+        Command::Report {
+            spec,
+            from_mlflow,
+            output,
+        } => commands::report(&spec, &output.target(), from_mlflow),
+        Command::Sync { spec, output } => commands::sync(&spec, &output.target()),
         Command::Schema => commands::schema(),
     };
     match result {

@@ -2,7 +2,7 @@
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
-use trendlab_engine::{Progress, RunRecord, RunStatus};
+use trendlab_engine::{PlannedRun, Progress, RunRecord, RunStatus};
 
 pub struct GridBar {
     bar: ProgressBar,
@@ -27,8 +27,8 @@ impl GridBar {
 }
 
 impl Progress for GridBar {
-    fn start(&self, to_run: usize, _skipped: usize) {
-        self.bar.set_length(to_run as u64);
+    fn start(&self, to_run: &[&PlannedRun], _skipped: usize) {
+        self.bar.set_length(to_run.len() as u64);
     }
 
     fn run_done(&self, record: &RunRecord) {

@@ -52,3 +52,17 @@ pub fn quickstart_variant(dir: &Path, edits: &[(&str, &str)]) -> PathBuf {
     }
     write(dir, "spec.toml", &text)
 }
+
+/// Every file below `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("a readable folder") {
+        let path = entry.expect("a readable entry").path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}

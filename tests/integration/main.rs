@@ -7,5 +7,7 @@ mod backtest;
 mod cli;
 mod common;
 mod data_errors;
+mod mlflow_server;
 mod spec_errors;
 mod store;
+mod tracking;

@@ -1,7 +1,7 @@
 //! The run store: atomic writes, skip on rerun, failed runs, determinism.
 
-use crate::common::{quickstart_variant, stderr, stdout, trendlab};
-use std::path::Path;
+use crate::common::{files_under, quickstart_variant, stderr, stdout, trendlab};
+use std::path::{Path, PathBuf};
 use trendlab_engine::store::{RunRecord, RunStatus, write_atomic};
 
 fn records(out: &Path, experiment: &str) -> Vec<RunRecord> {
@@ -14,17 +14,11 @@ fn records(out: &Path, experiment: &str) -> Vec<RunRecord> {
     all
 }
 
-fn leftover_temp_files(dir: &Path) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            found.extend(leftover_temp_files(&path));
-        } else if path.to_string_lossy().ends_with(".tmp") {
-            found.push(path.display().to_string());
-        }
-    }
-    found
+fn leftover_temp_files(dir: &Path) -> Vec<PathBuf> {
+    files_under(dir)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".tmp"))
+        .collect()
 }
 
 #[test]

@@ -26,7 +26,8 @@ pub struct RunOptions {
 
 /// Observer of a grid's progress (the CLI draws a progress bar).
 pub trait Progress: Sync {
-    fn start(&self, _to_run: usize, _skipped: usize) {}
+    /// Called once, before any run: the runs about to execute.
+    fn start(&self, _to_run: &[&PlannedRun], _skipped: usize) {}
     fn run_done(&self, _record: &RunRecord) {}
 }
 
@@ -56,7 +57,7 @@ pub fn execute(
         .filter(|r| options.force || !store.is_finished(&r.id))
         .collect();
     let skipped = plan.runs.len() - pending.len();
-    progress.start(pending.len(), skipped);
+    progress.start(&pending, skipped);
     let windows: Vec<Vec<Window>> = plan.folds.iter().map(|f| prepared.windows(f)).collect();
     let next = AtomicUsize::new(0);
     let outcome: Mutex<Result<Summary, StoreError>> = Mutex::new(Ok(Summary {
@@ -69,15 +70,16 @@ pub fn execute(
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(run) = pending.get(i) else { break };
             let result = run_one(prepared, plan, run, &windows[run.fold], store);
+            if let Ok(record) = &result {
+                // Outside the lock: observers may be slow (mirroring to a server).
+                progress.run_done(record);
+            }
             let mut guard = outcome.lock().unwrap_or_else(|e| e.into_inner());
             match (result, &mut *guard) {
-                (Ok(record), Ok(summary)) => {
-                    progress.run_done(&record);
-                    match record.status {
-                        RunStatus::Finished => summary.finished += 1,
-                        RunStatus::Failed => summary.failed.push(record),
-                    }
-                }
+                (Ok(record), Ok(summary)) => match record.status {
+                    RunStatus::Finished => summary.finished += 1,
+                    RunStatus::Failed => summary.failed.push(record),
+                },
                 (Err(e), Ok(_)) => {
                     *guard = Err(e);
                     next.store(pending.len(), Ordering::Relaxed);

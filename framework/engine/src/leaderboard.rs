@@ -27,8 +27,12 @@ pub struct LeaderboardRow {
     pub family: String,
     /// The family's parameters as compact JSON.
     pub params: String,
+    /// Content hash of the configuration (of its runs' ids).
+    pub config_id: String,
     pub run_ids: Vec<String>,
     pub metrics: BTreeMap<String, MetricSummary>,
+    /// Each metric's value per fold (`None`: failed, missing or undefined).
+    pub per_fold: BTreeMap<String, Vec<Option<f64>>>,
     /// Mean seconds in the model per fold.
     pub fit_seconds: Option<f64>,
     pub folds_finished: usize,
@@ -48,6 +52,86 @@ pub struct Leaderboard {
     pub rows: Vec<LeaderboardRow>,
 }
 
+/// Significant digits of every number in a leaderboard: far beyond any
+/// meaningful precision of a metric, and few enough that values survive a
+/// round trip through a tracking server that perturbs the last bit.
+pub const SIGNIFICANT_DIGITS: usize = 12;
+
+fn round_significant(value: f64) -> f64 {
+    format!("{value:.*e}", SIGNIFICANT_DIGITS - 1).parse().unwrap_or(value)
+}
+
+impl LeaderboardRow {
+    /// The row with every number rounded to [`SIGNIFICANT_DIGITS`].
+    pub fn rounded(mut self) -> Self {
+        let round = |v: &mut Option<f64>| *v = v.map(round_significant);
+        for summary in self.metrics.values_mut() {
+            round(&mut summary.mean);
+            round(&mut summary.std);
+        }
+        self.per_fold.values_mut().flatten().for_each(round);
+        round(&mut self.fit_seconds);
+        self
+    }
+
+    /// Summarises configuration `c` of the plan from the stored runs of its
+    /// folds (unranked).
+    pub fn from_store(plan: &Plan, c: usize, store: &RunStore, metrics: &[Metric]) -> Result<Self, StoreError> {
+        let config = &plan.configs[c];
+        let folds = plan.runs_of(c).count();
+        let mut per_fold: BTreeMap<String, Vec<Option<f64>>> = metrics
+            .iter()
+            .map(|m| (m.name().to_string(), vec![None; folds]))
+            .collect();
+        let (mut run_ids, mut errors, mut notes, mut fit, mut finished) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), 0);
+        for (k, run) in plan.runs_of(c).enumerate() {
+            run_ids.push(run.id.clone());
+            let Some(record) = store.record(&run.id)? else {
+                continue;
+            };
+            match record.status {
+                RunStatus::Failed => errors.push(format!("fold {}: {}", run.fold, record.error.unwrap_or_default())),
+                RunStatus::Finished => {
+                    finished += 1;
+                    fit.push(record.fit_seconds);
+                    let values = store.metrics(&run.id)?.unwrap_or_default();
+                    notes.extend(values.notes.iter().map(|n| format!("fold {}: {n}", run.fold)));
+                    for (name, slots) in &mut per_fold {
+                        slots[k] = values.aggregate.get(name).copied();
+                    }
+                }
+            }
+        }
+        let summaries = per_fold
+            .iter()
+            .map(|(name, slots)| {
+                let values: Option<Vec<f64>> = slots.iter().copied().collect();
+                let (mean, std) = values
+                    .filter(|_| finished == folds)
+                    .map_or((None, None), |v| mean_std(&v));
+                (name.clone(), MetricSummary { mean, std })
+            })
+            .collect();
+        Ok(LeaderboardRow {
+            rank: None,
+            model: config.model.clone(),
+            label: config.label(),
+            family: config.family.name().to_string(),
+            params: serde_json::Value::Object(config.family.params()).to_string(),
+            config_id: plan.config_id(c),
+            run_ids,
+            metrics: summaries,
+            per_fold,
+            fit_seconds: mean_std(&fit).0,
+            folds_finished: finished,
+            folds,
+            errors,
+            notes,
+        })
+    }
+}
+
 impl Leaderboard {
     /// Reads every planned run from the store and ranks the configurations.
     pub fn build(
@@ -57,61 +141,28 @@ impl Leaderboard {
         rank_by: Metric,
         description: &str,
     ) -> Result<Leaderboard, StoreError> {
-        let mut rows = Vec::new();
-        for (c, config) in plan.configs.iter().enumerate() {
-            let mut per_metric: BTreeMap<Metric, Vec<f64>> = BTreeMap::new();
-            let (mut run_ids, mut errors, mut notes, mut fit, mut finished) =
-                (Vec::new(), Vec::new(), Vec::new(), Vec::new(), 0);
-            for run in plan.runs_of(c) {
-                run_ids.push(run.id.clone());
-                let Some(record) = store.record(&run.id)? else {
-                    continue;
-                };
-                match record.status {
-                    RunStatus::Failed => {
-                        errors.push(format!("fold {}: {}", run.fold, record.error.unwrap_or_default()))
-                    }
-                    RunStatus::Finished => {
-                        finished += 1;
-                        fit.push(record.fit_seconds);
-                        let values = store.metrics(&run.id)?.unwrap_or_default();
-                        notes.extend(values.notes.iter().map(|n| format!("fold {}: {n}", run.fold)));
-                        for m in metrics {
-                            if let Some(v) = values.aggregate.get(m.name()) {
-                                per_metric.entry(*m).or_default().push(*v);
-                            }
-                        }
-                    }
-                }
-            }
-            let folds = run_ids.len();
-            let complete = |m: &Metric| per_metric.get(m).is_some_and(|v| v.len() == folds && finished == folds);
-            let summaries = metrics
-                .iter()
-                .map(|m| {
-                    let (mean, std) = if complete(m) {
-                        mean_std(&per_metric[m])
-                    } else {
-                        (None, None)
-                    };
-                    (m.name().to_string(), MetricSummary { mean, std })
-                })
-                .collect();
-            rows.push(LeaderboardRow {
-                rank: None,
-                model: config.model.clone(),
-                label: config.label(),
-                family: config.family.name().to_string(),
-                params: serde_json::Value::Object(config.family.params()).to_string(),
-                run_ids,
-                metrics: summaries,
-                fit_seconds: mean_std(&fit).0,
-                folds_finished: finished,
-                folds,
-                errors,
-                notes,
-            });
-        }
+        let rows = (0..plan.configs.len())
+            .map(|c| LeaderboardRow::from_store(plan, c, store, metrics))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Leaderboard::ranked(
+            &plan.experiment,
+            description,
+            rank_by,
+            metrics,
+            rows,
+        ))
+    }
+
+    /// Orders `rows` by the mean of `rank_by` and numbers the ranked ones;
+    /// rows lacking that mean (incomplete configurations) come last, unranked.
+    pub fn ranked(
+        experiment: &str,
+        description: &str,
+        rank_by: Metric,
+        metrics: &[Metric],
+        rows: Vec<LeaderboardRow>,
+    ) -> Leaderboard {
+        let mut rows: Vec<LeaderboardRow> = rows.into_iter().map(LeaderboardRow::rounded).collect();
         let key = |row: &LeaderboardRow| {
             row.metrics
                 .get(rank_by.name())
@@ -126,18 +177,18 @@ impl Leaderboard {
         });
         let mut rank = 0;
         for row in &mut rows {
-            if key(row).is_some() {
+            row.rank = key(row).map(|_| {
                 rank += 1;
-                row.rank = Some(rank);
-            }
+                rank
+            });
         }
-        Ok(Leaderboard {
-            experiment: plan.experiment.clone(),
+        Leaderboard {
+            experiment: experiment.to_string(),
             description: description.to_string(),
             rank_by: rank_by.name().to_string(),
             metrics: metrics.iter().map(|m| m.name().to_string()).collect(),
             rows,
-        })
+        }
     }
 
     /// `leaderboard.csv`: rank, model, family, params, run_ids, then
@@ -185,5 +236,22 @@ impl Leaderboard {
         })?;
         write_atomic(&dir.join("leaderboard.csv"), &self.to_csv())?;
         write_atomic(&dir.join("leaderboard.json"), &self.to_json())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_keeps_twelve_significant_digits_and_absorbs_last_bit_noise() {
+        assert_eq!(round_significant(94.51534000721499), 94.5153400072);
+        assert_eq!(
+            round_significant(0.9528556160502535),
+            round_significant(0.9528556160502536)
+        );
+        assert_eq!(round_significant(0.9528556160502535), 0.95285561605);
+        assert_eq!(round_significant(1.0e-300), 1.0e-300);
+        assert_eq!(round_significant(-2.5), -2.5);
     }
 }

@@ -81,6 +81,13 @@ impl Plan {
         }
     }
 
+    /// Content hash of configuration `config`: of its runs' ids, so it
+    /// changes whenever any of its runs would.
+    pub fn config_id(&self, config: usize) -> String {
+        let ids: Vec<&str> = self.runs_of(config).map(|r| r.id.as_str()).collect();
+        blake3::hash(ids.join(";").as_bytes()).to_hex()[..16].to_string()
+    }
+
     /// The runs of configuration `config`, in fold order.
     pub fn runs_of(&self, config: usize) -> impl Iterator<Item = &PlannedRun> {
         self.runs.iter().filter(move |r| r.config == config)

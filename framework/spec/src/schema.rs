@@ -17,6 +17,18 @@ pub struct SpecDocument {
     pub features: FeaturesSection,
     pub evaluation: EvaluationSection,
     pub models: Vec<ModelEntry>,
+    #[serde(default)]
+    pub tracking: TrackingSection,
+}
+
+/// `[tracking]`: where runs are mirrored besides the local run store.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrackingSection {
+    /// MLflow tracking server, e.g. "http://127.0.0.1:5000". Overridden by
+    /// `--tracking-uri` and by the `MLFLOW_TRACKING_URI` environment variable.
+    /// Credentials come only from the environment, never from the spec.
+    pub mlflow: Option<String>,
 }
 
 /// `[experiment]`: identity of the experiment.

@@ -1,0 +1,10 @@
+//! Experiment tracking: a typed MLflow REST client ([`client`]) and the
+//! mirror of trendlab's run store into MLflow ([`mirror`]): parent and child
+//! runs, idempotent re-runs, survival of outages, `sync`, and reading the
+//! leaderboard back.
+
+pub mod client;
+pub mod mirror;
+
+pub use client::{Credentials, MlflowClient, TrackingError};
+pub use mirror::{LiveMirror, Mirror, MirrorReport, leaderboard_from_mlflow, sync};
