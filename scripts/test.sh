@@ -26,9 +26,13 @@ setsid "$TRENDLAB_MLFLOW_BIN" server --backend-store-uri "sqlite:///$state/mlflo
   --artifacts-destination "$state/artifacts" --host 127.0.0.1 --port "$port" --workers 1 \
   > "$state/server.log" 2>&1 &
 server=$!
+disown "$server"
 stop_server() {
   kill -TERM -- "-$server" 2>/dev/null || true
-  sleep 1
+  for _ in $(seq 1 20); do
+    kill -0 "$server" 2>/dev/null || break
+    sleep 0.5
+  done
   kill -KILL -- "-$server" 2>/dev/null || true
   rm -rf "$state"
 }

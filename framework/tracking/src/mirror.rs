@@ -13,8 +13,8 @@
 use crate::client::{KeyValue, MetricValue, MlflowClient, Run, RunInfo, TrackingError};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use trendlab_engine::leaderboard::{Leaderboard, LeaderboardRow, MetricSummary};
 use trendlab_engine::{Plan, PlannedRun, Progress, RunRecord, RunStore};
 use trendlab_spec::Metric;
@@ -121,8 +121,12 @@ impl Mirror {
         }
     }
 
+    fn lock_report(&self) -> MutexGuard<'_, MirrorReport> {
+        self.report.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn failed(&self, what: &str, e: &TrackingError) {
-        let mut report = self.report.lock().unwrap_or_else(|p| p.into_inner());
+        let mut report = self.lock_report();
         if e.is_outage() && !self.down.swap(true, Ordering::Relaxed) {
             report.outage = Some(e.to_string());
         }
@@ -134,27 +138,14 @@ impl Mirror {
     pub fn mirror_config(&self, plan: &Plan, c: usize, store: &RunStore, metrics: &[Metric]) {
         let label = plan.configs[c].label();
         if self.down.load(Ordering::Relaxed) {
-            let reason = self
-                .report
-                .lock()
-                .map(|r| r.outage.clone().unwrap_or_default())
-                .unwrap_or_default();
-            self.report
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .not_mirrored
-                .push((label, reason));
+            let mut report = self.lock_report();
+            let reason = format!("not attempted: {}", report.outage.clone().unwrap_or_default());
+            report.not_mirrored.push((label, reason));
             return;
         }
         let row = match LeaderboardRow::from_store(plan, c, store, metrics) {
             Ok(row) => row,
-            Err(e) => {
-                let error = TrackingError::Protocol {
-                    endpoint: "run store".into(),
-                    reason: e.to_string(),
-                };
-                return self.failed(&label, &error);
-            }
+            Err(e) => return self.lock_report().not_mirrored.push((label, e.to_string())),
         };
         let status = if row.folds_finished == row.folds {
             "FINISHED"
@@ -164,12 +155,12 @@ impl Mirror {
         let existing = self
             .known
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(PoisonError::into_inner)
             .get(&row.config_id)
             .cloned();
         if let Some(known) = &existing {
             if known.status == status {
-                self.report.lock().unwrap_or_else(|p| p.into_inner()).already_there += 1;
+                self.lock_report().already_there += 1;
                 return;
             }
         }
@@ -179,7 +170,7 @@ impl Mirror {
                 self.client.delete_run(&known.run_id)?;
             }
             let run = self.log_child(plan, c, &row, status, store)?;
-            self.known.lock().unwrap_or_else(|p| p.into_inner()).insert(
+            self.known.lock().unwrap_or_else(PoisonError::into_inner).insert(
                 row.config_id.clone(),
                 Known {
                     run_id: run,
@@ -189,7 +180,7 @@ impl Mirror {
             Ok::<(), TrackingError>(())
         })();
         match result {
-            Ok(()) => self.report.lock().unwrap_or_else(|p| p.into_inner()).mirrored += 1,
+            Ok(()) => self.lock_report().mirrored += 1,
             Err(e) => self.failed(&label, &e),
         }
     }
@@ -266,7 +257,7 @@ impl Mirror {
     }
 
     pub fn report(&self) -> MirrorReport {
-        self.report.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.lock_report().clone()
     }
 }
 
