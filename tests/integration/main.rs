@@ -3,6 +3,7 @@
 //! crates on the bundled datasets and on small files written per test.
 
 mod aggregation;
+mod arima;
 mod backtest;
 mod cli;
 mod common;

@@ -110,7 +110,7 @@ fn schema_describes_sections_and_families() {
         assert!(properties.get(section).is_some(), "schema lacks `{section}`");
     }
     let text = schema.to_string();
-    for family in ["naive", "seasonal_naive", "mean", "drift", "linear"] {
+    for family in ["naive", "seasonal_naive", "mean", "drift", "linear", "arima"] {
         assert!(
             text.contains(&format!("\"const\":\"{family}\"")),
             "schema lacks family `{family}`"

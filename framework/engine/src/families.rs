@@ -12,5 +12,6 @@ pub fn forecaster(family: &FamilySpec) -> &dyn Forecaster {
         FamilySpec::Mean(c) => c,
         FamilySpec::Drift(c) => c,
         FamilySpec::Linear(c) => c,
+        FamilySpec::Arima(c) => c,
     }
 }

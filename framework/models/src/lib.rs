@@ -6,6 +6,7 @@
 //! origin: [`SeriesHistory`] holds only what was known then, so leakage is
 //! ruled out by construction rather than by care.
 
+pub mod arima;
 pub mod baselines;
 pub mod features;
 pub mod linear;

@@ -21,6 +21,8 @@ pub enum FamilySpec {
     Drift(DriftConfig),
     /// Ridge / OLS regression on the `[features]`.
     Linear(LinearConfig),
+    /// Seasonal ARIMA by exact maximum likelihood.
+    Arima(ArimaConfig),
 }
 
 /// A parameter that failed a family's own check.
@@ -50,6 +52,7 @@ impl FamilySpec {
             FamilySpec::Linear(c) if !(c.alpha >= 0.0 && c.alpha.is_finite()) => {
                 issue("alpha", "alpha must be a finite number >= 0")
             }
+            FamilySpec::Arima(c) => c.check(),
             _ => Vec::new(),
         }
     }
@@ -135,4 +138,53 @@ pub enum Scaling {
     Standard,
     /// Map the training range to [0, 1].
     MinMax,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArimaConfig {
+    /// `[p, d, q]`: AR order, differences, MA order.
+    pub order: [usize; 3],
+    /// `[P, D, Q, s]`: seasonal AR order, seasonal differences, seasonal MA order, period.
+    #[serde(default)]
+    pub seasonal_order: [usize; 4],
+    /// "n" (none) or "c" (a constant mean); default "c" without differencing, else "n".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trend: Option<ArimaTrend>,
+}
+
+/// Deterministic trend of an ARIMA model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ArimaTrend {
+    #[serde(rename = "n")]
+    N,
+    #[serde(rename = "c")]
+    C,
+}
+
+impl ArimaConfig {
+    fn check(&self) -> Vec<ParamIssue> {
+        let [p, d, q] = self.order;
+        let [sp, sd, sq, s] = self.seasonal_order;
+        let issue = |field, message: String| vec![ParamIssue { field, message }];
+        if sp + sd + sq > 0 && s < 2 {
+            return issue(
+                "seasonal_order",
+                format!("a seasonal part needs a period s >= 2, got {s}"),
+            );
+        }
+        if p + q + sp + sq > 30 || d > 2 || sd > 1 {
+            return issue(
+                "order",
+                "orders are limited to p + q + P + Q <= 30, d <= 2, D <= 1".into(),
+            );
+        }
+        if self.trend == Some(ArimaTrend::C) && d + sd > 0 {
+            return issue(
+                "trend",
+                "trend \"c\" with differencing (a drift) is not supported yet; use \"n\"".into(),
+            );
+        }
+        Vec::new()
+    }
 }
