@@ -12,6 +12,9 @@ pub mod polynomial;
 pub mod statespace;
 pub mod transform;
 
+#[cfg(test)]
+mod properties;
+
 use crate::{FoldInput, Forecaster, ModelError, SeriesHistory, per_series};
 use polynomial::{differencing, lag_polynomial, multiply, psi_weights};
 use statespace::Arma;
