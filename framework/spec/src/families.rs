@@ -143,14 +143,21 @@ pub enum Scaling {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArimaConfig {
-    /// `[p, d, q]`: AR order, differences, MA order.
-    pub order: [usize; 3],
+    /// `[p, d, q]`: AR order, differences, MA order (not with `auto`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<[usize; 3]>,
     /// `[P, D, Q, s]`: seasonal AR order, seasonal differences, seasonal MA order, period.
     #[serde(default)]
     pub seasonal_order: [usize; 4],
     /// "n" (none) or "c" (a constant mean); default "c" without differencing, else "n".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trend: Option<ArimaTrend>,
+    /// Choose the orders per series: Hyndman-Khandakar stepwise search on AICc.
+    #[serde(default)]
+    pub auto: bool,
+    /// Seasonal period the automatic search considers (with `auto`; default 1: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub season: Option<usize>,
 }
 
 /// Deterministic trend of an ARIMA model.
@@ -164,9 +171,31 @@ pub enum ArimaTrend {
 
 impl ArimaConfig {
     fn check(&self) -> Vec<ParamIssue> {
-        let [p, d, q] = self.order;
-        let [sp, sd, sq, s] = self.seasonal_order;
         let issue = |field, message: String| vec![ParamIssue { field, message }];
+        match (self.auto, self.order) {
+            (true, Some(_)) => {
+                return issue(
+                    "order",
+                    "with auto = true the search chooses the orders; remove `order`".into(),
+                );
+            }
+            (false, None) => return issue("auto", "arima needs `order = [p, d, q]` (or `auto = true`)".into()),
+            _ => {}
+        }
+        if self.auto && self.seasonal_order != [0; 4] {
+            return issue(
+                "seasonal_order",
+                "with auto = true give the period as `season`; the search chooses the orders".into(),
+            );
+        }
+        if self.season.is_some() && !self.auto {
+            return issue(
+                "season",
+                "`season` applies to auto = true; give `seasonal_order` instead".into(),
+            );
+        }
+        let [p, d, q] = self.order.unwrap_or_default();
+        let [sp, sd, sq, s] = self.seasonal_order;
         if sp + sd + sq > 0 && s < 2 {
             return issue(
                 "seasonal_order",

@@ -7,6 +7,7 @@
 //! likelihood is maximised by BFGS ([`optimize`]). Forecasts come from the
 //! filtered state, integrated back; their variances from the ψ-weights.
 
+pub mod auto;
 mod optimize;
 pub mod polynomial;
 pub mod statespace;
@@ -23,6 +24,7 @@ use trendlab_spec::families::{ArimaConfig, ArimaTrend};
 /// A fitted model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArimaFit {
+    pub orders: Orders,
     pub ar: Vec<f64>,
     pub ma: Vec<f64>,
     pub seasonal_ar: Vec<f64>,
@@ -171,15 +173,64 @@ fn expand(ar: &[f64], ma: &[f64], seasonal_ar: &[f64], seasonal_ma: &[f64], s: u
     }
 }
 
-/// Fits `config` to `y` by exact maximum likelihood.
-pub fn fit(y: &[f64], config: &ArimaConfig, series: &str) -> Result<ArimaFit, ModelError> {
-    let [p, d, q] = config.order;
-    let [sp, sd, sq, s] = config.seasonal_order;
+/// The orders of one model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Orders {
+    /// `[p, d, q]`.
+    pub order: [usize; 3],
+    /// `[P, D, Q, s]`.
+    pub seasonal_order: [usize; 4],
+    /// Whether a constant mean is estimated.
+    pub constant: bool,
+}
+
+impl Orders {
+    /// The fixed orders of a spec (`None` with `auto = true`).
+    pub fn of(config: &ArimaConfig) -> Option<Orders> {
+        let order = config.order?;
+        let differenced = order[1] + config.seasonal_order[1] > 0;
+        let trend = config
+            .trend
+            .unwrap_or(if differenced { ArimaTrend::N } else { ArimaTrend::C });
+        Some(Orders {
+            order,
+            seasonal_order: config.seasonal_order,
+            constant: trend == ArimaTrend::C,
+        })
+    }
+}
+
+impl std::fmt::Display for Orders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ([p, d, q], [sp, sd, sq, s]) = (self.order, self.seasonal_order);
+        write!(f, "ARIMA({p},{d},{q})")?;
+        if sp + sd + sq > 0 {
+            write!(f, "({sp},{sd},{sq})[{s}]")?;
+        }
+        if self.constant {
+            write!(f, " with mean")?;
+        }
+        Ok(())
+    }
+}
+
+/// The exact (concentrated) log-likelihood of `y` under given coefficients:
+/// `ar`, `ma`, seasonal `ar`, seasonal `ma` (no constant). `None` if the
+/// coefficients are not stationary or the filter breaks down.
+pub fn log_likelihood(y: &[f64], orders: &Orders, coefficients: [&[f64]; 4]) -> Option<f64> {
+    let [_, d, _] = orders.order;
+    let [_, sd, _, s] = orders.seasonal_order;
+    let w = polynomial::apply(&differencing(d, sd, s.max(1)), y);
+    let [ar, ma, sar, sma] = coefficients;
+    expand(ar, ma, sar, sma, s).filter(&w).map(|f| f.loglik)
+}
+
+/// Fits a model of the given orders to `y` by exact maximum likelihood.
+pub fn fit(y: &[f64], orders: &Orders, series: &str) -> Result<ArimaFit, ModelError> {
+    let [p, d, q] = orders.order;
+    let [sp, sd, sq, s] = orders.seasonal_order;
     let delta = differencing(d, sd, s.max(1));
-    let with_mean = config
-        .trend
-        .unwrap_or(if d + sd == 0 { ArimaTrend::C } else { ArimaTrend::N })
-        == ArimaTrend::C;
+    let with_mean = orders.constant;
     let need = delta.len() - 1 + p + sp * s + q + sq * s + 2;
     if y.len() < need {
         return Err(ModelError::TooShort {
@@ -244,6 +295,7 @@ pub fn fit(y: &[f64], config: &ArimaConfig, series: &str) -> Result<ArimaFit, Mo
         .ok_or_else(|| ModelError::Numerical(format!("the fitted ARIMA of series `{series}` is degenerate")))?;
     let delta_mean = if with_mean { mean } else { 0.0 };
     Ok(ArimaFit {
+        orders: *orders,
         ar,
         ma,
         seasonal_ar,
@@ -262,7 +314,11 @@ pub fn fit(y: &[f64], config: &ArimaConfig, series: &str) -> Result<ArimaFit, Mo
 impl Forecaster for ArimaConfig {
     fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<Vec<f64>>, ModelError> {
         per_series(input, |s: &SeriesHistory<'_>, h| {
-            Ok(fit(s.target, self, s.id)?.forecast(s.target, h).mean)
+            let model = match Orders::of(self) {
+                Some(orders) => fit(s.target, &orders, s.id)?,
+                None => auto::auto_arima(s.target, self.season.unwrap_or(1), s.id)?,
+            };
+            Ok(model.forecast(s.target, h).mean)
         })
     }
 }

@@ -1,12 +1,11 @@
 //! Property tests on simulated processes: known coefficients are recovered
 //! within sampling error, and 95% intervals cover 95% of outcomes.
 
-use super::fit;
 use super::polynomial::{apply, differencing};
+use super::{Orders, fit};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
-use trendlab_spec::families::ArimaConfig;
 
 /// `n` values of the ARMA `w_t = Σ phi w_{t-i} + e_t + Σ theta e_{t-j}`
 /// (after a burn-in), integrated by `(1-B)^d (1-B^s)^D`.
@@ -43,11 +42,11 @@ fn simulate(phi: &[f64], theta: &[f64], d: usize, seasonal_d: usize, s: usize, n
     y
 }
 
-fn config(order: [usize; 3], seasonal_order: [usize; 4]) -> ArimaConfig {
-    ArimaConfig {
+fn config(order: [usize; 3], seasonal_order: [usize; 4]) -> Orders {
+    Orders {
         order,
         seasonal_order,
-        trend: Some(trendlab_spec::families::ArimaTrend::N),
+        constant: false,
     }
 }
 
