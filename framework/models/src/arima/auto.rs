@@ -198,9 +198,11 @@ pub fn auto_arima(y: &[f64], season: usize, series: &str) -> Result<ArimaFit, Mo
                 ..c
             });
         }
-        let improved = neighbours
-            .into_iter()
-            .fold(false, |any, n| consider(n, &mut best) || any);
+        // Every neighbour is fitted (no short-circuit): the best of them wins.
+        let mut improved = false;
+        for neighbour in neighbours {
+            improved |= consider(neighbour, &mut best);
+        }
         if !improved {
             return Ok(best.expect("a best model exists").1);
         }

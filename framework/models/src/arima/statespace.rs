@@ -94,11 +94,14 @@ impl Arma {
         let r = self.dimension();
         let q = self.disturbance(r);
         let mut p = self.stationary_covariance(r)?;
-        let mut a = vec![0.0; r];
+        let (mut a, mut next_a) = (vec![0.0; r], vec![0.0; r]);
         let (mut log_f, mut sum_squares) = (0.0, 0.0);
-        let mut tp = vec![0.0; r * r];
-        let mut tpt = vec![0.0; r * r];
-        let mut scratch = vec![0.0; r * r];
+        let (mut gain, mut first_row) = (vec![0.0; r], vec![0.0; r]);
+        let (mut previous, mut tp, mut tpt, mut scratch) =
+            (vec![0.0; r * r], vec![0.0; r * r], vec![0.0; r * r], vec![0.0; r * r]);
+        // Once the predicted covariance stops changing, F and the gain are
+        // constant (the steady state): only the mean needs propagating.
+        let mut steady = false;
         for &y in w {
             let f = p[0];
             if f.is_nan() || f <= 0.0 || f.is_infinite() {
@@ -107,28 +110,40 @@ impl Arma {
             let v = y - a[0];
             log_f += f.ln();
             sum_squares += v * v / f;
-            // Update: a += P e0 v / F; P -= P e0 e0ᵀ P / F.
-            let gain: Vec<f64> = (0..r).map(|i| p[i * r] / f).collect();
+            if !steady {
+                for i in 0..r {
+                    gain[i] = p[i * r] / f;
+                }
+            }
+            // Update a += P e0 v / F, then predict a ← T a.
             for i in 0..r {
                 a[i] += gain[i] * v;
             }
-            let first_row = p[..r].to_vec();
+            for i in 0..r {
+                next_a[i] = self.phi_at(i) * a[0] + if i + 1 < r { a[i + 1] } else { 0.0 };
+            }
+            std::mem::swap(&mut a, &mut next_a);
+            if steady {
+                continue;
+            }
+            // P ← T (P − P e0 e0ᵀ P / F) Tᵀ + R Rᵀ.
+            previous.copy_from_slice(&p);
+            first_row.copy_from_slice(&p[..r]);
             for i in 0..r {
                 for j in 0..r {
                     p[i * r + j] -= gain[i] * first_row[j];
                 }
             }
-            // Predict: a ← T a; P ← T P Tᵀ + R Rᵀ.
-            let next: Vec<f64> = (0..r)
-                .map(|i| self.phi_at(i) * a[0] + if i + 1 < r { a[i + 1] } else { 0.0 })
-                .collect();
-            a = next;
             self.transition_rows(&p, r, &mut tp);
             transpose(&tp, r, &mut scratch);
             self.transition_rows(&scratch, r, &mut tpt);
+            let (mut change, mut scale) = (0.0f64, 0.0f64);
             for k in 0..r * r {
                 p[k] = tpt[k] + q[k];
+                change = change.max((p[k] - previous[k]).abs());
+                scale = scale.max(p[k].abs());
             }
+            steady = change <= 1e-14 * scale;
         }
         let n = w.len() as f64;
         let sigma2 = sum_squares / n;
