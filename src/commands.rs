@@ -164,7 +164,7 @@ pub fn run(spec: &Path, force: bool, jobs: usize, target: &Target<'_>, quiet: bo
     warn_skipped(&prepared);
     let plan = Plan::new(&prepared);
     let store = RunStore::new(target.out, &plan.experiment);
-    let metrics = &prepared.experiment.evaluation().metrics;
+    let metrics = &prepared.experiment.scores();
     let uri = tracking::tracking_uri(target.tracking_uri, &prepared);
     let mirror = uri
         .as_deref()
@@ -229,12 +229,11 @@ pub fn report(spec: &Path, target: &Target<'_>, from_mlflow: bool) -> anyhow::Re
                 "--from-mlflow needs a server: --tracking-uri, MLFLOW_TRACKING_URI or [tracking] mlflow in the spec"
             );
         };
-        let e = prepared.experiment.evaluation();
         let description = &prepared.experiment.document.experiment.description;
         trendlab_tracking::leaderboard_from_mlflow(
             &tracking::client(&uri),
             &plan,
-            &e.metrics,
+            &prepared.experiment.scores(),
             prepared.experiment.rank_by(),
             description,
         )?
@@ -265,7 +264,7 @@ pub fn sync(spec: &Path, target: &Target<'_>) -> anyhow::Result<ExitCode> {
     let plan = Plan::new(&prepared);
     let store = RunStore::new(target.out, &plan.experiment);
     let mirror = tracking::connect_for(&uri, &prepared, "sync").map_err(|e| anyhow::anyhow!("cannot sync: {e}"))?;
-    let incomplete = trendlab_tracking::sync(&mirror, &plan, &store, &prepared.experiment.evaluation().metrics);
+    let incomplete = trendlab_tracking::sync(&mirror, &plan, &store, &prepared.experiment.scores());
     mirror.finish_parent(&target.out.join("reports").join(&plan.experiment), false);
     if incomplete > 0 {
         eprintln!(
@@ -283,12 +282,11 @@ pub fn schema() -> anyhow::Result<ExitCode> {
 
 /// The leaderboard of the plan, from the local run store.
 fn local_leaderboard(prepared: &Prepared, plan: &Plan, store: &RunStore) -> anyhow::Result<Leaderboard> {
-    let e = prepared.experiment.evaluation();
     let description = &prepared.experiment.document.experiment.description;
     Ok(Leaderboard::build(
         plan,
         store,
-        &e.metrics,
+        &prepared.experiment.scores(),
         prepared.experiment.rank_by(),
         description,
     )?)

@@ -120,7 +120,7 @@ fn grid_expansion_counts() {
 fn fold_zero(prepared: &trendlab_engine::Prepared) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
     let fold = &prepared.backtest.folds[0];
     let windows = prepared.windows(fold);
-    let input = fold_input(prepared, &windows);
+    let input = fold_input(prepared, &windows, None);
     let mut rows = Vec::new();
     for s in &input.series {
         let scaled = PreparedSeries::new(s, Scaling::MeanAbs).unwrap();
@@ -139,7 +139,8 @@ fn fold_zero(prepared: &trendlab_engine::Prepared) -> (Vec<Vec<f64>>, Vec<Vec<f6
     let FamilySpec::Linear(linear) = ridge.family else {
         panic!("ridge is linear")
     };
-    (rows, linear.forecast(&input).unwrap())
+    let forecasts = linear.forecast(&input).unwrap();
+    (rows, forecasts.into_iter().map(|f| f.unwrap().mean).collect())
 }
 
 #[test]

@@ -140,7 +140,7 @@ fn a_failing_configuration_is_recorded_and_the_grid_goes_on() {
     assert_eq!(failed.len(), 2);
     assert_eq!(
         failed[0].error.as_deref(),
-        Some("series `15036` has 28 training periods; this model needs at least 40")
+        Some("all 200 series failed; the first: series `15036` has 28 training periods; this model needs at least 40")
     );
     assert!(
         !dir.path()

@@ -1,19 +1,28 @@
 //! Executes a plan: for every run not already finished in the store, build
 //! the fold's inputs, fit and forecast, score, and store the result. A run
 //! that fails (bad parameters, numerical failure, even a panic in a model)
-//! is stored as failed with its reason, and the grid goes on.
+//! is stored as failed with its reason, and the grid goes on; a series a
+//! model cannot forecast is recorded in its run, and the others are scored.
+//!
+//! Runs execute on a rayon pool of `--jobs` threads, and families spread
+//! their series over the same pool, so one big run uses every thread too.
+//! Runs that reuse their first fold's choices (`reuse_order`) wait for it:
+//! first folds and independent runs go first, then the rest.
 
 use crate::families::forecaster;
 use crate::folds::Window;
-use crate::metrics::{SeriesEval, WeightedSeries, series_metric, undefined_note, wrmsse};
+use crate::metrics::{SeriesEval, WeightedSeries, series_score, undefined_note, wrmsse};
 use crate::plan::{Plan, PlannedRun};
 use crate::prepare::Prepared;
-use crate::store::{ForecastRow, MetricsFile, RunRecord, RunStatus, RunStore, StoreError};
+use crate::store::{
+    ForecastRow, ForecastTable, MetricsFile, RunRecord, RunStatus, RunStore, SeriesFailure, StoreError,
+};
+use rayon::prelude::*;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
-use trendlab_models::{FoldInput, SeriesHistory};
+use trendlab_models::{Choices, FoldInput, SeriesForecast, SeriesHistory, SeriesOutcome};
 use trendlab_spec::Metric;
 
 #[derive(Debug, Clone, Copy)]
@@ -59,44 +68,69 @@ pub fn execute(
     let skipped = plan.runs.len() - pending.len();
     progress.start(&pending, skipped);
     let windows: Vec<Vec<Window>> = plan.folds.iter().map(|f| prepared.windows(f)).collect();
-    let next = AtomicUsize::new(0);
     let outcome: Mutex<Result<Summary, StoreError>> = Mutex::new(Ok(Summary {
         planned: plan.runs.len(),
         skipped,
         ..Summary::default()
     }));
-    let worker = || {
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(run) = pending.get(i) else { break };
-            let result = run_one(prepared, plan, run, &windows[run.fold], store);
-            if let Ok(record) = &result {
-                // Outside the lock: observers may be slow (mirroring to a server).
-                progress.run_done(record);
+    let stop = AtomicBool::new(false);
+    let execute_one = |run: &&PlannedRun| {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let result = first_fold_choices(plan, run, store)
+            .and_then(|choices| run_one(prepared, plan, run, &windows[run.fold], choices.as_ref(), store));
+        if let Ok(record) = &result {
+            // Outside the lock: observers may be slow (mirroring to a server).
+            progress.run_done(record);
+        }
+        let mut guard = outcome.lock().unwrap_or_else(|e| e.into_inner());
+        match (result, &mut *guard) {
+            (Ok(record), Ok(summary)) => match record.status {
+                RunStatus::Finished => summary.finished += 1,
+                RunStatus::Failed => summary.failed.push(record),
+            },
+            (Err(e), Ok(_)) => {
+                *guard = Err(e);
+                stop.store(true, Ordering::Relaxed);
             }
-            let mut guard = outcome.lock().unwrap_or_else(|e| e.into_inner());
-            match (result, &mut *guard) {
-                (Ok(record), Ok(summary)) => match record.status {
-                    RunStatus::Finished => summary.finished += 1,
-                    RunStatus::Failed => summary.failed.push(record),
-                },
-                (Err(e), Ok(_)) => {
-                    *guard = Err(e);
-                    next.store(pending.len(), Ordering::Relaxed);
-                }
-                (_, Err(_)) => break,
-            }
+            (_, Err(_)) => {}
         }
     };
-    std::thread::scope(|scope| {
-        for _ in 1..options.jobs.max(1).min(pending.len().max(1)) {
-            scope.spawn(worker);
-        }
-        worker();
+    // Runs that reuse their first fold's choices wait for that fold.
+    let (later, first): (Vec<&PlannedRun>, Vec<&PlannedRun>) = pending
+        .iter()
+        .partition(|run| run.fold > 0 && plan.configs[run.config].family.reuses_first_fold());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.jobs.max(1))
+        .build()
+        .map_err(|e| StoreError::Io {
+            path: store.dir().to_path_buf(),
+            source: std::io::Error::other(format!("cannot start {} worker threads: {e}", options.jobs)),
+        })?;
+    pool.install(|| {
+        // One run at a time per worker, in plan order; series spread within.
+        first.par_iter().with_max_len(1).for_each(execute_one);
+        later.par_iter().with_max_len(1).for_each(execute_one);
     });
     let mut summary = outcome.into_inner().unwrap_or_else(|e| e.into_inner())?;
     summary.failed.sort_by_key(|r| (r.model.clone(), r.fold));
     Ok(summary)
+}
+
+/// What the first fold of `run`'s configuration chose per series, when the
+/// family reuses it and that fold finished.
+fn first_fold_choices(plan: &Plan, run: &PlannedRun, store: &RunStore) -> Result<Option<Choices>, StoreError> {
+    if run.fold == 0 || !plan.configs[run.config].family.reuses_first_fold() {
+        return Ok(None);
+    }
+    let Some(first) = plan.runs_of(run.config).find(|r| r.fold == 0) else {
+        return Ok(None);
+    };
+    Ok(store
+        .record(&first.id)?
+        .filter(|r| r.status == RunStatus::Finished)
+        .map(|r| r.chosen))
 }
 
 /// Executes one run and stores its outcome; only store I/O errors escape.
@@ -105,6 +139,7 @@ fn run_one(
     plan: &Plan,
     run: &PlannedRun,
     windows: &[Window],
+    first_fold: Option<&Choices>,
     store: &RunStore,
 ) -> Result<RunRecord, StoreError> {
     let started = Instant::now();
@@ -131,29 +166,77 @@ fn run_one(
         started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         fit_seconds: 0.0,
         total_seconds: 0.0,
+        failed_series: Vec::new(),
+        chosen: Default::default(),
     };
     let fit_start = Instant::now();
-    let forecasts = forecast(prepared, windows, &config.family);
+    let input = fold_input(prepared, windows, first_fold);
+    let outcomes = forecast(&input, &config.family);
     record.fit_seconds = fit_start.elapsed().as_secs_f64();
-    match forecasts {
-        Ok(forecasts) => {
-            let (metrics, rows) = score(prepared, windows, fold, &forecasts);
-            record.total_seconds = started.elapsed().as_secs_f64();
-            store.save_finished(&record, &metrics, &rows)?;
+    let mut scored: Vec<(&Window, SeriesForecast)> = Vec::new();
+    match outcomes {
+        Ok(outcomes) => {
+            for ((w, s), outcome) in windows.iter().zip(&input.series).zip(outcomes) {
+                match outcome {
+                    Ok(f) => {
+                        if let Some(choice) = &f.chosen {
+                            record.chosen.insert(s.id.to_string(), choice.clone());
+                        }
+                        scored.push((w, f));
+                    }
+                    Err(reason) => record.failed_series.push(SeriesFailure {
+                        series: s.id.to_string(),
+                        reason,
+                    }),
+                }
+            }
+            if scored.is_empty() {
+                record.status = RunStatus::Failed;
+                record.error = Some(format!(
+                    "all {} series failed; the first: {}",
+                    windows.len(),
+                    record.failed_series.first().map_or("", |f| f.reason.as_str())
+                ));
+            }
         }
         Err(reason) => {
             record.status = RunStatus::Failed;
             record.error = Some(reason);
-            record.total_seconds = started.elapsed().as_secs_f64();
-            store.save_failed(&record)?;
         }
+    }
+    if record.status == RunStatus::Failed {
+        record.total_seconds = started.elapsed().as_secs_f64();
+        store.save_failed(&record)?;
+    } else {
+        let (mut metrics, table) = score(prepared, &scored, fold);
+        if !record.failed_series.is_empty() {
+            metrics.notes.insert(0, failed_series_note(&record.failed_series, windows.len()));
+        }
+        record.total_seconds = started.elapsed().as_secs_f64();
+        store.save_finished(&record, &metrics, &table)?;
     }
     Ok(record)
 }
 
+/// "3 of 200 series failed and are not scored (s001: reason; ...)".
+fn failed_series_note(failed: &[SeriesFailure], total: usize) -> String {
+    const SHOWN: usize = 3;
+    let examples: Vec<String> = failed
+        .iter()
+        .take(SHOWN)
+        .map(|f| format!("{}: {}", f.series, f.reason))
+        .collect();
+    let more = if failed.len() > SHOWN { "; ..." } else { "" };
+    format!(
+        "{} of {total} series failed and are not scored ({}{more})",
+        failed.len(),
+        examples.join("; ")
+    )
+}
+
 /// The fold's inputs as the model sees them: training targets only, plus
 /// dates and known-in-advance covariates of the forecast window.
-pub fn fold_input<'a>(prepared: &'a Prepared, windows: &[Window]) -> FoldInput<'a> {
+pub fn fold_input<'a>(prepared: &'a Prepared, windows: &[Window], first_fold: Option<&'a Choices>) -> FoldInput<'a> {
     let panel = &prepared.panel;
     let features = &prepared.features;
     let covariate = |name: &String| panel.covariate_index(name).expect("feature covariates are loaded");
@@ -184,17 +267,15 @@ pub fn fold_input<'a>(prepared: &'a Prepared, windows: &[Window]) -> FoldInput<'
         horizon: prepared.experiment.evaluation().horizon,
         features,
         seed: prepared.experiment.document.experiment.seed,
+        levels: &prepared.experiment.evaluation().levels,
+        first_fold,
     }
 }
 
-/// Runs the model, turning errors, panics and malformed output into a reason.
-fn forecast(
-    prepared: &Prepared,
-    windows: &[Window],
-    family: &trendlab_spec::FamilySpec,
-) -> Result<Vec<Vec<f64>>, String> {
-    let input = fold_input(prepared, windows);
-    let result = catch_unwind(AssertUnwindSafe(|| forecaster(family).forecast(&input)))
+/// Runs the model, turning errors and panics into a reason; each series'
+/// outcome is checked (shape, finite values) and fails alone if malformed.
+fn forecast(input: &FoldInput<'_>, family: &trendlab_spec::FamilySpec) -> Result<Vec<Result<SeriesForecast, String>>, String> {
+    let outcomes = catch_unwind(AssertUnwindSafe(|| forecaster(family).forecast(input)))
         .map_err(|panic| {
             let message = panic
                 .downcast_ref::<String>()
@@ -206,75 +287,101 @@ fn forecast(
             )
         })?
         .map_err(|e| e.to_string())?;
-    if result.len() != windows.len() || result.iter().any(|f| f.len() != input.horizon) {
+    if outcomes.len() != input.series.len() {
         return Err(format!(
-            "the model returned forecasts of the wrong shape (expected {} series x {} steps)",
-            windows.len(),
-            input.horizon
+            "the model returned forecasts for {} series instead of {}",
+            outcomes.len(),
+            input.series.len()
         ));
     }
-    if let Some((i, _)) = result
-        .iter()
-        .enumerate()
-        .find(|(_, f)| f.iter().any(|v| !v.is_finite()))
-    {
-        return Err(format!(
-            "the model returned a non-finite forecast for series `{}`",
-            input.series[i].id
-        ));
-    }
-    Ok(result)
+    Ok(outcomes
+        .into_iter()
+        .map(|outcome: SeriesOutcome| {
+            let f = outcome.map_err(|e| e.to_string())?;
+            check_shape(&f, input)?;
+            Ok(f)
+        })
+        .collect())
 }
 
-/// Metrics and forecast rows of one fold.
+/// A series' forecasts must have `horizon` finite values, and intervals at
+/// the requested levels (or none) with finite, ordered bounds.
+fn check_shape(f: &SeriesForecast, input: &FoldInput<'_>) -> Result<(), String> {
+    let h = input.horizon;
+    if f.mean.len() != h {
+        return Err(format!("the model returned {} forecasts instead of {h}", f.mean.len()));
+    }
+    if f.mean.iter().any(|v| !v.is_finite()) {
+        return Err("the model returned a non-finite forecast".into());
+    }
+    let levels_match = f.intervals.is_empty()
+        || (f.intervals.len() == input.levels.len()
+            && f.intervals.iter().zip(input.levels).all(|(i, l)| i.level == *l));
+    if !levels_match {
+        return Err("the model returned prediction intervals at other levels than requested".into());
+    }
+    for i in &f.intervals {
+        let well_formed = i.lower.len() == h
+            && i.upper.len() == h
+            && i.lower.iter().zip(&i.upper).all(|(lo, hi)| lo.is_finite() && hi.is_finite() && lo <= hi);
+        if !well_formed {
+            return Err(format!("the model returned a malformed {}% prediction interval", i.level));
+        }
+    }
+    Ok(())
+}
+
+/// Metrics and the forecast table of one fold's scored series.
 fn score(
     prepared: &Prepared,
-    windows: &[Window],
+    scored: &[(&Window, SeriesForecast)],
     fold: &crate::folds::Fold,
-    forecasts: &[Vec<f64>],
-) -> (MetricsFile, Vec<ForecastRow>) {
+) -> (MetricsFile, ForecastTable) {
     let panel = &prepared.panel;
     let e = prepared.experiment.evaluation();
-    let evals: Vec<SeriesEval<'_>> = windows
+    let evals: Vec<SeriesEval<'_>> = scored
         .iter()
-        .zip(forecasts)
         .map(|(w, f)| {
             let s = &panel.series[w.series];
             SeriesEval {
                 train: &s.target[w.train.clone()],
                 actual: &s.target[w.test.clone()],
-                forecast: f,
+                forecast: &f.mean,
+                intervals: &f.intervals,
             }
         })
         .collect();
+    let windows: Vec<Window> = scored.iter().map(|(w, _)| (*w).clone()).collect();
     let mut metrics = MetricsFile::default();
-    for &metric in e.metrics.iter().filter(|m| **m != Metric::Wrmsse) {
+    for score in prepared.experiment.scores().iter().filter(|s| s.metric != Metric::Wrmsse) {
         let mut values = Vec::new();
         for (w, eval) in windows.iter().zip(&evals) {
-            if let Some(v) = series_metric(metric, eval, e.season) {
+            if let Some(v) = series_score(score, eval, e.season) {
                 metrics
                     .per_series
                     .entry(panel.series[w.series].id.clone())
                     .or_default()
-                    .insert(metric.name().into(), v);
+                    .insert(score.name(), v);
                 values.push(v);
             }
         }
+        let metric = score.metric;
         let zero_actuals = evals.iter().flat_map(|s| s.actual).filter(|a| **a == 0.0).count();
         if values.len() < evals.len() || (metric == Metric::Mape && zero_actuals > 0) {
-            metrics
-                .notes
-                .push(undefined_note(metric, evals.len() - values.len(), zero_actuals));
+            let note = undefined_note(metric, evals.len() - values.len(), zero_actuals);
+            if !metrics.notes.contains(&note) {
+                metrics.notes.push(note);
+            }
         }
         if !values.is_empty() {
             metrics
                 .aggregate
-                .insert(metric.name().into(), values.iter().sum::<f64>() / values.len() as f64);
+                .insert(score.name(), values.iter().sum::<f64>() / values.len() as f64);
         }
     }
     if e.metrics.contains(&Metric::Wrmsse) {
         let (value, left_out) = wrmsse(
-            &weighted(prepared, windows, &evals),
+            &weighted(prepared, &windows, &evals),
             e.wrmsse.as_ref().map_or(0, |w| w.levels.len()),
         );
         if left_out > 0 {
@@ -286,11 +393,17 @@ fn score(
             metrics.aggregate.insert(Metric::Wrmsse.name().into(), v);
         }
     }
+    let levels = if scored.iter().any(|(_, f)| !f.intervals.is_empty()) {
+        e.levels.clone()
+    } else {
+        Vec::new()
+    };
     let rows = windows
         .iter()
         .zip(&evals)
         .flat_map(|(w, eval)| {
             let s = &panel.series[w.series];
+            let with_bounds = !levels.is_empty();
             w.test.clone().enumerate().map(move |(h, t)| ForecastRow {
                 series_id: s.id.clone(),
                 fold: fold.index,
@@ -299,10 +412,15 @@ fn score(
                 step: h + 1,
                 actual: eval.actual[h],
                 forecast: eval.forecast[h],
+                bounds: if with_bounds {
+                    eval.intervals.iter().map(|i| (i.lower[h], i.upper[h])).collect()
+                } else {
+                    Vec::new()
+                },
             })
         })
         .collect();
-    (metrics, rows)
+    (metrics, ForecastTable { levels, rows })
 }
 
 /// WRMSSE inputs: each series' weight over the last training periods and

@@ -9,7 +9,7 @@ use crate::store::{RunStatus, RunStore, StoreError, write_atomic};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
-use trendlab_spec::Metric;
+use trendlab_spec::Score;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MetricSummary {
@@ -76,12 +76,12 @@ impl LeaderboardRow {
 
     /// Summarises configuration `c` of the plan from the stored runs of its
     /// folds (unranked).
-    pub fn from_store(plan: &Plan, c: usize, store: &RunStore, metrics: &[Metric]) -> Result<Self, StoreError> {
+    pub fn from_store(plan: &Plan, c: usize, store: &RunStore, metrics: &[Score]) -> Result<Self, StoreError> {
         let config = &plan.configs[c];
         let folds = plan.runs_of(c).count();
         let mut per_fold: BTreeMap<String, Vec<Option<f64>>> = metrics
             .iter()
-            .map(|m| (m.name().to_string(), vec![None; folds]))
+            .map(|m| (m.name(), vec![None; folds]))
             .collect();
         let (mut run_ids, mut errors, mut notes, mut fit, mut finished) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), 0);
@@ -137,8 +137,8 @@ impl Leaderboard {
     pub fn build(
         plan: &Plan,
         store: &RunStore,
-        metrics: &[Metric],
-        rank_by: Metric,
+        metrics: &[Score],
+        rank_by: Score,
         description: &str,
     ) -> Result<Leaderboard, StoreError> {
         let rows = (0..plan.configs.len())
@@ -158,14 +158,14 @@ impl Leaderboard {
     pub fn ranked(
         experiment: &str,
         description: &str,
-        rank_by: Metric,
-        metrics: &[Metric],
+        rank_by: Score,
+        metrics: &[Score],
         rows: Vec<LeaderboardRow>,
     ) -> Leaderboard {
         let mut rows: Vec<LeaderboardRow> = rows.into_iter().map(LeaderboardRow::rounded).collect();
         let key = |row: &LeaderboardRow| {
             row.metrics
-                .get(rank_by.name())
+                .get(&rank_by.name())
                 .and_then(|s| s.mean)
                 .map(|v| rank_by.rank_key(v))
         };
@@ -185,8 +185,8 @@ impl Leaderboard {
         Leaderboard {
             experiment: experiment.to_string(),
             description: description.to_string(),
-            rank_by: rank_by.name().to_string(),
-            metrics: metrics.iter().map(|m| m.name().to_string()).collect(),
+            rank_by: rank_by.name(),
+            metrics: metrics.iter().map(Score::name).collect(),
             rows,
         }
     }

@@ -10,11 +10,19 @@
 //! - r2 = 1 − Σe²/Σ(a − ā)²
 //! - wrmsse: M5's weighted RMSSE over aggregation levels (see [`wrmsse`]).
 //!
+//! With a central prediction interval [l, u] at level L (α = 1 − L/100):
+//! - coverage_L = share of steps with l ≤ a ≤ u
+//! - winkler_L = mean of (u − l) + (2/α)(l − a)⁺ + (2/α)(a − u)⁺
+//! - pinball = mean quantile loss ρ_τ(a, q) = max(τ(a − q), (τ − 1)(a − q))
+//!   over the quantiles the intervals give (l at α/2, u at 1 − α/2 for every
+//!   level) and the point forecast as the median, in the target's units.
+//!
 //! A metric that is undefined for a series (zero scale, all-zero actuals)
 //! is left out of that series' values and counted in a note, never NaN.
 
 use std::collections::BTreeMap;
-use trendlab_spec::Metric;
+use trendlab_models::Interval;
+use trendlab_spec::{Metric, Score};
 
 /// One series' forecasts in one fold.
 #[derive(Debug, Clone, Copy)]
@@ -22,6 +30,8 @@ pub struct SeriesEval<'a> {
     pub train: &'a [f64],
     pub actual: &'a [f64],
     pub forecast: &'a [f64],
+    /// Prediction intervals (empty when the model gives none).
+    pub intervals: &'a [Interval],
 }
 
 fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
@@ -45,9 +55,47 @@ fn seasonal_scale(train: &[f64], m: usize, power: i32) -> Option<f64> {
     (scale > 0.0).then_some(scale)
 }
 
-/// One per-series metric; `None` where undefined. `wrmsse` is panel-level
-/// and is `None` here.
-pub fn series_metric(metric: Metric, s: &SeriesEval<'_>, season: usize) -> Option<f64> {
+/// One per-series score; `None` where undefined (an interval metric of a
+/// model without intervals). `wrmsse` is panel-level and is `None` here.
+pub fn series_score(score: &Score, s: &SeriesEval<'_>, season: usize) -> Option<f64> {
+    let interval = |level: Option<f64>| s.intervals.iter().find(|i| Some(i.level) == level);
+    match score.metric {
+        Metric::Coverage => {
+            let i = interval(score.level)?;
+            mean((0..s.actual.len()).map(|h| f64::from(u8::from(i.lower[h] <= s.actual[h] && s.actual[h] <= i.upper[h]))))
+        }
+        Metric::Winkler => {
+            let i = interval(score.level)?;
+            let alpha = 1.0 - i.level / 100.0;
+            mean((0..s.actual.len()).map(|h| {
+                let (lo, hi, a) = (i.lower[h], i.upper[h], s.actual[h]);
+                (hi - lo) + 2.0 / alpha * ((lo - a).max(0.0) + (a - hi).max(0.0))
+            }))
+        }
+        Metric::Pinball => {
+            if s.intervals.is_empty() {
+                return None;
+            }
+            let pinball = |tau: f64, q: f64, a: f64| (tau * (a - q)).max((tau - 1.0) * (a - q));
+            let quantiles = s.intervals.iter().flat_map(|i| {
+                let alpha = 1.0 - i.level / 100.0;
+                [(alpha / 2.0, &i.lower), (1.0 - alpha / 2.0, &i.upper)]
+            });
+            let quantiles: Vec<(f64, &Vec<f64>)> = quantiles.collect();
+            mean((0..s.actual.len()).flat_map(|h| {
+                let a = s.actual[h];
+                quantiles
+                    .iter()
+                    .map(move |(tau, q)| pinball(*tau, q[h], a))
+                    .chain(std::iter::once(pinball(0.5, s.forecast[h], a)))
+            }))
+        }
+        metric => series_metric(metric, s, season),
+    }
+}
+
+/// One per-series point-forecast metric; `None` where undefined.
+fn series_metric(metric: Metric, s: &SeriesEval<'_>, season: usize) -> Option<f64> {
     let mae = || mean(errors(s).map(f64::abs));
     let mse = || mean(errors(s).map(|e| e * e));
     match metric {
@@ -79,7 +127,7 @@ pub fn series_metric(metric: Metric, s: &SeriesEval<'_>, season: usize) -> Optio
             let total: f64 = s.actual.iter().map(|a| (a - mean_actual).powi(2)).sum();
             (total > 0.0).then(|| 1.0 - errors(s).map(|e| e * e).sum::<f64>() / total)
         }
-        Metric::Wrmsse => None,
+        Metric::Wrmsse | Metric::Coverage | Metric::Winkler | Metric::Pinball => None,
     }
 }
 
@@ -95,6 +143,10 @@ pub fn undefined_note(metric: Metric, count: usize, zero_actuals: usize) -> Stri
         ),
         Metric::Wape => format!("wape undefined for {count} series with only zero actuals"),
         Metric::R2 => format!("r2 undefined for {count} series whose actuals are constant"),
+        Metric::Coverage | Metric::Winkler | Metric::Pinball => format!(
+            "{} undefined for {count} series: the model gives no prediction intervals",
+            metric.name()
+        ),
         _ => format!("{} undefined for {count} series", metric.name()),
     }
 }
@@ -164,6 +216,7 @@ pub fn wrmsse(series: &[WeightedSeries<'_>], level_count: usize) -> (Option<f64>
                 train: &train[start..],
                 actual: &actual,
                 forecast: &forecast,
+                intervals: &[],
             };
             match series_metric(Metric::Rmsse, &eval, 1) {
                 Some(rmsse) => {
@@ -205,6 +258,7 @@ mod tests {
                 train: &TRAIN,
                 actual: &ACTUAL,
                 forecast: &FORECAST,
+                intervals: &[],
             },
             season,
         )
@@ -241,11 +295,40 @@ mod tests {
     }
 
     #[test]
+    fn interval_scores_by_hand() {
+        // Actuals 4, 0, 6 against the 80% interval [3, 5], [1, 2], [2, 4]:
+        // inside, below by 1, above by 2. α = 0.2, 2/α = 10.
+        let interval = Interval {
+            level: 80.0,
+            lower: vec![3.0, 1.0, 2.0],
+            upper: vec![5.0, 2.0, 4.0],
+        };
+        let eval = SeriesEval {
+            train: &TRAIN,
+            actual: &ACTUAL,
+            forecast: &FORECAST,
+            intervals: std::slice::from_ref(&interval),
+        };
+        let score = |metric, level| series_score(&Score { metric, level }, &eval, 1);
+        close(score(Metric::Coverage, Some(80.0)), 1.0 / 3.0);
+        // Widths 2, 1, 2; penalties 0, 10·1, 10·2.
+        close(score(Metric::Winkler, Some(80.0)), (2.0 + 11.0 + 22.0) / 3.0);
+        // τ = 0.1 at the lower bound: 0.1·1, 0.9·1, 0.1·4; τ = 0.9 at the upper:
+        // 0.1·1, 0.1·2, 0.9·2; τ = 0.5 at the forecast: 0.5·(1, 1, 3).
+        let expected = (0.1 + 0.9 + 0.4) + (0.1 + 0.2 + 1.8) + 0.5 * 5.0;
+        close(score(Metric::Pinball, None), expected / 9.0);
+        assert_eq!(score(Metric::Coverage, Some(95.0)), None, "no 95% interval");
+        let without = SeriesEval { intervals: &[], ..eval };
+        assert_eq!(series_score(&Score { metric: Metric::Pinball, level: None }, &without, 1), None);
+    }
+
+    #[test]
     fn undefined_cases_are_none_not_nan() {
         let flat = SeriesEval {
             train: &[3.0, 3.0, 3.0],
             actual: &[0.0, 0.0],
             forecast: &[0.0, 0.0],
+            intervals: &[],
         };
         for m in [Metric::Mase, Metric::Rmsse, Metric::Mape, Metric::Wape, Metric::R2] {
             assert_eq!(series_metric(m, &flat, 1), None, "{m:?}");
@@ -261,6 +344,7 @@ mod tests {
                 train: &[0.0, 1.0, 3.0],
                 actual: &[2.0, 2.0],
                 forecast: &[3.0, 2.0],
+                intervals: &[],
             },
             weight: 3.0,
             labels: vec!["x".into()],
@@ -270,6 +354,7 @@ mod tests {
                 train: &[4.0, 2.0],
                 actual: &[1.0, 1.0],
                 forecast: &[1.0, 3.0],
+                intervals: &[],
             },
             weight: 1.0,
             labels: vec!["x".into()],
@@ -290,6 +375,7 @@ mod tests {
                 train: &[1.0, 3.0],
                 actual: &[2.0, 2.0],
                 forecast: &[3.0, 2.0],
+                intervals: &[],
             },
             weight: 3.0,
             labels: vec!["x".into()],
@@ -299,6 +385,7 @@ mod tests {
                 train: &[2.0, 2.0, 5.0],
                 actual: &[1.0, 1.0],
                 forecast: &[1.0, 3.0],
+                intervals: &[],
             },
             weight: 1.0,
             labels: vec!["y".into()],

@@ -50,7 +50,7 @@ impl Plan {
             "seed": experiment.document.experiment.seed,
             "evaluation": {
                 "horizon": e.horizon, "window": e.window, "train_size": e.train_size,
-                "season": e.season, "metrics": e.metrics, "wrmsse": e.wrmsse,
+                "season": e.season, "metrics": e.metrics, "wrmsse": e.wrmsse, "levels": e.levels,
             },
         });
         let runs = configs

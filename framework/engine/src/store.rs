@@ -40,6 +40,20 @@ pub struct RunRecord {
     pub fit_seconds: f64,
     /// Seconds for the whole run (inputs, model, metrics, writes).
     pub total_seconds: f64,
+    /// Series the model could not forecast, with the reason; the run's
+    /// metrics cover the others.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_series: Vec<SeriesFailure>,
+    /// What the model chose per series (an automatic search's orders).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub chosen: BTreeMap<String, serde_json::Value>,
+}
+
+/// One series a model could not forecast.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesFailure {
+    pub series: String,
+    pub reason: String,
 }
 
 /// `metrics.json`: aggregate (mean over series) and per-series values.
@@ -52,7 +66,7 @@ pub struct MetricsFile {
 }
 
 /// One line of `forecasts.csv`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ForecastRow {
     pub series_id: String,
     pub fold: usize,
@@ -61,6 +75,95 @@ pub struct ForecastRow {
     pub step: usize,
     pub actual: f64,
     pub forecast: f64,
+    /// `(lo, hi)` of the prediction interval at each of the table's levels.
+    pub bounds: Vec<(f64, f64)>,
+}
+
+/// `forecasts.csv`: `series_id,fold,cutoff,date,step,actual,forecast`, then
+/// `lo_<level>,hi_<level>` for each interval level the model produced.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ForecastTable {
+    /// Interval levels (percent), in column order.
+    pub levels: Vec<f64>,
+    pub rows: Vec<ForecastRow>,
+}
+
+const FORECAST_COLUMNS: [&str; 7] = ["series_id", "fold", "cutoff", "date", "step", "actual", "forecast"];
+
+impl ForecastTable {
+    fn to_csv(&self) -> Vec<u8> {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        let header = FORECAST_COLUMNS
+            .iter()
+            .map(|c| c.to_string())
+            .chain(self.levels.iter().flat_map(|l| [format!("lo_{l}"), format!("hi_{l}")]));
+        writer.write_record(header).expect("writing to memory cannot fail");
+        for r in &self.rows {
+            let fixed = [
+                r.series_id.clone(),
+                r.fold.to_string(),
+                r.cutoff.to_string(),
+                r.date.to_string(),
+                r.step.to_string(),
+                r.actual.to_string(),
+                r.forecast.to_string(),
+            ];
+            let bounds = r.bounds.iter().flat_map(|(lo, hi)| [lo.to_string(), hi.to_string()]);
+            writer
+                .write_record(fixed.into_iter().chain(bounds))
+                .expect("writing to memory cannot fail");
+        }
+        writer.into_inner().expect("writing to memory cannot fail")
+    }
+
+    fn from_csv(path: &Path) -> Result<ForecastTable, StoreError> {
+        let corrupt = |message: String| StoreError::Corrupt {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut reader = csv::Reader::from_path(path).map_err(|e| corrupt(e.to_string()))?;
+        let header = reader.headers().map_err(|e| corrupt(e.to_string()))?.clone();
+        if header.iter().take(FORECAST_COLUMNS.len()).ne(FORECAST_COLUMNS) {
+            return Err(corrupt(format!("unexpected header {:?}", header.iter().collect::<Vec<_>>())));
+        }
+        let levels = header
+            .iter()
+            .skip(FORECAST_COLUMNS.len())
+            .step_by(2)
+            .map(|name| {
+                name.strip_prefix("lo_")
+                    .and_then(|l| l.parse::<f64>().ok())
+                    .ok_or_else(|| corrupt(format!("unexpected interval column `{name}`")))
+            })
+            .collect::<Result<Vec<f64>, _>>()?;
+        let mut rows = Vec::new();
+        for (i, record) in reader.records().enumerate() {
+            let record = record.map_err(|e| corrupt(e.to_string()))?;
+            let line = i + 2;
+            let field = |k: usize| record.get(k).unwrap_or_default();
+            let bad = |k: usize| corrupt(format!("line {line}: bad {} `{}`", header.get(k).unwrap_or("field"), field(k)));
+            let number = |k: usize| field(k).parse::<f64>().map_err(|_| bad(k));
+            let count = |k: usize| field(k).parse::<usize>().map_err(|_| bad(k));
+            let date = |k: usize| field(k).parse::<NaiveDate>().map_err(|_| bad(k));
+            let bounds = (0..levels.len())
+                .map(|j| {
+                    let k = FORECAST_COLUMNS.len() + 2 * j;
+                    Ok((number(k)?, number(k + 1)?))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            rows.push(ForecastRow {
+                series_id: field(0).to_string(),
+                fold: count(1)?,
+                cutoff: date(2)?,
+                date: date(3)?,
+                step: count(4)?,
+                actual: number(5)?,
+                forecast: number(6)?,
+                bounds,
+            });
+        }
+        Ok(ForecastTable { levels, rows })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,14 +204,8 @@ impl RunStore {
         read_json(&self.run_dir(id).join("metrics.json"))
     }
 
-    pub fn forecasts(&self, id: &str) -> Result<Vec<ForecastRow>, StoreError> {
-        let path = self.run_dir(id).join("forecasts.csv");
-        let corrupt = |e: csv::Error| StoreError::Corrupt {
-            path: path.clone(),
-            message: e.to_string(),
-        };
-        let mut reader = csv::Reader::from_path(&path).map_err(corrupt)?;
-        reader.deserialize().collect::<Result<_, _>>().map_err(corrupt)
+    pub fn forecasts(&self, id: &str) -> Result<ForecastTable, StoreError> {
+        ForecastTable::from_csv(&self.run_dir(id).join("forecasts.csv"))
     }
 
     pub fn is_finished(&self, id: &str) -> bool {
@@ -120,15 +217,10 @@ impl RunStore {
         &self,
         record: &RunRecord,
         metrics: &MetricsFile,
-        forecasts: &[ForecastRow],
+        forecasts: &ForecastTable,
     ) -> Result<(), StoreError> {
         let dir = self.prepare_dir(&record.run_id)?;
-        let mut writer = csv::Writer::from_writer(Vec::new());
-        for row in forecasts {
-            writer.serialize(row).expect("forecast rows serialise");
-        }
-        let csv = writer.into_inner().expect("writing to memory cannot fail");
-        write_atomic(&dir.join("forecasts.csv"), &csv)?;
+        write_atomic(&dir.join("forecasts.csv"), &forecasts.to_csv())?;
         write_atomic(&dir.join("metrics.json"), &to_json(metrics))?;
         write_atomic(&dir.join("run.json"), &to_json(record))
     }

@@ -45,7 +45,51 @@ pub struct FoldInput<'a> {
     pub horizon: usize,
     pub features: &'a FeatureSet,
     pub seed: u64,
+    /// Levels (percent, e.g. 80 and 95) of the central prediction intervals
+    /// wanted, for families that produce them.
+    pub levels: &'a [f64],
+    /// What the same configuration chose per series on the backtest's first
+    /// fold ([`SeriesForecast::chosen`]), for families that reuse it.
+    pub first_fold: Option<&'a Choices>,
 }
+
+/// Per-series choices of a model (series id → choice).
+pub type Choices = std::collections::BTreeMap<String, serde_json::Value>;
+
+/// One series' forecasts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SeriesForecast {
+    /// Point forecasts, one per horizon step.
+    pub mean: Vec<f64>,
+    /// Central prediction intervals at [`FoldInput::levels`], in that order;
+    /// empty for a family without intervals.
+    pub intervals: Vec<Interval>,
+    /// What the model chose for the series (an automatic search's orders),
+    /// recorded in the run and offered back to later folds.
+    pub chosen: Option<serde_json::Value>,
+}
+
+/// A central prediction interval at one level.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interval {
+    /// Percent, e.g. 95.
+    pub level: f64,
+    pub lower: Vec<f64>,
+    pub upper: Vec<f64>,
+}
+
+impl From<Vec<f64>> for SeriesForecast {
+    fn from(mean: Vec<f64>) -> Self {
+        SeriesForecast {
+            mean,
+            ..SeriesForecast::default()
+        }
+    }
+}
+
+/// A series' forecasts, or why that series could not be forecast (the other
+/// series of the fold are still scored).
+pub type SeriesOutcome = Result<SeriesForecast, ModelError>;
 
 /// Why a model could not forecast a fold.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -65,16 +109,25 @@ pub enum ModelError {
 /// A forecasting model family with fixed hyperparameters.
 pub trait Forecaster: Send + Sync {
     /// Fits on the training part of every series of the fold and returns
-    /// `input.horizon` forecasts for each, in `input.series` order.
-    fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<Vec<f64>>, ModelError>;
+    /// `input.horizon` forecasts for each, in `input.series` order. An error
+    /// fails the whole fold; a per-series error only that series.
+    fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<SeriesOutcome>, ModelError>;
 }
 
-/// Applies a per-series forecasting rule to every series of a fold.
-pub(crate) fn per_series(
+/// Applies a per-series forecasting rule to every series of a fold, in
+/// parallel on the current rayon pool (the engine sizes it by `--jobs`).
+/// Each series' result depends on that series alone, so the outcome is the
+/// same on any number of threads.
+pub(crate) fn per_series<T: Into<SeriesForecast>>(
     input: &FoldInput<'_>,
-    mut rule: impl FnMut(&SeriesHistory<'_>, usize) -> Result<Vec<f64>, ModelError>,
-) -> Result<Vec<Vec<f64>>, ModelError> {
-    input.series.iter().map(|s| rule(s, input.horizon)).collect()
+    rule: impl Fn(&SeriesHistory<'_>, usize) -> Result<T, ModelError> + Sync,
+) -> Result<Vec<SeriesOutcome>, ModelError> {
+    use rayon::prelude::*;
+    Ok(input
+        .series
+        .par_iter()
+        .map(|s| rule(s, input.horizon).map(Into::into))
+        .collect())
 }
 
 /// Test helper: forecasts one daily series.
@@ -107,8 +160,10 @@ pub(crate) mod testing {
             horizon,
             features,
             seed: 0,
+            levels: &[],
+            first_fold: None,
         };
-        Ok(model.forecast(&input)?.remove(0))
+        Ok(model.forecast(&input)?.remove(0)?.mean)
     }
 
     /// Forecasts without features (the baselines).

@@ -5,48 +5,58 @@
 
 use crate::features::{PreparedSeries, training_rows};
 use crate::ridge::{NormalEquations, Ridge};
-use crate::{FoldInput, Forecaster, ModelError};
+use crate::{FoldInput, Forecaster, ModelError, SeriesForecast, SeriesOutcome};
 use trendlab_spec::Strategy;
 use trendlab_spec::families::LinearConfig;
 
 impl Forecaster for LinearConfig {
-    fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<Vec<f64>>, ModelError> {
+    fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<SeriesOutcome>, ModelError> {
         let features = input.features;
-        let mut prepared = Vec::with_capacity(input.series.len());
-        for s in &input.series {
-            let need = features.warmup().max(1);
-            if s.train_len() < need {
-                return Err(ModelError::TooShort {
-                    series: s.id.to_string(),
-                    need,
-                    have: s.train_len(),
-                });
-            }
-            prepared.push(PreparedSeries::new(s, self.scaling)?);
-        }
+        let need = features.warmup().max(1);
+        // A series too short for the features fails alone; the rest train the model.
+        let prepared: Vec<Result<PreparedSeries<'_>, ModelError>> = input
+            .series
+            .iter()
+            .map(|s| {
+                if s.train_len() < need {
+                    return Err(ModelError::TooShort {
+                        series: s.id.to_string(),
+                        need,
+                        have: s.train_len(),
+                    });
+                }
+                PreparedSeries::new(s, self.scaling)
+            })
+            .collect();
         let steps: Vec<usize> = match self.strategy {
             Strategy::Recursive => vec![1],
             Strategy::Direct => (1..=input.horizon).collect(),
         };
-        let fit = |group: &[PreparedSeries<'_>]| -> Result<Vec<Ridge>, ModelError> {
+        let fit = |group: &[&PreparedSeries<'_>]| -> Result<Vec<Ridge>, ModelError> {
             steps.iter().map(|&step| fit(self.alpha, group, step, input)).collect()
         };
-        let shared = if self.per_series { None } else { Some(fit(&prepared)?) };
-        prepared
+        let shared = if self.per_series {
+            None
+        } else {
+            let usable: Vec<&PreparedSeries<'_>> = prepared.iter().filter_map(|s| s.as_ref().ok()).collect();
+            Some(fit(&usable)?)
+        };
+        Ok(prepared
             .into_iter()
-            .map(|mut s| {
+            .map(|s| {
+                let mut s = s?;
                 let models = match &shared {
                     Some(m) => m.clone(),
-                    None => fit(std::slice::from_ref(&s))?,
+                    None => fit(&[&s])?,
                 };
-                predict(self.strategy, &models, &mut s, input)
+                predict(self.strategy, &models, &mut s, input).map(SeriesForecast::from)
             })
-            .collect()
+            .collect())
     }
 }
 
 /// Fits the model of horizon step `step` on the rows of every series in `group`.
-fn fit(alpha: f64, group: &[PreparedSeries<'_>], step: usize, input: &FoldInput<'_>) -> Result<Ridge, ModelError> {
+fn fit(alpha: f64, group: &[&PreparedSeries<'_>], step: usize, input: &FoldInput<'_>) -> Result<Ridge, ModelError> {
     let mut equations = NormalEquations::new(input.features.width());
     for s in group {
         training_rows(input.features, s, step, |x, y| equations.add(x, y));

@@ -80,8 +80,16 @@ impl Experiment {
         self.evaluation().step.unwrap_or(self.evaluation().horizon)
     }
 
-    pub fn rank_by(&self) -> Metric {
-        self.evaluation().rank_by.unwrap_or(self.evaluation().metrics[0])
+    /// The score the leaderboard is ranked by.
+    pub fn rank_by(&self) -> Score {
+        let e = self.evaluation();
+        e.rank_by.unwrap_or(e.metrics[0]).scores(&e.levels)[0]
+    }
+
+    /// Every reported score, in `metrics` order (per-level metrics expanded).
+    pub fn scores(&self) -> Vec<Score> {
+        let e = self.evaluation();
+        e.metrics.iter().flat_map(|m| m.scores(&e.levels)).collect()
     }
 
     /// Fewest training periods a series needs before the first origin.

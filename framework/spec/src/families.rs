@@ -65,9 +65,20 @@ impl FamilySpec {
         std::mem::take(map)
     }
 
-    /// Whether this family reads `[features]` (feature-based models).
+    /// Whether this family reads `[features]` (feature-based models, ARIMAX).
     pub fn uses_features(&self) -> bool {
-        matches!(self, FamilySpec::Linear(_))
+        matches!(self, FamilySpec::Linear(_)) || self.needs_future_covariates()
+    }
+
+    /// Whether later folds of a configuration take the first fold's
+    /// per-series choices (so they run after it).
+    pub fn reuses_first_fold(&self) -> bool {
+        matches!(self, FamilySpec::Arima(ArimaConfig { reuse_order: true, .. }))
+    }
+
+    /// Whether this family regresses on the known-in-advance covariates.
+    pub fn needs_future_covariates(&self) -> bool {
+        matches!(self, FamilySpec::Arima(ArimaConfig { exogenous: true, .. }))
     }
 }
 
@@ -149,7 +160,8 @@ pub struct ArimaConfig {
     /// `[P, D, Q, s]`: seasonal AR order, seasonal differences, seasonal MA order, period.
     #[serde(default)]
     pub seasonal_order: [usize; 4],
-    /// "n" (none) or "c" (a constant mean); default "c" without differencing, else "n".
+    /// Deterministic trend: "n" none, "c" constant, "t" linear in time (a
+    /// drift when d + D = 1), "ct" both; default "c" without differencing, else "n".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trend: Option<ArimaTrend>,
     /// Choose the orders per series: Hyndman-Khandakar stepwise search on AICc.
@@ -158,15 +170,50 @@ pub struct ArimaConfig {
     /// Seasonal period the automatic search considers (with `auto`; default 1: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub season: Option<usize>,
+    /// With `auto`: rank candidates by conditional sums of squares and refit
+    /// only the winner by exact likelihood (as `auto.arima`'s
+    /// `approximation`); default: on for series longer than 150 periods or
+    /// seasons longer than 12.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approximation: Option<bool>,
+    /// With `auto`: choose each series' orders on the first fold of the
+    /// backtest and refit those orders on later folds.
+    #[serde(default)]
+    pub reuse_order: bool,
+    /// Regress on the experiment's known-in-advance covariates
+    /// (`[features] covariates` marked future): ARIMAX.
+    #[serde(default)]
+    pub exogenous: bool,
 }
 
 /// Deterministic trend of an ARIMA model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum ArimaTrend {
     #[serde(rename = "n")]
     N,
     #[serde(rename = "c")]
     C,
+    #[serde(rename = "t")]
+    T,
+    #[serde(rename = "ct")]
+    Ct,
+}
+
+impl ArimaTrend {
+    /// The statsmodels default: a constant without differencing, else nothing.
+    pub fn default_for(differences: usize) -> ArimaTrend {
+        if differences == 0 { ArimaTrend::C } else { ArimaTrend::N }
+    }
+
+    /// Powers of time the trend holds (0 for the constant, 1 for the slope).
+    pub fn powers(self) -> &'static [usize] {
+        match self {
+            ArimaTrend::N => &[],
+            ArimaTrend::C => &[0],
+            ArimaTrend::T => &[1],
+            ArimaTrend::Ct => &[0, 1],
+        }
+    }
 }
 
 impl ArimaConfig {
@@ -188,11 +235,20 @@ impl ArimaConfig {
                 "with auto = true give the period as `season`; the search chooses the orders".into(),
             );
         }
-        if self.season.is_some() && !self.auto {
+        if self.auto && self.trend.is_some() {
             return issue(
-                "season",
-                "`season` applies to auto = true; give `seasonal_order` instead".into(),
+                "trend",
+                "with auto = true the search chooses the mean or drift; remove `trend`".into(),
             );
+        }
+        for (set, field) in [
+            (self.season.is_some(), "season"),
+            (self.approximation.is_some(), "approximation"),
+            (self.reuse_order, "reuse_order"),
+        ] {
+            if set && !self.auto {
+                return issue(field, format!("`{field}` applies to auto = true"));
+            }
         }
         let [p, d, q] = self.order.unwrap_or_default();
         let [sp, sd, sq, s] = self.seasonal_order;
@@ -208,11 +264,18 @@ impl ArimaConfig {
                 "orders are limited to p + q + P + Q <= 30, d <= 2, D <= 1".into(),
             );
         }
-        if self.trend == Some(ArimaTrend::C) && d + sd > 0 {
-            return issue(
-                "trend",
-                "trend \"c\" with differencing (a drift) is not supported yet; use \"n\"".into(),
-            );
+        if let Some(trend) = self.trend {
+            if let Some(power) = trend.powers().iter().find(|power| **power < d + sd) {
+                return issue(
+                    "trend",
+                    format!(
+                        "with d + D = {} differences a trend term of power {power} is differenced away; \
+                         use a trend of power >= {} (\"t\" is a drift when d + D = 1)",
+                        d + sd,
+                        d + sd
+                    ),
+                );
+            }
         }
         Vec::new()
     }

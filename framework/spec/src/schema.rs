@@ -171,9 +171,19 @@ pub struct EvaluationSection {
     /// Seasonal period of the MASE/RMSSE scaling.
     #[serde(default = "one")]
     pub season: usize,
-    /// Metric the leaderboard is ranked by (default: the first metric).
+    /// Metric the leaderboard is ranked by (default: the first metric; for
+    /// a per-level metric, its first level).
     pub rank_by: Option<Metric>,
+    /// Levels (percent) of the central prediction intervals that families
+    /// with intervals write to forecasts.csv (`lo_95`, `hi_95`) and the
+    /// interval metrics score.
+    #[serde(default = "default_levels")]
+    pub levels: Vec<f64>,
     pub wrmsse: Option<WrmsseSection>,
+}
+
+fn default_levels() -> Vec<f64> {
+    vec![95.0]
 }
 
 fn one() -> usize {
@@ -223,18 +233,70 @@ pub enum Metric {
     Bias,
     R2,
     Wrmsse,
+    /// Share of actuals inside the central prediction interval, per level
+    /// (`coverage_95`); ranked by the distance from the nominal level.
+    Coverage,
+    /// Winkler interval score per level (`winkler_95`): width plus 2/α
+    /// times any miss.
+    Winkler,
+    /// Pinball (quantile) loss averaged over the interval bounds of every
+    /// level and the median (the point forecast).
+    Pinball,
 }
 
 impl Metric {
     pub fn name(self) -> &'static str {
         self.into()
     }
-    /// How two values compare when ranking: smaller is better except for
-    /// r2 (larger) and bias (closer to zero).
-    pub fn rank_key(self, value: f64) -> f64 {
+
+    /// Whether the metric scores prediction intervals.
+    pub fn needs_intervals(self) -> bool {
+        matches!(self, Metric::Coverage | Metric::Winkler | Metric::Pinball)
+    }
+
+    /// The values the metric yields under the interval `levels`: one per
+    /// level for coverage and Winkler, one otherwise.
+    pub fn scores(self, levels: &[f64]) -> Vec<Score> {
         match self {
-            Metric::R2 => -value,
-            Metric::Bias => value.abs(),
+            Metric::Coverage | Metric::Winkler => levels
+                .iter()
+                .map(|l| Score {
+                    metric: self,
+                    level: Some(*l),
+                })
+                .collect(),
+            _ => vec![Score {
+                metric: self,
+                level: None,
+            }],
+        }
+    }
+}
+
+/// One reported value: a metric, at an interval level for per-level metrics.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Score {
+    pub metric: Metric,
+    /// Percent (95 for the 95% interval).
+    pub level: Option<f64>,
+}
+
+impl Score {
+    /// The key in metrics.json, the leaderboard and MLflow: `mase`, `coverage_95`.
+    pub fn name(&self) -> String {
+        match self.level {
+            Some(level) => format!("{}_{level}", self.metric.name()),
+            None => self.metric.name().to_string(),
+        }
+    }
+
+    /// How two values compare when ranking (smaller is better): r2 larger,
+    /// bias closer to zero, coverage closer to its nominal level.
+    pub fn rank_key(&self, value: f64) -> f64 {
+        match (self.metric, self.level) {
+            (Metric::R2, _) => -value,
+            (Metric::Bias, _) => value.abs(),
+            (Metric::Coverage, Some(level)) => (value - level / 100.0).abs(),
             _ => value,
         }
     }

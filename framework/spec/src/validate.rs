@@ -5,7 +5,7 @@
 
 use crate::diagnostics::{Diagnostic, did_you_mean, unknown_field_name, with_suggestion};
 use crate::experiment::ModelSpec;
-use crate::families::FamilySpec;
+use crate::families::{FamilySpec, ParamIssue};
 use crate::frequency::Frequency;
 use crate::locate::{KeyPath, Target, span_of};
 use crate::schema::*;
@@ -33,6 +33,7 @@ pub(crate) fn check(
         text,
         doc,
         found: Vec::new(),
+        has_future_covariates: !document.features.future.is_empty(),
     };
     let (data_path, frequency) = checker.data(document);
     checker.features(document);
@@ -59,6 +60,8 @@ struct Checker<'a> {
     text: &'a str,
     doc: &'a toml::Spanned<DeTable<'a>>,
     found: Vec<Diagnostic>,
+    /// Whether `[features] future` lists known-in-advance covariates.
+    has_future_covariates: bool,
 }
 
 impl Checker<'_> {
@@ -230,6 +233,17 @@ impl Checker<'_> {
                 ),
             );
         }
+        if e.levels.is_empty() && e.metrics.iter().any(|m| m.needs_intervals()) {
+            self.at(["evaluation", "levels"], "interval metrics need at least one level");
+        }
+        for (i, level) in e.levels.iter().enumerate() {
+            let path = KeyPath::from(["evaluation", "levels"]).index(i);
+            if !(*level > 0.0 && *level < 100.0) {
+                self.at(path, format!("interval level {level} is not a percentage strictly between 0 and 100"));
+            } else if e.levels[..i].contains(level) {
+                self.at(path, format!("interval level {level} is listed twice"));
+            }
+        }
         if let Some(w) = &e.wrmsse {
             if w.weight_periods == 0 {
                 self.at(
@@ -353,7 +367,13 @@ impl Checker<'_> {
                 false
             }
             Ok(spec) => {
-                let issues = spec.check();
+                let mut issues = spec.check();
+                if spec.needs_future_covariates() && !self.has_future_covariates {
+                    issues.push(ParamIssue {
+                        field: "exogenous",
+                        message: "exogenous regressors come from `[features] future`, which lists none".into(),
+                    });
+                }
                 for issue in &issues {
                     let (path, target) = located(issue.field, Target::Value);
                     self.error(path, target, issue.message.clone());

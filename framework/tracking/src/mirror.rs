@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use trendlab_engine::leaderboard::{Leaderboard, LeaderboardRow, MetricSummary};
 use trendlab_engine::{Plan, PlannedRun, Progress, RunRecord, RunStore};
-use trendlab_spec::Metric;
+use trendlab_spec::Score;
 
 /// Tag marking trendlab's child runs, one per model configuration.
 const KIND: &str = "trendlab.kind";
@@ -135,7 +135,7 @@ impl Mirror {
 
     /// Mirrors one configuration whose folds are all stored (finished or
     /// failed). Never fails: problems are recorded in the report.
-    pub fn mirror_config(&self, plan: &Plan, c: usize, store: &RunStore, metrics: &[Metric]) {
+    pub fn mirror_config(&self, plan: &Plan, c: usize, store: &RunStore, metrics: &[Score]) {
         let label = plan.configs[c].label();
         if self.down.load(Ordering::Relaxed) {
             let mut report = self.lock_report();
@@ -267,7 +267,7 @@ pub struct LiveMirror<'a> {
     mirror: &'a Mirror,
     plan: &'a Plan,
     store: &'a RunStore,
-    metrics: &'a [Metric],
+    metrics: &'a [Score],
     inner: &'a dyn Progress,
     config_of: HashMap<&'a str, usize>,
     pending: Vec<AtomicUsize>,
@@ -279,7 +279,7 @@ impl<'a> LiveMirror<'a> {
         mirror: &'a Mirror,
         plan: &'a Plan,
         store: &'a RunStore,
-        metrics: &'a [Metric],
+        metrics: &'a [Score],
         inner: &'a dyn Progress,
     ) -> Self {
         LiveMirror {
@@ -330,7 +330,7 @@ pub fn complete(plan: &Plan, c: usize, store: &RunStore) -> bool {
 }
 
 /// Pushes every stored configuration of the plan that MLflow lacks.
-pub fn sync(mirror: &Mirror, plan: &Plan, store: &RunStore, metrics: &[Metric]) -> usize {
+pub fn sync(mirror: &Mirror, plan: &Plan, store: &RunStore, metrics: &[Score]) -> usize {
     let mut incomplete = 0;
     for c in 0..plan.configs.len() {
         if complete(plan, c, store) {
@@ -364,8 +364,8 @@ pub enum ReadBackError {
 pub fn leaderboard_from_mlflow(
     client: &MlflowClient,
     plan: &Plan,
-    metrics: &[Metric],
-    rank_by: Metric,
+    metrics: &[Score],
+    rank_by: Score,
     description: &str,
 ) -> Result<Leaderboard, ReadBackError> {
     let experiment_id = client.experiment_id(&plan.experiment)?;
@@ -397,7 +397,7 @@ pub fn leaderboard_from_mlflow(
     ))
 }
 
-fn row_from_run(run: &Run, metrics: &[Metric]) -> Result<LeaderboardRow, ReadBackError> {
+fn row_from_run(run: &Run, metrics: &[Score]) -> Result<LeaderboardRow, ReadBackError> {
     let tag = |key: &str| {
         run.tag(key).map(String::from).ok_or_else(|| ReadBackError::Incomplete {
             run_id: run.info.run_id.clone(),
@@ -428,9 +428,9 @@ fn row_from_run(run: &Run, metrics: &[Metric]) -> Result<LeaderboardRow, ReadBac
             .map(|m| {
                 let name = m.name();
                 (
-                    name.to_string(),
+                    name.clone(),
                     MetricSummary {
-                        mean: run.metric(name),
+                        mean: run.metric(&name),
                         std: run.metric(&format!("{name}_std")),
                     },
                 )
@@ -440,7 +440,7 @@ fn row_from_run(run: &Run, metrics: &[Metric]) -> Result<LeaderboardRow, ReadBac
             .iter()
             .map(|m| {
                 (
-                    m.name().to_string(),
+                    m.name(),
                     (0..folds)
                         .map(|k| run.metric(&format!("{}_fold{k}", m.name())))
                         .collect(),

@@ -1,37 +1,99 @@
-//! `arima`: seasonal ARIMA(p,d,q)(P,D,Q)s by exact maximum likelihood, as
-//! statsmodels' SARIMAX estimates it. The series is differenced (the
-//! diffuse likelihood of an integrated model is the exact likelihood of its
+//! `arima`: seasonal ARIMA(p,d,q)(P,D,Q)s with a deterministic trend and
+//! exogenous regressors, by exact maximum likelihood as statsmodels' SARIMAX
+//! estimates it. The series and regressors are differenced (the diffuse
+//! likelihood of an integrated model is the exact likelihood of its
 //! differenced data); the ARMA part's Gaussian likelihood is computed by the
-//! Kalman filter from the stationary distribution ([`statespace`]);
-//! stationarity and invertibility hold by construction ([`transform`]); the
-//! likelihood is maximised by BFGS ([`optimize`]). Forecasts come from the
-//! filtered state, integrated back; their variances from the ψ-weights.
+//! Kalman filter from the stationary distribution ([`statespace`]) with the
+//! regression coefficients concentrated out ([`regression`]); stationarity
+//! and invertibility hold by construction ([`transform`]); the likelihood is
+//! maximised by BFGS ([`optimize`]) from conditional-sum-of-squares starting
+//! values. Forecasts come from the filtered state, integrated back; their
+//! variances from the ψ-weights.
 
 pub mod auto;
+mod family;
 mod optimize;
 pub mod polynomial;
+pub mod regression;
 pub mod statespace;
 pub mod transform;
 
 #[cfg(test)]
 mod properties;
 
-use crate::{FoldInput, Forecaster, ModelError, SeriesHistory, per_series};
 use polynomial::{differencing, lag_polynomial, multiply, psi_weights};
-use statespace::Arma;
-use trendlab_spec::families::{ArimaConfig, ArimaTrend};
+use regression::Design;
+use statespace::{Arma, Innovations};
+use trendlab_spec::families::ArimaTrend;
+
+pub use crate::ModelError;
+
+/// How the coefficients are estimated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// Exact maximum likelihood (Kalman filter), from CSS starting values.
+    Exact,
+    /// Conditional sum of squares only (R's `method = "CSS"`): cheap, used
+    /// to rank candidates in the approximate automatic search.
+    Conditional,
+}
+
+/// How coefficients are estimated and when the optimiser stops.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimation {
+    pub method: Method,
+    stop: optimize::Stop,
+    /// Whether running out of iterations fails the fit (else the best point
+    /// found is kept, as R's `arima` does with a warning).
+    strict: bool,
+    /// Keep every root of the AR and MA polynomials at least this far from
+    /// the origin (a likelihood that rises toward the unit circle is
+    /// maximised at this distance from it).
+    min_root: Option<f64>,
+}
+
+impl Estimation {
+    /// The maximum-likelihood estimate to full precision (fixed orders).
+    pub const EXACT: Estimation = Estimation {
+        method: Method::Exact,
+        stop: optimize::Stop {
+            max_iterations: 500,
+            relative_tolerance: 1e-14,
+        },
+        strict: true,
+        min_root: None,
+    };
+
+    /// As `auto.arima` fits its candidates: R's `optim` defaults (relative
+    /// change 1.5e-8, at most 100 iterations), with roots kept at least
+    /// `min_root` from the origin, the distance `auto.arima` demands.
+    pub fn search(method: Method, min_root: f64) -> Estimation {
+        Estimation {
+            method,
+            stop: optimize::Stop {
+                max_iterations: 100,
+                relative_tolerance: 1.5e-8,
+            },
+            strict: false,
+            min_root: Some(min_root),
+        }
+    }
+}
 
 /// A fitted model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArimaFit {
     pub orders: Orders,
+    pub method: Method,
     pub ar: Vec<f64>,
     pub ma: Vec<f64>,
     pub seasonal_ar: Vec<f64>,
     pub seasonal_ma: Vec<f64>,
-    /// Mean of the (undifferenced) series, with `trend = "c"`.
-    pub mean: f64,
+    /// Regression coefficients: the trend's terms (constant, then slope),
+    /// then one per exogenous column (0 for a column left out as collinear).
+    pub beta: Vec<f64>,
     pub sigma2: f64,
+    /// Log-likelihood (for [`Method::Conditional`], R's CSS value).
     pub loglik: f64,
     /// Observations the likelihood covers (after differencing).
     pub nobs: usize,
@@ -39,6 +101,7 @@ pub struct ArimaFit {
     pub parameters: usize,
     arma: Arma,
     delta: Vec<f64>,
+    design: Design,
     state: Vec<f64>,
 }
 
@@ -123,23 +186,48 @@ impl ArimaFit {
         -2.0 * self.loglik + self.parameters as f64 * (self.nobs as f64).ln()
     }
 
-    /// Forecasts of `y` (the series the model was fitted on) `horizon` periods ahead.
-    pub fn forecast(&self, y: &[f64], horizon: usize) -> ArimaForecast {
+    /// The smallest modulus of the roots of the expanded AR and MA
+    /// polynomials (2 when there are none): near 1, the model is close to
+    /// non-stationary or non-invertible.
+    pub fn min_root_modulus(&self) -> f64 {
+        min_root_modulus(
+            [&self.ar, &self.ma, &self.seasonal_ar, &self.seasonal_ma],
+            self.orders.seasonal_order[3],
+        )
+    }
+
+    /// Forecasts of `y` (the series the model was fitted on) `horizon`
+    /// periods ahead; exogenous columns must cover them.
+    pub fn forecast(&self, y: &[f64], horizon: usize) -> Result<ArimaForecast, ModelError> {
+        if self.design.covered() < y.len() + horizon {
+            return Err(ModelError::Numerical(format!(
+                "the exogenous regressors cover {} periods; the forecasts need {}",
+                self.design.covered(),
+                y.len() + horizon
+            )));
+        }
         let w_hat = self.arma.forecast(&self.state, horizon);
-        let mut extended: Vec<f64> = y.iter().map(|v| v - self.mean).collect();
+        // The regression errors u = y − xβ, extended by their forecasts.
+        let mut errors: Vec<f64> = y
+            .iter()
+            .enumerate()
+            .map(|(t, v)| v - self.design.fitted(&self.beta, t))
+            .collect();
         for w in &w_hat {
-            // Undo the differencing: y_t = w_t − Σ_{k≥1} δ_k y_{t−k}.
-            let t = extended.len();
+            // Undo the differencing: u_t = w_t − Σ_{k≥1} δ_k u_{t−k}.
+            let t = errors.len();
             let lagged: f64 = self
                 .delta
                 .iter()
                 .enumerate()
                 .skip(1)
-                .map(|(k, d)| d * extended[t - k])
+                .map(|(k, d)| d * errors[t - k])
                 .sum();
-            extended.push(w - lagged);
+            errors.push(w - lagged);
         }
-        let mean = extended[y.len()..].iter().map(|v| v + self.mean).collect();
+        let mean = (y.len()..y.len() + horizon)
+            .map(|t| errors[t] + self.design.fitted(&self.beta, t))
+            .collect();
         let ar_full: Vec<f64> = multiply(
             &std::iter::once(1.0)
                 .chain(self.arma.phi.iter().map(|p| -p))
@@ -156,7 +244,7 @@ impl ArimaFit {
                 self.sigma2 * cumulative
             })
             .collect();
-        ArimaForecast { mean, variance }
+        Ok(ArimaForecast { mean, variance })
     }
 }
 
@@ -180,23 +268,23 @@ pub struct Orders {
     pub order: [usize; 3],
     /// `[P, D, Q, s]`.
     pub seasonal_order: [usize; 4],
-    /// Whether a constant mean is estimated.
-    pub constant: bool,
+    /// The deterministic trend.
+    pub trend: ArimaTrend,
 }
 
 impl Orders {
-    /// The fixed orders of a spec (`None` with `auto = true`).
-    pub fn of(config: &ArimaConfig) -> Option<Orders> {
-        let order = config.order?;
-        let differenced = order[1] + config.seasonal_order[1] > 0;
-        let trend = config
-            .trend
-            .unwrap_or(if differenced { ArimaTrend::N } else { ArimaTrend::C });
-        Some(Orders {
+    /// Orders with statsmodels' default trend.
+    pub fn new(order: [usize; 3], seasonal_order: [usize; 4]) -> Orders {
+        Orders {
             order,
-            seasonal_order: config.seasonal_order,
-            constant: trend == ArimaTrend::C,
-        })
+            seasonal_order,
+            trend: ArimaTrend::default_for(order[1] + seasonal_order[1]),
+        }
+    }
+
+    /// Regular plus seasonal differences.
+    pub fn differences(&self) -> usize {
+        self.order[1] + self.seasonal_order[1]
     }
 }
 
@@ -207,31 +295,97 @@ impl std::fmt::Display for Orders {
         if sp + sd + sq > 0 {
             write!(f, "({sp},{sd},{sq})[{s}]")?;
         }
-        if self.constant {
-            write!(f, " with mean")?;
+        match (self.trend, self.differences()) {
+            (ArimaTrend::N, _) => Ok(()),
+            (ArimaTrend::C, _) => write!(f, " with mean"),
+            (ArimaTrend::T, 1) => write!(f, " with drift"),
+            (ArimaTrend::T, _) => write!(f, " with linear trend"),
+            (ArimaTrend::Ct, _) => write!(f, " with mean and linear trend"),
         }
-        Ok(())
     }
 }
 
 /// The exact (concentrated) log-likelihood of `y` under given coefficients:
-/// `ar`, `ma`, seasonal `ar`, seasonal `ma` (no constant). `None` if the
+/// `ar`, `ma`, seasonal `ar`, seasonal `ma`, and no regressors. `None` if the
 /// coefficients are not stationary or the filter breaks down.
 pub fn log_likelihood(y: &[f64], orders: &Orders, coefficients: [&[f64]; 4]) -> Option<f64> {
     let [_, d, _] = orders.order;
     let [_, sd, _, s] = orders.seasonal_order;
     let w = polynomial::apply(&differencing(d, sd, s.max(1)), y);
     let [ar, ma, sar, sma] = coefficients;
-    expand(ar, ma, sar, sma, s).filter(&w).map(|f| f.loglik)
+    let innovations = expand(ar, ma, sar, sma, s).innovations(&[&w])?;
+    let (_, residual_squares) = regression::concentrate(&innovations)?;
+    Some(exact_loglik(w.len(), residual_squares, innovations.log_det).0)
 }
 
-/// Fits a model of the given orders to `y` by exact maximum likelihood.
-pub fn fit(y: &[f64], orders: &Orders, series: &str) -> Result<ArimaFit, ModelError> {
+/// The exact log-likelihood with σ² at its maximum, and that σ².
+fn exact_loglik(n: usize, residual_squares: f64, log_det: f64) -> (f64, f64) {
+    let n = n as f64;
+    let sigma2 = residual_squares / n;
+    let loglik = -0.5 * n * ((2.0 * std::f64::consts::PI).ln() + sigma2.ln() + 1.0) - 0.5 * log_det;
+    (loglik, sigma2)
+}
+
+/// [`ArimaFit::min_root_modulus`] of coefficient sets `[ar, ma, sar, sma]`.
+fn min_root_modulus(coefficients: [&[f64]; 4], season: usize) -> f64 {
+    let s = season.max(1) as f64;
+    let [ar, ma, sar, sma] = coefficients;
+    [(ar, -1.0, 1.0), (ma, 1.0, 1.0), (sar, -1.0, s), (sma, 1.0, s)]
+        .into_iter()
+        .filter(|(c, _, _)| !c.is_empty())
+        // A root z of the polynomial in B gives roots |z|^(1/s) of the same polynomial in B^s.
+        .map(|(c, sign, s)| polynomial::min_root_modulus(&lag_polynomial(c, 1, sign)).powf(1.0 / s))
+        .fold(2.0, f64::min)
+}
+
+/// The coefficient sets of an unconstrained optimiser vector.
+struct Coefficients {
+    ar: Vec<f64>,
+    ma: Vec<f64>,
+    seasonal_ar: Vec<f64>,
+    seasonal_ma: Vec<f64>,
+}
+
+impl Coefficients {
+    fn from_unconstrained(x: &[f64], [p, q, sp, sq]: [usize; 4]) -> Coefficients {
+        let (ar, rest) = x.split_at(p);
+        let (ma, rest) = rest.split_at(q);
+        let (seasonal_ar, seasonal_ma) = rest.split_at(sp);
+        let negated = |c: Vec<f64>| c.iter().map(|v| -v).collect();
+        debug_assert_eq!(seasonal_ma.len(), sq);
+        Coefficients {
+            ar: transform::constrain(ar),
+            ma: negated(transform::constrain(ma)),
+            seasonal_ar: transform::constrain(seasonal_ar),
+            seasonal_ma: negated(transform::constrain(seasonal_ma)),
+        }
+    }
+
+    fn arma(&self, s: usize) -> Arma {
+        expand(&self.ar, &self.ma, &self.seasonal_ar, &self.seasonal_ma, s)
+    }
+}
+
+/// Fits a model of the given orders to `y` by exact maximum likelihood,
+/// regressing on `exogenous` columns (each covering `y` and the periods to
+/// forecast) when given.
+pub fn fit(y: &[f64], exogenous: &[&[f64]], orders: &Orders, series: &str) -> Result<ArimaFit, ModelError> {
+    fit_by(Estimation::EXACT, y, exogenous, orders, series)
+}
+
+/// Fits a model of the given orders to `y` as `estimation` says.
+pub fn fit_by(
+    estimation: Estimation,
+    y: &[f64],
+    exogenous: &[&[f64]],
+    orders: &Orders,
+    series: &str,
+) -> Result<ArimaFit, ModelError> {
     let [p, d, q] = orders.order;
     let [sp, sd, sq, s] = orders.seasonal_order;
     let delta = differencing(d, sd, s.max(1));
-    let with_mean = orders.constant;
-    let need = delta.len() - 1 + p + sp * s + q + sq * s + 2;
+    let design = Design::new(orders.trend, exogenous);
+    let need = delta.len() - 1 + p + sp * s + q + sq * s + design.width() + 2;
     if y.len() < need {
         return Err(ModelError::TooShort {
             series: series.to_string(),
@@ -239,86 +393,125 @@ pub fn fit(y: &[f64], orders: &Orders, series: &str) -> Result<ArimaFit, ModelEr
             have: y.len(),
         });
     }
+    let n = y.len();
     let w = polynomial::apply(&delta, y);
-    let sample_mean = w.iter().sum::<f64>() / w.len() as f64;
-    let spread = (w.iter().map(|v| (v - sample_mean).powi(2)).sum::<f64>() / w.len() as f64)
-        .sqrt()
-        .max(1e-12);
+    let regressors: Vec<Vec<f64>> = (0..design.width())
+        .map(|j| polynomial::apply(&delta, &design.column(j, n)))
+        .collect();
+    let kept = regression::independent(&regressors);
+    let columns: Vec<&[f64]> = std::iter::once(w.as_slice())
+        .chain(kept.iter().map(|j| regressors[*j].as_slice()))
+        .collect();
     let sizes = [p, q, sp, sq];
-    let split = |x: &[f64]| -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>, f64) {
-        let mut offset = 0;
-        let mut take = |n: usize| {
-            let part = &x[offset..offset + n];
-            offset += n;
-            part.to_vec()
-        };
-        let ar = transform::constrain(&take(sizes[0]));
-        let ma: Vec<f64> = transform::constrain(&take(sizes[1])).iter().map(|c| -c).collect();
-        let sar = transform::constrain(&take(sizes[2]));
-        let sma: Vec<f64> = transform::constrain(&take(sizes[3])).iter().map(|c| -c).collect();
-        // The mean is optimised in units of the series' spread around its sample mean.
-        let mean = if with_mean {
-            sample_mean + x[offset] * spread
-        } else {
-            0.0
-        };
-        (ar, ma, sar, sma, mean)
+    let nobs = w.len();
+    // Conditional sums of squares: the first p + sP periods condition the rest.
+    let skip = (p + sp * s).min(nobs);
+    let conditional = |x: &[f64]| {
+        let innovations = Coefficients::from_unconstrained(x, sizes)
+            .arma(s)
+            .conditional_residuals(&columns, skip);
+        regression::concentrate(&innovations)
+            .map_or(f64::INFINITY, |(_, rss)| 0.5 * (rss / (nobs - skip) as f64).ln())
     };
-    let n = w.len() as f64;
-    let objective = |x: &[f64]| {
-        let (ar, ma, sar, sma, mean) = split(x);
-        let centred: Vec<f64> = w.iter().map(|v| v - mean).collect();
-        expand(&ar, &ma, &sar, &sma, s)
-            .filter(&centred)
-            .map_or(f64::INFINITY, |f| -f.loglik / n)
+    let exact = |x: &[f64]| {
+        Coefficients::from_unconstrained(x, sizes)
+            .arma(s)
+            .innovations(&columns)
+            .and_then(|i| {
+                let (_, rss) = regression::concentrate(&i)?;
+                Some(-exact_loglik(nobs, rss, i.log_det).0 / nobs as f64)
+            })
+            .unwrap_or(f64::INFINITY)
     };
-    let mut start = vec![0.0; p + q + sp + sq];
-    if with_mean {
-        start.push(0.0);
+    let zeros = vec![0.0; p + q + sp + sq];
+    let not_converged = || {
+        ModelError::Numerical(format!(
+            "the ARIMA fit of series `{series}` did not converge in {} iterations",
+            estimation.stop.max_iterations
+        ))
+    };
+    let method = estimation.method;
+    let css = optimize::minimize(conditional, zeros.clone(), estimation.stop);
+    let x = match method {
+        Method::Conditional if !css.value.is_finite() => {
+            return Err(ModelError::Numerical(format!(
+                "the conditional sum of squares of series `{series}` could not be evaluated"
+            )));
+        }
+        Method::Conditional if !css.converged && estimation.strict => return Err(not_converged()),
+        Method::Conditional => css.x,
+        Method::Exact => {
+            let feasible = |x: &[f64]| {
+                estimation.min_root.is_none_or(|limit| {
+                    let c = Coefficients::from_unconstrained(x, sizes);
+                    min_root_modulus([&c.ar, &c.ma, &c.seasonal_ar, &c.seasonal_ma], s) >= limit
+                })
+            };
+            let start = if css.value.is_finite() && feasible(&css.x) && exact(&css.x).is_finite() {
+                css.x
+            } else {
+                zeros
+            };
+            let best = optimize::minimize_within(exact, start, estimation.stop, feasible);
+            if !best.value.is_finite() {
+                return Err(ModelError::Numerical(format!(
+                    "the ARIMA likelihood of series `{series}` could not be evaluated"
+                )));
+            }
+            if !best.converged && estimation.strict {
+                return Err(not_converged());
+            }
+            best.x
+        }
+    };
+    let coefficients = Coefficients::from_unconstrained(&x, sizes);
+    let arma = coefficients.arma(s);
+    let degenerate = || ModelError::Numerical(format!("the fitted ARIMA of series `{series}` is degenerate"));
+    let filtered = arma.innovations(&columns).ok_or_else(degenerate)?;
+    let (kept_beta, (loglik, sigma2)) = match method {
+        Method::Exact => {
+            let (beta, rss) = regression::concentrate(&filtered).ok_or_else(degenerate)?;
+            (beta, exact_loglik(nobs, rss, filtered.log_det))
+        }
+        Method::Conditional => {
+            let residuals = arma.conditional_residuals(&columns, skip);
+            let (beta, rss) = regression::concentrate(&residuals).ok_or_else(degenerate)?;
+            let sigma2 = rss / (nobs - skip) as f64;
+            // R's CSS log-likelihood, over all differenced observations.
+            let n = nobs as f64;
+            (beta, (-0.5 * n * ((2.0 * std::f64::consts::PI).ln() + 1.0 + sigma2.ln()), sigma2))
+        }
+    };
+    let mut beta = vec![0.0; design.width()];
+    for (j, b) in kept.iter().zip(&kept_beta) {
+        beta[*j] = *b;
     }
-    let best = optimize::minimize(objective, start, 500);
-    if !best.value.is_finite() {
-        return Err(ModelError::Numerical(format!(
-            "the ARIMA likelihood of series `{series}` could not be evaluated"
-        )));
-    }
-    if !best.converged {
-        return Err(ModelError::Numerical(format!(
-            "the ARIMA fit of series `{series}` did not converge in 500 iterations"
-        )));
-    }
-    let (ar, ma, seasonal_ar, seasonal_ma, mean) = split(&best.x);
-    let arma = expand(&ar, &ma, &seasonal_ar, &seasonal_ma, s);
-    let centred: Vec<f64> = w.iter().map(|v| v - mean).collect();
-    let filtered = arma
-        .filter(&centred)
-        .ok_or_else(|| ModelError::Numerical(format!("the fitted ARIMA of series `{series}` is degenerate")))?;
-    let delta_mean = if with_mean { mean } else { 0.0 };
+    let state = predicted_state(&filtered, &kept_beta);
     Ok(ArimaFit {
         orders: *orders,
-        ar,
-        ma,
-        seasonal_ar,
-        seasonal_ma,
-        mean: delta_mean,
-        sigma2: filtered.sigma2,
-        loglik: filtered.loglik,
-        nobs: w.len(),
-        parameters: p + q + sp + sq + usize::from(with_mean) + 1,
+        method,
+        ar: coefficients.ar,
+        ma: coefficients.ma,
+        seasonal_ar: coefficients.seasonal_ar,
+        seasonal_ma: coefficients.seasonal_ma,
+        beta,
+        sigma2,
+        loglik,
+        nobs,
+        parameters: p + q + sp + sq + kept.len() + 1,
         arma,
         delta,
-        state: filtered.state,
+        design,
+        state,
     })
 }
 
-impl Forecaster for ArimaConfig {
-    fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<Vec<f64>>, ModelError> {
-        per_series(input, |s: &SeriesHistory<'_>, h| {
-            let model = match Orders::of(self) {
-                Some(orders) => fit(s.target, &orders, s.id)?,
-                None => auto::auto_arima(s.target, self.season.unwrap_or(1), s.id)?,
-            };
-            Ok(model.forecast(s.target, h).mean)
-        })
+/// The ARMA state after the sample: the target's minus β times the
+/// regressors' (the filter is linear in the data).
+fn predicted_state(filtered: &Innovations, beta: &[f64]) -> Vec<f64> {
+    let mut state = filtered.states[0].clone();
+    for (b, regressor) in beta.iter().zip(&filtered.states[1..]) {
+        state.iter_mut().zip(regressor).for_each(|(a, x)| *a -= b * x);
     }
+    state
 }

@@ -2,6 +2,15 @@
 //! a backtracking (Armijo) line search: enough for the few smooth parameters
 //! of an ARIMA likelihood.
 
+/// When to stop.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stop {
+    pub max_iterations: usize,
+    /// Converged once an iteration improves the value by no more than this
+    /// fraction of it (or the gradient vanishes).
+    pub relative_tolerance: f64,
+}
+
 /// Result of a minimisation.
 #[derive(Debug, Clone)]
 pub struct Minimum {
@@ -27,7 +36,19 @@ fn gradient(f: &mut impl FnMut(&[f64]) -> f64, x: &[f64]) -> Vec<f64> {
 
 /// Minimises `f` from `x0`; non-finite values count as +∞ (the line search
 /// backs away from them).
-pub fn minimize(mut f: impl FnMut(&[f64]) -> f64, x0: Vec<f64>, max_iterations: usize) -> Minimum {
+pub fn minimize(f: impl FnMut(&[f64]) -> f64, x0: Vec<f64>, stop: Stop) -> Minimum {
+    minimize_within(f, x0, stop, |_| true)
+}
+
+/// [`minimize`] over the points where `feasible` holds: the line search
+/// accepts no step out of that region (from a feasible `x0`), so the
+/// iterates stop at its edge when the minimum lies beyond it.
+pub fn minimize_within(
+    mut f: impl FnMut(&[f64]) -> f64,
+    x0: Vec<f64>,
+    stop: Stop,
+    feasible: impl Fn(&[f64]) -> bool,
+) -> Minimum {
     let n = x0.len();
     let mut x = x0;
     let mut value = f(&x);
@@ -40,7 +61,7 @@ pub fn minimize(mut f: impl FnMut(&[f64]) -> f64, x0: Vec<f64>, max_iterations: 
     }
     let mut g = gradient(&mut f, &x);
     let mut h: Vec<f64> = (0..n * n).map(|k| if k / n == k % n { 1.0 } else { 0.0 }).collect();
-    for _ in 0..max_iterations {
+    for _ in 0..stop.max_iterations {
         if g.iter().map(|v| v.abs()).fold(0.0, f64::max) < 1e-7 {
             return Minimum {
                 x,
@@ -64,7 +85,8 @@ pub fn minimize(mut f: impl FnMut(&[f64]) -> f64, x0: Vec<f64>, max_iterations: 
         let (next, next_value) = loop {
             let candidate: Vec<f64> = x.iter().zip(&direction).map(|(x, d)| x + step * d).collect();
             let candidate_value = f(&candidate);
-            if candidate_value.is_finite() && candidate_value <= value + 1e-4 * step * slope {
+            let sufficient = candidate_value.is_finite() && candidate_value <= value + 1e-4 * step * slope;
+            if sufficient && feasible(&candidate) {
                 break (candidate, candidate_value);
             }
             step *= 0.5;
@@ -73,7 +95,7 @@ pub fn minimize(mut f: impl FnMut(&[f64]) -> f64, x0: Vec<f64>, max_iterations: 
                     x,
                     value,
                     converged: true,
-                };
+                    };
             }
         };
         let next_g = gradient(&mut f, &next);
@@ -95,7 +117,7 @@ pub fn minimize(mut f: impl FnMut(&[f64]) -> f64, x0: Vec<f64>, max_iterations: 
         x = next;
         value = next_value;
         g = next_g;
-        if improvement.abs() <= 1e-14 * value.abs().max(1.0) {
+        if improvement.abs() <= stop.relative_tolerance * (value.abs() + stop.relative_tolerance) {
             return Minimum {
                 x,
                 value,
@@ -119,7 +141,10 @@ mod tests {
         let m = minimize(
             |x| (1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2),
             vec![-1.2, 1.0],
-            500,
+            Stop {
+                max_iterations: 500,
+                relative_tolerance: 1e-14,
+            },
         );
         assert!(m.converged);
         assert!((m.x[0] - 1.0).abs() < 1e-4 && (m.x[1] - 1.0).abs() < 1e-4, "{:?}", m.x);

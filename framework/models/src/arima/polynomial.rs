@@ -56,6 +56,29 @@ pub fn psi_weights(phi: &[f64], theta: &[f64], n: usize) -> Vec<f64> {
     psi
 }
 
+/// The smallest modulus of the roots of `c0 + c1 z + c2 z² + …` (the
+/// eigenvalues of its companion matrix); infinity for a constant.
+pub fn min_root_modulus(c: &[f64]) -> f64 {
+    let Some(degree) = c.iter().rposition(|v| *v != 0.0).filter(|d| *d > 0) else {
+        return f64::INFINITY;
+    };
+    let lead = c[degree];
+    let companion = nalgebra::DMatrix::from_fn(degree, degree, |i, j| {
+        if i == 0 {
+            -c[degree - 1 - j] / lead
+        } else if i == j + 1 {
+            1.0
+        } else {
+            0.0
+        }
+    });
+    companion
+        .complex_eigenvalues()
+        .iter()
+        .map(|z| z.norm())
+        .fold(f64::INFINITY, f64::min)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,6 +90,16 @@ mod tests {
         // (1 - B)(1 - B^2) = 1 - B - B^2 + B^3
         assert_eq!(differencing(1, 1, 2), vec![1.0, -1.0, -1.0, 1.0]);
         assert_eq!(apply(&[1.0, -1.0], &[1.0, 4.0, 9.0]), vec![3.0, 5.0]);
+    }
+
+    #[test]
+    fn roots_by_hand() {
+        // 1 - 0.5 z: root 2. (1 - 0.5z)(1 + 0.25z) = 1 - 0.25z - 0.125z²: roots 2 and -4.
+        assert!((min_root_modulus(&[1.0, -0.5]) - 2.0).abs() < 1e-12);
+        assert!((min_root_modulus(&[1.0, -0.25, -0.125]) - 2.0).abs() < 1e-12);
+        // 1 + z²: roots ±i.
+        assert!((min_root_modulus(&[1.0, 0.0, 1.0]) - 1.0).abs() < 1e-12);
+        assert_eq!(min_root_modulus(&[1.0, 0.0]), f64::INFINITY);
     }
 
     #[test]

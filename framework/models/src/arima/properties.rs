@@ -46,7 +46,7 @@ fn config(order: [usize; 3], seasonal_order: [usize; 4]) -> Orders {
     Orders {
         order,
         seasonal_order,
-        constant: false,
+        trend: trendlab_spec::families::ArimaTrend::N,
     }
 }
 
@@ -56,7 +56,7 @@ fn arma_11_coefficients_are_recovered() {
     // var φ̂ = (1-φ²)(1+φθ)² / ((φ+θ)² n) → sd 0.019; var θ̂ = (1-θ²)(1+φθ)² / ((φ+θ)² n) → sd 0.024.
     // Allowed: 3 sd.
     let y = simulate(&[0.7], &[0.4], 0, 0, 1, 2000, 7);
-    let model = fit(&y, &config([1, 0, 1], [0, 0, 0, 0]), "sim").unwrap();
+    let model = fit(&y, &[], &config([1, 0, 1], [0, 0, 0, 0]), "sim").unwrap();
     assert!((model.ar[0] - 0.7).abs() < 0.057, "φ = {}", model.ar[0]);
     assert!((model.ma[0] - 0.4).abs() < 0.072, "θ = {}", model.ma[0]);
     // σ̂² of 2000 unit normals: sd √(2/2000) ≈ 0.032.
@@ -68,7 +68,7 @@ fn airline_model_coefficients_are_recovered() {
     // (0,1,1)(0,1,1)12 with θ = -0.4, Θ = -0.6 on 50 years of monthly data.
     let theta = [-0.4, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -0.6, 0.24];
     let y = simulate(&[], &theta, 1, 1, 12, 600, 11);
-    let model = fit(&y, &config([0, 1, 1], [0, 1, 1, 12]), "sim").unwrap();
+    let model = fit(&y, &[], &config([0, 1, 1], [0, 1, 1, 12]), "sim").unwrap();
     assert!((model.ma[0] + 0.4).abs() < 0.12, "θ = {}", model.ma[0]);
     assert!(
         (model.seasonal_ma[0] + 0.6).abs() < 0.12,
@@ -85,8 +85,8 @@ fn ninety_five_percent_intervals_cover_ninety_five_percent() {
     for seed in 0..reps {
         let y = simulate(&[0.7], &[], 0, 0, 1, 156, 1000 + seed);
         let (train, test) = y.split_at(150);
-        let model = fit(train, &config([1, 0, 0], [0, 0, 0, 0]), "sim").unwrap();
-        let interval = model.forecast(train, 6).interval(0.95);
+        let model = fit(train, &[], &config([1, 0, 0], [0, 0, 0, 0]), "sim").unwrap();
+        let interval = model.forecast(train, 6).unwrap().interval(0.95);
         hits_1 += usize::from(interval[0].0 <= test[0] && test[0] <= interval[0].1);
         hits_6 += usize::from(interval[5].0 <= test[5] && test[5] <= interval[5].1);
     }

@@ -3,8 +3,6 @@
 //! from the stationary distribution (the discrete Lyapunov equation, solved
 //! by doubling). The innovation variance σ² is concentrated out.
 
-use std::f64::consts::PI;
-
 /// `w_t = Σ phi_i w_{t-i} + ε_t + Σ theta_j ε_{t-j}`, coefficients from lag 1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Arma {
@@ -12,14 +10,19 @@ pub struct Arma {
     pub theta: Vec<f64>,
 }
 
-/// The filter's result over a sample.
+/// What the filter (or the conditional recursion) makes of some data
+/// columns under one ARMA: the gain does not depend on the data, so the
+/// target and every regressor go through the same pass.
 #[derive(Debug, Clone)]
-pub struct Filtered {
-    /// Concentrated log-likelihood (σ² at its maximum-likelihood value).
-    pub loglik: f64,
-    pub sigma2: f64,
-    /// Predicted state for the period after the sample.
-    pub state: Vec<f64>,
+pub struct Innovations {
+    /// Per column, its innovations divided by their standard deviation
+    /// (`v_t / √F_t`): regressing the target's on the regressors' is
+    /// generalised least squares.
+    pub standardized: Vec<Vec<f64>>,
+    /// `Σ ln F_t` (0 for conditional sums of squares).
+    pub log_det: f64,
+    /// Per column, the predicted state for the period after the sample.
+    pub states: Vec<Vec<f64>>,
 }
 
 impl Arma {
@@ -88,45 +91,51 @@ impl Arma {
         None
     }
 
-    /// Runs the filter over `w`; `None` when the model is not stationary or
-    /// the filter breaks down.
-    pub fn filter(&self, w: &[f64]) -> Option<Filtered> {
+    /// Runs the Kalman filter over equally long `columns`; `None` when the
+    /// model is not stationary or the filter breaks down.
+    pub fn innovations(&self, columns: &[&[f64]]) -> Option<Innovations> {
         let r = self.dimension();
+        let n = columns.first().map_or(0, |c| c.len());
         let q = self.disturbance(r);
         let mut p = self.stationary_covariance(r)?;
-        let (mut a, mut next_a) = (vec![0.0; r], vec![0.0; r]);
-        let (mut log_f, mut sum_squares) = (0.0, 0.0);
-        let (mut gain, mut first_row) = (vec![0.0; r], vec![0.0; r]);
+        let mut states = vec![vec![0.0; r]; columns.len()];
+        let mut standardized = vec![Vec::with_capacity(n); columns.len()];
+        let mut log_det = 0.0;
+        let (mut gain, mut first_row, mut next_a) = (vec![0.0; r], vec![0.0; r], vec![0.0; r]);
         let (mut previous, mut tp, mut tpt, mut scratch) =
             (vec![0.0; r * r], vec![0.0; r * r], vec![0.0; r * r], vec![0.0; r * r]);
         // Once the predicted covariance stops changing, F and the gain are
-        // constant (the steady state): only the mean needs propagating.
+        // constant (the steady state): only the means need propagating.
         let mut steady = false;
-        for &y in w {
+        let mut root_f = 0.0;
+        for t in 0..n {
             let f = p[0];
-            if f.is_nan() || f <= 0.0 || f.is_infinite() {
-                return None;
-            }
-            let v = y - a[0];
-            log_f += f.ln();
-            sum_squares += v * v / f;
             if !steady {
+                if f.is_nan() || f <= 0.0 || f.is_infinite() {
+                    return None;
+                }
+                root_f = f.sqrt();
                 for i in 0..r {
                     gain[i] = p[i * r] / f;
                 }
             }
-            // Update a += P e0 v / F, then predict a ← T a.
-            for i in 0..r {
-                a[i] += gain[i] * v;
+            log_det += f.ln();
+            for ((column, a), out) in columns.iter().zip(&mut states).zip(&mut standardized) {
+                // Update a += P e0 v / F, then predict a <- T a.
+                let v = column[t] - a[0];
+                out.push(v / root_f);
+                for i in 0..r {
+                    a[i] += gain[i] * v;
+                }
+                for i in 0..r {
+                    next_a[i] = self.phi_at(i) * a[0] + if i + 1 < r { a[i + 1] } else { 0.0 };
+                }
+                a.copy_from_slice(&next_a);
             }
-            for i in 0..r {
-                next_a[i] = self.phi_at(i) * a[0] + if i + 1 < r { a[i + 1] } else { 0.0 };
-            }
-            std::mem::swap(&mut a, &mut next_a);
             if steady {
                 continue;
             }
-            // P ← T (P − P e0 e0ᵀ P / F) Tᵀ + R Rᵀ.
+            // P <- T (P - P e0 e0' P / F) T' + R R'.
             previous.copy_from_slice(&p);
             first_row.copy_from_slice(&p[..r]);
             for i in 0..r {
@@ -145,14 +154,40 @@ impl Arma {
             }
             steady = change <= 1e-14 * scale;
         }
-        let n = w.len() as f64;
-        let sigma2 = sum_squares / n;
-        let loglik = -0.5 * n * ((2.0 * PI).ln() + sigma2.ln() + 1.0) - 0.5 * log_f;
-        loglik.is_finite().then_some(Filtered {
-            loglik,
-            sigma2,
-            state: a,
+        log_det.is_finite().then_some(Innovations {
+            standardized,
+            log_det,
+            states,
         })
+    }
+
+    /// Conditional residuals (the CSS recursion, as R's `arima(method =
+    /// "CSS")`): the first `skip` periods and every residual before them are
+    /// taken as zero, then `e_t = w_t − Σ φ_i w_{t−i} − Σ θ_j e_{t−j}`; only
+    /// residuals from `skip` on are returned.
+    pub fn conditional_residuals(&self, columns: &[&[f64]], skip: usize) -> Innovations {
+        let standardized = columns
+            .iter()
+            .map(|w| {
+                let mut e = vec![0.0; w.len()];
+                for t in skip..w.len() {
+                    let mut value = w[t];
+                    for (i, phi) in self.phi.iter().enumerate().take(t) {
+                        value -= phi * w[t - 1 - i];
+                    }
+                    for (j, theta) in self.theta.iter().enumerate().take(t) {
+                        value -= theta * e[t - 1 - j];
+                    }
+                    e[t] = value;
+                }
+                e.split_off(skip.min(w.len()))
+            })
+            .collect();
+        Innovations {
+            standardized,
+            log_det: 0.0,
+            states: Vec::new(),
+        }
     }
 
     /// Mean forecasts of the next `horizon` periods from a filtered state.
@@ -204,6 +239,28 @@ fn transpose(x: &[f64], r: usize, out: &mut [f64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::f64::consts::PI;
+
+    /// Concentrated log-likelihood and σ² of `w`.
+    fn loglik(arma: &Arma, w: &[f64]) -> (f64, f64) {
+        let i = arma.innovations(&[w]).unwrap();
+        let n = w.len() as f64;
+        let sigma2 = i.standardized[0].iter().map(|v| v * v).sum::<f64>() / n;
+        (-0.5 * n * ((2.0 * PI).ln() + sigma2.ln() + 1.0) - 0.5 * i.log_det, sigma2)
+    }
+
+    #[test]
+    fn conditional_residuals_of_an_arma11_by_hand() {
+        // e_1 = w_1 - 0.5 w_0 (e_0 = 0), e_2 = w_2 - 0.5 w_1 - 0.4 e_1.
+        let arma = Arma {
+            phi: vec![0.5],
+            theta: vec![0.4],
+        };
+        let w = [1.0, 2.0, -1.0];
+        let e = &arma.conditional_residuals(&[&w], 1).standardized[0];
+        assert_eq!(e.len(), 2);
+        assert!((e[0] - 1.5).abs() < 1e-15 && (e[1] - (-1.0 - 1.0 - 0.6)).abs() < 1e-15, "{e:?}");
+    }
 
     #[test]
     fn ar1_likelihood_matches_the_closed_form() {
@@ -214,13 +271,14 @@ mod tests {
             phi: vec![phi],
             theta: vec![],
         };
-        let f = arma.filter(&w).unwrap();
+        let f = loglik(&arma, &w);
         let ss = w[0] * w[0] * (1.0 - phi * phi) + w.windows(2).map(|p| (p[1] - phi * p[0]).powi(2)).sum::<f64>();
         let sigma2 = ss / 5.0;
         let expected = -2.5 * ((2.0 * PI).ln() + sigma2.ln() + 1.0) - 0.5 * (1.0 / (1.0 - phi * phi)).ln();
-        assert!((f.sigma2 - sigma2).abs() < 1e-12);
-        assert!((f.loglik - expected).abs() < 1e-10, "{} vs {expected}", f.loglik);
-        assert!((arma.forecast(&f.state, 2)[1] - phi * phi * w[4]).abs() < 1e-12);
+        assert!((f.1 - sigma2).abs() < 1e-12);
+        assert!((f.0 - expected).abs() < 1e-10, "{} vs {expected}", f.0);
+        let state = &arma.innovations(&[&w]).unwrap().states[0];
+        assert!((arma.forecast(state, 2)[1] - phi * phi * w[4]).abs() < 1e-12);
     }
 
     #[test]
@@ -232,16 +290,17 @@ mod tests {
         let quadratic = (a * w[0] * w[0] - 2.0 * b * w[0] * w[1] + a * w[1] * w[1]) / det;
         let sigma2 = quadratic / 2.0;
         let expected = -((2.0 * PI).ln() + sigma2.ln() + 1.0) - 0.5 * det.ln();
-        let f = Arma {
-            phi: vec![],
-            theta: vec![theta],
-        }
-        .filter(&w)
-        .unwrap();
+        let f = loglik(
+            &Arma {
+                phi: vec![],
+                theta: vec![theta],
+            },
+            &w,
+        );
         assert!(
-            (f.sigma2 - sigma2).abs() < 1e-12 && (f.loglik - expected).abs() < 1e-12,
+            (f.1 - sigma2).abs() < 1e-12 && (f.0 - expected).abs() < 1e-12,
             "{} vs {expected}",
-            f.loglik
+            f.0
         );
     }
 

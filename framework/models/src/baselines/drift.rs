@@ -2,11 +2,11 @@
 //! values (the random walk with drift forecast).
 
 use super::require;
-use crate::{FoldInput, Forecaster, ModelError, per_series};
+use crate::{FoldInput, Forecaster, ModelError, SeriesOutcome, per_series};
 use trendlab_spec::families::DriftConfig;
 
 impl Forecaster for DriftConfig {
-    fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<Vec<f64>>, ModelError> {
+    fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<SeriesOutcome>, ModelError> {
         per_series(input, |s, h| {
             let y = require(s, 1)?;
             let last = y[y.len() - 1];
@@ -15,7 +15,7 @@ impl Forecaster for DriftConfig {
             } else {
                 0.0
             };
-            Ok((1..=h).map(|step| last + slope * step as f64).collect())
+            Ok((1..=h).map(|step| last + slope * step as f64).collect::<Vec<f64>>())
         })
     }
 }

@@ -2,11 +2,11 @@
 //! `window` of them).
 
 use super::require;
-use crate::{FoldInput, Forecaster, ModelError, per_series};
+use crate::{FoldInput, Forecaster, ModelError, SeriesOutcome, per_series};
 use trendlab_spec::families::MeanConfig;
 
 impl Forecaster for MeanConfig {
-    fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<Vec<f64>>, ModelError> {
+    fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<SeriesOutcome>, ModelError> {
         per_series(input, |s, h| {
             let y = require(s, 1)?;
             let window = &y[y.len() - self.window.unwrap_or(y.len()).min(y.len())..];

@@ -1,11 +1,11 @@
 //! `naive`: every step repeats the last training value.
 
 use super::require;
-use crate::{FoldInput, Forecaster, ModelError, per_series};
+use crate::{FoldInput, Forecaster, ModelError, SeriesOutcome, per_series};
 use trendlab_spec::families::NaiveConfig;
 
 impl Forecaster for NaiveConfig {
-    fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<Vec<f64>>, ModelError> {
+    fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<SeriesOutcome>, ModelError> {
         per_series(input, |s, h| Ok(vec![require(s, 1)?[s.train_len() - 1]; h]))
     }
 }

@@ -2,16 +2,16 @@
 //! from the last full season of training data.
 
 use super::require;
-use crate::{FoldInput, Forecaster, ModelError, per_series};
+use crate::{FoldInput, Forecaster, ModelError, SeriesOutcome, per_series};
 use trendlab_spec::families::SeasonalNaiveConfig;
 
 impl Forecaster for SeasonalNaiveConfig {
-    fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<Vec<f64>>, ModelError> {
+    fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<SeriesOutcome>, ModelError> {
         let m = self.season;
         per_series(input, |s, h| {
             let y = require(s, m)?;
             let last_season = &y[y.len() - m..];
-            Ok((0..h).map(|step| last_season[step % m]).collect())
+            Ok((0..h).map(|step| last_season[step % m]).collect::<Vec<f64>>())
         })
     }
 }

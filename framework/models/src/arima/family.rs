@@ -1,0 +1,103 @@
+//! The `arima` family in a backtest: per series, the fixed orders of the
+//! spec or an automatic search (or, with `reuse_order`, the orders the
+//! search chose for that series on the first fold), regressed on the
+//! known-in-advance covariates with `exogenous = true`, forecast with
+//! prediction intervals at the experiment's levels. A series that cannot be
+//! fitted fails alone, with its reason.
+
+use super::auto::{Search, auto_arima};
+use super::{ArimaFit, Orders, fit};
+use crate::{FoldInput, Forecaster, Interval, ModelError, SeriesForecast, SeriesHistory, SeriesOutcome, per_series};
+use trendlab_spec::families::{ArimaConfig, ArimaTrend};
+
+/// The orders recorded per series (`chosen` in run.json), e.g.
+/// `{"order": [1, 1, 1], "seasonal_order": [0, 1, 1, 7], "trend": "t",
+/// "model": "ARIMA(1,1,1)(0,1,1)[7] with drift"}`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Chosen {
+    order: [usize; 3],
+    seasonal_order: [usize; 4],
+    trend: ArimaTrend,
+    model: String,
+}
+
+impl From<Orders> for Chosen {
+    fn from(o: Orders) -> Self {
+        Chosen {
+            order: o.order,
+            seasonal_order: o.seasonal_order,
+            trend: o.trend,
+            model: o.to_string(),
+        }
+    }
+}
+
+impl From<Chosen> for Orders {
+    fn from(c: Chosen) -> Self {
+        Orders {
+            order: c.order,
+            seasonal_order: c.seasonal_order,
+            trend: c.trend,
+        }
+    }
+}
+
+impl Orders {
+    /// The fixed orders of a spec (`None` with `auto = true`).
+    pub fn of(config: &ArimaConfig) -> Option<Orders> {
+        let order = config.order?;
+        let differences = order[1] + config.seasonal_order[1];
+        Some(Orders {
+            order,
+            seasonal_order: config.seasonal_order,
+            trend: config.trend.unwrap_or(ArimaTrend::default_for(differences)),
+        })
+    }
+}
+
+/// Fits one series: fixed orders, the first fold's choice, or a search.
+fn fit_series(config: &ArimaConfig, s: &SeriesHistory<'_>, input: &FoldInput<'_>) -> Result<ArimaFit, ModelError> {
+    let exogenous: &[&[f64]] = if config.exogenous { &s.future } else { &[] };
+    if let Some(orders) = Orders::of(config) {
+        return fit(s.target, exogenous, &orders, s.id);
+    }
+    let reused = input
+        .first_fold
+        .filter(|_| config.reuse_order)
+        .and_then(|choices| choices.get(s.id))
+        .and_then(|value| serde_json::from_value::<Chosen>(value.clone()).ok());
+    match reused {
+        Some(chosen) => fit(s.target, exogenous, &chosen.into(), s.id),
+        None => {
+            let search = Search {
+                season: config.season.unwrap_or(1),
+                approximation: config.approximation,
+            };
+            auto_arima(s.target, exogenous, search, s.id)
+        }
+    }
+}
+
+impl Forecaster for ArimaConfig {
+    fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<SeriesOutcome>, ModelError> {
+        per_series(input, |s, horizon| {
+            let model = fit_series(self, s, input)?;
+            let forecast = model.forecast(s.target, horizon)?;
+            let intervals = input
+                .levels
+                .iter()
+                .map(|&level| {
+                    let (lower, upper) = forecast.interval(level / 100.0).into_iter().unzip();
+                    Interval { level, lower, upper }
+                })
+                .collect();
+            Ok(SeriesForecast {
+                mean: forecast.mean,
+                intervals,
+                chosen: self
+                    .auto
+                    .then(|| serde_json::to_value(Chosen::from(model.orders)).expect("orders serialise")),
+            })
+        })
+    }
+}
