@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use trendlab_engine::store::RunRecord;
 
 /// The repository root.
 pub fn repo() -> PathBuf {
@@ -65,4 +66,15 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
         }
     }
     files
+}
+
+/// Every run record of `experiment` under `out`, by model, fold and id.
+pub fn records(out: &Path, experiment: &str) -> Vec<RunRecord> {
+    let dir = out.join("runs").join(experiment);
+    let mut all: Vec<RunRecord> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| serde_json::from_slice(&std::fs::read(e.unwrap().path().join("run.json")).unwrap()).unwrap())
+        .collect();
+    all.sort_by(|a, b| (&a.model, a.fold, &a.run_id).cmp(&(&b.model, b.fold, &b.run_id)));
+    all
 }

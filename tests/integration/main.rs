@@ -4,6 +4,7 @@
 
 mod aggregation;
 mod arima;
+mod arima_backtest;
 mod backtest;
 mod cli;
 mod common;

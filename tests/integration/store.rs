@@ -1,18 +1,8 @@
 //! The run store: atomic writes, skip on rerun, failed runs, determinism.
 
-use crate::common::{files_under, quickstart_variant, stderr, stdout, trendlab};
+use crate::common::{files_under, quickstart_variant, records, stderr, stdout, trendlab};
 use std::path::{Path, PathBuf};
 use trendlab_engine::store::{RunRecord, RunStatus, write_atomic};
-
-fn records(out: &Path, experiment: &str) -> Vec<RunRecord> {
-    let dir = out.join("runs").join(experiment);
-    let mut all: Vec<RunRecord> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| serde_json::from_slice(&std::fs::read(e.unwrap().path().join("run.json")).unwrap()).unwrap())
-        .collect();
-    all.sort_by(|a, b| (&a.model, a.fold, &a.run_id).cmp(&(&b.model, b.fold, &b.run_id)));
-    all
-}
 
 fn leftover_temp_files(dir: &Path) -> Vec<PathBuf> {
     files_under(dir)

@@ -210,7 +210,9 @@ fn run_one(
     } else {
         let (mut metrics, table) = score(prepared, &scored, fold);
         if !record.failed_series.is_empty() {
-            metrics.notes.insert(0, failed_series_note(&record.failed_series, windows.len()));
+            metrics
+                .notes
+                .insert(0, failed_series_note(&record.failed_series, windows.len()));
         }
         record.total_seconds = started.elapsed().as_secs_f64();
         store.save_finished(&record, &metrics, &table)?;
@@ -274,7 +276,10 @@ pub fn fold_input<'a>(prepared: &'a Prepared, windows: &[Window], first_fold: Op
 
 /// Runs the model, turning errors and panics into a reason; each series'
 /// outcome is checked (shape, finite values) and fails alone if malformed.
-fn forecast(input: &FoldInput<'_>, family: &trendlab_spec::FamilySpec) -> Result<Vec<Result<SeriesForecast, String>>, String> {
+fn forecast(
+    input: &FoldInput<'_>,
+    family: &trendlab_spec::FamilySpec,
+) -> Result<Vec<Result<SeriesForecast, String>>, String> {
     let outcomes = catch_unwind(AssertUnwindSafe(|| forecaster(family).forecast(input)))
         .map_err(|panic| {
             let message = panic
@@ -323,9 +328,15 @@ fn check_shape(f: &SeriesForecast, input: &FoldInput<'_>) -> Result<(), String> 
     for i in &f.intervals {
         let well_formed = i.lower.len() == h
             && i.upper.len() == h
-            && i.lower.iter().zip(&i.upper).all(|(lo, hi)| lo.is_finite() && hi.is_finite() && lo <= hi);
+            && i.lower
+                .iter()
+                .zip(&i.upper)
+                .all(|(lo, hi)| lo.is_finite() && hi.is_finite() && lo <= hi);
         if !well_formed {
-            return Err(format!("the model returned a malformed {}% prediction interval", i.level));
+            return Err(format!(
+                "the model returned a malformed {}% prediction interval",
+                i.level
+            ));
         }
     }
     Ok(())
@@ -353,7 +364,12 @@ fn score(
         .collect();
     let windows: Vec<Window> = scored.iter().map(|(w, _)| (*w).clone()).collect();
     let mut metrics = MetricsFile::default();
-    for score in prepared.experiment.scores().iter().filter(|s| s.metric != Metric::Wrmsse) {
+    for score in prepared
+        .experiment
+        .scores()
+        .iter()
+        .filter(|s| s.metric != Metric::Wrmsse)
+    {
         let mut values = Vec::new();
         for (w, eval) in windows.iter().zip(&evals) {
             if let Some(v) = series_score(score, eval, e.season) {

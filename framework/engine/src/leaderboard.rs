@@ -79,10 +79,8 @@ impl LeaderboardRow {
     pub fn from_store(plan: &Plan, c: usize, store: &RunStore, metrics: &[Score]) -> Result<Self, StoreError> {
         let config = &plan.configs[c];
         let folds = plan.runs_of(c).count();
-        let mut per_fold: BTreeMap<String, Vec<Option<f64>>> = metrics
-            .iter()
-            .map(|m| (m.name(), vec![None; folds]))
-            .collect();
+        let mut per_fold: BTreeMap<String, Vec<Option<f64>>> =
+            metrics.iter().map(|m| (m.name(), vec![None; folds])).collect();
         let (mut run_ids, mut errors, mut notes, mut fit, mut finished) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), 0);
         for (k, run) in plan.runs_of(c).enumerate() {

@@ -62,7 +62,10 @@ pub fn series_score(score: &Score, s: &SeriesEval<'_>, season: usize) -> Option<
     match score.metric {
         Metric::Coverage => {
             let i = interval(score.level)?;
-            mean((0..s.actual.len()).map(|h| f64::from(u8::from(i.lower[h] <= s.actual[h] && s.actual[h] <= i.upper[h]))))
+            mean(
+                (0..s.actual.len())
+                    .map(|h| f64::from(u8::from(i.lower[h] <= s.actual[h] && s.actual[h] <= i.upper[h]))),
+            )
         }
         Metric::Winkler => {
             let i = interval(score.level)?;
@@ -319,7 +322,17 @@ mod tests {
         close(score(Metric::Pinball, None), expected / 9.0);
         assert_eq!(score(Metric::Coverage, Some(95.0)), None, "no 95% interval");
         let without = SeriesEval { intervals: &[], ..eval };
-        assert_eq!(series_score(&Score { metric: Metric::Pinball, level: None }, &without, 1), None);
+        assert_eq!(
+            series_score(
+                &Score {
+                    metric: Metric::Pinball,
+                    level: None
+                },
+                &without,
+                1
+            ),
+            None
+        );
     }
 
     #[test]

@@ -124,7 +124,10 @@ impl ForecastTable {
         let mut reader = csv::Reader::from_path(path).map_err(|e| corrupt(e.to_string()))?;
         let header = reader.headers().map_err(|e| corrupt(e.to_string()))?.clone();
         if header.iter().take(FORECAST_COLUMNS.len()).ne(FORECAST_COLUMNS) {
-            return Err(corrupt(format!("unexpected header {:?}", header.iter().collect::<Vec<_>>())));
+            return Err(corrupt(format!(
+                "unexpected header {:?}",
+                header.iter().collect::<Vec<_>>()
+            )));
         }
         let levels = header
             .iter()
@@ -141,7 +144,13 @@ impl ForecastTable {
             let record = record.map_err(|e| corrupt(e.to_string()))?;
             let line = i + 2;
             let field = |k: usize| record.get(k).unwrap_or_default();
-            let bad = |k: usize| corrupt(format!("line {line}: bad {} `{}`", header.get(k).unwrap_or("field"), field(k)));
+            let bad = |k: usize| {
+                corrupt(format!(
+                    "line {line}: bad {} `{}`",
+                    header.get(k).unwrap_or("field"),
+                    field(k)
+                ))
+            };
             let number = |k: usize| field(k).parse::<f64>().map_err(|_| bad(k));
             let count = |k: usize| field(k).parse::<usize>().map_err(|_| bad(k));
             let date = |k: usize| field(k).parse::<NaiveDate>().map_err(|_| bad(k));

@@ -239,7 +239,10 @@ impl Checker<'_> {
         for (i, level) in e.levels.iter().enumerate() {
             let path = KeyPath::from(["evaluation", "levels"]).index(i);
             if !(*level > 0.0 && *level < 100.0) {
-                self.at(path, format!("interval level {level} is not a percentage strictly between 0 and 100"));
+                self.at(
+                    path,
+                    format!("interval level {level} is not a percentage strictly between 0 and 100"),
+                );
             } else if e.levels[..i].contains(level) {
                 self.at(path, format!("interval level {level} is listed twice"));
             }

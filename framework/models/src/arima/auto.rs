@@ -185,7 +185,11 @@ pub fn auto_arima(y: &[f64], exogenous: &[&[f64]], search: Search, series: &str)
     let seasonal = season > 1 && y.len() >= 3 * season;
     let (d, sd) = differences(y, exogenous, season);
     let approximate = search.approximation.unwrap_or(y.len() > 150 || season > 12);
-    let method = if approximate { Method::Conditional } else { Method::Exact };
+    let method = if approximate {
+        Method::Conditional
+    } else {
+        Method::Exact
+    };
     // A constant is a mean without differencing, a drift with one difference.
     let with_constant = match d + sd {
         0 => Some(ArimaTrend::C),
@@ -197,7 +201,11 @@ pub fn auto_arima(y: &[f64], exogenous: &[&[f64]], search: Search, series: &str)
     } else {
         (MAX_P, MAX_Q)
     };
-    let (max_sp, max_sq) = if seasonal { (MAX_SEASONAL_P, MAX_SEASONAL_Q) } else { (0, 0) };
+    let (max_sp, max_sq) = if seasonal {
+        (MAX_SEASONAL_P, MAX_SEASONAL_Q)
+    } else {
+        (0, 0)
+    };
     let s = if seasonal { season } else { 0 };
     let orders = |[p, q, sp, sq]: [usize; 4], constant: bool| Orders {
         order: [p, d, q],
@@ -231,7 +239,12 @@ pub fn auto_arima(y: &[f64], exogenous: &[&[f64]], search: Search, series: &str)
     };
     let constant = with_constant.is_some();
     let start = [
-        [2.min(max_p), 2.min(max_q), usize::from(max_sp > 0), usize::from(max_sq > 0)],
+        [
+            2.min(max_p),
+            2.min(max_q),
+            usize::from(max_sp > 0),
+            usize::from(max_sq > 0),
+        ],
         [0, 0, 0, 0],
         [usize::from(max_p > 0), 0, usize::from(max_sp > 0), 0],
         [0, usize::from(max_q > 0), 0, usize::from(max_sq > 0)],
@@ -262,8 +275,7 @@ pub fn auto_arima(y: &[f64], exogenous: &[&[f64]], search: Search, series: &str)
         [1, 1, 0, 0],
     ];
     let limits = [max_p, max_q, max_sp, max_sq];
-    'search: loop {
-        let Some((_, current)) = &best else { break };
+    'search: while let Some((_, current)) = &best {
         let c = current.orders;
         let at = [c.order[0], c.order[2], c.seasonal_order[0], c.seasonal_order[2]];
         let current_constant = c.trend != ArimaTrend::N;
@@ -299,7 +311,13 @@ pub fn auto_arima(y: &[f64], exogenous: &[&[f64]], search: Search, series: &str)
     ranked.sort_by(|a, b| a.1.total_cmp(&b.1));
     let mut last_error = None;
     for (candidate, _) in ranked {
-        match fit_by(Estimation::search(Method::Exact, MIN_ROOT), y, exogenous, candidate, series) {
+        match fit_by(
+            Estimation::search(Method::Exact, MIN_ROOT),
+            y,
+            exogenous,
+            candidate,
+            series,
+        ) {
             Ok(model) if model.min_root_modulus() >= MIN_ROOT && model.aicc().is_finite() => return Ok(model),
             Ok(_) => {}
             Err(e) => last_error = Some(e),

@@ -101,3 +101,71 @@ impl Forecaster for ArimaConfig {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Choices, FeatureSet};
+    use chrono::NaiveDate;
+
+    fn config(reuse_order: bool) -> ArimaConfig {
+        ArimaConfig {
+            order: None,
+            seasonal_order: [0; 4],
+            trend: None,
+            auto: true,
+            season: None,
+            approximation: None,
+            reuse_order,
+            exogenous: false,
+        }
+    }
+
+    /// Forecasts one AR(1)-like series with `first_fold` choices on offer.
+    fn run(config: &ArimaConfig, first_fold: &Choices) -> SeriesForecast {
+        let mut x = 0.0;
+        let y: Vec<f64> = (0..120)
+            .map(|t| {
+                x = 0.7 * x + ((t * 7919) % 17) as f64 - 8.0;
+                50.0 + x
+            })
+            .collect();
+        let start = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        let dates: Vec<NaiveDate> = (0..130).map(|i| start + chrono::Days::new(i)).collect();
+        let features = FeatureSet::default();
+        let input = FoldInput {
+            series: vec![SeriesHistory {
+                id: "s",
+                text: None,
+                dates: &dates,
+                target: &y,
+                past: vec![],
+                future: vec![],
+            }],
+            horizon: 10,
+            features: &features,
+            seed: 0,
+            levels: &[90.0],
+            first_fold: Some(first_fold),
+        };
+        config.forecast(&input).unwrap().remove(0).unwrap()
+    }
+
+    #[test]
+    fn reuse_order_takes_the_first_folds_orders_instead_of_searching() {
+        // An order the search would not choose for this series.
+        let imposed = Orders {
+            order: [0, 1, 2],
+            seasonal_order: [0; 4],
+            trend: ArimaTrend::N,
+        };
+        let choices: Choices = [("s".to_string(), serde_json::to_value(Chosen::from(imposed)).unwrap())].into();
+        let searched = run(&config(false), &choices);
+        let reused = run(&config(true), &choices);
+        let order_of = |f: &SeriesForecast| f.chosen.as_ref().unwrap()["model"].as_str().unwrap().to_string();
+        assert_eq!(order_of(&reused), "ARIMA(0,1,2)");
+        assert_ne!(order_of(&searched), "ARIMA(0,1,2)");
+        assert_eq!(reused.intervals.len(), 1);
+        assert_eq!(reused.intervals[0].level, 90.0);
+    }
+}

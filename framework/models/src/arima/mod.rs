@@ -410,8 +410,7 @@ pub fn fit_by(
         let innovations = Coefficients::from_unconstrained(x, sizes)
             .arma(s)
             .conditional_residuals(&columns, skip);
-        regression::concentrate(&innovations)
-            .map_or(f64::INFINITY, |(_, rss)| 0.5 * (rss / (nobs - skip) as f64).ln())
+        regression::concentrate(&innovations).map_or(f64::INFINITY, |(_, rss)| 0.5 * (rss / (nobs - skip) as f64).ln())
     };
     let exact = |x: &[f64]| {
         Coefficients::from_unconstrained(x, sizes)
@@ -479,7 +478,13 @@ pub fn fit_by(
             let sigma2 = rss / (nobs - skip) as f64;
             // R's CSS log-likelihood, over all differenced observations.
             let n = nobs as f64;
-            (beta, (-0.5 * n * ((2.0 * std::f64::consts::PI).ln() + 1.0 + sigma2.ln()), sigma2))
+            (
+                beta,
+                (
+                    -0.5 * n * ((2.0 * std::f64::consts::PI).ln() + 1.0 + sigma2.ln()),
+                    sigma2,
+                ),
+            )
         }
     };
     let mut beta = vec![0.0; design.width()];

@@ -95,7 +95,7 @@ pub fn minimize_within(
                     x,
                     value,
                     converged: true,
-                    };
+                };
             }
         };
         let next_g = gradient(&mut f, &next);

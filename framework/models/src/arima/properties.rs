@@ -95,3 +95,84 @@ fn ninety_five_percent_intervals_cover_ninety_five_percent() {
         assert!((coverage - 0.95).abs() <= 0.03, "step {step}: coverage {coverage}");
     }
 }
+
+/// A deterministic zig-zag "noise" for known-answer regression cases.
+fn wiggle(n: usize) -> Vec<f64> {
+    (0..n).map(|t| ((t * 7919) % 13) as f64 - 6.0).collect()
+}
+
+#[test]
+fn white_noise_regression_is_ordinary_least_squares() {
+    // ARIMA(0,0,0) with a constant and one regressor: the MLE of β is OLS,
+    // σ̂² the mean squared residual, the forecast x_future β.
+    let n = 60;
+    let x: Vec<f64> = (0..n + 3).map(|t| ((t * 37) % 11) as f64).collect();
+    let noise = wiggle(n);
+    let y: Vec<f64> = (0..n).map(|t| 5.0 + 2.0 * x[t] + noise[t]).collect();
+    let orders = Orders {
+        order: [0, 0, 0],
+        seasonal_order: [0; 4],
+        trend: trendlab_spec::families::ArimaTrend::C,
+    };
+    let model = fit(&y, &[&x], &orders, "ols").unwrap();
+    // Closed-form simple regression.
+    let (mx, my) = (x[..n].iter().sum::<f64>() / n as f64, y.iter().sum::<f64>() / n as f64);
+    let sxy: f64 = (0..n).map(|t| (x[t] - mx) * (y[t] - my)).sum();
+    let sxx: f64 = (0..n).map(|t| (x[t] - mx).powi(2)).sum();
+    let slope = sxy / sxx;
+    let intercept = my - slope * mx;
+    let rss: f64 = (0..n).map(|t| (y[t] - intercept - slope * x[t]).powi(2)).sum();
+    assert!((model.beta[0] - intercept).abs() < 1e-9, "{:?}", model.beta);
+    assert!((model.beta[1] - slope).abs() < 1e-9, "{:?}", model.beta);
+    assert!((model.sigma2 - rss / n as f64).abs() < 1e-9);
+    let forecast = model.forecast(&y, 3).unwrap();
+    for h in 0..3 {
+        assert!((forecast.mean[h] - (intercept + slope * x[n + h])).abs() < 1e-9);
+    }
+    // Exogenous columns must cover the forecast periods.
+    assert!(model.forecast(&y, 4).is_err());
+}
+
+#[test]
+fn random_walk_with_drift_by_hand() {
+    // ARIMA(0,1,0) with trend "t": the drift is the mean difference, σ̂² the
+    // mean squared deviation of the differences, forecasts y_n + h·drift.
+    let noise = wiggle(80);
+    let y: Vec<f64> = noise
+        .iter()
+        .scan(100.0, |level, e| {
+            *level += 0.5 + e;
+            Some(*level)
+        })
+        .collect();
+    let orders = Orders {
+        order: [0, 1, 0],
+        seasonal_order: [0; 4],
+        trend: trendlab_spec::families::ArimaTrend::T,
+    };
+    let model = fit(&y, &[], &orders, "drift").unwrap();
+    let diffs: Vec<f64> = y.windows(2).map(|w| w[1] - w[0]).collect();
+    let drift = diffs.iter().sum::<f64>() / diffs.len() as f64;
+    let sigma2 = diffs.iter().map(|d| (d - drift).powi(2)).sum::<f64>() / diffs.len() as f64;
+    assert!((model.beta[0] - drift).abs() < 1e-9, "{:?} vs {drift}", model.beta);
+    assert!((model.sigma2 - sigma2).abs() < 1e-9);
+    assert_eq!(model.orders.to_string(), "ARIMA(0,1,0) with drift");
+    let forecast = model.forecast(&y, 4).unwrap();
+    for h in 0..4 {
+        let expected = y[79] + (h + 1) as f64 * drift;
+        assert!((forecast.mean[h] - expected).abs() < 1e-9);
+        assert!((forecast.variance[h] - (h + 1) as f64 * sigma2).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn a_constant_regressor_is_left_out_not_singular() {
+    let y = simulate(&[0.5], &[], 0, 0, 1, 100, 3);
+    let flat = vec![4.0; 105];
+    let orders = Orders::new([1, 0, 0], [0; 4]);
+    let model = fit(&y, &[&flat], &orders, "flat").unwrap();
+    // The constant regressor duplicates the mean: its coefficient is 0.
+    assert_eq!(model.beta[1], 0.0);
+    let plain = fit(&y, &[], &orders, "plain").unwrap();
+    assert!((model.loglik - plain.loglik).abs() < 1e-9);
+}

@@ -132,6 +132,9 @@ mod tests {
             states: vec![],
         };
         let (beta, rss) = concentrate(&innovations).unwrap();
-        assert!((beta[0] - 2.0).abs() < 1e-12 && (rss - 1.25).abs() < 1e-12, "{beta:?} {rss}");
+        assert!(
+            (beta[0] - 2.0).abs() < 1e-12 && (rss - 1.25).abs() < 1e-12,
+            "{beta:?} {rss}"
+        );
     }
 }

@@ -246,7 +246,10 @@ mod tests {
         let i = arma.innovations(&[w]).unwrap();
         let n = w.len() as f64;
         let sigma2 = i.standardized[0].iter().map(|v| v * v).sum::<f64>() / n;
-        (-0.5 * n * ((2.0 * PI).ln() + sigma2.ln() + 1.0) - 0.5 * i.log_det, sigma2)
+        (
+            -0.5 * n * ((2.0 * PI).ln() + sigma2.ln() + 1.0) - 0.5 * i.log_det,
+            sigma2,
+        )
     }
 
     #[test]
@@ -259,7 +262,10 @@ mod tests {
         let w = [1.0, 2.0, -1.0];
         let e = &arma.conditional_residuals(&[&w], 1).standardized[0];
         assert_eq!(e.len(), 2);
-        assert!((e[0] - 1.5).abs() < 1e-15 && (e[1] - (-1.0 - 1.0 - 0.6)).abs() < 1e-15, "{e:?}");
+        assert!(
+            (e[0] - 1.5).abs() < 1e-15 && (e[1] - (-1.0 - 1.0 - 0.6)).abs() < 1e-15,
+            "{e:?}"
+        );
     }
 
     #[test]

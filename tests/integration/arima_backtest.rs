@@ -1,0 +1,240 @@
+//! The arima family inside `trendlab run`: prediction intervals in
+//! forecasts.csv and the interval metrics, a series that cannot be fitted
+//! failing alone, ARIMAX on a known-in-advance covariate, and `reuse_order`.
+
+use crate::common::{records, stdout, trendlab, write};
+use std::path::Path;
+use trendlab_engine::store::{RunStatus, RunStore};
+
+/// A daily long-format CSV: `id,date,y,promo` for each `(id, values, promo)`.
+fn daily_csv(dir: &Path, series: &[(&str, Vec<f64>, Vec<f64>)]) {
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+    let mut text = String::from("id,date,y,promo\n");
+    for (id, y, promo) in series {
+        for (t, (v, p)) in y.iter().zip(promo).enumerate() {
+            text.push_str(&format!("{id},{},{v},{p}\n", start + chrono::Days::new(t as u64)));
+        }
+    }
+    write(dir, "daily.csv", &text);
+}
+
+/// A deterministic, noisy-looking series: an AR(1) driven by a zig-zag.
+fn wandering(n: usize, seed: usize, level: f64) -> Vec<f64> {
+    let mut x = 0.0;
+    (0..n)
+        .map(|t| {
+            let shock = ((t * 7919 + seed * 104_729) % 23) as f64 - 11.0;
+            x = 0.6 * x + shock;
+            level + x
+        })
+        .collect()
+}
+
+const HEADER: &str = r#"
+[experiment]
+name = "arima-cli"
+seed = 7
+
+[data]
+path = "daily.csv"
+time = "date"
+id = "id"
+target = "y"
+frequency = "D"
+covariates = ["promo"]
+"#;
+
+#[test]
+fn intervals_are_written_and_scored_and_a_failing_series_fails_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 120;
+    daily_csv(
+        dir.path(),
+        &[
+            ("a", wandering(n, 1, 100.0), vec![0.0; n]),
+            ("b", wandering(n, 2, 50.0), vec![0.0; n]),
+            // Constant: its differences are all zero, the likelihood is unbounded.
+            ("flat", vec![5.0; n], vec![0.0; n]),
+        ],
+    );
+    let spec = format!(
+        "{HEADER}
+[evaluation]
+horizon = 7
+folds = 2
+metrics = [\"mae\", \"coverage\", \"winkler\", \"pinball\"]
+levels = [80, 95]
+
+[[models]]
+name = \"arima\"
+family = \"arima\"
+order = [1, 1, 0]
+
+[[models]]
+name = \"naive\"
+family = \"naive\"
+"
+    );
+    write(dir.path(), "spec.toml", &spec);
+    let out = trendlab(dir.path(), &["run", "spec.toml", "--out", "out", "--quiet"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    let store = RunStore::new(&dir.path().join("out"), "arima-cli");
+    for record in records(&dir.path().join("out"), "arima-cli") {
+        assert_eq!(record.status, RunStatus::Finished, "{record:?}");
+        let metrics = store.metrics(&record.run_id).unwrap().unwrap();
+        let table = store.forecasts(&record.run_id).unwrap();
+        if record.model == "naive" {
+            // No intervals: no interval columns, and the metrics say why they are missing.
+            assert!(table.levels.is_empty() && record.failed_series.is_empty());
+            assert!(!metrics.aggregate.contains_key("coverage_80"));
+            assert!(
+                metrics
+                    .notes
+                    .contains(&"coverage undefined for 3 series: the model gives no prediction intervals".to_string()),
+                "{:?}",
+                metrics.notes
+            );
+            continue;
+        }
+        // The flat series failed with its reason; the others were scored.
+        assert_eq!(record.failed_series.len(), 1, "{record:?}");
+        assert_eq!(record.failed_series[0].series, "flat");
+        assert!(record.failed_series[0].reason.contains("could not be evaluated"));
+        assert!(metrics.notes[0].starts_with("1 of 3 series failed and are not scored (flat: "));
+        assert_eq!(metrics.per_series.keys().collect::<Vec<_>>(), ["a", "b"]);
+        // forecasts.csv: nested intervals around the forecast, at both levels.
+        assert_eq!(table.levels, [80.0, 95.0]);
+        assert_eq!(table.rows.len(), 2 * 7);
+        for row in &table.rows {
+            let [(lo80, hi80), (lo95, hi95)] = [row.bounds[0], row.bounds[1]];
+            assert!(
+                lo95 < lo80 && lo80 < row.forecast && row.forecast < hi80 && hi80 < hi95,
+                "{row:?}"
+            );
+        }
+        // The stored coverage is the share of stored actuals inside the stored bounds.
+        let inside = |k: usize| {
+            table
+                .rows
+                .iter()
+                .filter(|r| r.bounds[k].0 <= r.actual && r.actual <= r.bounds[k].1)
+                .count() as f64
+                / table.rows.len() as f64
+        };
+        assert!((metrics.aggregate["coverage_80"] - inside(0)).abs() < 1e-12);
+        assert!((metrics.aggregate["coverage_95"] - inside(1)).abs() < 1e-12);
+        assert!(metrics.aggregate["winkler_95"] > metrics.aggregate["winkler_80"] * 0.5);
+        assert!(metrics.aggregate.contains_key("pinball"));
+    }
+    let leaderboard = std::fs::read_to_string(dir.path().join("out/reports/arima-cli/leaderboard.csv")).unwrap();
+    assert!(
+        leaderboard
+            .lines()
+            .next()
+            .unwrap()
+            .contains("coverage_80_mean,coverage_80_std,coverage_95_mean"),
+        "{leaderboard}"
+    );
+}
+
+#[test]
+fn arimax_forecasts_follow_the_future_covariate() {
+    // y = 10 + 5·promo + noise; promo on two fixed weekdays, known in advance.
+    let dir = tempfile::tempdir().unwrap();
+    let n = 150;
+    let promo: Vec<f64> = (0..n).map(|t| f64::from(u8::from(t % 7 == 2 || t % 7 == 5))).collect();
+    let noise = wandering(n, 3, 0.0);
+    let y: Vec<f64> = (0..n).map(|t| 10.0 + 5.0 * promo[t] + 0.05 * noise[t]).collect();
+    daily_csv(dir.path(), &[("p", y, promo.clone())]);
+    let spec = format!(
+        "{HEADER}
+[features]
+future = [\"promo\"]
+
+[evaluation]
+horizon = 14
+metrics = [\"mae\"]
+
+[[models]]
+name = \"arimax\"
+family = \"arima\"
+order = [1, 0, 0]
+exogenous = true
+"
+    );
+    write(dir.path(), "spec.toml", &spec);
+    let out = trendlab(dir.path(), &["run", "spec.toml", "--out", "out", "--quiet"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    let record = &records(&dir.path().join("out"), "arima-cli")[0];
+    let table = RunStore::new(&dir.path().join("out"), "arima-cli")
+        .forecasts(&record.run_id)
+        .unwrap();
+    for row in &table.rows {
+        let t = n - 14 + row.step - 1;
+        let expected = 10.0 + 5.0 * promo[t];
+        assert!(
+            (row.forecast - expected).abs() < 0.6,
+            "step {}: {} vs {expected}",
+            row.step,
+            row.forecast
+        );
+    }
+}
+
+#[test]
+fn reuse_order_refits_the_first_folds_choice_on_later_folds() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 200;
+    let weekly = |seed: usize, level: f64| -> Vec<f64> {
+        wandering(n, seed, level)
+            .iter()
+            .enumerate()
+            .map(|(t, v)| v + 8.0 * ((t % 7) as f64 - 3.0))
+            .collect()
+    };
+    daily_csv(
+        dir.path(),
+        &[
+            ("u", weekly(4, 80.0), vec![0.0; n]),
+            ("v", weekly(5, 60.0), vec![0.0; n]),
+        ],
+    );
+    let spec = format!(
+        "{HEADER}
+[evaluation]
+horizon = 14
+folds = 3
+metrics = [\"mae\"]
+
+[[models]]
+name = \"auto\"
+family = \"arima\"
+auto = true
+season = 7
+[models.grid]
+reuse_order = [false, true]
+"
+    );
+    write(dir.path(), "spec.toml", &spec);
+    let out = trendlab(
+        dir.path(),
+        &["run", "spec.toml", "--out", "out", "--quiet", "--jobs", "2"],
+    );
+    assert!(out.status.success(), "{}", stdout(&out));
+    let all = records(&dir.path().join("out"), "arima-cli");
+    assert_eq!(all.len(), 6);
+    for reuse in [false, true] {
+        let runs: Vec<_> = all
+            .iter()
+            .filter(|r| r.params["reuse_order"] == serde_json::Value::Bool(reuse))
+            .collect();
+        assert_eq!(runs.len(), 3);
+        for run in &runs {
+            assert_eq!(run.chosen.len(), 2, "every series records its orders: {run:?}");
+            assert!(run.chosen["u"]["model"].as_str().unwrap().starts_with("ARIMA("));
+        }
+        if reuse {
+            assert!(runs.iter().all(|r| r.chosen == runs[0].chosen), "{runs:?}");
+        }
+    }
+}
