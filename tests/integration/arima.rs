@@ -161,3 +161,25 @@ fn auto_arima_on_airpassengers_against_statsforecast() {
         chosen.aicc()
     );
 }
+
+/// The seasonal-difference test reads the same STL seasonal strength as
+/// statsforecast (tests/goldens/seasonal_strength_airpassengers.json).
+#[test]
+fn seasonal_strength_matches_statsforecast() {
+    let y = values(&golden()["data"]["values"]);
+    let logs: Vec<f64> = y.iter().map(|v| v.ln()).collect();
+    let reference: Value = serde_json::from_slice(
+        &std::fs::read(repo().join("tests/goldens/seasonal_strength_airpassengers.json")).unwrap(),
+    )
+    .unwrap();
+    let strength = &reference["strength"];
+    for (name, x, s) in [
+        ("values_s12", &y[..], 12),
+        ("log_values_s12", &logs[..], 12),
+        ("first60_s4", &y[..60], 4),
+    ] {
+        let ours = trendlab_models::arima::auto::seasonal_strength(x, s);
+        let theirs = strength[name].as_f64().unwrap();
+        assert!((ours - theirs).abs() < 1e-9, "{name}: {ours} vs statsforecast {theirs}");
+    }
+}
