@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Auto-ARIMA, trendlab beside statsforecast, on the same 200 synthetic daily
-# series, one after the other (single thread each): seconds and MASE (m = 7).
+# series, one after the other: trendlab on one thread (--jobs 1) and on two
+# (--jobs 2), statsforecast with n_jobs=1; seconds, MASE (m = 7) and ratios.
 #
 # Usage: benches/arima_vs_statsforecast.sh [SERIES]   (default 200)
 # Needs a Python with pandas, numpy and statsforecast==2.1.1: set PYTHON, e.g.
@@ -26,7 +27,7 @@ frequency = "D"
 [evaluation]
 horizon = 28
 folds = 1
-metrics = ["mase"]
+metrics = ["mase", "coverage"]
 season = 7
 [[models]]
 name = "auto_arima"
@@ -35,9 +36,28 @@ auto = true
 season = 7
 SPEC
 cargo build --release --quiet
-start=$(date +%s.%N)
-target/release/trendlab run "$work/spec.toml" --out "$work/out" --quiet > /dev/null
-end=$(date +%s.%N)
-mase=$(python3 -c "import json,glob; print(round(json.load(open(glob.glob('$work/out/runs/bench-auto-arima/*/metrics.json')[0]))['aggregate']['mase'], 5))")
-echo "{\"trendlab\": {\"series\": $series, \"seconds\": $(echo "$end - $start" | bc), \"mase\": $mase}}"
-"$python" benches/peers/statsforecast_autoarima.py "$work/synth.csv" 1 | tail -1
+# trendlab_run JOBS: prints "seconds mase" of one timed run.
+trendlab_run() {
+  rm -rf "$work/out"
+  local start end
+  start=$(date +%s.%N)
+  target/release/trendlab run "$work/spec.toml" --out "$work/out" --quiet --jobs "$1" > /dev/null
+  end=$(date +%s.%N)
+  echo "$(echo "$end - $start" | bc) $(python3 -c "import json,glob; print(json.load(open(glob.glob('$work/out/runs/bench-auto-arima/*/metrics.json')[0]))['aggregate']['mase'])")"
+}
+read -r t1 mase1 < <(trendlab_run 1)
+read -r t2 mase2 < <(trendlab_run 2)
+echo "{\"trendlab\": {\"series\": $series, \"jobs=1\": {\"seconds\": $t1, \"mase\": $mase1}, \"jobs=2\": {\"seconds\": $t2, \"mase\": $mase2}}}"
+peer=$("$python" benches/peers/statsforecast_autoarima.py "$work/synth.csv" 1 | tail -1)
+echo "$peer"
+python3 - "$t1" "$mase1" "$t2" "$mase2" "$peer" <<'PY'
+import json, sys
+t1, m1, t2, m2 = map(float, sys.argv[1:5])
+sf = json.loads(sys.argv[5])["n_jobs=1"]
+print(json.dumps({
+    "speedup_vs_statsforecast_single_thread": round(sf["seconds"] / t1, 2),
+    "mase_vs_statsforecast_percent": round(100 * (m1 / sf["mase"] - 1), 3),
+    "jobs2_speedup": round(t1 / t2, 2),
+    "jobs2_same_mase": m1 == m2,
+}))
+PY

@@ -81,7 +81,7 @@ enum Command {
         /// Re-run finished runs too.
         #[arg(long)]
         force: bool,
-        /// Runs executed at once.
+        /// Worker threads: runs, and the series within a run, are spread over them.
         #[arg(long, short, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
         jobs: u16,
         #[command(flatten)]

@@ -59,6 +59,9 @@ fn intervals_are_written_and_scored_and_a_failing_series_fails_alone() {
     );
     let spec = format!(
         "{HEADER}
+[features]
+lags = [1, 7]
+
 [evaluation]
 horizon = 7
 folds = 2
@@ -71,8 +74,8 @@ family = \"arima\"
 order = [1, 1, 0]
 
 [[models]]
-name = \"naive\"
-family = \"naive\"
+name = \"ridge\"
+family = \"linear\"
 "
     );
     write(dir.path(), "spec.toml", &spec);
@@ -83,7 +86,7 @@ family = \"naive\"
         assert_eq!(record.status, RunStatus::Finished, "{record:?}");
         let metrics = store.metrics(&record.run_id).unwrap().unwrap();
         let table = store.forecasts(&record.run_id).unwrap();
-        if record.model == "naive" {
+        if record.model == "ridge" {
             // No intervals: no interval columns, and the metrics say why they are missing.
             assert!(table.levels.is_empty() && record.failed_series.is_empty());
             assert!(!metrics.aggregate.contains_key("coverage_80"));

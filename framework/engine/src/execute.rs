@@ -29,7 +29,7 @@ use trendlab_spec::Metric;
 pub struct RunOptions {
     /// Re-run finished runs too.
     pub force: bool,
-    /// Runs executed at once (threads).
+    /// Worker threads (runs, and the series within a run, share them).
     pub jobs: usize,
 }
 

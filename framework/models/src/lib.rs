@@ -9,6 +9,7 @@
 pub mod arima;
 pub mod baselines;
 pub mod features;
+pub mod intervals;
 pub mod linear;
 pub mod ridge;
 pub mod scaling;
@@ -143,6 +144,17 @@ pub(crate) mod testing {
         horizon: usize,
         features: &FeatureSet,
     ) -> Result<Vec<f64>, ModelError> {
+        Ok(forecast_with_levels(model, y, horizon, features, &[])?.mean)
+    }
+
+    /// `model`'s forecasts of the daily series `y`, with intervals at `levels`.
+    pub fn forecast_with_levels(
+        model: &dyn Forecaster,
+        y: &[f64],
+        horizon: usize,
+        features: &FeatureSet,
+        levels: &[f64],
+    ) -> Result<crate::SeriesForecast, ModelError> {
         let start = NaiveDate::from_ymd_opt(2024, 1, 1).expect("valid date");
         let dates: Vec<NaiveDate> = (0..y.len() + horizon)
             .map(|i| start + chrono::Days::new(i as u64))
@@ -160,10 +172,10 @@ pub(crate) mod testing {
             horizon,
             features,
             seed: 0,
-            levels: &[],
+            levels,
             first_fold: None,
         };
-        Ok(model.forecast(&input)?.remove(0)?.mean)
+        model.forecast(&input)?.remove(0)
     }
 
     /// Forecasts without features (the baselines).

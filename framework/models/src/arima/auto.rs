@@ -343,7 +343,11 @@ mod tests {
     #[test]
     fn seasonal_strength_of_a_pure_cycle_is_one() {
         let cycle: Vec<f64> = (0..60).map(|t| [3.0, -1.0, 0.0, -2.0][t % 4]).collect();
-        assert!((seasonal_strength(&cycle, 4) - 1.0).abs() < 1e-9, "{}", seasonal_strength(&cycle, 4));
+        assert!(
+            (seasonal_strength(&cycle, 4) - 1.0).abs() < 1e-9,
+            "{}",
+            seasonal_strength(&cycle, 4)
+        );
         let flat = vec![5.0; 60];
         assert_eq!(seasonal_strength(&flat, 4), 0.0);
     }

@@ -7,7 +7,7 @@
 
 use super::auto::{Search, auto_arima};
 use super::{ArimaFit, Orders, fit};
-use crate::{FoldInput, Forecaster, Interval, ModelError, SeriesForecast, SeriesHistory, SeriesOutcome, per_series};
+use crate::{FoldInput, Forecaster, ModelError, SeriesForecast, SeriesHistory, SeriesOutcome, per_series};
 use trendlab_spec::families::{ArimaConfig, ArimaTrend};
 
 /// The orders recorded per series (`chosen` in run.json), e.g.
@@ -83,14 +83,8 @@ impl Forecaster for ArimaConfig {
         per_series(input, |s, horizon| {
             let model = fit_series(self, s, input)?;
             let forecast = model.forecast(s.target, horizon)?;
-            let intervals = input
-                .levels
-                .iter()
-                .map(|&level| {
-                    let (lower, upper) = forecast.interval(level / 100.0).into_iter().unzip();
-                    Interval { level, lower, upper }
-                })
-                .collect();
+            let sd: Vec<f64> = forecast.variance.iter().map(|v| v.sqrt()).collect();
+            let intervals = crate::intervals::normal(&forecast.mean, &sd, input.levels);
             Ok(SeriesForecast {
                 mean: forecast.mean,
                 intervals,

@@ -102,7 +102,11 @@ pub fn minimize_within(
         let s: Vec<f64> = next.iter().zip(&x).map(|(a, b)| a - b).collect();
         let y: Vec<f64> = next_g.iter().zip(&g).map(|(a, b)| a - b).collect();
         let sy: f64 = s.iter().zip(&y).map(|(a, b)| a * b).sum();
-        if sy > 1e-12 {
+        // Curvature condition, relative to the step and gradient change: a
+        // flat direction (a likelihood rising toward the edge of the
+        // invertible region) still teaches the inverse Hessian its scale.
+        let norms = s.iter().map(|v| v * v).sum::<f64>().sqrt() * y.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if sy > 1e-10 * norms && sy > 0.0 {
             // H ← (I - ρ s yᵀ) H (I - ρ y sᵀ) + ρ s sᵀ
             let rho = 1.0 / sy;
             let hy: Vec<f64> = (0..n).map(|i| (0..n).map(|j| h[i * n + j] * y[j]).sum()).collect();

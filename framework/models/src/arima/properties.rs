@@ -176,3 +176,42 @@ fn a_constant_regressor_is_left_out_not_singular() {
     let plain = fit(&y, &[], &orders, "plain").unwrap();
     assert!((model.loglik - plain.loglik).abs() < 1e-9);
 }
+
+#[test]
+fn a_likelihood_rising_to_the_non_invertible_edge_converges() {
+    // Weekly sales of Online Retail product 21930 (36 weeks to 2011-08-08):
+    // the ARIMA(0,1,1)-with-drift likelihood rises all the way to θ = -1,
+    // where the reparameterisation flattens it. The fit must still stop (at
+    // the edge), not crawl to the iteration limit.
+    let y = [
+        125.0, 80.0, 124.0, 0.0, 45.0, 108.0, 78.0, 94.0, 184.0, 26.0, 148.0, 65.0, 35.0, 59.0, 60.0, 147.0, 320.0,
+        30.0, 48.0, 4.0, 58.0, 108.0, 58.0, 68.0, 164.0, 192.0, 100.0, 36.0, 135.0, 281.0, 178.0, 34.0, 48.0, 166.0,
+        89.0, 153.0,
+    ];
+    let orders = Orders {
+        order: [0, 1, 1],
+        seasonal_order: [0; 4],
+        trend: trendlab_spec::families::ArimaTrend::T,
+    };
+    let model = fit(&y, &[], &orders, "21930").unwrap();
+    assert!(model.ma[0] < -0.99, "θ = {}", model.ma[0]);
+    // At θ = -1 the model is a linear trend plus white noise: the drift
+    // tends to the least-squares slope of y on t.
+    let n = y.len() as f64;
+    let t_mean = (n + 1.0) / 2.0;
+    let y_mean = y.iter().sum::<f64>() / n;
+    let slope = y
+        .iter()
+        .enumerate()
+        .map(|(t, v)| (t as f64 + 1.0 - t_mean) * (v - y_mean))
+        .sum::<f64>()
+        / y.iter()
+            .enumerate()
+            .map(|(t, _)| (t as f64 + 1.0 - t_mean).powi(2))
+            .sum::<f64>();
+    assert!(
+        (model.beta[0] - slope).abs() < 0.05 * slope.abs(),
+        "{:?} vs {slope}",
+        model.beta
+    );
+}

@@ -1,7 +1,8 @@
 //! `drift`: extends the straight line through the first and last training
-//! values (the random walk with drift forecast).
+//! values (the random walk with drift forecast); σ̂ from the one-step
+//! differences minus the slope, growing as √(h (1 + h/(T − 1))).
 
-use super::require;
+use super::{require, with_intervals};
 use crate::{FoldInput, Forecaster, ModelError, SeriesOutcome, per_series};
 use trendlab_spec::families::DriftConfig;
 
@@ -15,7 +16,11 @@ impl Forecaster for DriftConfig {
             } else {
                 0.0
             };
-            Ok((1..=h).map(|step| last + slope * step as f64).collect::<Vec<f64>>())
+            let mean = (1..=h).map(|step| last + slope * step as f64).collect();
+            let residuals = y.windows(2).map(|w| w[1] - w[0] - slope);
+            let t = y.len() as f64;
+            let spread = |step: usize| (step as f64 * (1.0 + step as f64 / (t - 1.0))).sqrt();
+            Ok(with_intervals(mean, residuals, 1, spread, input.levels))
         })
     }
 }

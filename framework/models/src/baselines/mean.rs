@@ -1,7 +1,8 @@
 //! `mean`: every step is the mean of the training values (or of the last
-//! `window` of them).
+//! `window` of them); σ̂ from the deviations from that mean, times
+//! √(1 + 1/T).
 
-use super::require;
+use super::{require, with_intervals};
 use crate::{FoldInput, Forecaster, ModelError, SeriesOutcome, per_series};
 use trendlab_spec::families::MeanConfig;
 
@@ -10,7 +11,10 @@ impl Forecaster for MeanConfig {
         per_series(input, |s, h| {
             let y = require(s, 1)?;
             let window = &y[y.len() - self.window.unwrap_or(y.len()).min(y.len())..];
-            Ok(vec![window.iter().sum::<f64>() / window.len() as f64; h])
+            let mean = window.iter().sum::<f64>() / window.len() as f64;
+            let residuals = window.iter().map(|v| v - mean);
+            let spread = |_| (1.0 + 1.0 / window.len() as f64).sqrt();
+            Ok(with_intervals(vec![mean; h], residuals, 1, spread, input.levels))
         })
     }
 }

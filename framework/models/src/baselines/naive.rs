@@ -1,12 +1,24 @@
-//! `naive`: every step repeats the last training value.
+//! `naive`: every step repeats the last training value; σ̂ from the
+//! one-step differences, growing as √h.
 
-use super::require;
+use super::{require, with_intervals};
 use crate::{FoldInput, Forecaster, ModelError, SeriesOutcome, per_series};
 use trendlab_spec::families::NaiveConfig;
 
 impl Forecaster for NaiveConfig {
     fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<SeriesOutcome>, ModelError> {
-        per_series(input, |s, h| Ok(vec![require(s, 1)?[s.train_len() - 1]; h]))
+        per_series(input, |s, h| {
+            let y = require(s, 1)?;
+            let residuals = y.windows(2).map(|w| w[1] - w[0]);
+            let spread = |step: usize| (step as f64).sqrt();
+            Ok(with_intervals(
+                vec![y[y.len() - 1]; h],
+                residuals,
+                0,
+                spread,
+                input.levels,
+            ))
+        })
     }
 }
 

@@ -1,7 +1,8 @@
 //! `seasonal_naive`: step h repeats the value one season before it, taken
-//! from the last full season of training data.
+//! from the last full season of training data; σ̂ from the seasonal
+//! differences, growing with the number of seasons ahead.
 
-use super::require;
+use super::{require, with_intervals};
 use crate::{FoldInput, Forecaster, ModelError, SeriesOutcome, per_series};
 use trendlab_spec::families::SeasonalNaiveConfig;
 
@@ -11,7 +12,11 @@ impl Forecaster for SeasonalNaiveConfig {
         per_series(input, |s, h| {
             let y = require(s, m)?;
             let last_season = &y[y.len() - m..];
-            Ok((0..h).map(|step| last_season[step % m]).collect::<Vec<f64>>())
+            let mean = (0..h).map(|step| last_season[step % m]).collect();
+            let residuals = y.iter().skip(m).zip(y).map(|(a, b)| a - b);
+            // Step h repeats a value from ⌊(h − 1)/m⌋ + 1 seasons back.
+            let spread = |step: usize| (((step - 1) / m + 1) as f64).sqrt();
+            Ok(with_intervals(mean, residuals, 0, spread, input.levels))
         })
     }
 }
