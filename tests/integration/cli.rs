@@ -60,10 +60,13 @@ fn quickstart_ranks_baselines_and_ridge_with_finite_metrics_for_every_series() {
             .join("forecasts.csv"),
     )
     .unwrap();
-    assert_eq!(
-        forecasts.lines().next(),
-        Some("series_id,fold,cutoff,date,step,actual,forecast")
-    );
+    // Baselines give 95% intervals (the default level); ridge gives none.
+    let header = if rows[0][2] == "linear" {
+        "series_id,fold,cutoff,date,step,actual,forecast"
+    } else {
+        "series_id,fold,cutoff,date,step,actual,forecast,lo_95,hi_95"
+    };
+    assert_eq!(forecasts.lines().next(), Some(header), "top model: {}", rows[0][1]);
     assert_eq!(forecasts.lines().count(), 1 + 200 * 8);
     let html = std::fs::read_to_string(report.join("index.html")).unwrap();
     assert_eq!(html.matches("<tr class=\"ranked\">").count(), 7);
