@@ -166,17 +166,26 @@ impl Arma {
     /// taken as zero, then `e_t = w_t − Σ φ_i w_{t−i} − Σ θ_j e_{t−j}`; only
     /// residuals from `skip` on are returned.
     pub fn conditional_residuals(&self, columns: &[&[f64]], skip: usize) -> Innovations {
+        // Expanded seasonal polynomials are mostly zeros: keep (lag, coefficient) pairs.
+        let nonzero = |c: &[f64]| -> Vec<(usize, f64)> {
+            c.iter()
+                .enumerate()
+                .filter(|(_, v)| **v != 0.0)
+                .map(|(i, v)| (i + 1, *v))
+                .collect()
+        };
+        let (ar, ma) = (nonzero(&self.phi), nonzero(&self.theta));
         let standardized = columns
             .iter()
             .map(|w| {
                 let mut e = vec![0.0; w.len()];
                 for t in skip..w.len() {
                     let mut value = w[t];
-                    for (i, phi) in self.phi.iter().enumerate().take(t) {
-                        value -= phi * w[t - 1 - i];
+                    for &(lag, c) in ar.iter().filter(|(lag, _)| *lag <= t) {
+                        value -= c * w[t - lag];
                     }
-                    for (j, theta) in self.theta.iter().enumerate().take(t) {
-                        value -= theta * e[t - 1 - j];
+                    for &(lag, c) in ma.iter().filter(|(lag, _)| *lag <= t) {
+                        value -= c * e[t - lag];
                     }
                     e[t] = value;
                 }
