@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use trendlab_engine::leaderboard::Leaderboard;
 use trendlab_engine::{Plan, PrepareError, Prepared, Progress, RunOptions, RunStore, prepare};
 use trendlab_report::ReportHeader;
+use trendlab_spec::ComputeDevice;
 use trendlab_tracking::LiveMirror;
 
 const INVALID: u8 = 2;
@@ -157,12 +158,26 @@ pub struct Target<'a> {
     pub tracking_uri: Option<&'a str>,
 }
 
-pub fn run(spec: &Path, force: bool, jobs: usize, target: &Target<'_>, quiet: bool) -> anyhow::Result<ExitCode> {
+pub fn run(
+    spec: &Path,
+    options: RunOptions,
+    device: Option<ComputeDevice>,
+    target: &Target<'_>,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
     let Some(prepared) = prepared_or_report(spec) else {
         return Ok(ExitCode::from(INVALID));
     };
     warn_skipped(&prepared);
-    let plan = Plan::new(&prepared);
+    let mut plan = Plan::new(&prepared);
+    if let Some(device) = device {
+        if !plan.set_device(device) {
+            eprintln!(
+                "warning: --device {device} ignored: no model of {} trains on a device",
+                spec.display()
+            );
+        }
+    }
     let store = RunStore::new(target.out, &plan.experiment);
     let metrics = &prepared.experiment.scores();
     let uri = tracking::tracking_uri(target.tracking_uri, &prepared);
@@ -187,7 +202,7 @@ pub fn run(spec: &Path, force: bool, jobs: usize, target: &Target<'_>, quiet: bo
         Some(live) => live,
         None => &bar,
     };
-    let summary = trendlab_engine::execute(&prepared, &plan, &store, RunOptions { force, jobs }, progress)?;
+    let summary = trendlab_engine::execute(&prepared, &plan, &store, options, progress)?;
     bar.finish();
     out!(
         "{} runs planned: {} skipped (already finished), {} finished, {} failed",

@@ -16,6 +16,7 @@ mod tracking;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use trendlab_engine::RunOptions;
 
 #[derive(Parser)]
 #[command(
@@ -84,6 +85,9 @@ enum Command {
         /// Worker threads: runs, and the series within a run, are spread over them.
         #[arg(long, short, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
         jobs: u16,
+        /// Train neural families here: "cpu" or "cuda:N" (overrides the spec; run ids stay the same).
+        #[arg(long)]
+        device: Option<trendlab_spec::ComputeDevice>,
         #[command(flatten)]
         output: Output,
     },
@@ -120,8 +124,18 @@ fn main() -> ExitCode {
             spec,
             force,
             jobs,
+            device,
             output,
-        } => commands::run(&spec, force, jobs.into(), &output.target(), output.quiet),
+        } => commands::run(
+            &spec,
+            RunOptions {
+                force,
+                jobs: jobs.into(),
+            },
+            device,
+            &output.target(),
+            output.quiet,
+        ),
         Command::Report {
             spec,
             from_mlflow,

@@ -1,27 +1,41 @@
-//! The grid progress bar (hidden when stderr is not a terminal or with --quiet).
+//! The grid progress bar, with an epoch bar under it while a neural family
+//! trains (hidden when stderr is not a terminal or with --quiet).
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
-use trendlab_engine::{PlannedRun, Progress, RunRecord, RunStatus};
+use trendlab_engine::{EpochLoss, PlannedRun, Progress, RunRecord, RunStatus};
 
 pub struct GridBar {
+    bars: MultiProgress,
     bar: ProgressBar,
+    epochs: ProgressBar,
+    /// The epoch bar appears with the first epoch.
+    epochs_shown: std::sync::Once,
 }
 
 impl GridBar {
     pub fn new(quiet: bool) -> Self {
-        let bar = ProgressBar::hidden();
+        let bars = MultiProgress::with_draw_target(ProgressDrawTarget::hidden());
         if !quiet && std::io::stderr().is_terminal() {
-            bar.set_draw_target(ProgressDrawTarget::stderr());
+            bars.set_draw_target(ProgressDrawTarget::stderr());
         }
+        let bar = bars.add(ProgressBar::new(0));
         bar.set_style(
             ProgressStyle::with_template("{bar:30} {pos}/{len} runs [{elapsed_precise}<{eta}] {msg}")
                 .expect("valid template"),
         );
-        GridBar { bar }
+        let epochs = ProgressBar::new(0);
+        epochs.set_style(ProgressStyle::with_template("  {bar:28} {pos}/{len} epochs {msg}").expect("valid template"));
+        GridBar {
+            bars,
+            bar,
+            epochs,
+            epochs_shown: std::sync::Once::new(),
+        }
     }
 
     pub fn finish(&self) {
+        self.epochs.finish_and_clear();
         self.bar.finish_and_clear();
     }
 }
@@ -29,6 +43,23 @@ impl GridBar {
 impl Progress for GridBar {
     fn start(&self, to_run: &[&PlannedRun], _skipped: usize) {
         self.bar.set_length(to_run.len() as u64);
+    }
+
+    fn epoch(&self, run: &PlannedRun, epoch: &EpochLoss, of: usize) {
+        self.epochs_shown.call_once(|| {
+            self.bars.add(self.epochs.clone());
+        });
+        self.epochs.set_length(of as u64);
+        self.epochs.set_position(epoch.epoch as u64);
+        let validation = epoch
+            .validation
+            .map_or(String::new(), |v| format!(", validation {v:.4}"));
+        self.epochs.set_message(format!(
+            "run {} fold {}: loss {:.4}{validation}",
+            &run.id[..8],
+            run.fold,
+            epoch.train
+        ));
     }
 
     fn run_done(&self, record: &RunRecord) {
@@ -41,7 +72,7 @@ impl Progress for GridBar {
         self.bar
             .set_message(format!("{} fold {}{status}", record.model, record.fold));
         if record.status == RunStatus::Failed {
-            self.bar.suspend(|| {
+            self.bars.suspend(|| {
                 eprintln!(
                     "run {} ({} fold {}) failed: {}",
                     record.run_id,

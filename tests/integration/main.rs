@@ -9,6 +9,7 @@ mod backtest;
 mod cli;
 mod common;
 mod data_errors;
+mod lstm;
 mod mlflow_server;
 mod spec_errors;
 mod store;

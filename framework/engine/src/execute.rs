@@ -22,7 +22,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
-use trendlab_models::{Choices, FoldInput, SeriesForecast, SeriesHistory, SeriesOutcome};
+use trendlab_models::{
+    Choices, EpochLoss, FitObserver, FoldInput, SeriesForecast, SeriesHistory, SeriesOutcome, TrainingLog,
+};
 use trendlab_spec::Metric;
 
 #[derive(Debug, Clone, Copy)]
@@ -38,6 +40,8 @@ pub trait Progress: Sync {
     /// Called once, before any run: the runs about to execute.
     fn start(&self, _to_run: &[&PlannedRun], _skipped: usize) {}
     fn run_done(&self, _record: &RunRecord) {}
+    /// A trained family finished an epoch of `run` (at most `of` epochs).
+    fn epoch(&self, _run: &PlannedRun, _epoch: &EpochLoss, _of: usize) {}
 }
 
 /// No progress reporting.
@@ -78,8 +82,16 @@ pub fn execute(
         if stop.load(Ordering::Relaxed) {
             return;
         }
-        let result = first_fold_choices(plan, run, store)
-            .and_then(|choices| run_one(prepared, plan, run, &windows[run.fold], choices.as_ref(), store));
+        let result = first_fold_choices(plan, run, store).and_then(|choices| {
+            let context = RunContext {
+                prepared,
+                plan,
+                run,
+                store,
+                progress,
+            };
+            run_one(&context, &windows[run.fold], choices.as_ref())
+        });
         if let Ok(record) = &result {
             // Outside the lock: observers may be slow (mirroring to a server).
             progress.run_done(record);
@@ -133,15 +145,46 @@ fn first_fold_choices(plan: &Plan, run: &PlannedRun, store: &RunStore) -> Result
         .map(|r| r.chosen))
 }
 
+/// What one run executes against.
+struct RunContext<'a> {
+    prepared: &'a Prepared,
+    plan: &'a Plan,
+    run: &'a PlannedRun,
+    store: &'a RunStore,
+    progress: &'a dyn Progress,
+}
+
+/// Passes a family's epochs to the progress bar and keeps its training log
+/// for the run record.
+struct RunObserver<'a> {
+    run: &'a PlannedRun,
+    progress: &'a dyn Progress,
+    log: Mutex<Option<TrainingLog>>,
+}
+
+impl FitObserver for RunObserver<'_> {
+    fn epoch(&self, epoch: &EpochLoss, of: usize) {
+        self.progress.epoch(self.run, epoch, of);
+    }
+
+    fn trained(&self, log: TrainingLog) {
+        *self.log.lock().unwrap_or_else(|e| e.into_inner()) = Some(log);
+    }
+}
+
 /// Executes one run and stores its outcome; only store I/O errors escape.
 fn run_one(
-    prepared: &Prepared,
-    plan: &Plan,
-    run: &PlannedRun,
+    context: &RunContext<'_>,
     windows: &[Window],
     first_fold: Option<&Choices>,
-    store: &RunStore,
 ) -> Result<RunRecord, StoreError> {
+    let RunContext {
+        prepared,
+        plan,
+        run,
+        store,
+        progress,
+    } = *context;
     let started = Instant::now();
     let experiment = &prepared.experiment;
     let config = &plan.configs[run.config];
@@ -168,11 +211,21 @@ fn run_one(
         total_seconds: 0.0,
         failed_series: Vec::new(),
         chosen: Default::default(),
+        training: None,
     };
     let fit_start = Instant::now();
-    let input = fold_input(prepared, windows, first_fold);
+    let observer = RunObserver {
+        run,
+        progress,
+        log: Mutex::new(None),
+    };
+    let run_dir = store.run_dir(&run.id);
+    let mut input = fold_input(prepared, windows, first_fold);
+    input.observer = &observer;
+    input.artifacts = Some(&run_dir);
     let outcomes = forecast(&input, &config.family);
     record.fit_seconds = fit_start.elapsed().as_secs_f64();
+    record.training = observer.log.lock().unwrap_or_else(|e| e.into_inner()).take();
     let mut scored: Vec<(&Window, SeriesForecast)> = Vec::new();
     match outcomes {
         Ok(outcomes) => {
@@ -271,6 +324,8 @@ pub fn fold_input<'a>(prepared: &'a Prepared, windows: &[Window], first_fold: Op
         seed: prepared.experiment.document.experiment.seed,
         levels: &prepared.experiment.evaluation().levels,
         first_fold,
+        observer: &(),
+        artifacts: None,
     }
 }
 

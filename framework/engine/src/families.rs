@@ -3,6 +3,8 @@
 //! module is wired here.
 
 use trendlab_models::Forecaster;
+use trendlab_neural::Lstm;
+use trendlab_neural::ref_cast::RefCast;
 use trendlab_spec::FamilySpec;
 
 pub fn forecaster(family: &FamilySpec) -> &dyn Forecaster {
@@ -13,5 +15,6 @@ pub fn forecaster(family: &FamilySpec) -> &dyn Forecaster {
         FamilySpec::Drift(c) => c,
         FamilySpec::Linear(c) => c,
         FamilySpec::Arima(c) => c,
+        FamilySpec::Lstm(c) => Lstm::ref_cast(c),
     }
 }

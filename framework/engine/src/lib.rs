@@ -20,6 +20,7 @@ pub use leaderboard::{Leaderboard, LeaderboardRow};
 pub use plan::{Plan, PlannedRun};
 pub use prepare::{PrepareError, Prepared, prepare};
 pub use store::{RunRecord, RunStatus, RunStore, StoreError};
+pub use trendlab_models::{EpochLoss, TrainingLog};
 
 /// The version recorded in every run and folded into every run hash.
 pub const TRENDLAB_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -10,7 +10,7 @@ use crate::folds::Fold;
 use crate::prepare::Prepared;
 use serde::Serialize;
 use serde_json::json;
-use trendlab_spec::ModelConfig;
+use trendlab_spec::{ComputeDevice, FamilySpec, ModelConfig};
 
 /// One unit of work: a configuration on a fold.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -62,7 +62,7 @@ impl Plan {
             })
             .map(|(c, config, features, fold)| {
                 let content = json!({
-                    "shared": shared, "model": config.model, "family": config.family,
+                    "shared": shared, "model": config.model, "family": hashed_family(&config.family),
                     "features": features, "cutoff": fold.cutoff,
                 });
                 let hash = blake3::hash(content.to_string().as_bytes()).to_hex()[..16].to_string();
@@ -81,6 +81,16 @@ impl Plan {
         }
     }
 
+    /// Trains the neural families on `device` (`--device`): where, not what,
+    /// so run ids stay the same. Returns whether any family has a device.
+    pub fn set_device(&mut self, device: ComputeDevice) -> bool {
+        let mut any = false;
+        for config in &mut self.configs {
+            any |= config.family.set_device(device);
+        }
+        any
+    }
+
     /// Content hash of configuration `config`: of its runs' ids, so it
     /// changes whenever any of its runs would.
     pub fn config_id(&self, config: usize) -> String {
@@ -92,4 +102,15 @@ impl Plan {
     pub fn runs_of(&self, config: usize) -> impl Iterator<Item = &PlannedRun> {
         self.runs.iter().filter(move |r| r.config == config)
     }
+}
+
+/// A family as it enters run hashes: without its compute device, which
+/// changes where a run trains, not which run it is (a run stored on a GPU
+/// box is found by a CPU `report`).
+fn hashed_family(family: &FamilySpec) -> serde_json::Value {
+    let mut value = serde_json::to_value(family).expect("family configs serialise");
+    if let Some(map) = value.as_object_mut() {
+        map.remove("device");
+    }
+    value
 }

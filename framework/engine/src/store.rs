@@ -47,6 +47,10 @@ pub struct RunRecord {
     /// What the model chose per series (an automatic search's orders).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub chosen: BTreeMap<String, serde_json::Value>,
+    /// How a trained family's fit went: loss per epoch, the epoch kept,
+    /// early stopping, device, checkpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training: Option<trendlab_models::TrainingLog>,
 }
 
 /// One series a model could not forecast.

@@ -92,6 +92,21 @@ impl FeatureSet {
             .unwrap_or(0)
     }
 
+    /// Calendar columns per date.
+    pub fn calendar_width(&self) -> usize {
+        let one_date = NaiveDate::from_ymd_opt(2024, 1, 1).expect("valid date");
+        let mut out = Vec::new();
+        self.calendar_at(one_date, &mut out);
+        out.len()
+    }
+
+    /// Appends the calendar features of `date` to `out`.
+    pub fn calendar_at(&self, date: NaiveDate, out: &mut Vec<f64>) {
+        for &c in &self.calendar {
+            calendar(c, date, self.frequency, out);
+        }
+    }
+
     /// Appends the features of target period `t` seen from origin `o` to `out`.
     pub fn row(&self, s: &PreparedSeries<'_>, t: usize, origin: usize, out: &mut Vec<f64>) {
         let known = &s.y[..=origin];
@@ -99,10 +114,7 @@ impl FeatureSet {
         for &(w, stat) in &self.rolling {
             out.push(rolling(&known[known.len() - w..], stat));
         }
-        let date = s.history.dates[t];
-        for &c in &self.calendar {
-            calendar(c, date, self.frequency, out);
-        }
+        self.calendar_at(s.history.dates[t], out);
         let last_observed = origin.min(s.history.train_len() - 1);
         out.extend(s.past.iter().map(|c| c[last_observed]));
         out.extend(s.future.iter().map(|c| c[t]));
@@ -184,6 +196,18 @@ impl<'a> PreparedSeries<'a> {
             past: history.past.iter().map(standardise).collect(),
             future: history.future.iter().map(standardise).collect(),
         })
+    }
+}
+
+impl PreparedSeries<'_> {
+    /// Past-only covariates, standardised (training dates).
+    pub fn past(&self) -> &[Vec<f64>] {
+        &self.past
+    }
+
+    /// Known-in-advance covariates, standardised (training and forecast dates).
+    pub fn future(&self) -> &[Vec<f64>] {
+        &self.future
     }
 }
 

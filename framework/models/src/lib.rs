@@ -52,6 +52,56 @@ pub struct FoldInput<'a> {
     /// What the same configuration chose per series on the backtest's first
     /// fold ([`SeriesForecast::chosen`]), for families that reuse it.
     pub first_fold: Option<&'a Choices>,
+    /// Hears about training progress.
+    pub observer: &'a dyn FitObserver,
+    /// The run's directory, where a family may save files (checkpoints).
+    pub artifacts: Option<&'a std::path::Path>,
+}
+
+/// One epoch of a trained family, as recorded in the run store.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EpochLoss {
+    /// 1-based.
+    pub epoch: usize,
+    /// Mean training loss over the epoch's batches (MSE in scaled units).
+    pub train: f64,
+    /// Loss on the validation windows after the epoch.
+    pub validation: Option<f64>,
+    pub seconds: f64,
+}
+
+/// How a trained family's fit went.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TrainingLog {
+    /// Where it trained ("cpu (trendlab LSTM kernel)").
+    pub device: String,
+    pub train_windows: usize,
+    pub validation_windows: usize,
+    pub epochs: Vec<EpochLoss>,
+    /// The epoch whose weights forecast.
+    pub best_epoch: usize,
+    pub stopped_early: bool,
+    /// File of the kept weights, relative to the run directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
+}
+
+/// Hears from a family while it fits (the engine records the training log
+/// in the run and moves an epoch bar).
+pub trait FitObserver: Sync {
+    /// After each epoch; `of` is the most epochs the fit may take.
+    fn epoch(&self, _epoch: &EpochLoss, _of: usize) {}
+    /// Once, when the fit ends.
+    fn trained(&self, _log: TrainingLog) {}
+}
+
+/// Ignores everything.
+impl FitObserver for () {}
+
+impl std::fmt::Debug for dyn FitObserver + '_ {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FitObserver")
+    }
 }
 
 /// Per-series choices of a model (series id → choice).
@@ -105,6 +155,10 @@ pub enum ModelError {
     },
     #[error("numerical failure: {0}")]
     Numerical(String),
+    /// A configuration that cannot run on this fold or machine (a window
+    /// longer than every series, a device this build lacks, memory).
+    #[error("{0}")]
+    Unfit(String),
 }
 
 /// A forecasting model family with fixed hyperparameters.
@@ -174,6 +228,8 @@ pub(crate) mod testing {
             seed: 0,
             levels,
             first_fold: None,
+            observer: &(),
+            artifacts: None,
         };
         model.forecast(&input)?.remove(0)
     }

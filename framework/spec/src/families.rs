@@ -23,6 +23,8 @@ pub enum FamilySpec {
     Linear(LinearConfig),
     /// Seasonal ARIMA by exact maximum likelihood.
     Arima(ArimaConfig),
+    /// A global LSTM over windows of history, direct multi-step output.
+    Lstm(LstmConfig),
 }
 
 /// A parameter that failed a family's own check.
@@ -53,6 +55,7 @@ impl FamilySpec {
                 issue("alpha", "alpha must be a finite number >= 0")
             }
             FamilySpec::Arima(c) => c.check(),
+            FamilySpec::Lstm(c) => c.check(),
             _ => Vec::new(),
         }
     }
@@ -67,7 +70,19 @@ impl FamilySpec {
 
     /// Whether this family reads `[features]` (feature-based models, ARIMAX).
     pub fn uses_features(&self) -> bool {
-        matches!(self, FamilySpec::Linear(_)) || self.needs_future_covariates()
+        matches!(self, FamilySpec::Linear(_) | FamilySpec::Lstm(_)) || self.needs_future_covariates()
+    }
+
+    /// Sets the compute device of families that have one (`--device`);
+    /// `false` for families that always run on the CPU.
+    pub fn set_device(&mut self, device: ComputeDevice) -> bool {
+        match self {
+            FamilySpec::Lstm(c) => {
+                c.device = device;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Whether later folds of a configuration take the first fold's
@@ -278,5 +293,146 @@ impl ArimaConfig {
             }
         }
         Vec::new()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LstmConfig {
+    /// Periods of history the network reads (the window length).
+    pub input_size: usize,
+    /// Hidden units per layer.
+    #[serde(default = "default_hidden")]
+    pub hidden: usize,
+    /// Stacked LSTM layers.
+    #[serde(default = "default_one")]
+    pub layers: usize,
+    /// Dropout on each layer's outputs while training (between layers and
+    /// before the output layer), in [0, 1).
+    #[serde(default)]
+    pub dropout: f64,
+    /// Adam learning rate.
+    #[serde(default = "default_lr")]
+    pub lr: f64,
+    /// Windows per gradient step.
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    /// Maximum passes over the training windows.
+    #[serde(default = "default_epochs")]
+    pub epochs: usize,
+    /// Stop after this many epochs without a better validation loss
+    /// (0: train all epochs); the best epoch's weights forecast.
+    #[serde(default = "default_patience")]
+    pub patience: usize,
+    /// Periods at the end of each series' training part held out for
+    /// validation (windows whose targets all fall there); default: the
+    /// horizon. 0 trains on everything and keeps the last epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<usize>,
+    /// Per-series scaling of the target, fitted on the training part.
+    #[serde(default = "default_lstm_scaling")]
+    pub scaling: Scaling,
+    /// Where to train: "cpu" or "cuda:N" (needs a build with a GPU feature).
+    #[serde(default)]
+    pub device: ComputeDevice,
+}
+
+fn default_hidden() -> usize {
+    64
+}
+fn default_one() -> usize {
+    1
+}
+fn default_lr() -> f64 {
+    1e-3
+}
+fn default_batch_size() -> usize {
+    64
+}
+fn default_epochs() -> usize {
+    50
+}
+fn default_patience() -> usize {
+    5
+}
+fn default_lstm_scaling() -> Scaling {
+    Scaling::Standard
+}
+
+impl LstmConfig {
+    fn check(&self) -> Vec<ParamIssue> {
+        let issue = |field, message: &str| {
+            vec![ParamIssue {
+                field,
+                message: message.to_string(),
+            }]
+        };
+        let positive = [
+            (self.input_size, "input_size"),
+            (self.hidden, "hidden"),
+            (self.layers, "layers"),
+            (self.batch_size, "batch_size"),
+            (self.epochs, "epochs"),
+        ];
+        if let Some((_, field)) = positive.iter().find(|(v, _)| *v == 0) {
+            return issue(field, &format!("{field} must be at least 1"));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return issue("dropout", "dropout must be in [0, 1)");
+        }
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            return issue("lr", "lr must be a finite number > 0");
+        }
+        Vec::new()
+    }
+}
+
+/// Where a neural family trains and predicts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(try_from = "String", into = "String")]
+#[schemars(with = "String")]
+pub enum ComputeDevice {
+    #[default]
+    Cpu,
+    /// An NVIDIA GPU by ordinal.
+    Cuda(usize),
+}
+
+impl std::str::FromStr for ComputeDevice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let cuda = |n: &str| n.parse().map(ComputeDevice::Cuda).ok();
+        match s {
+            "cpu" => Ok(ComputeDevice::Cpu),
+            "cuda" => Ok(ComputeDevice::Cuda(0)),
+            _ => s
+                .strip_prefix("cuda:")
+                .and_then(cuda)
+                .ok_or_else(|| format!("unknown device `{s}`; expected \"cpu\" or \"cuda:N\" (e.g. \"cuda:0\")")),
+        }
+    }
+}
+
+impl TryFrom<String> for ComputeDevice {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<ComputeDevice> for String {
+    fn from(d: ComputeDevice) -> String {
+        d.to_string()
+    }
+}
+
+impl std::fmt::Display for ComputeDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ComputeDevice::Cpu => f.write_str("cpu"),
+            ComputeDevice::Cuda(n) => write!(f, "cuda:{n}"),
+        }
     }
 }

@@ -244,6 +244,7 @@ impl Mirror {
         values.extend(row.fit_seconds.map(|v| metric("fit_seconds".into(), v)));
         values.push(metric("folds".into(), row.folds as f64));
         values.push(metric("folds_finished".into(), row.folds_finished as f64));
+        values.extend(training_curves(plan, c, store, timestamp));
         self.client.log(&run.run_id, values, params, tags[2..].to_vec())?;
         for (k, planned) in plan.runs_of(c).enumerate() {
             for file in ["run.json", "metrics.json", "forecasts.csv"] {
@@ -311,6 +312,10 @@ impl Progress for LiveMirror<'_> {
             self.pending[run.config].fetch_add(1, Ordering::Relaxed);
         }
         self.inner.start(to_run, skipped);
+    }
+
+    fn epoch(&self, run: &PlannedRun, epoch: &trendlab_engine::EpochLoss, of: usize) {
+        self.inner.epoch(run, epoch, of);
     }
 
     fn run_done(&self, record: &RunRecord) {
@@ -453,4 +458,31 @@ fn row_from_run(run: &Run, metrics: &[Score]) -> Result<LeaderboardRow, ReadBack
         errors: list("trendlab.errors")?,
         notes: list("trendlab.notes")?,
     })
+}
+
+/// Per-epoch losses of a trained family's folds as MLflow step metrics
+/// (`train_loss_fold0`, `val_loss_fold0`, step = epoch).
+fn training_curves(plan: &Plan, c: usize, store: &RunStore, timestamp: i64) -> Vec<MetricValue> {
+    let mut values = Vec::new();
+    for (k, planned) in plan.runs_of(c).enumerate() {
+        let Ok(Some(record)) = store.record(&planned.id) else {
+            continue;
+        };
+        for e in record.training.iter().flat_map(|t| &t.epochs) {
+            let step = e.epoch as i64;
+            values.push(MetricValue {
+                key: format!("train_loss_fold{k}"),
+                value: e.train,
+                timestamp,
+                step,
+            });
+            values.extend(e.validation.map(|v| MetricValue {
+                key: format!("val_loss_fold{k}"),
+                value: v,
+                timestamp,
+                step,
+            }));
+        }
+    }
+    values
 }

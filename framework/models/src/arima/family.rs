@@ -141,6 +141,8 @@ mod tests {
             seed: 0,
             levels: &[90.0],
             first_fold: Some(first_fold),
+            observer: &(),
+            artifacts: None,
         };
         config.forecast(&input).unwrap().remove(0).unwrap()
     }

@@ -1,0 +1,87 @@
+//! The LSTM training workload of `benches/peers/torch_lstm_reference.py`,
+//! through trendlab's training loop: a 1-layer LSTM 8→64 with a linear head
+//! on the last step, X[12800, 28, 8] and y[12800] standard normal, batch
+//! 256, Adam 1e-3, MSE; one warm-up epoch, then the median of 3 timed
+//! epochs, and inference over all 12,800 windows. Prints JSON.
+//!
+//! `cargo bench --bench lstm -- [--threads N] [--path kernel|burn]`
+//! (default: 2 threads, as the PyTorch script; `burn` times the same
+//! network on burn's flex backend with autodiff, the path GPUs take).
+
+use std::time::Instant;
+use trendlab_neural::device::Backend;
+use trendlab_neural::rng::SplitMix64;
+use trendlab_neural::train::{Samples, TrainConfig, predict, train};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let threads: usize = flag("--threads").map_or(2, |t| t.parse().expect("--threads N"));
+    let path = flag("--path").unwrap_or_else(|| "kernel".into());
+    let backend = match path.as_str() {
+        "kernel" => Backend::Kernel,
+        "burn" => Backend::burn_cpu(),
+        other => panic!("--path kernel|burn, not {other}"),
+    };
+    let (n, steps, features) = (256 * 50, 28, 8);
+    let mut rng = SplitMix64::new(0);
+    let mut normal = || {
+        // Box–Muller.
+        let (u, v) = (rng.next_f32().max(1e-12), rng.next_f32());
+        (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos()
+    };
+    let mut samples = Samples::new(steps, features, 0, 1);
+    samples.x = (0..n * steps * features).map(|_| normal()).collect();
+    samples.y = (0..n).map(|_| normal()).collect();
+    let config = TrainConfig {
+        hidden: 64,
+        layers: 1,
+        dropout: 0.0,
+        lr: 1e-3,
+        batch_size: 256,
+        epochs: 4,
+        patience: 0,
+        seed: 0,
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("thread pool");
+    pool.install(|| {
+        let mut epochs = Vec::new();
+        let trained = train(&samples, &Samples::default(), &config, &backend, |e| {
+            epochs.push(e.clone())
+        })
+        .expect("training");
+        let mut timed: Vec<f64> = epochs[1..].iter().map(|e| e.seconds).collect();
+        timed.sort_by(f64::total_cmp);
+        let mut inference: Vec<f64> = (0..3)
+            .map(|_| {
+                let start = Instant::now();
+                let out = predict(&trained.network, &trained.shape, &samples, &backend);
+                assert_eq!(out.len(), n);
+                start.elapsed().as_secs_f64()
+            })
+            .collect();
+        inference.sort_by(f64::total_cmp);
+        let round = |v: f64| (v * 1e4).round() / 1e4;
+        println!(
+            "{{\"trendlab\": \"{}\", \"path\": \"{path}\", \"threads\": {threads}, \"warmup_epoch_s\": {}, \
+             \"epoch_times_s\": {:?}, \"median_epoch_s\": {}, \"final_losses\": {:?}, \"inference_all_12800_s\": {}}}",
+            env!("CARGO_PKG_VERSION"),
+            round(epochs[0].seconds),
+            epochs[1..].iter().map(|e| round(e.seconds)).collect::<Vec<_>>(),
+            round(timed[1]),
+            epochs[1..]
+                .iter()
+                .map(|e| (e.train * 1e5).round() / 1e5)
+                .collect::<Vec<_>>(),
+            round(inference[1]),
+        );
+    });
+}

@@ -1,0 +1,69 @@
+//! From the spec's `device` to where training runs: the CPU kernel, or a
+//! burn device (with autodiff) for GPUs. GPU backends are cargo features;
+//! a build without one says which feature a device needs.
+
+use trendlab_spec::ComputeDevice;
+
+/// How gradients are computed.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// The fused CPU kernel; parameters and Adam live on burn's `flex`
+    /// device (with autodiff: burn's optimisers update autodiff parameters).
+    Kernel,
+    /// burn tensors and autodiff on this (autodiff) device.
+    Burn(burn::tensor::Device),
+}
+
+impl Backend {
+    /// The backend for `device` in this build.
+    pub fn for_device(device: ComputeDevice) -> Result<Backend, String> {
+        match device {
+            ComputeDevice::Cpu => Ok(Backend::Kernel),
+            ComputeDevice::Cuda(index) => gpu(index),
+        }
+    }
+
+    /// Where the network's parameters (and Adam's state) live.
+    pub fn params_device(&self) -> &burn::tensor::Device {
+        static FLEX: std::sync::OnceLock<burn::tensor::Device> = std::sync::OnceLock::new();
+        match self {
+            Backend::Kernel => FLEX.get_or_init(|| burn::tensor::Device::flex().autodiff()),
+            Backend::Burn(device) => device,
+        }
+    }
+
+    /// burn's autodiff on the CPU (`flex`), the path GPUs take: for tests
+    /// and benchmarks that compare it with the kernel.
+    pub fn burn_cpu() -> Backend {
+        Backend::Burn(burn::tensor::Device::flex().autodiff())
+    }
+
+    /// A name for run records ("cpu (trendlab kernel)", "cuda:0 (CubeCL)").
+    pub fn describe(&self, device: ComputeDevice) -> String {
+        match self {
+            Backend::Kernel => format!("{device} (trendlab LSTM kernel)"),
+            Backend::Burn(_) if device == ComputeDevice::Cpu => "cpu (burn flex autodiff)".into(),
+            Backend::Burn(_) if cfg!(feature = "cuda") => format!("{device} (burn CubeCL CUDA)"),
+            Backend::Burn(_) => format!("{device} (burn LibTorch)"),
+        }
+    }
+}
+
+#[cfg(feature = "cuda")]
+fn gpu(index: usize) -> Result<Backend, String> {
+    Ok(Backend::Burn(burn::tensor::Device::cuda(index).autodiff()))
+}
+
+#[cfg(all(feature = "tch", not(feature = "cuda")))]
+#[allow(deprecated)] // burn-tch is deprecated upstream; kept as the design's LibTorch path
+fn gpu(index: usize) -> Result<Backend, String> {
+    Ok(Backend::Burn(burn::tensor::Device::libtorch_cuda(index).autodiff()))
+}
+
+#[cfg(not(any(feature = "cuda", feature = "tch")))]
+fn gpu(index: usize) -> Result<Backend, String> {
+    Err(format!(
+        "device cuda:{index} needs a GPU build: rebuild with `--features cuda` \
+         (CubeCL) or `--features tch` (LibTorch); this build trains on the CPU only"
+    ))
+}

@@ -1,0 +1,525 @@
+//! The training loop: shuffled mini-batches, burn's Adam, a validation pass
+//! per epoch, early stopping on the validation loss and the best epoch's
+//! weights kept. Gradients come from the CPU kernel ([`crate::kernel`]) on
+//! the CPU and from burn's autodiff on other devices; everything else is
+//! the same code.
+
+use crate::device::Backend;
+use crate::kernel::{self, Batch, Dropout, Shape, Workspace};
+use crate::network::LstmNetwork;
+use crate::rng::{SplitMix64, derive};
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Tensor, TensorData};
+use rayon::prelude::*;
+use std::time::Instant;
+use trendlab_models::EpochLoss;
+
+/// Rows of a batch one worker takes at a time on the CPU. Fixed, so the
+/// gradient sums (and so the numbers) do not depend on the thread count.
+pub const SHARD_ROWS: usize = 64;
+
+/// Training windows: `x [n, steps, features]` (sample-major), `extra [n,
+/// extra]`, `y [n, outputs]`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Samples {
+    pub steps: usize,
+    pub features: usize,
+    pub extra_width: usize,
+    pub outputs: usize,
+    pub x: Vec<f32>,
+    pub extra: Vec<f32>,
+    pub y: Vec<f32>,
+}
+
+impl Samples {
+    pub fn new(steps: usize, features: usize, extra_width: usize, outputs: usize) -> Self {
+        Samples {
+            steps,
+            features,
+            extra_width,
+            outputs,
+            ..Samples::default()
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.y.len() / self.outputs.max(1)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.y.is_empty()
+    }
+
+    /// Reserves room for `n` more windows, failing instead of aborting when
+    /// memory runs out.
+    pub fn reserve(&mut self, n: usize) -> Result<(), TrainError> {
+        let oom = |_| TrainError::OutOfMemory {
+            what: format!("{n} training windows"),
+            bytes: n.saturating_mul(self.steps * self.features + self.extra_width + self.outputs) * 4,
+        };
+        self.x
+            .try_reserve_exact(n.saturating_mul(self.steps * self.features))
+            .map_err(oom)?;
+        self.extra
+            .try_reserve_exact(n.saturating_mul(self.extra_width))
+            .map_err(oom)?;
+        self.y.try_reserve_exact(n.saturating_mul(self.outputs)).map_err(oom)
+    }
+
+    /// Copies the windows `rows` into time-major batch buffers.
+    fn gather(&self, rows: &[usize], x: &mut Vec<f32>, extra: &mut Vec<f32>, y: &mut Vec<f32>) {
+        let (t, f, e, o) = (self.steps, self.features, self.extra_width, self.outputs);
+        x.resize(t * rows.len() * f, 0.0);
+        for (b, &r) in rows.iter().enumerate() {
+            for s in 0..t {
+                let src = (r * t + s) * f;
+                let dst = (s * rows.len() + b) * f;
+                x[dst..dst + f].copy_from_slice(&self.x[src..src + f]);
+            }
+        }
+        extra.clear();
+        y.clear();
+        for &r in rows {
+            extra.extend_from_slice(&self.extra[r * e..(r + 1) * e]);
+            y.extend_from_slice(&self.y[r * o..(r + 1) * o]);
+        }
+    }
+}
+
+/// Hyperparameters of the loop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainConfig {
+    pub hidden: usize,
+    pub layers: usize,
+    pub dropout: f32,
+    pub lr: f64,
+    pub batch_size: usize,
+    pub epochs: usize,
+    /// Epochs without improvement before stopping; 0 never stops early.
+    pub patience: usize,
+    pub seed: u64,
+}
+
+/// A trained network and how training went.
+#[derive(Debug)]
+pub struct Trained {
+    pub network: LstmNetwork,
+    pub shape: Shape,
+    pub epochs: Vec<EpochLoss>,
+    /// The epoch whose weights were kept (1-based).
+    pub best_epoch: usize,
+    pub stopped_early: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TrainError {
+    #[error("training diverged: the loss became {loss} in epoch {epoch}, batch {batch} (try a smaller lr)")]
+    Diverged { epoch: usize, batch: usize, loss: f64 },
+    #[error("out of memory: {what} need {:.1} GiB", *bytes as f64 / (1u64 << 30) as f64)]
+    OutOfMemory { what: String, bytes: usize },
+    #[error("{0}")]
+    Device(String),
+}
+
+/// Trains on `train`, validating on `validation` after every epoch (an
+/// empty validation set trains every epoch and keeps the last).
+pub fn train(
+    train: &Samples,
+    validation: &Samples,
+    config: &TrainConfig,
+    backend: &Backend,
+    mut on_epoch: impl FnMut(&EpochLoss),
+) -> Result<Trained, TrainError> {
+    let shape = Shape {
+        input: train.features,
+        hidden: config.hidden,
+        layers: config.layers,
+        extra: train.extra_width,
+        outputs: train.outputs,
+    };
+    check_memory(&shape, config.batch_size.min(train.len().max(1)), train.steps)?;
+    let mut network = LstmNetwork::from_flat(
+        &shape,
+        &LstmNetwork::init_flat(&shape, derive(config.seed, &[0])),
+        backend.params_device(),
+    );
+    let mut optimizer = AdamConfig::new().init();
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    let mut shuffle = SplitMix64::new(derive(config.seed, &[1]));
+    let mut shards: Vec<Shard> = Vec::new();
+    let mut epochs = Vec::new();
+    let mut best: Option<(f64, usize, LstmNetwork)> = None;
+    let mut since_best = 0;
+    let mut stopped_early = false;
+    for epoch in 1..=config.epochs {
+        let started = Instant::now();
+        shuffle.shuffle(&mut order);
+        let mut loss_sum = 0.0;
+        let batches = order.chunks(config.batch_size);
+        let batch_count = batches.len();
+        for (b, rows) in batches.enumerate() {
+            let dropout = Dropout {
+                rate: config.dropout,
+                seed: derive(config.seed, &[2, epoch as u64, b as u64]),
+            };
+            let (loss, grads) = match backend {
+                Backend::Kernel => kernel_gradients(&network, &shape, train, rows, dropout, &mut shards),
+                Backend::Burn(device) => autodiff_gradients(&network, train, rows, dropout, device),
+            };
+            if !loss.is_finite() {
+                return Err(TrainError::Diverged {
+                    epoch,
+                    batch: b + 1,
+                    loss,
+                });
+            }
+            loss_sum += loss;
+            network = optimizer.step(config.lr, network, grads);
+        }
+        let validation_loss =
+            (!validation.is_empty()).then(|| mse(&predict(&network, &shape, validation, backend), &validation.y));
+        let record = EpochLoss {
+            epoch,
+            train: loss_sum / batch_count.max(1) as f64,
+            validation: validation_loss,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        on_epoch(&record);
+        epochs.push(record);
+        let Some(v) = validation_loss else { continue };
+        if !v.is_finite() {
+            return Err(TrainError::Diverged {
+                epoch,
+                batch: batch_count,
+                loss: v,
+            });
+        }
+        if best.as_ref().is_none_or(|(b, _, _)| improves(v, *b)) {
+            best = Some((v, epoch, network.clone()));
+            since_best = 0;
+        } else {
+            since_best += 1;
+            if config.patience > 0 && since_best >= config.patience {
+                stopped_early = epoch < config.epochs;
+                break;
+            }
+        }
+    }
+    let last = epochs.len();
+    let (network, best_epoch) = match best {
+        Some((_, epoch, kept)) => (kept, epoch),
+        None => (network, last),
+    };
+    Ok(Trained {
+        network,
+        shape,
+        epochs,
+        best_epoch,
+        stopped_early,
+    })
+}
+
+/// A validation loss counts as better when it beats the best by more than
+/// a relative 1e-4 (and an absolute 1e-7, for targets fitted to noise level).
+fn improves(loss: f64, best: f64) -> bool {
+    loss < best - (1e-4 * best).max(1e-7)
+}
+
+fn mse(prediction: &[f32], y: &[f32]) -> f64 {
+    let sum: f64 = prediction.iter().zip(y).map(|(p, y)| f64::from(p - y).powi(2)).sum();
+    sum / y.len().max(1) as f64
+}
+
+/// Refuses a configuration whose parameters and per-shard buffers cannot
+/// be allocated, instead of aborting the process.
+fn check_memory(shape: &Shape, batch: usize, steps: usize) -> Result<(), TrainError> {
+    let per_shard_rows = batch.min(SHARD_ROWS);
+    let cached = steps.saturating_mul(per_shard_rows).saturating_mul(
+        shape
+            .layers
+            .saturating_mul(9 * shape.hidden)
+            .saturating_add(6 * shape.hidden + shape.input),
+    );
+    // Parameters, Adam's two moments, gradients per shard, and the caches.
+    let shards = batch.div_ceil(SHARD_ROWS).max(1);
+    let floats = shape
+        .len()
+        .saturating_mul(4 + shards)
+        .saturating_add(cached.saturating_mul(shards));
+    let bytes = floats.saturating_mul(4);
+    let mut probe: Vec<u8> = Vec::new();
+    probe.try_reserve_exact(bytes).map_err(|_| TrainError::OutOfMemory {
+        what: format!(
+            "an LSTM of {} layers × {} hidden units on batches of {batch} × {steps} steps",
+            shape.layers, shape.hidden
+        ),
+        bytes,
+    })
+}
+
+/// One worker's share of a batch on the CPU.
+#[derive(Default)]
+struct Shard {
+    x: Vec<f32>,
+    extra: Vec<f32>,
+    y: Vec<f32>,
+    workspace: Workspace,
+    grads: Vec<f32>,
+    sse: f64,
+}
+
+/// Loss and gradients of a batch by the CPU kernel, shards in parallel.
+fn kernel_gradients(
+    network: &LstmNetwork,
+    shape: &Shape,
+    samples: &Samples,
+    rows: &[usize],
+    dropout: Dropout,
+    shards: &mut Vec<Shard>,
+) -> (f64, GradientsParams) {
+    let params = network.to_flat();
+    let pieces: Vec<&[usize]> = rows.chunks(SHARD_ROWS).collect();
+    shards.resize_with(shards.len().max(pieces.len()), Shard::default);
+    let scale = 1.0 / (rows.len() * shape.outputs) as f32;
+    shards
+        .par_iter_mut()
+        .zip(&pieces)
+        .enumerate()
+        .with_max_len(1)
+        .for_each(|(k, (shard, piece))| {
+            samples.gather(piece, &mut shard.x, &mut shard.extra, &mut shard.y);
+            shard.grads.clear();
+            shard.grads.resize(shape.len(), 0.0);
+            let batch = Batch {
+                rows: piece.len(),
+                steps: samples.steps,
+                x: &shard.x,
+                extra: &shard.extra,
+                y: &shard.y,
+            };
+            let dropout = Dropout {
+                seed: derive(dropout.seed, &[k as u64]),
+                ..dropout
+            };
+            shard.sse = kernel::train_step(
+                shape,
+                &params,
+                &batch,
+                &mut shard.workspace,
+                Some(dropout),
+                scale,
+                &mut shard.grads,
+            );
+        });
+    let mut total = std::mem::take(&mut shards[0].grads);
+    let mut sse = shards[0].sse;
+    for shard in &shards[1..pieces.len()] {
+        total.iter_mut().zip(&shard.grads).for_each(|(t, g)| *t += g);
+        sse += shard.sse;
+    }
+    let loss = sse / (rows.len() * shape.outputs) as f64;
+    (loss, flat_to_grads(network, shape, &total))
+}
+
+/// The flat gradient as burn gradients of `network`'s parameters.
+fn flat_to_grads(network: &LstmNetwork, shape: &Shape, flat: &[f32]) -> GradientsParams {
+    let mut grads = GradientsParams::new();
+    let device = network_device(network);
+    let mut offset = 0;
+    for ((id, _rank), dims) in network.param_ids().into_iter().zip(shape.tensor_shapes()) {
+        let n: usize = dims.iter().product();
+        let data = TensorData::new(flat[offset..offset + n].to_vec(), dims.clone());
+        offset += n;
+        match dims.len() {
+            1 => grads.register::<1>(id, Tensor::from_data(data, &device)),
+            _ => grads.register::<2>(id, Tensor::from_data(data, &device)),
+        }
+    }
+    grads
+}
+
+fn network_device(network: &LstmNetwork) -> burn::tensor::Device {
+    network
+        .devices()
+        .into_iter()
+        .next()
+        .expect("the network has parameters")
+        .inner()
+}
+
+/// Loss and gradients of a batch by burn's autodiff on `device`.
+fn autodiff_gradients(
+    network: &LstmNetwork,
+    samples: &Samples,
+    rows: &[usize],
+    dropout: Dropout,
+    device: &burn::tensor::Device,
+) -> (f64, GradientsParams) {
+    let (x, extra, y) = batch_tensors(samples, rows, device);
+    let prediction = network.forward(x, extra, Some(dropout));
+    let loss = (prediction - y).powi_scalar(2).mean();
+    let value = f64::from(loss.clone().into_scalar::<f32>());
+    let grads = GradientsParams::from_grads(loss.backward(), network);
+    (value, grads)
+}
+
+fn batch_tensors(
+    samples: &Samples,
+    rows: &[usize],
+    device: &burn::tensor::Device,
+) -> (Tensor<3>, Tensor<2>, Tensor<2>) {
+    let (mut x, mut extra, mut y) = (Vec::new(), Vec::new(), Vec::new());
+    samples.gather(rows, &mut x, &mut extra, &mut y);
+    let b = rows.len();
+    (
+        Tensor::from_data(TensorData::new(x, [samples.steps, b, samples.features]), device),
+        Tensor::from_data(TensorData::new(extra, [b, samples.extra_width]), device),
+        Tensor::from_data(TensorData::new(y, [b, samples.outputs]), device),
+    )
+}
+
+/// Predictions `[n, outputs]` for every window of `samples`.
+pub fn predict(network: &LstmNetwork, shape: &Shape, samples: &Samples, backend: &Backend) -> Vec<f32> {
+    let rows: Vec<usize> = (0..samples.len()).collect();
+    match backend {
+        Backend::Kernel => {
+            let params = network.to_flat();
+            let pieces: Vec<Vec<f32>> = rows
+                .par_chunks(SHARD_ROWS)
+                .map(|piece| {
+                    let mut shard = Shard::default();
+                    samples.gather(piece, &mut shard.x, &mut shard.extra, &mut shard.y);
+                    let batch = Batch {
+                        rows: piece.len(),
+                        steps: samples.steps,
+                        x: &shard.x,
+                        extra: &shard.extra,
+                        y: &shard.y,
+                    };
+                    kernel::predict(shape, &params, &batch, &mut shard.workspace);
+                    shard.workspace.yhat
+                })
+                .collect();
+            pieces.concat()
+        }
+        Backend::Burn(device) => rows
+            .chunks(1024)
+            .flat_map(|piece| {
+                let (x, extra, _) = batch_tensors(samples, piece, device);
+                let out = network.forward(x, extra, None).into_data();
+                out.try_to_vec::<f32>().expect("float predictions")
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn random_samples(n: usize, steps: usize, features: usize, extra: usize, outputs: usize, seed: u64) -> Samples {
+        let mut rng = SplitMix64::new(seed);
+        let mut s = Samples::new(steps, features, extra, outputs);
+        s.x = (0..n * steps * features).map(|_| rng.next_f32() * 2.0 - 1.0).collect();
+        s.extra = (0..n * extra).map(|_| rng.next_f32()).collect();
+        s.y = (0..n * outputs).map(|_| rng.next_f32()).collect();
+        s
+    }
+
+    fn flat_grads(network: &LstmNetwork, grads: &GradientsParams) -> Vec<f32> {
+        network
+            .param_ids()
+            .into_iter()
+            .flat_map(|(id, rank)| {
+                let data = match rank {
+                    1 => grads.get::<1>(id).expect("gradient").into_data(),
+                    _ => grads.get::<2>(id).expect("gradient").into_data(),
+                };
+                data.try_to_vec::<f32>().expect("floats")
+            })
+            .collect()
+    }
+
+    /// The kernel and burn's autodiff compute the same loss and gradients
+    /// for a 2-layer network with dropout and extra head inputs, over more
+    /// rows than one shard.
+    #[test]
+    fn kernel_gradients_equal_burn_autodiff() {
+        let samples = random_samples(150, 5, 3, 2, 4, 11);
+        let shape = Shape {
+            input: 3,
+            hidden: 6,
+            layers: 2,
+            extra: 2,
+            outputs: 4,
+        };
+        let flat = LstmNetwork::init_flat(&shape, 5);
+        let rows: Vec<usize> = (0..samples.len()).rev().collect();
+        let no_dropout = Dropout { rate: 0.0, seed: 1 };
+        let cpu = LstmNetwork::from_flat(&shape, &flat, Backend::Kernel.params_device());
+        let (loss, grads) = kernel_gradients(&cpu, &shape, &samples, &rows, no_dropout, &mut Vec::new());
+        let auto = Backend::burn_cpu();
+        let Backend::Burn(device) = &auto else { unreachable!() };
+        let net = LstmNetwork::from_flat(&shape, &flat, device);
+        let (auto_loss, auto_grads) = autodiff_gradients(&net, &samples, &rows, no_dropout, device);
+        assert!(
+            (loss - auto_loss).abs() < 1e-5 * auto_loss,
+            "loss {loss} vs {auto_loss}"
+        );
+        let (k, a) = (flat_grads(&cpu, &grads), flat_grads(&net, &auto_grads));
+        assert_eq!(k.len(), shape.len());
+        let scale = a.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        for (i, (x, y)) in k.iter().zip(&a).enumerate() {
+            assert!((x - y).abs() < 1e-4 * scale, "gradient {i}: kernel {x}, autodiff {y}");
+        }
+        // With dropout: one shard (so both draw the same masks).
+        let rows: Vec<usize> = (0..SHARD_ROWS).collect();
+        let dropout = Dropout { rate: 0.3, seed: 9 };
+        let (loss, grads) = kernel_gradients(
+            &cpu,
+            &shape,
+            &samples,
+            &rows,
+            Dropout { seed: 0, ..dropout },
+            &mut Vec::new(),
+        );
+        let shard_dropout = Dropout {
+            seed: derive(0, &[0]),
+            ..dropout
+        };
+        let (auto_loss, auto_grads) = autodiff_gradients(&net, &samples, &rows, shard_dropout, device);
+        assert!(
+            (loss - auto_loss).abs() < 1e-5 * auto_loss,
+            "dropout loss {loss} vs {auto_loss}"
+        );
+        let (k, a) = (flat_grads(&cpu, &grads), flat_grads(&net, &auto_grads));
+        let scale = a.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        assert!(k.iter().zip(&a).all(|(x, y)| (x - y).abs() < 1e-4 * scale));
+    }
+
+    #[test]
+    fn learns_a_noise_free_mapping_and_is_deterministic() {
+        // y = mean of the last step's features: learnable exactly.
+        let mut samples = random_samples(512, 6, 2, 0, 1, 3);
+        for r in 0..samples.len() {
+            let last = &samples.x[(r * 6 + 5) * 2..(r * 6 + 6) * 2];
+            samples.y[r] = (last[0] + last[1]) / 2.0;
+        }
+        let config = TrainConfig {
+            hidden: 16,
+            layers: 1,
+            dropout: 0.0,
+            lr: 1e-2,
+            batch_size: 100,
+            epochs: 30,
+            patience: 0,
+            seed: 4,
+        };
+        let first = train(&samples, &Samples::default(), &config, &Backend::Kernel, |_| {}).unwrap();
+        let losses: Vec<f64> = first.epochs.iter().map(|e| e.train).collect();
+        assert!(losses[29] < losses[0] / 20.0, "losses {losses:?}");
+        let again = train(&samples, &Samples::default(), &config, &Backend::Kernel, |_| {}).unwrap();
+        assert_eq!(first.network.to_flat(), again.network.to_flat());
+    }
+}
