@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace on a fresh machine: the unit tests of each
 # framework crate and the integration test binary (tests/integration), after
-# a formatting check. Extra arguments go to `cargo test`.
+# a formatting check and a check that the CUDA build compiles. Extra
+# arguments go to `cargo test`.
 #
 # The tracking tests need a real MLflow server: this script installs the
 # Python package `mlflow` into a cached virtualenv (first time: about a
@@ -10,6 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all --check
+# The GPU backend compiles on machines without a GPU (CubeCL loads CUDA at run time).
+cargo check --locked --quiet -p trendlab-neural --features cuda
 
 MLFLOW_VERSION=3.17.2
 venv="${TRENDLAB_MLFLOW_VENV:-$HOME/.cache/trendlab/mlflow-$MLFLOW_VERSION}"

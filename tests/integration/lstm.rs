@@ -115,7 +115,7 @@ fn learns_sine_plus_trend_far_better_than_seasonal_naive() {
     let panel = Panel::daily(len, targets, vec![]);
     let model = lstm(serde_json::json!({
         "input_size": 21, "hidden": 32, "epochs": 60, "patience": 8, "lr": 0.005,
-        "batch_size": 64, "validation": 14,
+        "batch_size": 64, "validation": 14, "anchor": "window_mean",
     }));
     let log = Log::default();
     let forecasts = panel.forecast(&model, horizon, &FeatureSet::default(), &log);

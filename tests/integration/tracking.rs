@@ -144,6 +144,48 @@ fn a_run_is_mirrored_once_with_params_metrics_tags_and_artifacts() {
 }
 
 #[test]
+fn neural_epoch_losses_are_step_metrics() {
+    let uri = shared_uri();
+    let experiment = unique("epochs");
+    let dir = tempfile::tempdir().unwrap();
+    let lstm = "[[models]]\nname = \"lstm\"\nfamily = \"lstm\"\ninput_size = 6\nhidden = 4\nepochs = 3\npatience = 0\n\n[[models]]\nname = \"ridge\"";
+    let spec = spec(dir.path(), &experiment, &[("[[models]]\nname = \"ridge\"", lstm)]);
+    let out = trendlab(
+        dir.path(),
+        &["run", &spec, "--out", "out", "--quiet", "--tracking-uri", &uri],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let child = runs(&uri, &experiment, "config")
+        .into_iter()
+        .find(|c| c.tag("trendlab.label") == Some("lstm"))
+        .expect("the LSTM configuration is mirrored");
+    let client = MlflowClient::new(&uri, Credentials::default());
+    let records = crate::common::records(&dir.path().join("out"), &experiment);
+    for k in 0..3 {
+        let local = records
+            .iter()
+            .find(|r| r.model == "lstm" && r.fold == k)
+            .and_then(|r| r.training.clone())
+            .expect("a training log");
+        for (key, want) in [
+            (
+                format!("train_loss_fold{k}"),
+                local.epochs.iter().map(|e| e.train).collect::<Vec<_>>(),
+            ),
+            (
+                format!("val_loss_fold{k}"),
+                local.epochs.iter().filter_map(|e| e.validation).collect(),
+            ),
+        ] {
+            let mut history = client.metric_history(&child.info.run_id, &key).unwrap();
+            history.sort_by_key(|m| m.step);
+            assert_eq!(history.iter().map(|m| m.step).collect::<Vec<_>>(), [1, 2, 3], "{key}");
+            assert_eq!(history.iter().map(|m| m.value).collect::<Vec<_>>(), want, "{key}");
+        }
+    }
+}
+
+#[test]
 fn a_batch_of_150_params_and_2500_metrics_is_logged_completely() {
     let client = MlflowClient::new(&shared_uri(), Credentials::default());
     let experiment = client.experiment_id(&unique("batches")).unwrap();

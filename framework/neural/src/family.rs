@@ -64,10 +64,10 @@ impl Forecaster for Lstm {
             .cloned()
             .map(|series| {
                 let (row, scaler) = series?;
-                let last = windows.last[row];
+                let level = windows.level[row];
                 let mean: Vec<f64> = predictions[row * h..(row + 1) * h]
                     .iter()
-                    .map(|v| scaler.invert(last + f64::from(*v)))
+                    .map(|v| scaler.invert(level + f64::from(*v)))
                     .collect();
                 Ok(SeriesForecast::from(mean))
             })

@@ -4,10 +4,11 @@
 //! periods ending at `o`, each as `[target, calendar(date), past
 //! covariates, future covariates]`, plus the calendar and known-in-advance
 //! covariates of the `horizon` dates after `o` for the output layer; its
-//! targets are the next `horizon` scaled values minus the value at `o`: the
-//! network learns changes from the last observation (a skip connection from
-//! the last input to every output), which lets it carry a level or trend
-//! past the range it trained on; [`FoldWindows::last`] adds it back.
+//! targets are the next `horizon` scaled values, measured from the window's
+//! `anchor`: with `window_mean` the network learns departures from the mean
+//! of the window's targets (a skip connection from the inputs to every
+//! output), which lets it carry a level or trend past the range it trained
+//! on; [`FoldWindows::level`] adds the anchor back.
 //!
 //! Windows whose targets all fall in the last `validation` periods of a
 //! series validate; training windows end their targets before those
@@ -18,7 +19,7 @@ use crate::train::{Samples, TrainError};
 use trendlab_models::features::PreparedSeries;
 use trendlab_models::scaling::Scaler;
 use trendlab_models::{FoldInput, ModelError, SeriesHistory};
-use trendlab_spec::LstmConfig;
+use trendlab_spec::{Anchor, LstmConfig};
 
 /// A fold as windows.
 #[derive(Debug)]
@@ -32,8 +33,8 @@ pub struct FoldWindows {
     pub series: Vec<Result<(usize, Scaler), ModelError>>,
     /// Names of the per-step inputs (for the checkpoint).
     pub step_inputs: Vec<String>,
-    /// The last scaled value of each forecast window, to add to its outputs.
-    pub last: Vec<f64>,
+    /// The anchor of each forecast window, to add to its outputs.
+    pub level: Vec<f64>,
 }
 
 /// Builds the windows of every series of `input`.
@@ -61,7 +62,7 @@ pub fn build(input: &FoldInput<'_>, config: &LstmConfig) -> Result<FoldWindows, 
         forecast: empty(),
         series: Vec::with_capacity(input.series.len()),
         step_inputs,
-        last: Vec::new(),
+        level: Vec::new(),
     };
     let prepared: Vec<Result<PreparedSeries<'_>, ModelError>> = input
         .series
@@ -94,13 +95,23 @@ pub fn build(input: &FoldInput<'_>, config: &LstmConfig) -> Result<FoldWindows, 
         };
         let o = origins(&p);
         for origin in o.train {
-            push_window(&p, features, origin, horizon, true, &mut out.train, &mut row);
+            push_window(&p, config, features, origin, horizon, true, &mut out.train, &mut row);
         }
         for origin in o.validation {
-            push_window(&p, features, origin, horizon, true, &mut out.validation, &mut row);
+            push_window(
+                &p,
+                config,
+                features,
+                origin,
+                horizon,
+                true,
+                &mut out.validation,
+                &mut row,
+            );
         }
         push_window(
             &p,
+            config,
             features,
             p.history.train_len() - 1,
             horizon,
@@ -108,7 +119,8 @@ pub fn build(input: &FoldInput<'_>, config: &LstmConfig) -> Result<FoldWindows, 
             &mut out.forecast,
             &mut row,
         );
-        out.last.push(p.y[p.history.train_len() - 1]);
+        out.level
+            .push(anchor(&p, p.history.train_len() - 1, steps, config.anchor));
         out.series.push(Ok((out.forecast.len() - 1, p.scaler)));
     }
     if out.train.is_empty() {
@@ -164,10 +176,20 @@ impl Origins {
     }
 }
 
+/// The level a window's targets are measured from.
+fn anchor(p: &PreparedSeries<'_>, origin: usize, steps: usize, anchor: Anchor) -> f64 {
+    match anchor {
+        Anchor::None => 0.0,
+        Anchor::WindowMean => p.y[origin + 1 - steps..=origin].iter().sum::<f64>() / steps as f64,
+    }
+}
+
 /// Appends the window of `p` with origin `origin` (and its targets, when
 /// `with_targets`) to `samples`.
+#[allow(clippy::too_many_arguments)]
 fn push_window(
     p: &PreparedSeries<'_>,
+    config: &LstmConfig,
     features: &trendlab_models::FeatureSet,
     origin: usize,
     horizon: usize,
@@ -191,10 +213,10 @@ fn push_window(
         samples.extra.extend(row.iter().map(|v| *v as f32));
     }
     if with_targets {
-        let last = p.y[origin];
+        let level = anchor(p, origin, samples.steps, config.anchor);
         samples
             .y
-            .extend(p.y[origin + 1..=origin + horizon].iter().map(|v| (v - last) as f32));
+            .extend(p.y[origin + 1..=origin + horizon].iter().map(|v| (v - level) as f32));
     } else {
         samples.y.extend(std::iter::repeat_n(0.0, horizon));
     }
@@ -273,10 +295,22 @@ mod tests {
         // Training origins 1..=1 (targets at 2, 3), validation origin 3 (targets 4, 5).
         assert_eq!(w.train.len(), 1);
         assert_eq!(w.validation.len(), 1);
-        // Targets as changes from the origin's value.
-        assert_eq!(w.train.y, vec![1.0, 2.0]);
-        assert_eq!(w.validation.y, vec![1.0, 2.0]);
-        assert_eq!(w.last, vec![6.0]);
+        assert_eq!(w.train.y, vec![3.0, 4.0]);
+        assert_eq!(w.validation.y, vec![5.0, 6.0]);
+        assert_eq!(w.level, vec![0.0]);
+        // Anchored: departures from the window mean, (1 + 2) / 2, then (3 + 4) / 2.
+        let anchored = LstmConfig {
+            anchor: Anchor::WindowMean,
+            ..config(2, Some(2))
+        };
+        let a = build(&input, &anchored).unwrap();
+        assert_eq!(a.train.y, vec![1.5, 2.5]);
+        assert_eq!(a.validation.y, vec![1.5, 2.5]);
+        assert_eq!(a.level, vec![5.5]);
+        assert_eq!(
+            (a.forecast.x.clone(), a.forecast.extra.clone()),
+            (w.forecast.x.clone(), w.forecast.extra.clone())
+        );
         let z = |v: f64| Scaler::fit(Scaling::Standard, &promo[..6]).apply(v) as f32;
         let dow = |d: f64| {
             let a = std::f64::consts::TAU * d / 7.0;

@@ -332,6 +332,11 @@ pub struct LstmConfig {
     /// Per-series scaling of the target, fitted on the training part.
     #[serde(default = "default_lstm_scaling")]
     pub scaling: Scaling,
+    /// What the outputs are measured from: `none` (the scaled targets
+    /// themselves) or `window_mean` (departures from the mean of the input
+    /// window, added back: helps a level or trend beyond the training range).
+    #[serde(default)]
+    pub anchor: Anchor,
     /// Where to train: "cpu" or "cuda:N" (needs a build with a GPU feature).
     #[serde(default)]
     pub device: ComputeDevice,
@@ -385,6 +390,15 @@ impl LstmConfig {
         }
         Vec::new()
     }
+}
+
+/// The level a sequence model's outputs are measured from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Anchor {
+    #[default]
+    None,
+    WindowMean,
 }
 
 /// Where a neural family trains and predicts.

@@ -17,7 +17,7 @@ mod validate;
 
 pub use diagnostics::{Diagnostic, Diagnostics, SpecError};
 pub use experiment::{Experiment, ModelSpec};
-pub use families::{ComputeDevice, FamilySpec, LstmConfig, Scaling, Strategy};
+pub use families::{Anchor, ComputeDevice, FamilySpec, LstmConfig, Scaling, Strategy};
 pub use frequency::Frequency;
 pub use grid::ModelConfig;
 pub use locate::{KeyPath, Seg};

@@ -385,6 +385,19 @@ impl MlflowClient {
             .map(|_| ())
     }
 
+    /// Every logged value of metric `key` of a run (all steps).
+    pub fn metric_history(&self, run_id: &str, key: &str) -> Result<Vec<MetricValue>, TrackingError> {
+        let answer = self.call(
+            Method::Get,
+            "metrics/get-history",
+            json!({ "run_id": run_id, "metric_key": key, "max_results": "25000" }),
+        )?;
+        Self::decode(
+            "metrics/get-history",
+            answer.get("metrics").cloned().unwrap_or(json!([])),
+        )
+    }
+
     pub fn get_run(&self, run_id: &str) -> Result<Run, TrackingError> {
         let answer = self.call(Method::Get, "runs/get", json!({ "run_id": run_id }))?;
         Self::decode("runs/get", answer.get("run").cloned().unwrap_or_default())
