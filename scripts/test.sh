@@ -11,8 +11,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all --check
-# The GPU backend compiles on machines without a GPU (CubeCL loads CUDA at run time).
-cargo check --locked --quiet -p trendlab-neural --features cuda
+# The GPU backend compiles on machines without a GPU (CubeCL loads CUDA at
+# run time). DOCS_RS=1 keeps tracel-llvm-bundler, a build dependency of
+# cubecl-cuda, from downloading an LLVM bundle that only linking needs.
+DOCS_RS=1 cargo check --locked --quiet -p trendlab-neural --features cuda
 
 MLFLOW_VERSION=3.17.2
 venv="${TRENDLAB_MLFLOW_VENV:-$HOME/.cache/trendlab/mlflow-$MLFLOW_VERSION}"
