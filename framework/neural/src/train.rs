@@ -261,12 +261,32 @@ fn check_memory(shape: &Shape, batch: usize, steps: usize) -> Result<(), TrainEr
 /// One worker's share of a batch on the CPU.
 #[derive(Default)]
 struct Shard {
-    x: Vec<f32>,
-    extra: Vec<f32>,
-    y: Vec<f32>,
+    input: ShardInput,
     workspace: Workspace,
     grads: Vec<f32>,
     sse: f64,
+}
+
+/// A shard's windows, time-major.
+#[derive(Default)]
+struct ShardInput {
+    x: Vec<f32>,
+    extra: Vec<f32>,
+    y: Vec<f32>,
+}
+
+impl ShardInput {
+    /// Copies the windows `rows` of `samples` in and views them as a batch.
+    fn load(&mut self, samples: &Samples, rows: &[usize]) -> Batch<'_> {
+        samples.gather(rows, &mut self.x, &mut self.extra, &mut self.y);
+        Batch {
+            rows: rows.len(),
+            steps: samples.steps,
+            x: &self.x,
+            extra: &self.extra,
+            y: &self.y,
+        }
+    }
 }
 
 /// Loss and gradients of a batch by the CPU kernel, shards in parallel.
@@ -288,16 +308,9 @@ fn kernel_gradients(
         .enumerate()
         .with_max_len(1)
         .for_each(|(k, (shard, piece))| {
-            samples.gather(piece, &mut shard.x, &mut shard.extra, &mut shard.y);
             shard.grads.clear();
             shard.grads.resize(shape.len(), 0.0);
-            let batch = Batch {
-                rows: piece.len(),
-                steps: samples.steps,
-                x: &shard.x,
-                extra: &shard.extra,
-                y: &shard.y,
-            };
+            let batch = shard.input.load(samples, piece);
             let dropout = Dropout {
                 seed: derive(dropout.seed, &[k as u64]),
                 ..dropout
@@ -388,17 +401,9 @@ pub fn predict(network: &LstmNetwork, shape: &Shape, samples: &Samples, backend:
             let pieces: Vec<Vec<f32>> = rows
                 .par_chunks(SHARD_ROWS)
                 .map(|piece| {
-                    let mut shard = Shard::default();
-                    samples.gather(piece, &mut shard.x, &mut shard.extra, &mut shard.y);
-                    let batch = Batch {
-                        rows: piece.len(),
-                        steps: samples.steps,
-                        x: &shard.x,
-                        extra: &shard.extra,
-                        y: &shard.y,
-                    };
-                    kernel::predict(shape, &params, &batch, &mut shard.workspace);
-                    shard.workspace.yhat
+                    let (mut input, mut workspace) = (ShardInput::default(), Workspace::default());
+                    kernel::predict(shape, &params, &input.load(samples, piece), &mut workspace);
+                    workspace.yhat
                 })
                 .collect();
             pieces.concat()
