@@ -353,3 +353,41 @@ fn runs_are_deterministic_and_failures_stay_in_their_run() {
 fn burn_cpu_device() -> trendlab_neural::burn::tensor::Device {
     trendlab_neural::burn::tensor::Device::flex()
 }
+
+/// (Not in GPU builds, which would train on the GPU instead of failing.)
+#[cfg(not(any(feature = "cuda", feature = "tch")))]
+#[test]
+fn device_flag_overrides_the_spec_and_keeps_run_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "panel.csv", &panel_csv());
+    let small = SPEC.split("[[models]]\nname = \"diverges\"").next().unwrap();
+    let spec = write(dir.path(), "spec.toml", small);
+    let spec = spec.to_str().unwrap();
+    let gpu = trendlab(
+        dir.path(),
+        &["run", spec, "--out", "out", "--quiet", "--device", "cuda:0"],
+    );
+    assert_eq!(gpu.status.code(), Some(1));
+    let on_gpu = records(&dir.path().join("out"), "lstm-small");
+    let lstm: Vec<_> = on_gpu.iter().filter(|r| r.model == "lstm").collect();
+    assert_eq!(lstm.len(), 2);
+    assert!(
+        lstm.iter()
+            .all(|r| r.error.as_deref().is_some_and(|e| e.contains("--features cuda")))
+    );
+    assert_eq!(lstm[0].params["device"], "cuda:0");
+    // The same runs (same ids) are retried on the CPU; the baseline is skipped.
+    let cpu = trendlab(dir.path(), &["run", spec, "--out", "out", "--quiet", "--device", "cpu"]);
+    assert_eq!(cpu.status.code(), Some(0), "{}", crate::common::stderr(&cpu));
+    assert!(
+        crate::common::stdout(&cpu).contains("4 runs planned: 2 skipped"),
+        "{}",
+        crate::common::stdout(&cpu)
+    );
+    let on_cpu = records(&dir.path().join("out"), "lstm-small");
+    assert_eq!(
+        on_gpu.iter().map(|r| &r.run_id).collect::<Vec<_>>(),
+        on_cpu.iter().map(|r| &r.run_id).collect::<Vec<_>>()
+    );
+    assert!(on_cpu.iter().all(|r| r.status == RunStatus::Finished));
+}
