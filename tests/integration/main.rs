@@ -6,6 +6,7 @@ mod aggregation;
 mod arima;
 mod arima_backtest;
 mod backtest;
+mod bert;
 mod cli;
 mod common;
 mod data_errors;

@@ -10,6 +10,7 @@
 //! `device` maps the spec's device to a backend (GPU backends behind the
 //! `cuda` and `tch` cargo features).
 
+pub mod bert;
 pub mod checkpoint;
 pub mod device;
 pub mod family;

@@ -1,0 +1,120 @@
+//! The BERT text encoder: all-MiniLM-L6-v2 (fetched by
+//! `scripts/fetch_minilm.sh`) reproduces sentence-transformers' token ids
+//! and mean-pooled embeddings; a random tiny BERT written in Hugging Face's
+//! layout loads through the same path; broken directories say what is
+//! wrong.
+
+use crate::common::repo;
+use trendlab_neural::bert::{BertConfig, EncoderError, Pooling, TextEncoder, random};
+
+fn cpu() -> burn_device::Device {
+    burn_device::Device::flex()
+}
+
+mod burn_device {
+    pub use trendlab_neural::burn::tensor::Device;
+}
+
+/// The MiniLM directory; the test script fetches it, so its absence fails.
+pub fn minilm_dir() -> std::path::PathBuf {
+    let dir = repo().join("models/all-MiniLM-L6-v2");
+    assert!(
+        dir.join("model.safetensors").is_file(),
+        "{} is missing: run scripts/fetch_minilm.sh (scripts/test.sh does)",
+        dir.display()
+    );
+    dir
+}
+
+#[test]
+fn minilm_matches_sentence_transformers_golden() {
+    let golden: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join("tests/goldens/minilm_embeddings.json")).unwrap())
+            .unwrap();
+    let texts: Vec<String> = serde_json::from_value(golden["texts"].clone()).unwrap();
+    let ids: Vec<Vec<u32>> = serde_json::from_value(golden["input_ids"].clone()).unwrap();
+    let masks: Vec<Vec<u32>> = serde_json::from_value(golden["attention_mask"].clone()).unwrap();
+    let want: Vec<Vec<f32>> = serde_json::from_value(golden["mean_pooled"].clone()).unwrap();
+    let cls_first8: Vec<Vec<f32>> = serde_json::from_value(golden["cls_last_hidden_first8"].clone()).unwrap();
+
+    let encoder = TextEncoder::load(&minilm_dir(), &cpu()).expect("MiniLM loads");
+    assert_eq!(encoder.width(), 384);
+    let unpadded: Vec<Vec<u32>> = ids
+        .iter()
+        .zip(&masks)
+        .map(|(i, m)| i.iter().zip(m).filter(|(_, m)| **m == 1).map(|(i, _)| *i).collect())
+        .collect();
+    assert_eq!(encoder.token_ids(&texts).unwrap(), unpadded);
+
+    let got = encoder.embed(&texts, Pooling::Mean).unwrap();
+    let mut worst = 0.0f32;
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!(g.len(), w.len());
+        for (a, b) in g.iter().zip(w) {
+            worst = worst.max((a - b).abs());
+        }
+    }
+    assert!(worst < 1e-4, "max abs difference {worst} from sentence-transformers");
+
+    let cls = encoder.embed(&texts, Pooling::Cls).unwrap();
+    for (g, w) in cls.iter().zip(&cls_first8) {
+        for (a, b) in g.iter().zip(w) {
+            assert!((a - b).abs() < 1e-4, "[CLS] state {a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn a_random_tiny_bert_loads_and_pads_without_changing_vectors() {
+    let dir = tempfile::tempdir().unwrap();
+    let words = ["red", "heart", "bag", "jumbo", "light"];
+    random::write(dir.path(), &BertConfig::tiny(0), &words, 3).unwrap();
+    let encoder = TextEncoder::load(dir.path(), &cpu()).unwrap();
+    assert_eq!(encoder.width(), 16);
+    let texts = vec!["RED heart".to_string(), "jumbo bag red light heart".to_string(), "zebra".to_string()];
+    // [CLS]=2, [SEP]=3, [UNK]=1; words from 5 in list order.
+    assert_eq!(
+        encoder.token_ids(&texts).unwrap(),
+        vec![vec![2, 5, 6, 3], vec![2, 8, 7, 5, 9, 6, 3], vec![2, 1, 3]]
+    );
+    // Alone or padded in a batch with longer texts: the same vector.
+    let batch = encoder.embed(&texts, Pooling::Mean).unwrap();
+    let alone = encoder.embed(&texts[..1], Pooling::Mean).unwrap();
+    for (a, b) in batch[0].iter().zip(&alone[0]) {
+        assert!((a - b).abs() < 1e-6);
+    }
+    assert_ne!(batch[0], batch[1]);
+}
+
+#[test]
+fn broken_encoder_directories_say_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let message = |path: &std::path::Path| TextEncoder::load(path, &cpu()).unwrap_err().to_string();
+    let missing = dir.path().join("nowhere");
+    assert!(message(&missing).contains("not found"), "{}", message(&missing));
+    std::fs::write(dir.path().join("config.json"), "{}").unwrap();
+    let err = message(dir.path());
+    assert!(err.contains("lacks model.safetensors, tokenizer.json"), "{err}");
+    assert!(err.contains("fetch_minilm.sh"), "{err}");
+
+    random::write(dir.path(), &BertConfig::tiny(0), &["a"], 1).unwrap();
+    std::fs::write(dir.path().join("config.json"), r#"{"hidden_size": 16}"#).unwrap();
+    let err = message(dir.path());
+    assert!(err.contains("config.json") && err.contains("missing field"), "{err}");
+
+    // Weights of a different size: shape mismatch named, not a panic.
+    let other = tempfile::tempdir().unwrap();
+    random::write(other.path(), &BertConfig { hidden_size: 8, num_attention_heads: 2, ..BertConfig::tiny(0) }, &["a"], 1)
+        .unwrap();
+    random::write(dir.path(), &BertConfig::tiny(0), &["a"], 1).unwrap();
+    std::fs::copy(other.path().join("model.safetensors"), dir.path().join("model.safetensors")).unwrap();
+    let err = TextEncoder::load(dir.path(), &cpu()).unwrap_err();
+    assert!(matches!(err, EncoderError::Malformed { .. }), "{err}");
+    assert!(err.to_string().contains("model.safetensors"), "{err}");
+
+    // A checkpoint lacking a layer lists what is missing.
+    random::write(other.path(), &BertConfig { num_hidden_layers: 1, ..BertConfig::tiny(0) }, &["a"], 1).unwrap();
+    std::fs::copy(other.path().join("model.safetensors"), dir.path().join("model.safetensors")).unwrap();
+    let err = message(dir.path());
+    assert!(err.contains("16 tensors missing") && err.contains("encoder.layer.1."), "{err}");
+}
