@@ -296,6 +296,31 @@ pub fn schema() -> anyhow::Result<ExitCode> {
 }
 
 /// The leaderboard of the plan, from the local run store.
+pub fn embed(
+    encoder: &Path,
+    mut texts: Vec<String>,
+    file: Option<&Path>,
+    pooling: trendlab_neural::bert::Pooling,
+    device: trendlab_spec::ComputeDevice,
+) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    if let Some(file) = file {
+        let content = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        texts.extend(content.lines().filter(|l| !l.trim().is_empty()).map(str::to_string));
+    }
+    let device = trendlab_neural::device::inference_device(device).map_err(anyhow::Error::msg)?;
+    let encoder = trendlab_neural::bert::TextEncoder::load(encoder, &device)?;
+    let input_ids = encoder.token_ids(&texts)?;
+    let embeddings = encoder.embed(&texts, pooling)?;
+    let out = serde_json::json!({
+        "texts": texts,
+        "input_ids": input_ids,
+        "embeddings": embeddings,
+    });
+    crate::print_line(format_args!("{out}"));
+    Ok(ExitCode::SUCCESS)
+}
+
 fn local_leaderboard(prepared: &Prepared, plan: &Plan, store: &RunStore) -> anyhow::Result<Leaderboard> {
     let description = &prepared.experiment.document.experiment.description;
     Ok(Leaderboard::build(

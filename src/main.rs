@@ -113,6 +113,29 @@ enum Command {
     },
     /// Print the JSON Schema of experiment specs (for editor completion).
     Schema,
+    /// Embed texts with a BERT encoder directory and print the pooled vectors as JSON.
+    #[command(
+        group(clap::ArgGroup::new("input").required(true).args(["text", "file"])),
+        after_help = "Example: trendlab embed --encoder models/all-MiniLM-L6-v2 --text \"JUMBO BAG RED RETROSPOT\"\n\
+                      Prints {\"texts\": [...], \"input_ids\": [...], \"embeddings\": [[...]]}."
+    )]
+    Embed {
+        /// A Hugging Face BERT directory (config.json, model.safetensors, tokenizer.json).
+        #[arg(long)]
+        encoder: PathBuf,
+        /// A text to embed (repeat for several).
+        #[arg(long)]
+        text: Vec<String>,
+        /// A file with one text per line (blank lines are skipped).
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// How token states become one vector: mean (as sentence-transformers) or cls.
+        #[arg(long, default_value = "mean")]
+        pooling: trendlab_neural::bert::Pooling,
+        /// Where to run the encoder: "cpu" or "cuda:N".
+        #[arg(long, default_value = "cpu")]
+        device: trendlab_spec::ComputeDevice,
+    },
 }
 
 fn main() -> ExitCode {
@@ -143,6 +166,13 @@ fn main() -> ExitCode {
         } => commands::report(&spec, &output.target(), from_mlflow),
         Command::Sync { spec, output } => commands::sync(&spec, &output.target()),
         Command::Schema => commands::schema(),
+        Command::Embed {
+            encoder,
+            text,
+            file,
+            pooling,
+            device,
+        } => commands::embed(&encoder, text, file.as_deref(), pooling, device),
     };
     match result {
         Ok(code) => code,

@@ -49,21 +49,34 @@ impl Backend {
     }
 }
 
-#[cfg(feature = "cuda")]
+/// The burn device (without autodiff) that runs inference for `device`,
+/// such as a text encoder.
+pub fn inference_device(device: ComputeDevice) -> Result<burn::tensor::Device, String> {
+    match device {
+        ComputeDevice::Cpu => Ok(burn::tensor::Device::flex()),
+        ComputeDevice::Cuda(index) => gpu_device(index),
+    }
+}
+
 fn gpu(index: usize) -> Result<Backend, String> {
-    Ok(Backend::Burn(burn::tensor::Device::cuda(index).autodiff()))
+    gpu_device(index).map(|device| Backend::Burn(device.autodiff()))
+}
+
+#[cfg(feature = "cuda")]
+fn gpu_device(index: usize) -> Result<burn::tensor::Device, String> {
+    Ok(burn::tensor::Device::cuda(index))
 }
 
 #[cfg(all(feature = "tch", not(feature = "cuda")))]
 #[allow(deprecated)] // burn-tch is deprecated upstream; kept as the design's LibTorch path
-fn gpu(index: usize) -> Result<Backend, String> {
-    Ok(Backend::Burn(burn::tensor::Device::libtorch_cuda(index).autodiff()))
+fn gpu_device(index: usize) -> Result<burn::tensor::Device, String> {
+    Ok(burn::tensor::Device::libtorch_cuda(index))
 }
 
 #[cfg(not(any(feature = "cuda", feature = "tch")))]
-fn gpu(index: usize) -> Result<Backend, String> {
+fn gpu_device(index: usize) -> Result<burn::tensor::Device, String> {
     Err(format!(
         "device cuda:{index} needs a GPU build: rebuild with `--features cuda` \
-         (CubeCL) or `--features tch` (LibTorch); this build trains on the CPU only"
+         (CubeCL) or `--features tch` (LibTorch); this build runs on the CPU only"
     ))
 }
