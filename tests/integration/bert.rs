@@ -71,7 +71,11 @@ fn a_random_tiny_bert_loads_and_pads_without_changing_vectors() {
     random::write(dir.path(), &BertConfig::tiny(0), &words, 3).unwrap();
     let encoder = TextEncoder::load(dir.path(), &cpu()).unwrap();
     assert_eq!(encoder.width(), 16);
-    let texts = vec!["RED heart".to_string(), "jumbo bag red light heart".to_string(), "zebra".to_string()];
+    let texts = vec![
+        "RED heart".to_string(),
+        "jumbo bag red light heart".to_string(),
+        "zebra".to_string(),
+    ];
     // [CLS]=2, [SEP]=3, [UNK]=1; words from 5 in list order.
     assert_eq!(
         encoder.token_ids(&texts).unwrap(),
@@ -104,17 +108,46 @@ fn broken_encoder_directories_say_what_is_wrong() {
 
     // Weights of a different size: shape mismatch named, not a panic.
     let other = tempfile::tempdir().unwrap();
-    random::write(other.path(), &BertConfig { hidden_size: 8, num_attention_heads: 2, ..BertConfig::tiny(0) }, &["a"], 1)
-        .unwrap();
+    random::write(
+        other.path(),
+        &BertConfig {
+            hidden_size: 8,
+            num_attention_heads: 2,
+            ..BertConfig::tiny(0)
+        },
+        &["a"],
+        1,
+    )
+    .unwrap();
     random::write(dir.path(), &BertConfig::tiny(0), &["a"], 1).unwrap();
-    std::fs::copy(other.path().join("model.safetensors"), dir.path().join("model.safetensors")).unwrap();
+    std::fs::copy(
+        other.path().join("model.safetensors"),
+        dir.path().join("model.safetensors"),
+    )
+    .unwrap();
     let err = TextEncoder::load(dir.path(), &cpu()).unwrap_err();
     assert!(matches!(err, EncoderError::Malformed { .. }), "{err}");
     assert!(err.to_string().contains("model.safetensors"), "{err}");
 
     // A checkpoint lacking a layer lists what is missing.
-    random::write(other.path(), &BertConfig { num_hidden_layers: 1, ..BertConfig::tiny(0) }, &["a"], 1).unwrap();
-    std::fs::copy(other.path().join("model.safetensors"), dir.path().join("model.safetensors")).unwrap();
+    random::write(
+        other.path(),
+        &BertConfig {
+            num_hidden_layers: 1,
+            ..BertConfig::tiny(0)
+        },
+        &["a"],
+        1,
+    )
+    .unwrap();
+    std::fs::copy(
+        other.path().join("model.safetensors"),
+        dir.path().join("model.safetensors"),
+    )
+    .unwrap();
     let err = message(dir.path());
-    assert!(err.contains("16 tensors missing") && err.contains("encoder.layer.1."), "{err}");
+    assert!(
+        err.contains("16 tensors missing") && err.contains("encoder.layer.1."),
+        "{err}"
+    );
 }

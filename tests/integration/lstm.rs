@@ -19,7 +19,7 @@ fn lstm(settings: serde_json::Value) -> Lstm {
 
 /// Keeps the training log.
 #[derive(Default)]
-struct Log(Mutex<Option<TrainingLog>>);
+pub struct Log(Mutex<Option<TrainingLog>>);
 
 impl FitObserver for Log {
     fn epoch(&self, _epoch: &EpochLoss, _of: usize) {}
@@ -28,24 +28,30 @@ impl FitObserver for Log {
     }
 }
 
-struct Panel {
-    dates: Vec<NaiveDate>,
-    targets: Vec<Vec<f64>>,
-    covariates: Vec<Vec<f64>>,
+/// Daily series (with optional product texts) to forecast directly.
+pub struct Panel {
+    pub dates: Vec<NaiveDate>,
+    pub targets: Vec<Vec<f64>>,
+    pub covariates: Vec<Vec<f64>>,
+    pub texts: Vec<Option<String>>,
+    /// Run-shared cache folder given to the model.
+    pub cache: Option<std::path::PathBuf>,
 }
 
 impl Panel {
-    fn daily(len: usize, targets: Vec<Vec<f64>>, covariates: Vec<Vec<f64>>) -> Panel {
+    pub fn daily(len: usize, targets: Vec<Vec<f64>>, covariates: Vec<Vec<f64>>) -> Panel {
         let start = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
         Panel {
             dates: (0..len).map(|i| start + chrono::Days::new(i as u64)).collect(),
             targets,
             covariates,
+            texts: Vec::new(),
+            cache: None,
         }
     }
 
     /// Forecasts the last `horizon` periods of every series from the rest.
-    fn forecast(&self, model: &Lstm, horizon: usize, features: &FeatureSet, log: &Log) -> Vec<Vec<f64>> {
+    pub fn forecast(&self, model: &dyn Forecaster, horizon: usize, features: &FeatureSet, log: &Log) -> Vec<Vec<f64>> {
         let ids: Vec<String> = (0..self.targets.len()).map(|i| format!("s{i}")).collect();
         let series = self
             .targets
@@ -53,7 +59,7 @@ impl Panel {
             .enumerate()
             .map(|(i, y)| SeriesHistory {
                 id: &ids[i],
-                text: None,
+                text: self.texts.get(i).and_then(|t| t.as_deref()),
                 dates: &self.dates,
                 target: &y[..y.len() - horizon],
                 past: vec![],
@@ -69,6 +75,8 @@ impl Panel {
             first_fold: None,
             observer: log,
             artifacts: None,
+            spec_dir: std::path::Path::new("."),
+            cache: self.cache.as_deref(),
         };
         model
             .forecast(&input)
@@ -78,7 +86,7 @@ impl Panel {
             .collect()
     }
 
-    fn mse(&self, forecasts: &[Vec<f64>]) -> f64 {
+    pub fn mse(&self, forecasts: &[Vec<f64>]) -> f64 {
         let mut sum = 0.0;
         let mut n = 0;
         for (y, f) in self.targets.iter().zip(forecasts) {
@@ -91,7 +99,7 @@ impl Panel {
     }
 }
 
-fn noise(rng: &mut SplitMix64, sd: f64) -> f64 {
+pub fn noise(rng: &mut SplitMix64, sd: f64) -> f64 {
     // Sum of 12 uniforms: close to normal.
     ((0..12).map(|_| f64::from(rng.next_f32())).sum::<f64>() - 6.0) * sd
 }

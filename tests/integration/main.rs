@@ -7,6 +7,7 @@ mod arima;
 mod arima_backtest;
 mod backtest;
 mod bert;
+mod bert_fusion;
 mod cli;
 mod common;
 mod data_errors;

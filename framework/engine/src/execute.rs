@@ -223,6 +223,8 @@ fn run_one(
     let mut input = fold_input(prepared, windows, first_fold);
     input.observer = &observer;
     input.artifacts = Some(&run_dir);
+    let cache = store.cache_dir();
+    input.cache = Some(&cache);
     let outcomes = forecast(&input, &config.family);
     record.fit_seconds = fit_start.elapsed().as_secs_f64();
     record.training = observer.log.lock().unwrap_or_else(|e| e.into_inner()).take();
@@ -326,6 +328,8 @@ pub fn fold_input<'a>(prepared: &'a Prepared, windows: &[Window], first_fold: Op
         first_fold,
         observer: &(),
         artifacts: None,
+        spec_dir: prepared.experiment.file.parent().unwrap_or(std::path::Path::new("")),
+        cache: None,
     }
 }
 

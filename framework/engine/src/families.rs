@@ -3,8 +3,8 @@
 //! module is wired here.
 
 use trendlab_models::Forecaster;
-use trendlab_neural::Lstm;
 use trendlab_neural::ref_cast::RefCast;
+use trendlab_neural::{BertFusion, Lstm};
 use trendlab_spec::FamilySpec;
 
 pub fn forecaster(family: &FamilySpec) -> &dyn Forecaster {
@@ -16,5 +16,6 @@ pub fn forecaster(family: &FamilySpec) -> &dyn Forecaster {
         FamilySpec::Linear(c) => c,
         FamilySpec::Arima(c) => c,
         FamilySpec::Lstm(c) => Lstm::ref_cast(c),
+        FamilySpec::BertFusion(c) => BertFusion::ref_cast(c),
     }
 }

@@ -204,6 +204,11 @@ impl RunStore {
         &self.dir
     }
 
+    /// Results shared by the experiment's runs (text embeddings).
+    pub fn cache_dir(&self) -> PathBuf {
+        self.dir.join("cache")
+    }
+
     pub fn run_dir(&self, id: &str) -> PathBuf {
         self.dir.join(id)
     }
@@ -279,18 +284,8 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>, Sto
 /// Writes `bytes` to a temporary file beside `path`, then renames it over
 /// `path`: readers see the old file or the new one, never a partial one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let io = |source| StoreError::Io {
+    trendlab_models::write_atomic(path, bytes).map_err(|source| StoreError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(e)
     })
 }

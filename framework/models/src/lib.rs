@@ -56,6 +56,12 @@ pub struct FoldInput<'a> {
     pub observer: &'a dyn FitObserver,
     /// The run's directory, where a family may save files (checkpoints).
     pub artifacts: Option<&'a std::path::Path>,
+    /// The folder relative paths of the spec (an encoder directory) are
+    /// resolved against: the spec file's.
+    pub spec_dir: &'a std::path::Path,
+    /// A folder shared by the experiment's runs for results worth reusing
+    /// across runs (text embeddings); none: recompute.
+    pub cache: Option<&'a std::path::Path>,
 }
 
 /// One epoch of a trained family, as recorded in the run store.
@@ -169,6 +175,23 @@ pub trait Forecaster: Send + Sync {
     fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<SeriesOutcome>, ModelError>;
 }
 
+/// Writes `bytes` to `path` through a temporary file renamed over it, so
+/// readers (and concurrent writers) see the old or the new content, never
+/// a torn one.
+pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let write = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_file_name(format!(".{name}.{}.{write}.tmp", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
 /// Applies a per-series forecasting rule to every series of a fold, in
 /// parallel on the current rayon pool (the engine sizes it by `--jobs`).
 /// Each series' result depends on that series alone, so the outcome is the
@@ -230,6 +253,8 @@ pub(crate) mod testing {
             first_fold: None,
             observer: &(),
             artifacts: None,
+            spec_dir: std::path::Path::new("."),
+            cache: None,
         };
         model.forecast(&input)?.remove(0)
     }

@@ -21,6 +21,9 @@ pub struct Checkpoint {
     pub step_inputs: Vec<String>,
     pub horizon: usize,
     pub extra_inputs: usize,
+    /// Inputs of the text gate (BERT-fusion with `fusion = "gated"`).
+    #[serde(default)]
+    pub gate_inputs: usize,
     pub best_epoch: usize,
 }
 
@@ -31,6 +34,7 @@ impl Checkpoint {
             step_inputs: step_inputs.to_vec(),
             horizon,
             extra_inputs: trained.shape.extra,
+            gate_inputs: trained.shape.gate,
             best_epoch: trained.best_epoch,
         }
     }
@@ -42,6 +46,7 @@ impl Checkpoint {
             layers: self.config.layers,
             extra: self.extra_inputs,
             outputs: self.horizon,
+            gate: self.gate_inputs,
         }
     }
 }

@@ -5,8 +5,9 @@
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::device::Backend;
+use crate::train::TextTuner;
 use crate::train::{TrainConfig, TrainError, predict, train};
-use crate::windows::build;
+use crate::windows::{FoldWindows, build};
 use ref_cast::RefCast;
 use trendlab_models::{FoldInput, Forecaster, ModelError, SeriesForecast, SeriesOutcome, TrainingLog};
 use trendlab_spec::LstmConfig;
@@ -22,55 +23,75 @@ impl Forecaster for Lstm {
     fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<SeriesOutcome>, ModelError> {
         let config = &self.0;
         let backend = Backend::for_device(config.device).map_err(ModelError::Unfit)?;
-        let windows = build(input, config)?;
-        let settings = TrainConfig {
-            hidden: config.hidden,
-            layers: config.layers,
-            dropout: config.dropout as f32,
-            lr: config.lr,
-            batch_size: config.batch_size,
-            epochs: config.epochs,
-            patience: config.patience,
-            seed: input.seed,
-        };
-        let trained = train(&windows.train, &windows.validation, &settings, &backend, |e| {
-            input.observer.epoch(e, config.epochs)
-        })
-        .map_err(|e| match e {
-            TrainError::Diverged { .. } => ModelError::Numerical(e.to_string()),
-            _ => ModelError::Unfit(e.to_string()),
-        })?;
-        let predictions = predict(&trained.network, &trained.shape, &windows.forecast, &backend);
-        let checkpoint = match input.artifacts {
-            Some(dir) => {
-                let meta = Checkpoint::new(config, &trained, &windows.step_inputs, input.horizon);
-                Some(checkpoint::save(dir, &trained.network, &meta).map_err(ModelError::Unfit)?)
-            }
-            None => None,
-        };
-        input.observer.trained(TrainingLog {
-            device: backend.describe(config.device),
-            train_windows: windows.train.len(),
-            validation_windows: windows.validation.len(),
-            epochs: trained.epochs,
-            best_epoch: trained.best_epoch,
-            stopped_early: trained.stopped_early,
-            checkpoint,
-        });
-        let h = input.horizon;
-        Ok(windows
-            .series
-            .iter()
-            .cloned()
-            .map(|series| {
-                let (row, scaler) = series?;
-                let level = windows.level[row];
-                let mean: Vec<f64> = predictions[row * h..(row + 1) * h]
-                    .iter()
-                    .map(|v| scaler.invert(level + f64::from(*v)))
-                    .collect();
-                Ok(SeriesForecast::from(mean))
-            })
-            .collect())
+        fit_and_forecast(input, config, build(input, config)?, &backend, None)
     }
+}
+
+/// Trains the network on a fold's windows, forecasts every series, saves
+/// the checkpoint and reports training: what the LSTM and BERT-fusion
+/// families share.
+pub(crate) fn fit_and_forecast(
+    input: &FoldInput<'_>,
+    config: &LstmConfig,
+    mut windows: FoldWindows,
+    backend: &Backend,
+    tuner: Option<&mut dyn TextTuner>,
+) -> Result<Vec<SeriesOutcome>, ModelError> {
+    let settings = TrainConfig {
+        hidden: config.hidden,
+        layers: config.layers,
+        dropout: config.dropout as f32,
+        lr: config.lr,
+        batch_size: config.batch_size,
+        epochs: config.epochs,
+        patience: config.patience,
+        seed: input.seed,
+    };
+    let trained = train(
+        &mut windows.train,
+        &mut windows.validation,
+        &settings,
+        backend,
+        tuner,
+        |e| input.observer.epoch(e, config.epochs),
+    )
+    .map_err(|e| match e {
+        TrainError::Diverged { .. } => ModelError::Numerical(e.to_string()),
+        _ => ModelError::Unfit(e.to_string()),
+    })?;
+    if let (Some(table), Some(text)) = (&trained.text_table, &mut windows.forecast.text) {
+        text.table = table.clone();
+    }
+    let predictions = predict(&trained.network, &trained.shape, &windows.forecast, backend);
+    let checkpoint = match input.artifacts {
+        Some(dir) => {
+            let meta = Checkpoint::new(config, &trained, &windows.step_inputs, input.horizon);
+            Some(checkpoint::save(dir, &trained.network, &meta).map_err(ModelError::Unfit)?)
+        }
+        None => None,
+    };
+    input.observer.trained(TrainingLog {
+        device: backend.describe(config.device),
+        train_windows: windows.train.len(),
+        validation_windows: windows.validation.len(),
+        epochs: trained.epochs,
+        best_epoch: trained.best_epoch,
+        stopped_early: trained.stopped_early,
+        checkpoint,
+    });
+    let h = input.horizon;
+    Ok(windows
+        .series
+        .iter()
+        .cloned()
+        .map(|series| {
+            let (row, scaler) = series?;
+            let level = windows.level[row];
+            let mean: Vec<f64> = predictions[row * h..(row + 1) * h]
+                .iter()
+                .map(|v| scaler.invert(level + f64::from(*v)))
+                .collect();
+            Ok(SeriesForecast::from(mean))
+        })
+        .collect())
 }

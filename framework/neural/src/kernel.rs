@@ -20,7 +20,9 @@
 //! [in, 4H]`, `w_hh [H, 4H]`, `bias [4H]` with gate blocks in PyTorch's
 //! order i, f, g, o; head `w [H + E, out]`, `b [out]` reading the top
 //! layer's last hidden state and `E` extra inputs (future calendar and
-//! covariates).
+//! covariates). With a gate (`Shape::gate = G > 0`, the text fusion of
+//! BERT-fusion), the head reads `h_T ⊙ σ(u W_g + b_g)` instead of `h_T`,
+//! for a per-sample input `u [G]`: `w_g [G, H]`, `b_g [H]` follow the head.
 
 /// Sizes of a network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +35,8 @@ pub struct Shape {
     pub extra: usize,
     /// Outputs per sample (the horizon).
     pub outputs: usize,
+    /// Inputs of the gate on the last hidden state (0: no gate).
+    pub gate: usize,
 }
 
 impl Shape {
@@ -54,10 +58,17 @@ impl Shape {
         [start, start + (self.hidden + self.extra) * self.outputs]
     }
 
+    /// Offsets of the gate's weight and bias (after the head).
+    pub fn gate_offsets(&self) -> [usize; 2] {
+        let start = self.head_offsets()[1] + self.outputs;
+        [start, start + self.gate * self.hidden]
+    }
+
     /// Length of the flat parameter (and gradient) vector.
     #[allow(clippy::len_without_is_empty)] // a network always has parameters
     pub fn len(&self) -> usize {
-        self.head_offsets()[1] + self.outputs
+        let [_, bias] = self.gate_offsets();
+        if self.gate == 0 { bias } else { bias + self.hidden }
     }
 
     /// Shapes of the parameter tensors, in flat order.
@@ -68,6 +79,9 @@ impl Shape {
             shapes.extend([vec![self.layer_input(l), g], vec![self.hidden, g], vec![g]]);
         }
         shapes.extend([vec![self.hidden + self.extra, self.outputs], vec![self.outputs]]);
+        if self.gate > 0 {
+            shapes.extend([vec![self.gate, self.hidden], vec![self.hidden]]);
+        }
         shapes
     }
 }
@@ -83,6 +97,8 @@ pub struct Batch<'a> {
     pub extra: &'a [f32],
     /// `[rows, outputs]`.
     pub y: &'a [f32],
+    /// The gate's inputs `[rows, gate]` (empty without a gate).
+    pub gate: &'a [f32],
 }
 
 /// Inverted dropout on each layer's outputs: keep probability `1 - rate`,
@@ -111,8 +127,15 @@ pub struct Workspace {
     steps: usize,
     layers: Vec<LayerCache>,
     head_in: Vec<f32>,
+    /// Gate activations `[rows, H]` (without a gate: empty).
+    gate: Vec<f32>,
     /// Predictions `[rows, outputs]`.
     pub yhat: Vec<f32>,
+    /// After a training step: the loss's gradient with respect to the
+    /// extra head inputs `[rows, extra]` and the gate inputs `[rows, gate]`
+    /// (what trains an embedding that feeds them).
+    pub d_extra: Vec<f32>,
+    pub d_gate: Vec<f32>,
     dy: Vec<f32>,
     dz: Vec<f32>,
     dh: Vec<f32>,
@@ -141,7 +164,11 @@ struct LayerCache {
 
 impl Workspace {
     fn fit(&mut self, shape: &Shape, rows: usize, steps: usize) {
-        if self.rows == rows && self.steps == steps && self.layers.len() == shape.layers {
+        if self.rows == rows
+            && self.steps == steps
+            && self.layers.len() == shape.layers
+            && self.d_gate.len() == rows * shape.gate
+        {
             return;
         }
         let (h, g) = (shape.hidden, 4 * shape.hidden);
@@ -159,6 +186,9 @@ impl Workspace {
             })
             .collect();
         self.head_in = vec![0.0; rows * (h + shape.extra)];
+        self.gate = vec![0.0; rows * h * usize::from(shape.gate > 0)];
+        self.d_extra = vec![0.0; rows * shape.extra];
+        self.d_gate = vec![0.0; rows * shape.gate];
         self.yhat = vec![0.0; rows * shape.outputs];
         self.dy = vec![0.0; rows * shape.outputs];
         self.dz = vec![0.0; n * g];
@@ -288,12 +318,38 @@ fn forward(shape: &Shape, params: &[f32], batch: &Batch<'_>, ws: &mut Workspace,
             }
         }
     }
-    // Head: [h_T, extra] W + b.
+    // Gate: σ(u W_g + b_g).
+    if shape.gate > 0 {
+        let [o_gw, o_gb] = shape.gate_offsets();
+        for row in ws.gate.chunks_exact_mut(h) {
+            row.copy_from_slice(&params[o_gb..o_gb + h]);
+        }
+        gemm(
+            rows,
+            shape.gate,
+            h,
+            batch.gate,
+            (shape.gate, 1),
+            &params[o_gw..o_gb],
+            (h, 1),
+            1.0,
+            &mut ws.gate,
+            h,
+        );
+        ws.gate.iter_mut().for_each(|v| *v = sigmoid(*v));
+    }
+    // Head: [h_T (⊙ gate), extra] W + b.
     let top = &ws.layers[shape.layers - 1].out[(steps - 1) * rows * h..];
     let width = h + shape.extra;
     for b in 0..rows {
         let row = &mut ws.head_in[b * width..(b + 1) * width];
         row[..h].copy_from_slice(&top[b * h..(b + 1) * h]);
+        if shape.gate > 0 {
+            row[..h]
+                .iter_mut()
+                .zip(&ws.gate[b * h..(b + 1) * h])
+                .for_each(|(v, g)| *v *= g);
+        }
         row[h..].copy_from_slice(&batch.extra[b * shape.extra..(b + 1) * shape.extra]);
     }
     let [o_w, o_b] = shape.head_offsets();
@@ -367,6 +423,22 @@ fn backward(
         &mut ws.dseq[last..],
         h,
     );
+    // d extra = dy W[h..]ᵀ.
+    gemm(
+        rows,
+        out,
+        shape.extra,
+        &ws.dy,
+        (out, 1),
+        &params[o_w + h * out..o_b],
+        (1, out),
+        0.0,
+        &mut ws.d_extra,
+        shape.extra,
+    );
+    if shape.gate > 0 {
+        gate_backward(shape, params, batch, ws, grads, last);
+    }
     for l in (0..shape.layers).rev() {
         let [o_ih, o_hh, o_b] = shape.layer_offsets(l);
         let inputs = shape.layer_input(l);
@@ -465,6 +537,51 @@ fn backward(
     sse
 }
 
+/// Through the gate: `dseq[last..]` holds the gradient of the gated state
+/// `h_T ⊙ s`; it becomes that of `h_T`, and the gate's parameters and
+/// inputs get theirs.
+#[inline(always)]
+fn gate_backward(shape: &Shape, params: &[f32], batch: &Batch<'_>, ws: &mut Workspace, grads: &mut [f32], last: usize) {
+    let (rows, h) = (batch.rows, shape.hidden);
+    let top = &ws.layers[shape.layers - 1].out[last..];
+    // dpre = d(h ⊙ s) ⊙ h ⊙ s(1 - s), kept in ws.gate; d h_T = d(h ⊙ s) ⊙ s.
+    for ((d, s), t) in ws.dseq[last..].iter_mut().zip(ws.gate.iter_mut()).zip(top) {
+        let gate = *s;
+        *s = *d * t * gate * (1.0 - gate);
+        *d *= gate;
+    }
+    let [o_gw, o_gb] = shape.gate_offsets();
+    gemm(
+        shape.gate,
+        rows,
+        h,
+        batch.gate,
+        (1, shape.gate),
+        &ws.gate,
+        (h, 1),
+        1.0,
+        &mut grads[o_gw..o_gb],
+        h,
+    );
+    for row in ws.gate.chunks_exact(h) {
+        for (gb, d) in grads[o_gb..o_gb + h].iter_mut().zip(row) {
+            *gb += d;
+        }
+    }
+    gemm(
+        rows,
+        h,
+        shape.gate,
+        &ws.gate,
+        (h, 1),
+        &params[o_gw..o_gb],
+        (1, h),
+        0.0,
+        &mut ws.d_gate,
+        shape.gate,
+    );
+}
+
 /// `c[m×n] = a[m×k] · b[k×n] + beta · c` with `(row, column)` strides for
 /// `a` and `b` (so either may be read transposed) and row stride `rsc`.
 #[allow(clippy::too_many_arguments)]
@@ -559,6 +676,7 @@ mod tests {
             layers: 2,
             extra: 2,
             outputs: 5,
+            gate: 0,
         };
         let total: usize = shape.tensor_shapes().iter().map(|s| s.iter().product::<usize>()).sum();
         assert_eq!(shape.len(), total);
@@ -576,13 +694,19 @@ mod tests {
     /// analytic gradient (the autodiff comparison is in `network`).
     #[test]
     fn gradient_matches_finite_differences() {
-        let shape = Shape {
-            input: 2,
-            hidden: 3,
-            layers: 2,
-            extra: 1,
-            outputs: 2,
-        };
+        for gate in [0, 2] {
+            check_gradient(Shape {
+                input: 2,
+                hidden: 3,
+                layers: 2,
+                extra: 1,
+                outputs: 2,
+                gate,
+            });
+        }
+    }
+
+    fn check_gradient(shape: Shape) {
         let mut rng = crate::rng::SplitMix64::new(7);
         let params: Vec<f32> = (0..shape.len()).map(|_| rng.next_f32() - 0.5).collect();
         let (rows, steps) = (3, 4);
@@ -591,12 +715,14 @@ mod tests {
             .collect();
         let extra: Vec<f32> = (0..rows).map(|_| rng.next_f32()).collect();
         let y: Vec<f32> = (0..rows * shape.outputs).map(|_| rng.next_f32()).collect();
+        let gate: Vec<f32> = (0..rows * shape.gate).map(|_| rng.next_f32() * 2.0 - 1.0).collect();
         let batch = Batch {
             rows,
             steps,
             x: &x,
             extra: &extra,
             y: &y,
+            gate: &gate,
         };
         let mut ws = Workspace::default();
         let mut grads = vec![0.0; shape.len()];
@@ -610,19 +736,51 @@ mod tests {
                 .map(|(a, b)| f64::from(a - b).powi(2))
                 .sum::<f64>()
         };
+        let close = |numeric: f64, analytic: f32, what: &str| {
+            let tolerance = 2e-3 * numeric.abs().max(0.05);
+            assert!(
+                (numeric - f64::from(analytic)).abs() < tolerance,
+                "{what} (gate {}): numeric {numeric}, analytic {analytic}",
+                shape.gate
+            );
+        };
+        let eps = 1e-2;
+        let central = |up: f64, down: f64| (up - down) / (2.0 * f64::from(eps));
         for k in 0..shape.len() {
-            let eps = 1e-2;
             let mut p = params.clone();
             p[k] += eps;
             let up = loss(&p);
             p[k] -= 2.0 * eps;
-            let down = loss(&p);
-            let numeric = (up - down) / (2.0 * f64::from(eps));
-            let tolerance = 2e-3 * numeric.abs().max(0.05);
-            assert!(
-                (numeric - f64::from(grads[k])).abs() < tolerance,
-                "parameter {k}: numeric {numeric}, analytic {}",
-                grads[k]
+            close(central(up, loss(&p)), grads[k], &format!("parameter {k}"));
+        }
+        // Gradients of the inputs that an embedding would feed.
+        let input_loss = |extra: &[f32], gate: &[f32]| {
+            let mut ws = Workspace::default();
+            predict(&shape, &params, &Batch { extra, gate, ..batch }, &mut ws);
+            ws.yhat
+                .iter()
+                .zip(&y)
+                .map(|(a, b)| f64::from(a - b).powi(2))
+                .sum::<f64>()
+        };
+        for k in 0..extra.len() {
+            let (mut up, mut down) = (extra.clone(), extra.clone());
+            up[k] += eps;
+            down[k] -= eps;
+            close(
+                central(input_loss(&up, &gate), input_loss(&down, &gate)),
+                ws.d_extra[k],
+                "d extra",
+            );
+        }
+        for k in 0..gate.len() {
+            let (mut up, mut down) = (gate.clone(), gate.clone());
+            up[k] += eps;
+            down[k] -= eps;
+            close(
+                central(input_loss(&extra, &up), input_loss(&extra, &down)),
+                ws.d_gate[k],
+                "d gate",
             );
         }
     }

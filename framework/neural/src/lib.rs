@@ -14,12 +14,15 @@ pub mod bert;
 pub mod checkpoint;
 pub mod device;
 pub mod family;
+pub mod fusion;
 pub mod kernel;
 pub mod network;
 pub mod rng;
+pub mod text;
 pub mod train;
 pub mod windows;
 
 pub use burn;
 pub use family::Lstm;
+pub use fusion::BertFusion;
 pub use ref_cast;

@@ -24,6 +24,17 @@ pub struct LstmNetwork {
     head_w: Param<Tensor<2>>,
     /// `[out]`.
     head_b: Param<Tensor<1>>,
+    /// The gate on the last hidden state, if the network has one.
+    gate: Option<Gate>,
+}
+
+/// `σ(u W + b)`, multiplying the last hidden state.
+#[derive(Module, Debug)]
+pub struct Gate {
+    /// `[G, H]`.
+    w: Param<Tensor<2>>,
+    /// `[H]`.
+    b: Param<Tensor<1>>,
 }
 
 impl LstmNetwork {
@@ -52,6 +63,10 @@ impl LstmNetwork {
             layers,
             head_w: Param::from_tensor(Tensor::from_data(take(&[h + shape.extra, shape.outputs]), device)),
             head_b: Param::from_tensor(Tensor::from_data(take(&[shape.outputs]), device)),
+            gate: (shape.gate > 0).then(|| Gate {
+                w: Param::from_tensor(Tensor::from_data(take(&[shape.gate, h]), device)),
+                b: Param::from_tensor(Tensor::from_data(take(&[h]), device)),
+            }),
         }
     }
 
@@ -61,11 +76,17 @@ impl LstmNetwork {
     pub fn init_flat(shape: &Shape, seed: u64) -> Vec<f32> {
         let mut rng = crate::rng::SplitMix64::new(seed);
         let head_start = shape.head_offsets()[0];
+        let gate_start = shape.gate_offsets()[0];
         let lstm_bound = 1.0 / (shape.hidden as f32).sqrt();
         let head_bound = 1.0 / ((shape.hidden + shape.extra) as f32).sqrt();
+        let gate_bound = 1.0 / (shape.gate.max(1) as f32).sqrt();
         (0..shape.len())
             .map(|k| {
-                let bound = if k < head_start { lstm_bound } else { head_bound };
+                let bound = match k {
+                    _ if k < head_start => lstm_bound,
+                    _ if k < gate_start => head_bound,
+                    _ => gate_bound,
+                };
                 (rng.next_f32() * 2.0 - 1.0) * bound
             })
             .collect()
@@ -89,6 +110,9 @@ impl LstmNetwork {
             ]);
         }
         out.extend([self.head_w.val().into_data(), self.head_b.val().into_data()]);
+        if let Some(g) = &self.gate {
+            out.extend([g.w.val().into_data(), g.b.val().into_data()]);
+        }
         out
     }
 
@@ -99,13 +123,17 @@ impl LstmNetwork {
             ids.extend([(l.w_ih.id, 2), (l.w_hh.id, 2), (l.bias.id, 1)]);
         }
         ids.extend([(self.head_w.id, 2), (self.head_b.id, 1)]);
+        if let Some(g) = &self.gate {
+            ids.extend([(g.w.id, 2), (g.b.id, 1)]);
+        }
         ids
     }
 
     /// Forward pass on burn tensors: `x [T, B, F]` time-major, `extra [B,
-    /// E]`; returns `[B, out]`. `dropout` masks come from the same generator
-    /// as the kernel's, so both paths train the same network.
-    pub fn forward(&self, x: Tensor<3>, extra: Tensor<2>, dropout: Option<Dropout>) -> Tensor<2> {
+    /// E]`, the gate's inputs `gate [B, G]` (ignored without a gate);
+    /// returns `[B, out]`. `dropout` masks come from the same generator as
+    /// the kernel's, so both paths train the same network.
+    pub fn forward(&self, x: Tensor<3>, extra: Tensor<2>, gate: Tensor<2>, dropout: Option<Dropout>) -> Tensor<2> {
         let [steps, rows, _] = x.dims();
         let device = x.device();
         let mut sequence = x;
@@ -142,7 +170,10 @@ impl LstmNetwork {
             last = Some(out.clone().narrow(0, steps - 1, 1).reshape([rows, hidden]));
             sequence = out;
         }
-        let last = last.expect("at least one layer");
+        let mut last = last.expect("at least one layer");
+        if let Some(g) = &self.gate {
+            last = last * activation::sigmoid(gate.matmul(g.w.val()).add(g.b.val().unsqueeze_dim(0)));
+        }
         Tensor::cat(vec![last, extra], 1)
             .matmul(self.head_w.val())
             .add(self.head_b.val().unsqueeze_dim(0))

@@ -12,6 +12,7 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Tensor, TensorData};
 use rayon::prelude::*;
+use std::sync::Arc;
 use std::time::Instant;
 use trendlab_models::EpochLoss;
 
@@ -20,7 +21,8 @@ use trendlab_models::EpochLoss;
 pub const SHARD_ROWS: usize = 64;
 
 /// Training windows: `x [n, steps, features]` (sample-major), `extra [n,
-/// extra]`, `y [n, outputs]`.
+/// extra]`, `y [n, outputs]`, the series each window comes from, and
+/// optionally a text vector per window.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Samples {
     pub steps: usize,
@@ -30,6 +32,30 @@ pub struct Samples {
     pub x: Vec<f32>,
     pub extra: Vec<f32>,
     pub y: Vec<f32>,
+    /// Index of each window's series in the fold.
+    pub series: Vec<u32>,
+    pub text: Option<TextInputs>,
+}
+
+/// Text vectors of the windows: one table row per distinct text, shared
+/// by the windows of every product with that text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextInputs {
+    pub into: TextInto,
+    pub width: usize,
+    /// `[texts, width]`.
+    pub table: Arc<Vec<f32>>,
+    /// Each window's row in `table`.
+    pub rows: Vec<u32>,
+}
+
+/// Where text vectors enter the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextInto {
+    /// Beside the last hidden state, as extra inputs of the output layer.
+    Head,
+    /// Through the sigmoid gate on the last hidden state.
+    Gate,
 }
 
 impl Samples {
@@ -51,6 +77,22 @@ impl Samples {
         self.y.is_empty()
     }
 
+    fn text_width(&self, into: TextInto) -> usize {
+        self.text.as_ref().filter(|t| t.into == into).map_or(0, |t| t.width)
+    }
+
+    /// The network's sizes for these windows.
+    pub fn shape(&self, hidden: usize, layers: usize) -> Shape {
+        Shape {
+            input: self.features,
+            hidden,
+            layers,
+            extra: self.extra_width + self.text_width(TextInto::Head),
+            outputs: self.outputs,
+            gate: self.text_width(TextInto::Gate),
+        }
+    }
+
     /// Reserves room for `n` more windows, failing instead of aborting when
     /// memory runs out.
     pub fn reserve(&mut self, n: usize) -> Result<(), TrainError> {
@@ -64,11 +106,13 @@ impl Samples {
         self.extra
             .try_reserve_exact(n.saturating_mul(self.extra_width))
             .map_err(oom)?;
+        self.series.try_reserve_exact(n).map_err(oom)?;
         self.y.try_reserve_exact(n.saturating_mul(self.outputs)).map_err(oom)
     }
 
     /// Copies the windows `rows` into time-major batch buffers.
-    fn gather(&self, rows: &[usize], x: &mut Vec<f32>, extra: &mut Vec<f32>, y: &mut Vec<f32>) {
+    fn gather(&self, rows: &[usize], buffers: &mut ShardInput) {
+        let ShardInput { x, extra, y, gate } = buffers;
         let (t, f, e, o) = (self.steps, self.features, self.extra_width, self.outputs);
         x.resize(t * rows.len() * f, 0.0);
         for (b, &r) in rows.iter().enumerate() {
@@ -80,9 +124,19 @@ impl Samples {
         }
         extra.clear();
         y.clear();
+        gate.clear();
         for &r in rows {
             extra.extend_from_slice(&self.extra[r * e..(r + 1) * e]);
             y.extend_from_slice(&self.y[r * o..(r + 1) * o]);
+            if let Some(text) = &self.text {
+                let w = text.width;
+                let at = text.rows[r] as usize * w;
+                let vector = &text.table[at..at + w];
+                match text.into {
+                    TextInto::Head => extra.extend_from_slice(vector),
+                    TextInto::Gate => gate.extend_from_slice(vector),
+                }
+            }
         }
     }
 }
@@ -110,6 +164,17 @@ pub struct Trained {
     /// The epoch whose weights were kept (1-based).
     pub best_epoch: usize,
     pub stopped_early: bool,
+    /// The text table of the kept epoch, when a [`TextTuner`] changed it.
+    pub text_table: Option<Arc<Vec<f32>>>,
+}
+
+/// Trains what produces the text vectors along with the network (the
+/// encoder of BERT-fusion with `freeze = false`).
+pub trait TextTuner {
+    /// After a batch's step: `grads` holds the loss's gradient with respect
+    /// to each row of the text table (`[rows, width]`, zero for rows the
+    /// batch did not use). Updates and returns the table.
+    fn step(&mut self, grads: &[f32]) -> Result<Vec<f32>, TrainError>;
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -123,21 +188,17 @@ pub enum TrainError {
 }
 
 /// Trains on `train`, validating on `validation` after every epoch (an
-/// empty validation set trains every epoch and keeps the last).
+/// empty validation set trains every epoch and keeps the last). A `tuner`
+/// updates the text table of both after every batch.
 pub fn train(
-    train: &Samples,
-    validation: &Samples,
+    train: &mut Samples,
+    validation: &mut Samples,
     config: &TrainConfig,
     backend: &Backend,
+    mut tuner: Option<&mut dyn TextTuner>,
     mut on_epoch: impl FnMut(&EpochLoss),
 ) -> Result<Trained, TrainError> {
-    let shape = Shape {
-        input: train.features,
-        hidden: config.hidden,
-        layers: config.layers,
-        extra: train.extra_width,
-        outputs: train.outputs,
-    };
+    let shape = train.shape(config.hidden, config.layers);
     check_memory(&shape, config.batch_size.min(train.len().max(1)), train.steps)?;
     let mut network = LstmNetwork::from_flat(
         &shape,
@@ -149,7 +210,8 @@ pub fn train(
     let mut shuffle = SplitMix64::new(derive(config.seed, &[1]));
     let mut shards: Vec<Shard> = Vec::new();
     let mut epochs = Vec::new();
-    let mut best: Option<(f64, usize, LstmNetwork)> = None;
+    let mut best: Option<(f64, usize, LstmNetwork, Option<Arc<Vec<f32>>>)> = None;
+    let tuning = tuner.is_some() && train.text.is_some();
     let mut since_best = 0;
     let mut stopped_early = false;
     for epoch in 1..=config.epochs {
@@ -163,9 +225,9 @@ pub fn train(
                 rate: config.dropout,
                 seed: derive(config.seed, &[2, epoch as u64, b as u64]),
             };
-            let (loss, grads) = match backend {
-                Backend::Kernel => kernel_gradients(&network, &shape, train, rows, dropout, &mut shards),
-                Backend::Burn(device) => autodiff_gradients(&network, train, rows, dropout, device),
+            let (loss, grads, text_grads) = match backend {
+                Backend::Kernel => kernel_gradients(&network, &shape, train, rows, dropout, tuning, &mut shards),
+                Backend::Burn(device) => autodiff_gradients(&network, train, rows, dropout, tuning, device),
             };
             if !loss.is_finite() {
                 return Err(TrainError::Diverged {
@@ -176,6 +238,14 @@ pub fn train(
             }
             loss_sum += loss;
             network = optimizer.step(config.lr, network, grads);
+            if let (Some(tuner), true) = (tuner.as_deref_mut(), tuning) {
+                let table = Arc::new(tuner.step(&text_grads)?);
+                for samples in [&mut *train, &mut *validation] {
+                    if let Some(text) = &mut samples.text {
+                        text.table = table.clone();
+                    }
+                }
+            }
         }
         let validation_loss =
             (!validation.is_empty()).then(|| mse(&predict(&network, &shape, validation, backend), &validation.y));
@@ -195,8 +265,9 @@ pub fn train(
                 loss: v,
             });
         }
-        if best.as_ref().is_none_or(|(b, _, _)| improves(v, *b)) {
-            best = Some((v, epoch, network.clone()));
+        if best.as_ref().is_none_or(|(b, ..)| improves(v, *b)) {
+            let table = tuning.then(|| train.text.as_ref().map(|t| t.table.clone())).flatten();
+            best = Some((v, epoch, network.clone(), table));
             since_best = 0;
         } else {
             since_best += 1;
@@ -207,9 +278,13 @@ pub fn train(
         }
     }
     let last = epochs.len();
-    let (network, best_epoch) = match best {
-        Some((_, epoch, kept)) => (kept, epoch),
-        None => (network, last),
+    let (network, best_epoch, text_table) = match best {
+        Some((_, epoch, kept, table)) => (kept, epoch, table),
+        None => (
+            network,
+            last,
+            tuning.then(|| train.text.as_ref().map(|t| t.table.clone())).flatten(),
+        ),
     };
     Ok(Trained {
         network,
@@ -217,6 +292,7 @@ pub fn train(
         epochs,
         best_epoch,
         stopped_early,
+        text_table,
     })
 }
 
@@ -264,6 +340,8 @@ struct Shard {
     input: ShardInput,
     workspace: Workspace,
     grads: Vec<f32>,
+    /// Gradient of each text table row (when tuning the text side).
+    text_grads: Vec<f32>,
     sse: f64,
 }
 
@@ -273,31 +351,35 @@ struct ShardInput {
     x: Vec<f32>,
     extra: Vec<f32>,
     y: Vec<f32>,
+    gate: Vec<f32>,
 }
 
 impl ShardInput {
     /// Copies the windows `rows` of `samples` in and views them as a batch.
     fn load(&mut self, samples: &Samples, rows: &[usize]) -> Batch<'_> {
-        samples.gather(rows, &mut self.x, &mut self.extra, &mut self.y);
+        samples.gather(rows, self);
         Batch {
             rows: rows.len(),
             steps: samples.steps,
             x: &self.x,
             extra: &self.extra,
             y: &self.y,
+            gate: &self.gate,
         }
     }
 }
 
-/// Loss and gradients of a batch by the CPU kernel, shards in parallel.
+/// Loss and gradients of a batch by the CPU kernel, shards in parallel;
+/// with `text`, also the gradient of each text table row.
 fn kernel_gradients(
     network: &LstmNetwork,
     shape: &Shape,
     samples: &Samples,
     rows: &[usize],
     dropout: Dropout,
+    text: bool,
     shards: &mut Vec<Shard>,
-) -> (f64, GradientsParams) {
+) -> (f64, GradientsParams, Vec<f32>) {
     let params = network.to_flat();
     let pieces: Vec<&[usize]> = rows.chunks(SHARD_ROWS).collect();
     shards.resize_with(shards.len().max(pieces.len()), Shard::default);
@@ -324,15 +406,38 @@ fn kernel_gradients(
                 scale,
                 &mut shard.grads,
             );
+            if let Some(inputs) = samples.text.as_ref().filter(|_| text) {
+                shard.text_grads.clear();
+                shard.text_grads.resize(inputs.table.len(), 0.0);
+                let w = inputs.width;
+                let ws = &shard.workspace;
+                for (b, &r) in piece.iter().enumerate() {
+                    let d = match inputs.into {
+                        TextInto::Head => &ws.d_extra[(b + 1) * shape.extra - w..(b + 1) * shape.extra],
+                        TextInto::Gate => &ws.d_gate[b * w..(b + 1) * w],
+                    };
+                    let at = inputs.rows[r] as usize * w;
+                    shard.text_grads[at..at + w]
+                        .iter_mut()
+                        .zip(d)
+                        .for_each(|(t, d)| *t += d);
+                }
+            }
         });
     let mut total = std::mem::take(&mut shards[0].grads);
+    let mut text_total = if text {
+        std::mem::take(&mut shards[0].text_grads)
+    } else {
+        Vec::new()
+    };
     let mut sse = shards[0].sse;
     for shard in &shards[1..pieces.len()] {
         total.iter_mut().zip(&shard.grads).for_each(|(t, g)| *t += g);
+        text_total.iter_mut().zip(&shard.text_grads).for_each(|(t, g)| *t += g);
         sse += shard.sse;
     }
     let loss = sse / (rows.len() * shape.outputs) as f64;
-    (loss, flat_to_grads(network, shape, &total))
+    (loss, flat_to_grads(network, shape, &total), text_total)
 }
 
 /// The flat gradient as burn gradients of `network`'s parameters.
@@ -361,34 +466,64 @@ fn network_device(network: &LstmNetwork) -> burn::tensor::Device {
         .inner()
 }
 
-/// Loss and gradients of a batch by burn's autodiff on `device`.
+/// Loss and gradients of a batch by burn's autodiff on `device`; with
+/// `text`, also the gradient of each text table row.
 fn autodiff_gradients(
     network: &LstmNetwork,
     samples: &Samples,
     rows: &[usize],
     dropout: Dropout,
+    text: bool,
     device: &burn::tensor::Device,
-) -> (f64, GradientsParams) {
-    let (x, extra, y) = batch_tensors(samples, rows, device);
-    let prediction = network.forward(x, extra, Some(dropout));
+) -> (f64, GradientsParams, Vec<f32>) {
+    let (x, extra, gate, y) = batch_tensors(samples, rows, device);
+    let inputs = samples.text.as_ref().filter(|_| text);
+    let (extra, gate) = match inputs.map(|t| t.into) {
+        Some(TextInto::Head) => (extra.require_grad(), gate),
+        Some(TextInto::Gate) => (extra, gate.require_grad()),
+        None => (extra, gate),
+    };
+    let prediction = network.forward(x, extra.clone(), gate.clone(), Some(dropout));
     let loss = (prediction - y).powi_scalar(2).mean();
     let value = f64::from(loss.clone().into_scalar::<f32>());
-    let grads = GradientsParams::from_grads(loss.backward(), network);
-    (value, grads)
+    let gradients = loss.backward();
+    let mut text_grads = Vec::new();
+    if let Some(inputs) = inputs {
+        let (tensor, width) = match inputs.into {
+            TextInto::Head => (extra, samples.shape(0, 0).extra),
+            TextInto::Gate => (gate, inputs.width),
+        };
+        let d = tensor
+            .grad(&gradients)
+            .map(|g| g.into_data().try_to_vec::<f32>().expect("float gradients"))
+            .unwrap_or_default();
+        let w = inputs.width;
+        text_grads = vec![0.0; inputs.table.len()];
+        for (b, &r) in rows.iter().enumerate() {
+            let at = inputs.rows[r] as usize * w;
+            let row = d.get((b + 1) * width - w..(b + 1) * width).unwrap_or(&[]);
+            text_grads[at..at + w].iter_mut().zip(row).for_each(|(t, d)| *t += d);
+        }
+    }
+    let grads = GradientsParams::from_grads(gradients, network);
+    (value, grads, text_grads)
 }
 
+/// Windows `rows` as tensors: inputs, extra head inputs, gate inputs, targets.
 fn batch_tensors(
     samples: &Samples,
     rows: &[usize],
     device: &burn::tensor::Device,
-) -> (Tensor<3>, Tensor<2>, Tensor<2>) {
-    let (mut x, mut extra, mut y) = (Vec::new(), Vec::new(), Vec::new());
-    samples.gather(rows, &mut x, &mut extra, &mut y);
+) -> (Tensor<3>, Tensor<2>, Tensor<2>, Tensor<2>) {
+    let mut input = ShardInput::default();
+    samples.gather(rows, &mut input);
     let b = rows.len();
+    let shape = samples.shape(0, 0);
     (
-        Tensor::from_data(TensorData::new(x, [samples.steps, b, samples.features]), device),
-        Tensor::from_data(TensorData::new(extra, [b, samples.extra_width]), device),
-        Tensor::from_data(TensorData::new(y, [b, samples.outputs]), device),
+        Tensor::from_data(TensorData::new(input.x, [samples.steps, b, samples.features]), device),
+        Tensor::from_data(TensorData::new(input.extra, [b, shape.extra]), device),
+        Tensor::from_data(TensorData::new(input.gate, [b, shape.gate]), device),
+        Tensor::from_data(TensorData::new(input.y, [b, samples.outputs]), device),
     )
 }
 
@@ -411,8 +546,8 @@ pub fn predict(network: &LstmNetwork, shape: &Shape, samples: &Samples, backend:
         Backend::Burn(device) => rows
             .chunks(1024)
             .flat_map(|piece| {
-                let (x, extra, _) = batch_tensors(samples, piece, device);
-                let out = network.forward(x, extra, None).into_data();
+                let (x, extra, gate, _) = batch_tensors(samples, piece, device);
+                let out = network.forward(x, extra, gate, None).into_data();
                 out.try_to_vec::<f32>().expect("float predictions")
             })
             .collect(),
@@ -458,16 +593,17 @@ mod tests {
             layers: 2,
             extra: 2,
             outputs: 4,
+            gate: 0,
         };
         let flat = LstmNetwork::init_flat(&shape, 5);
         let rows: Vec<usize> = (0..samples.len()).rev().collect();
         let no_dropout = Dropout { rate: 0.0, seed: 1 };
         let cpu = LstmNetwork::from_flat(&shape, &flat, Backend::Kernel.params_device());
-        let (loss, grads) = kernel_gradients(&cpu, &shape, &samples, &rows, no_dropout, &mut Vec::new());
+        let (loss, grads, _) = kernel_gradients(&cpu, &shape, &samples, &rows, no_dropout, false, &mut Vec::new());
         let auto = Backend::burn_cpu();
         let Backend::Burn(device) = &auto else { unreachable!() };
         let net = LstmNetwork::from_flat(&shape, &flat, device);
-        let (auto_loss, auto_grads) = autodiff_gradients(&net, &samples, &rows, no_dropout, device);
+        let (auto_loss, auto_grads, _) = autodiff_gradients(&net, &samples, &rows, no_dropout, false, device);
         assert!(
             (loss - auto_loss).abs() < 1e-5 * auto_loss,
             "loss {loss} vs {auto_loss}"
@@ -481,19 +617,20 @@ mod tests {
         // With dropout: one shard (so both draw the same masks).
         let rows: Vec<usize> = (0..SHARD_ROWS).collect();
         let dropout = Dropout { rate: 0.3, seed: 9 };
-        let (loss, grads) = kernel_gradients(
+        let (loss, grads, _) = kernel_gradients(
             &cpu,
             &shape,
             &samples,
             &rows,
             Dropout { seed: 0, ..dropout },
+            false,
             &mut Vec::new(),
         );
         let shard_dropout = Dropout {
             seed: derive(0, &[0]),
             ..dropout
         };
-        let (auto_loss, auto_grads) = autodiff_gradients(&net, &samples, &rows, shard_dropout, device);
+        let (auto_loss, auto_grads, _) = autodiff_gradients(&net, &samples, &rows, shard_dropout, false, device);
         assert!(
             (loss - auto_loss).abs() < 1e-5 * auto_loss,
             "dropout loss {loss} vs {auto_loss}"
@@ -501,6 +638,60 @@ mod tests {
         let (k, a) = (flat_grads(&cpu, &grads), flat_grads(&net, &auto_grads));
         let scale = a.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         assert!(k.iter().zip(&a).all(|(x, y)| (x - y).abs() < 1e-4 * scale));
+    }
+
+    /// Text vectors through the gate or beside the hidden state: the kernel
+    /// and autodiff agree too.
+    #[test]
+    fn text_fusion_gradients_equal_burn_autodiff() {
+        for into in [TextInto::Gate, TextInto::Head] {
+            let mut samples = random_samples(90, 4, 2, 1, 3, 21);
+            let mut rng = SplitMix64::new(5);
+            samples.text = Some(TextInputs {
+                into,
+                width: 5,
+                table: Arc::new((0..3 * 5).map(|_| rng.next_f32() * 2.0 - 1.0).collect()),
+                rows: (0..samples.len()).map(|r| (r % 3) as u32).collect(),
+            });
+            let shape = samples.shape(4, 1);
+            assert_eq!(
+                (shape.extra, shape.gate),
+                if into == TextInto::Gate { (1, 5) } else { (6, 0) }
+            );
+            let flat = LstmNetwork::init_flat(&shape, 8);
+            let rows: Vec<usize> = (0..samples.len()).collect();
+            let no_dropout = Dropout { rate: 0.0, seed: 1 };
+            let cpu = LstmNetwork::from_flat(&shape, &flat, Backend::Kernel.params_device());
+            let (loss, grads, text) =
+                kernel_gradients(&cpu, &shape, &samples, &rows, no_dropout, true, &mut Vec::new());
+            let auto = Backend::burn_cpu();
+            let Backend::Burn(device) = &auto else { unreachable!() };
+            let net = LstmNetwork::from_flat(&shape, &flat, device);
+            let (auto_loss, auto_grads, auto_text) =
+                autodiff_gradients(&net, &samples, &rows, no_dropout, true, device);
+            assert!(
+                (loss - auto_loss).abs() < 1e-5 * auto_loss,
+                "{into:?}: loss {loss} vs {auto_loss}"
+            );
+            assert_eq!(text.len(), 15);
+            let scale = auto_text.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            assert!(scale > 0.0);
+            for (x, y) in text.iter().zip(&auto_text) {
+                assert!(
+                    (x - y).abs() < 1e-4 * scale,
+                    "{into:?} text gradient: kernel {x}, autodiff {y}"
+                );
+            }
+            let (k, a) = (flat_grads(&cpu, &grads), flat_grads(&net, &auto_grads));
+            assert_eq!(k.len(), shape.len());
+            let scale = a.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            for (i, (x, y)) in k.iter().zip(&a).enumerate() {
+                assert!(
+                    (x - y).abs() < 1e-4 * scale,
+                    "{into:?} gradient {i}: kernel {x}, autodiff {y}"
+                );
+            }
+        }
     }
 
     #[test]
@@ -521,10 +712,26 @@ mod tests {
             patience: 0,
             seed: 4,
         };
-        let first = train(&samples, &Samples::default(), &config, &Backend::Kernel, |_| {}).unwrap();
+        let first = train(
+            &mut samples.clone(),
+            &mut Samples::default(),
+            &config,
+            &Backend::Kernel,
+            None,
+            |_| {},
+        )
+        .unwrap();
         let losses: Vec<f64> = first.epochs.iter().map(|e| e.train).collect();
         assert!(losses[29] < losses[0] / 20.0, "losses {losses:?}");
-        let again = train(&samples, &Samples::default(), &config, &Backend::Kernel, |_| {}).unwrap();
+        let again = train(
+            &mut samples,
+            &mut Samples::default(),
+            &config,
+            &Backend::Kernel,
+            None,
+            |_| {},
+        )
+        .unwrap();
         assert_eq!(first.network.to_flat(), again.network.to_flat());
     }
 }

@@ -85,7 +85,7 @@ pub fn build(input: &FoldInput<'_>, config: &LstmConfig) -> Result<FoldWindows, 
     out.train.reserve(train_count).map_err(oom)?;
     out.validation.reserve(validation_count).map_err(oom)?;
     let mut row = Vec::new();
-    for p in prepared {
+    for (index, p) in prepared.into_iter().enumerate() {
         let p = match p {
             Ok(p) => p,
             Err(e) => {
@@ -95,11 +95,22 @@ pub fn build(input: &FoldInput<'_>, config: &LstmConfig) -> Result<FoldWindows, 
         };
         let o = origins(&p);
         for origin in o.train {
-            push_window(&p, config, features, origin, horizon, true, &mut out.train, &mut row);
+            push_window(
+                &p,
+                index,
+                config,
+                features,
+                origin,
+                horizon,
+                true,
+                &mut out.train,
+                &mut row,
+            );
         }
         for origin in o.validation {
             push_window(
                 &p,
+                index,
                 config,
                 features,
                 origin,
@@ -111,6 +122,7 @@ pub fn build(input: &FoldInput<'_>, config: &LstmConfig) -> Result<FoldWindows, 
         }
         push_window(
             &p,
+            index,
             config,
             features,
             p.history.train_len() - 1,
@@ -189,6 +201,7 @@ fn anchor(p: &PreparedSeries<'_>, origin: usize, steps: usize, anchor: Anchor) -
 #[allow(clippy::too_many_arguments)]
 fn push_window(
     p: &PreparedSeries<'_>,
+    series: usize,
     config: &LstmConfig,
     features: &trendlab_models::FeatureSet,
     origin: usize,
@@ -198,6 +211,7 @@ fn push_window(
     row: &mut Vec<f64>,
 ) {
     let dates = p.history.dates;
+    samples.series.push(series as u32);
     for t in origin + 1 - samples.steps..=origin {
         row.clear();
         row.push(p.y[t]);
@@ -289,6 +303,8 @@ mod tests {
             first_fold: None,
             observer: &(),
             artifacts: None,
+            spec_dir: std::path::Path::new("."),
+            cache: None,
         };
         let w = build(&input, &config(2, Some(2))).unwrap();
         assert_eq!(w.step_inputs, ["target", "dayofweek_sin", "dayofweek_cos", "promo"]);

@@ -3,6 +3,7 @@
 //! one module of `trendlab-models`; adding a family means adding a variant
 //! here and that module there.
 
+use crate::bert_fusion::BertFusionConfig;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +26,8 @@ pub enum FamilySpec {
     Arima(ArimaConfig),
     /// A global LSTM over windows of history, direct multi-step output.
     Lstm(LstmConfig),
+    /// The LSTM fused with a pretrained BERT's embedding of the product text.
+    BertFusion(BertFusionConfig),
 }
 
 /// A parameter that failed a family's own check.
@@ -56,6 +59,7 @@ impl FamilySpec {
             }
             FamilySpec::Arima(c) => c.check(),
             FamilySpec::Lstm(c) => c.check(),
+            FamilySpec::BertFusion(c) => c.check(),
             _ => Vec::new(),
         }
     }
@@ -70,14 +74,17 @@ impl FamilySpec {
 
     /// Whether this family reads `[features]` (feature-based models, ARIMAX).
     pub fn uses_features(&self) -> bool {
-        matches!(self, FamilySpec::Linear(_) | FamilySpec::Lstm(_)) || self.needs_future_covariates()
+        matches!(
+            self,
+            FamilySpec::Linear(_) | FamilySpec::Lstm(_) | FamilySpec::BertFusion(_)
+        ) || self.needs_future_covariates()
     }
 
     /// Sets the compute device of families that have one (`--device`);
     /// `false` for families that always run on the CPU.
     pub fn set_device(&mut self, device: ComputeDevice) -> bool {
         match self {
-            FamilySpec::Lstm(c) => {
+            FamilySpec::Lstm(c) | FamilySpec::BertFusion(BertFusionConfig { sequence: c, .. }) => {
                 c.device = device;
                 true
             }
@@ -365,7 +372,7 @@ fn default_lstm_scaling() -> Scaling {
 }
 
 impl LstmConfig {
-    fn check(&self) -> Vec<ParamIssue> {
+    pub(crate) fn check(&self) -> Vec<ParamIssue> {
         let issue = |field, message: &str| {
             vec![ParamIssue {
                 field,

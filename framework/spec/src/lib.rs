@@ -6,6 +6,7 @@
 //! column it refers to ([`Diagnostic`]), so `trendlab validate` can print
 //! `path:line:col: message` the way compilers do.
 
+mod bert_fusion;
 pub mod diagnostics;
 mod experiment;
 pub mod families;
@@ -15,6 +16,7 @@ mod locate;
 pub mod schema;
 mod validate;
 
+pub use bert_fusion::{BertFusionConfig, Fusion, Pooling, TextFusion};
 pub use diagnostics::{Diagnostic, Diagnostics, SpecError};
 pub use experiment::{Experiment, ModelSpec};
 pub use families::{Anchor, ComputeDevice, FamilySpec, LstmConfig, Scaling, Strategy};

@@ -371,6 +371,20 @@ impl Checker<'_> {
             }
             Ok(spec) => {
                 let mut issues = spec.check();
+                if let FamilySpec::BertFusion(c) = &spec {
+                    let base = self.file.parent().unwrap_or(Path::new(""));
+                    let missing = c.missing_encoder_files(base);
+                    if !missing.is_empty() {
+                        issues.push(ParamIssue {
+                            field: "encoder",
+                            message: format!(
+                                "encoder directory {} lacks {} (scripts/fetch_minilm.sh fetches all-MiniLM-L6-v2 into models/)",
+                                base.join(&c.text.encoder).display(),
+                                missing.join(", ")
+                            ),
+                        });
+                    }
+                }
                 if spec.needs_future_covariates() && !self.has_future_covariates {
                     issues.push(ParamIssue {
                         field: "exogenous",

@@ -143,6 +143,8 @@ mod tests {
             first_fold: Some(first_fold),
             observer: &(),
             artifacts: None,
+            spec_dir: std::path::Path::new("."),
+            cache: None,
         };
         config.forecast(&input).unwrap().remove(0).unwrap()
     }

@@ -13,7 +13,8 @@ pub mod model;
 pub mod random;
 
 pub use config::BertConfig;
-pub use model::{Bert, Pooling, Tokens};
+pub use model::{Bert, Tokens, pool};
+pub use trendlab_spec::Pooling;
 
 use burn::store::{ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -173,7 +174,7 @@ impl TextEncoder {
             let batch: Vec<String> = chunk.iter().map(|&i| texts[i].clone()).collect();
             let (_, tokens) = self.tokenize(&batch)?;
             let hidden = self.model.forward(&tokens, self.config.num_attention_heads);
-            let pooled = pooling.apply(hidden, &tokens.mask).into_data();
+            let pooled = pool(pooling, hidden, &tokens.mask).into_data();
             let values = pooled.try_to_vec::<f32>().expect("float embeddings");
             let width = self.width();
             for (k, &i) in chunk.iter().enumerate() {

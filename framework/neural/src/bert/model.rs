@@ -10,6 +10,7 @@ use super::config::BertConfig;
 use burn::module::Module;
 use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::tensor::{Device, Int, Tensor, activation};
+use trendlab_spec::Pooling;
 
 #[derive(Module, Debug)]
 pub struct Embeddings {
@@ -139,7 +140,10 @@ impl Bert {
     ) -> Tensor<3> {
         // Additive mask [B, 1, 1, L]: 0 on tokens, a large negative on
         // padding, so softmax gives padding no weight.
-        let bias = (mask.clone() - 1.0).mul_scalar(1e9).unsqueeze_dim::<3>(1).unsqueeze_dim::<4>(1);
+        let bias = (mask.clone() - 1.0)
+            .mul_scalar(1e9)
+            .unsqueeze_dim::<3>(1)
+            .unsqueeze_dim::<4>(1);
         for layer in &self.encoder.layer[layers] {
             hidden = layer.forward(hidden, bias.clone(), heads);
         }
@@ -176,40 +180,16 @@ impl Layer {
     }
 }
 
-/// How token states become one vector per text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Pooling {
-    /// Mean over the tokens (padding excluded), as sentence-transformers.
-    #[default]
-    Mean,
-    /// The `[CLS]` token's state.
-    Cls,
-}
-
-impl Pooling {
-    /// `[B, L, H]` states and `[B, L]` mask to `[B, H]`.
-    pub fn apply(self, hidden: Tensor<3>, mask: &Tensor<2>) -> Tensor<2> {
-        let [batch, _, size] = hidden.dims();
-        match self {
-            Pooling::Cls => hidden.narrow(1, 0, 1).reshape([batch, size]),
-            Pooling::Mean => {
-                let weights = mask.clone().unsqueeze_dim::<3>(2);
-                let counts = mask.clone().sum_dim(1).clamp_min(1e-9);
-                (hidden * weights).sum_dim(1).reshape([batch, size]) / counts
-            }
-        }
-    }
-}
-
-impl std::str::FromStr for Pooling {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "mean" => Ok(Pooling::Mean),
-            "cls" => Ok(Pooling::Cls),
-            _ => Err(format!("unknown pooling `{s}` (mean or cls)")),
+/// `[B, L, H]` token states and their `[B, L]` mask to one `[B, H]`
+/// vector per text.
+pub fn pool(pooling: Pooling, hidden: Tensor<3>, mask: &Tensor<2>) -> Tensor<2> {
+    let [batch, _, size] = hidden.dims();
+    match pooling {
+        Pooling::Cls => hidden.narrow(1, 0, 1).reshape([batch, size]),
+        Pooling::Mean => {
+            let weights = mask.clone().unsqueeze_dim::<3>(2);
+            let counts = mask.clone().sum_dim(1).clamp_min(1e-9);
+            (hidden * weights).sum_dim(1).reshape([batch, size]) / counts
         }
     }
 }

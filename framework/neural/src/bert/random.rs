@@ -70,7 +70,11 @@ fn random_tensors(config: &BertConfig, seed: u64) -> Vec<(String, Vec<usize>, Ve
         add(format!("{prefix}.LayerNorm.weight"), vec![h], Fill::Ones);
         add(format!("{prefix}.LayerNorm.bias"), vec![h], Fill::Zeros);
     };
-    add("embeddings.word_embeddings.weight".into(), vec![config.vocab_size, h], Fill::Normal);
+    add(
+        "embeddings.word_embeddings.weight".into(),
+        vec![config.vocab_size, h],
+        Fill::Normal,
+    );
     add(
         "embeddings.position_embeddings.weight".into(),
         vec![config.max_position_embeddings, h],
