@@ -54,9 +54,14 @@ fn main() {
         .expect("thread pool");
     pool.install(|| {
         let mut epochs = Vec::new();
-        let trained = train(&samples, &Samples::default(), &config, &backend, |e| {
-            epochs.push(e.clone())
-        })
+        let trained = train(
+            &mut samples.clone(),
+            &mut Samples::default(),
+            &config,
+            &backend,
+            None,
+            |e| epochs.push(e.clone()),
+        )
         .expect("training");
         let mut timed: Vec<f64> = epochs[1..].iter().map(|e| e.seconds).collect();
         timed.sort_by(f64::total_cmp);

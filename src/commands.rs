@@ -300,7 +300,7 @@ pub fn embed(
     encoder: &Path,
     mut texts: Vec<String>,
     file: Option<&Path>,
-    pooling: trendlab_neural::bert::Pooling,
+    (pooling, normalize): (trendlab_neural::bert::Pooling, bool),
     device: trendlab_spec::ComputeDevice,
 ) -> anyhow::Result<ExitCode> {
     use anyhow::Context;
@@ -311,7 +311,7 @@ pub fn embed(
     let device = trendlab_neural::device::inference_device(device).map_err(anyhow::Error::msg)?;
     let encoder = trendlab_neural::bert::TextEncoder::load(encoder, &device)?;
     let input_ids = encoder.token_ids(&texts)?;
-    let embeddings = encoder.embed(&texts, pooling)?;
+    let embeddings = encoder.embed(&texts, pooling, normalize)?;
     let out = serde_json::json!({
         "texts": texts,
         "input_ids": input_ids,

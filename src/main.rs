@@ -132,6 +132,9 @@ enum Command {
         /// How token states become one vector: mean (as sentence-transformers) or cls.
         #[arg(long, default_value = "mean")]
         pooling: trendlab_neural::bert::Pooling,
+        /// Scale each vector to unit length (as sentence-transformers' Normalize).
+        #[arg(long)]
+        normalize: bool,
         /// Where to run the encoder: "cpu" or "cuda:N".
         #[arg(long, default_value = "cpu")]
         device: trendlab_spec::ComputeDevice,
@@ -171,8 +174,9 @@ fn main() -> ExitCode {
             text,
             file,
             pooling,
+            normalize,
             device,
-        } => commands::embed(&encoder, text, file.as_deref(), pooling, device),
+        } => commands::embed(&encoder, text, file.as_deref(), (pooling, normalize), device),
     };
     match result {
         Ok(code) => code,

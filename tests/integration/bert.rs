@@ -46,7 +46,7 @@ fn minilm_matches_sentence_transformers_golden() {
         .collect();
     assert_eq!(encoder.token_ids(&texts).unwrap(), unpadded);
 
-    let got = encoder.embed(&texts, Pooling::Mean).unwrap();
+    let got = encoder.embed(&texts, Pooling::Mean, false).unwrap();
     let mut worst = 0.0f32;
     for (g, w) in got.iter().zip(&want) {
         assert_eq!(g.len(), w.len());
@@ -56,7 +56,14 @@ fn minilm_matches_sentence_transformers_golden() {
     }
     assert!(worst < 1e-4, "max abs difference {worst} from sentence-transformers");
 
-    let cls = encoder.embed(&texts, Pooling::Cls).unwrap();
+    // Normalised: the golden divided by its recorded L2 norm.
+    let norms: Vec<f32> = serde_json::from_value(golden["mean_pooled_l2_norm"].clone()).unwrap();
+    let unit = encoder.embed(&texts, Pooling::Mean, true).unwrap();
+    for ((g, w), n) in unit.iter().zip(&want).zip(&norms) {
+        assert!(g.iter().zip(w).all(|(a, b)| (a - b / n).abs() < 1e-5));
+    }
+
+    let cls = encoder.embed(&texts, Pooling::Cls, false).unwrap();
     for (g, w) in cls.iter().zip(&cls_first8) {
         for (a, b) in g.iter().zip(w) {
             assert!((a - b).abs() < 1e-4, "[CLS] state {a} vs {b}");
@@ -82,8 +89,8 @@ fn a_random_tiny_bert_loads_and_pads_without_changing_vectors() {
         vec![vec![2, 5, 6, 3], vec![2, 8, 7, 5, 9, 6, 3], vec![2, 1, 3]]
     );
     // Alone or padded in a batch with longer texts: the same vector.
-    let batch = encoder.embed(&texts, Pooling::Mean).unwrap();
-    let alone = encoder.embed(&texts[..1], Pooling::Mean).unwrap();
+    let batch = encoder.embed(&texts, Pooling::Mean, false).unwrap();
+    let alone = encoder.embed(&texts[..1], Pooling::Mean, false).unwrap();
     for (a, b) in batch[0].iter().zip(&alone[0]) {
         assert!((a - b).abs() < 1e-6);
     }
@@ -149,5 +156,53 @@ fn broken_encoder_directories_say_what_is_wrong() {
     assert!(
         err.contains("16 tensors missing") && err.contains("encoder.layer.1."),
         "{err}"
+    );
+}
+
+/// `trendlab embed` prints the golden's token ids and vectors, texts from
+/// a file and from `--text`, and fails clearly on a missing directory.
+#[test]
+fn embed_command_prints_ids_and_pooled_vectors_as_json() {
+    use crate::common::{stderr, stdout, trendlab, write};
+    let golden: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join("tests/goldens/minilm_embeddings.json")).unwrap())
+            .unwrap();
+    let texts: Vec<String> = serde_json::from_value(golden["texts"].clone()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "texts.txt", &format!("{}\n\n{}\n", texts[0], texts[1]));
+    let encoder = minilm_dir();
+    let out = trendlab(
+        dir.path(),
+        &[
+            "embed",
+            "--encoder",
+            encoder.to_str().unwrap(),
+            "--file",
+            file.to_str().unwrap(),
+            "--text",
+            &texts[2],
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let printed: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    // --text first, then the file's lines (blank ones skipped).
+    let order = [2, 0, 1];
+    let got_texts: Vec<String> = serde_json::from_value(printed["texts"].clone()).unwrap();
+    assert_eq!(got_texts, order.map(|i| texts[i].clone()));
+    for (k, &i) in order.iter().enumerate() {
+        let ids: Vec<u32> = serde_json::from_value(printed["input_ids"][k].clone()).unwrap();
+        let want: Vec<u32> = serde_json::from_value(golden["input_ids"][i].clone()).unwrap();
+        assert_eq!(ids, want.into_iter().filter(|&t| t != 0).collect::<Vec<_>>());
+        let got: Vec<f32> = serde_json::from_value(printed["embeddings"][k].clone()).unwrap();
+        let want: Vec<f32> = serde_json::from_value(golden["mean_pooled"][i].clone()).unwrap();
+        assert_eq!(got.len(), 384);
+        assert!(got.iter().zip(&want).all(|(a, b)| (a - b).abs() < 1e-4));
+    }
+    let out = trendlab(dir.path(), &["embed", "--encoder", "nowhere", "--text", "x"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("encoder directory nowhere not found"),
+        "{}",
+        stderr(&out)
     );
 }

@@ -40,7 +40,7 @@ impl Forecaster for BertFusion {
                 EncoderTuner::new(
                     &dir,
                     &texts.distinct,
-                    text.pooling,
+                    (text.pooling, text.normalize),
                     text.train_layers,
                     text.encoder_lr,
                     backend.params_device(),
@@ -52,7 +52,15 @@ impl Forecaster for BertFusion {
             Some(t) => (t.vectors(), t.width()),
             None => {
                 let device = inference_device(sequence.device).map_err(ModelError::Unfit)?;
-                embeddings(&dir, &texts.distinct, text.pooling, input.cache, &device).map_err(unfit)?
+                embeddings(
+                    &dir,
+                    &texts.distinct,
+                    text.pooling,
+                    text.normalize,
+                    input.cache,
+                    &device,
+                )
+                .map_err(unfit)?
             }
         };
         let table = Arc::new(text_table(&vectors, width));
@@ -88,6 +96,7 @@ pub struct EncoderTuner {
     optimizer: ModuleOptimizer,
     heads: usize,
     pooling: Pooling,
+    normalize: bool,
     lr: f64,
     /// Frozen layers' output for every text `[N, L, H]`, and the mask.
     lower: Tensor<3>,
@@ -102,7 +111,7 @@ impl EncoderTuner {
     pub fn new(
         dir: &std::path::Path,
         texts: &[String],
-        pooling: Pooling,
+        (pooling, normalize): (Pooling, bool),
         train_layers: usize,
         lr: f64,
         device: &Device,
@@ -130,6 +139,7 @@ impl EncoderTuner {
             optimizer: AdamConfig::new().init(),
             heads,
             pooling,
+            normalize,
             lr,
             lower,
             mask,
@@ -178,7 +188,7 @@ impl EncoderTuner {
             self.heads,
             self.trained.clone(),
         );
-        pool(self.pooling, hidden, &mask)
+        pool(self.pooling, self.normalize, hidden, &mask)
     }
 }
 

@@ -1,12 +1,18 @@
-//! Neural forecasting families of trendlab, on burn: the LSTM. The only
-//! crate that depends on burn, so the spec, data, classical models and
-//! reports build and test without it.
+//! Neural forecasting families of trendlab, on burn: the LSTM and
+//! BERT-fusion (the LSTM fused with a pretrained BERT's embedding of each
+//! product's description). The only crate that depends on burn and
+//! tokenizers, so the spec, data, classical models and reports build and
+//! test without them.
 //!
 //! ```text
 //! windows::build → train::train (kernel or autodiff gradients, burn's Adam) → train::predict
 //! ```
 //!
-//! `family` is the [`trendlab_models::Forecaster`] the engine calls;
+//! `bert` loads a Hugging Face BERT directory (safetensors weights,
+//! `tokenizer.json`); `text` turns product texts into the cached vectors
+//! `fusion` joins to the network.
+//!
+//! `family` and `fusion` are the [`trendlab_models::Forecaster`]s the engine calls;
 //! `device` maps the spec's device to a backend (GPU backends behind the
 //! `cuda` and `tch` cargo features).
 

@@ -1,7 +1,8 @@
 //! The text side of BERT-fusion: each product's description as a vector.
 //! Distinct descriptions of a fold are embedded once by the encoder and
 //! cached on disk (`<cache>/embeddings/<encoder key>.json`, keyed by a
-//! BLAKE3 hash of the encoder's files and pooling, then of the text), so
+//! BLAKE3 hash of the encoder's files, pooling and normalisation, then of
+//! the text), so
 //! every run and fold of an experiment reuses them. The table the network
 //! reads has one row per distinct text, `[embedding, 0]`, and a last row
 //! `[0…, 1]` for products without text: its indicator's weights in the
@@ -75,13 +76,14 @@ pub fn embeddings(
     encoder_dir: &Path,
     texts: &[String],
     pooling: Pooling,
+    normalize: bool,
     cache: Option<&Path>,
     device: &Device,
 ) -> Result<(Vec<Vec<f32>>, usize), EncoderError> {
     let cache_path = match cache {
         Some(dir) => Some(
             dir.join("embeddings")
-                .join(format!("{}.json", encoder_key(encoder_dir, pooling)?)),
+                .join(format!("{}.json", encoder_key(encoder_dir, pooling, normalize)?)),
         ),
         None => None,
     };
@@ -100,7 +102,7 @@ pub fn embeddings(
     if !missing.is_empty() || file.width == 0 {
         let encoder = TextEncoder::load(encoder_dir, device)?;
         let wanted: Vec<String> = missing.iter().map(|&i| texts[i].clone()).collect();
-        let vectors = encoder.embed(&wanted, pooling)?;
+        let vectors = encoder.embed(&wanted, pooling, normalize)?;
         file.encoder = encoder_dir.display().to_string();
         file.width = encoder.width();
         for (&i, v) in missing.iter().zip(vectors) {
@@ -116,8 +118,9 @@ pub fn embeddings(
     Ok((vectors, file.width))
 }
 
-/// Identifies an encoder's output: BLAKE3 over its files and the pooling.
-fn encoder_key(dir: &Path, pooling: Pooling) -> Result<String, EncoderError> {
+/// Identifies an encoder's output: BLAKE3 over its files, the pooling and
+/// the normalisation.
+fn encoder_key(dir: &Path, pooling: Pooling, normalize: bool) -> Result<String, EncoderError> {
     crate::bert::read_config(dir)?;
     let mut hasher = blake3::Hasher::new();
     for name in crate::bert::REQUIRED_FILES {
@@ -132,6 +135,6 @@ fn encoder_key(dir: &Path, pooling: Pooling) -> Result<String, EncoderError> {
             message: e.to_string(),
         })?;
     }
-    hasher.update(format!("{pooling:?}").as_bytes());
+    hasher.update(format!("{pooling:?} normalize={normalize}").as_bytes());
     Ok(hasher.finalize().to_hex()[..32].to_string())
 }

@@ -210,7 +210,7 @@ pub fn train(
     let mut shuffle = SplitMix64::new(derive(config.seed, &[1]));
     let mut shards: Vec<Shard> = Vec::new();
     let mut epochs = Vec::new();
-    let mut best: Option<(f64, usize, LstmNetwork, Option<Arc<Vec<f32>>>)> = None;
+    let mut best: Option<Kept> = None;
     let tuning = tuner.is_some() && train.text.is_some();
     let mut since_best = 0;
     let mut stopped_early = false;
@@ -295,6 +295,10 @@ pub fn train(
         text_table,
     })
 }
+
+/// The best epoch so far: its validation loss, number, weights and (when
+/// tuned) text table.
+type Kept = (f64, usize, LstmNetwork, Option<Arc<Vec<f32>>>);
 
 /// A validation loss counts as better when it beats the best by more than
 /// a relative 1e-4 (and an absolute 1e-7, for targets fitted to noise level).

@@ -32,6 +32,10 @@ pub struct TextFusion {
     /// How the encoder's token states become one vector per text.
     #[serde(default)]
     pub pooling: Pooling,
+    /// Scale each text vector to unit length (as sentence-transformers'
+    /// pipelines end, MiniLM's included).
+    #[serde(default = "default_true")]
+    pub normalize: bool,
     /// Keep the encoder's weights (embeddings computed once per text and
     /// cached); `false` fine-tunes its top `train_layers` layers.
     #[serde(default = "default_true")]
@@ -86,7 +90,15 @@ impl std::str::FromStr for Pooling {
     }
 }
 
-const TEXT_KEYS: [&str; 6] = ["encoder", "fusion", "pooling", "freeze", "train_layers", "encoder_lr"];
+const TEXT_KEYS: [&str; 7] = [
+    "encoder",
+    "fusion",
+    "pooling",
+    "normalize",
+    "freeze",
+    "train_layers",
+    "encoder_lr",
+];
 
 impl<'de> Deserialize<'de> for BertFusionConfig {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

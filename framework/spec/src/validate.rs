@@ -373,14 +373,19 @@ impl Checker<'_> {
                 let mut issues = spec.check();
                 if let FamilySpec::BertFusion(c) = &spec {
                     let base = self.file.parent().unwrap_or(Path::new(""));
+                    let dir = base.join(&c.text.encoder);
                     let missing = c.missing_encoder_files(base);
-                    if !missing.is_empty() {
+                    let problem = match dir.is_dir() {
+                        false => Some("not found".to_string()),
+                        true if !missing.is_empty() => Some(format!("lacks {}", missing.join(", "))),
+                        true => None,
+                    };
+                    if let Some(problem) = problem {
                         issues.push(ParamIssue {
                             field: "encoder",
                             message: format!(
-                                "encoder directory {} lacks {} (scripts/fetch_minilm.sh fetches all-MiniLM-L6-v2 into models/)",
-                                base.join(&c.text.encoder).display(),
-                                missing.join(", ")
+                                "encoder directory {} {problem} (a Hugging Face BERT directory; scripts/fetch_minilm.sh fetches all-MiniLM-L6-v2 into models/)",
+                                dir.display()
                             ),
                         });
                     }

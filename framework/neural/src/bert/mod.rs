@@ -25,7 +25,7 @@ use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 pub const REQUIRED_FILES: [&str; 3] = ["config.json", "model.safetensors", "tokenizer.json"];
 
 /// Texts encoded per forward pass.
-const BATCH_TEXTS: usize = 64;
+const BATCH_TEXTS: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EncoderError {
@@ -163,9 +163,10 @@ impl TextEncoder {
         ))
     }
 
-    /// Pooled vectors of `texts` (row per text), batches of similar length
-    /// together so little is spent on padding.
-    pub fn embed(&self, texts: &[String], pooling: Pooling) -> Result<Vec<Vec<f32>>, EncoderError> {
+    /// Pooled vectors of `texts` (row per text; unit length if
+    /// `normalize`), batches of similar length together so little is spent
+    /// on padding.
+    pub fn embed(&self, texts: &[String], pooling: Pooling, normalize: bool) -> Result<Vec<Vec<f32>>, EncoderError> {
         let lengths = self.token_ids(texts)?;
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| lengths[i].len());
@@ -174,7 +175,7 @@ impl TextEncoder {
             let batch: Vec<String> = chunk.iter().map(|&i| texts[i].clone()).collect();
             let (_, tokens) = self.tokenize(&batch)?;
             let hidden = self.model.forward(&tokens, self.config.num_attention_heads);
-            let pooled = pool(pooling, hidden, &tokens.mask).into_data();
+            let pooled = pool(pooling, normalize, hidden, &tokens.mask).into_data();
             let values = pooled.try_to_vec::<f32>().expect("float embeddings");
             let width = self.width();
             for (k, &i) in chunk.iter().enumerate() {

@@ -181,8 +181,19 @@ impl Layer {
 }
 
 /// `[B, L, H]` token states and their `[B, L]` mask to one `[B, H]`
-/// vector per text.
-pub fn pool(pooling: Pooling, hidden: Tensor<3>, mask: &Tensor<2>) -> Tensor<2> {
+/// vector per text, scaled to unit length if `normalize`.
+pub fn pool(pooling: Pooling, normalize: bool, hidden: Tensor<3>, mask: &Tensor<2>) -> Tensor<2> {
+    let pooled = pool_states(pooling, hidden, mask);
+    match normalize {
+        true => {
+            let norm = pooled.clone().powi_scalar(2).sum_dim(1).sqrt().clamp_min(1e-12);
+            pooled / norm
+        }
+        false => pooled,
+    }
+}
+
+fn pool_states(pooling: Pooling, hidden: Tensor<3>, mask: &Tensor<2>) -> Tensor<2> {
     let [batch, _, size] = hidden.dims();
     match pooling {
         Pooling::Cls => hidden.narrow(1, 0, 1).reshape([batch, size]),
