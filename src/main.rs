@@ -115,7 +115,7 @@ enum Command {
     Schema,
     /// Embed texts with a BERT encoder directory and print the pooled vectors as JSON.
     #[command(
-        group(clap::ArgGroup::new("input").required(true).args(["text", "file"])),
+        group(clap::ArgGroup::new("input").required(true).multiple(true).args(["text", "file"])),
         after_help = "Example: trendlab embed --encoder models/all-MiniLM-L6-v2 --text \"JUMBO BAG RED RETROSPOT\"\n\
                       Prints {\"texts\": [...], \"input_ids\": [...], \"embeddings\": [[...]]}."
     )]
