@@ -22,8 +22,9 @@ use trendlab_neural::bert::TextEncoder;
 use trendlab_neural::device::Backend;
 use trendlab_neural::fusion::EncoderTuner;
 use trendlab_neural::rng::SplitMix64;
+use trendlab_neural::samples::{Samples, TextInputs, TextInto};
 use trendlab_neural::text::text_table;
-use trendlab_neural::train::{Samples, TextInputs, TextInto, TextTuner, TrainConfig, train};
+use trendlab_neural::train::{TextTuner, TrainConfig, train};
 use trendlab_spec::Pooling;
 
 fn main() {

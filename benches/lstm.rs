@@ -11,7 +11,8 @@
 use std::time::Instant;
 use trendlab_neural::device::Backend;
 use trendlab_neural::rng::SplitMix64;
-use trendlab_neural::train::{Samples, TrainConfig, predict, train};
+use trendlab_neural::samples::Samples;
+use trendlab_neural::train::{TrainConfig, predict, train};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

@@ -11,8 +11,9 @@
 use crate::bert::{Bert, EncoderError, TextEncoder, Tokens, pool};
 use crate::device::{Backend, inference_device};
 use crate::family::fit_and_forecast;
+use crate::samples::{TextInputs, TextInto};
 use crate::text::{ProductTexts, embeddings, text_table};
-use crate::train::{TextInputs, TextInto, TextTuner, TrainError};
+use crate::train::{TextTuner, TrainError};
 use crate::windows::build;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor, TensorData};

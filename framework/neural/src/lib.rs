@@ -24,6 +24,7 @@ pub mod fusion;
 pub mod kernel;
 pub mod network;
 pub mod rng;
+pub mod samples;
 pub mod text;
 pub mod train;
 pub mod windows;

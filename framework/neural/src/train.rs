@@ -5,9 +5,10 @@
 //! the same code.
 
 use crate::device::Backend;
-use crate::kernel::{self, Batch, Dropout, Shape, Workspace};
+use crate::kernel::{self, Dropout, Shape, Workspace};
 use crate::network::LstmNetwork;
 use crate::rng::{SplitMix64, derive};
+use crate::samples::{Samples, ShardInput, TextInto};
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Tensor, TensorData};
@@ -19,127 +20,6 @@ use trendlab_models::EpochLoss;
 /// Rows of a batch one worker takes at a time on the CPU. Fixed, so the
 /// gradient sums (and so the numbers) do not depend on the thread count.
 pub const SHARD_ROWS: usize = 64;
-
-/// Training windows: `x [n, steps, features]` (sample-major), `extra [n,
-/// extra]`, `y [n, outputs]`, the series each window comes from, and
-/// optionally a text vector per window.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Samples {
-    pub steps: usize,
-    pub features: usize,
-    pub extra_width: usize,
-    pub outputs: usize,
-    pub x: Vec<f32>,
-    pub extra: Vec<f32>,
-    pub y: Vec<f32>,
-    /// Index of each window's series in the fold.
-    pub series: Vec<u32>,
-    pub text: Option<TextInputs>,
-}
-
-/// Text vectors of the windows: one table row per distinct text, shared
-/// by the windows of every product with that text.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TextInputs {
-    pub into: TextInto,
-    pub width: usize,
-    /// `[texts, width]`.
-    pub table: Arc<Vec<f32>>,
-    /// Each window's row in `table`.
-    pub rows: Vec<u32>,
-}
-
-/// Where text vectors enter the network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TextInto {
-    /// Beside the last hidden state, as extra inputs of the output layer.
-    Head,
-    /// Through the sigmoid gate on the last hidden state.
-    Gate,
-}
-
-impl Samples {
-    pub fn new(steps: usize, features: usize, extra_width: usize, outputs: usize) -> Self {
-        Samples {
-            steps,
-            features,
-            extra_width,
-            outputs,
-            ..Samples::default()
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.y.len() / self.outputs.max(1)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.y.is_empty()
-    }
-
-    fn text_width(&self, into: TextInto) -> usize {
-        self.text.as_ref().filter(|t| t.into == into).map_or(0, |t| t.width)
-    }
-
-    /// The network's sizes for these windows.
-    pub fn shape(&self, hidden: usize, layers: usize) -> Shape {
-        Shape {
-            input: self.features,
-            hidden,
-            layers,
-            extra: self.extra_width + self.text_width(TextInto::Head),
-            outputs: self.outputs,
-            gate: self.text_width(TextInto::Gate),
-        }
-    }
-
-    /// Reserves room for `n` more windows, failing instead of aborting when
-    /// memory runs out.
-    pub fn reserve(&mut self, n: usize) -> Result<(), TrainError> {
-        let oom = |_| TrainError::OutOfMemory {
-            what: format!("{n} training windows"),
-            bytes: n.saturating_mul(self.steps * self.features + self.extra_width + self.outputs) * 4,
-        };
-        self.x
-            .try_reserve_exact(n.saturating_mul(self.steps * self.features))
-            .map_err(oom)?;
-        self.extra
-            .try_reserve_exact(n.saturating_mul(self.extra_width))
-            .map_err(oom)?;
-        self.series.try_reserve_exact(n).map_err(oom)?;
-        self.y.try_reserve_exact(n.saturating_mul(self.outputs)).map_err(oom)
-    }
-
-    /// Copies the windows `rows` into time-major batch buffers.
-    fn gather(&self, rows: &[usize], buffers: &mut ShardInput) {
-        let ShardInput { x, extra, y, gate } = buffers;
-        let (t, f, e, o) = (self.steps, self.features, self.extra_width, self.outputs);
-        x.resize(t * rows.len() * f, 0.0);
-        for (b, &r) in rows.iter().enumerate() {
-            for s in 0..t {
-                let src = (r * t + s) * f;
-                let dst = (s * rows.len() + b) * f;
-                x[dst..dst + f].copy_from_slice(&self.x[src..src + f]);
-            }
-        }
-        extra.clear();
-        y.clear();
-        gate.clear();
-        for &r in rows {
-            extra.extend_from_slice(&self.extra[r * e..(r + 1) * e]);
-            y.extend_from_slice(&self.y[r * o..(r + 1) * o]);
-            if let Some(text) = &self.text {
-                let w = text.width;
-                let at = text.rows[r] as usize * w;
-                let vector = &text.table[at..at + w];
-                match text.into {
-                    TextInto::Head => extra.extend_from_slice(vector),
-                    TextInto::Gate => gate.extend_from_slice(vector),
-                }
-            }
-        }
-    }
-}
 
 /// Hyperparameters of the loop.
 #[derive(Debug, Clone, PartialEq)]
@@ -349,30 +229,6 @@ struct Shard {
     sse: f64,
 }
 
-/// A shard's windows, time-major.
-#[derive(Default)]
-struct ShardInput {
-    x: Vec<f32>,
-    extra: Vec<f32>,
-    y: Vec<f32>,
-    gate: Vec<f32>,
-}
-
-impl ShardInput {
-    /// Copies the windows `rows` of `samples` in and views them as a batch.
-    fn load(&mut self, samples: &Samples, rows: &[usize]) -> Batch<'_> {
-        samples.gather(rows, self);
-        Batch {
-            rows: rows.len(),
-            steps: samples.steps,
-            x: &self.x,
-            extra: &self.extra,
-            y: &self.y,
-            gate: &self.gate,
-        }
-    }
-}
-
 /// Loss and gradients of a batch by the CPU kernel, shards in parallel;
 /// with `text`, also the gradient of each text table row.
 fn kernel_gradients(
@@ -561,6 +417,7 @@ pub fn predict(network: &LstmNetwork, shape: &Shape, samples: &Samples, backend:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::samples::TextInputs;
 
     fn random_samples(n: usize, steps: usize, features: usize, extra: usize, outputs: usize, seed: u64) -> Samples {
         let mut rng = SplitMix64::new(seed);

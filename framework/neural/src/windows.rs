@@ -15,7 +15,8 @@
 //! periods, so validation never sees a target it trained on. The forecast
 //! window of a series has origin at its last training period.
 
-use crate::train::{Samples, TrainError};
+use crate::samples::Samples;
+use crate::train::TrainError;
 use trendlab_models::features::PreparedSeries;
 use trendlab_models::scaling::Scaler;
 use trendlab_models::{FoldInput, ModelError, SeriesHistory};
