@@ -21,22 +21,18 @@ use std::time::Instant;
 use trendlab_neural::bert::TextEncoder;
 use trendlab_neural::device::Backend;
 use trendlab_neural::fusion::EncoderTuner;
-use trendlab_neural::rng::SplitMix64;
 use trendlab_neural::samples::{Samples, TextInputs, TextInto};
 use trendlab_neural::text::text_table;
 use trendlab_neural::train::{TextTuner, TrainConfig, train};
 use trendlab_spec::Pooling;
 
+#[path = "support/workload.rs"]
+mod workload;
+
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let flag = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let threads: usize = flag("--threads").map_or(2, |t| t.parse().expect("--threads N"));
-    let encoder_dir = std::path::PathBuf::from(flag("--encoder").unwrap_or_else(|| "models/all-MiniLM-L6-v2".into()));
+    let threads = workload::threads();
+    let encoder_dir =
+        std::path::PathBuf::from(workload::flag("--encoder").unwrap_or_else(|| "models/all-MiniLM-L6-v2".into()));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -67,7 +63,7 @@ fn main() {
         let vectors = encoder.embed(&texts, Pooling::Mean, false).unwrap();
         let table = Arc::new(text_table(&vectors, encoder.width()));
         for variant in ["none", "concat", "gated", "concat_finetune"] {
-            let mut samples = lstm_workload();
+            let mut samples = workload::lstm_workload();
             if variant != "none" {
                 samples.text = Some(TextInputs {
                     into: if variant == "gated" { TextInto::Gate } else { TextInto::Head },
@@ -115,21 +111,6 @@ fn main() {
             );
         }
     });
-}
-
-/// The LSTM workload of benches/lstm.rs: X[12800, 28, 8], y[12800].
-fn lstm_workload() -> Samples {
-    let (n, steps, features) = (256 * 50, 28, 8);
-    let mut rng = SplitMix64::new(0);
-    let mut normal = || {
-        let (u, v) = (rng.next_f32().max(1e-12), rng.next_f32());
-        (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos()
-    };
-    let mut samples = Samples::new(steps, features, 0, 1);
-    samples.x = (0..n * steps * features).map(|_| normal()).collect();
-    samples.y = (0..n).map(|_| normal()).collect();
-    samples.series = (0..n as u32).collect();
-    samples
 }
 
 /// Distinct descriptions of the bundled daily Online Retail file, in order

@@ -10,35 +10,22 @@
 
 use std::time::Instant;
 use trendlab_neural::device::Backend;
-use trendlab_neural::rng::SplitMix64;
 use trendlab_neural::samples::Samples;
 use trendlab_neural::train::{TrainConfig, predict, train};
 
+#[path = "support/workload.rs"]
+mod workload;
+
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let flag = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let threads: usize = flag("--threads").map_or(2, |t| t.parse().expect("--threads N"));
-    let path = flag("--path").unwrap_or_else(|| "kernel".into());
+    let threads = workload::threads();
+    let path = workload::flag("--path").unwrap_or_else(|| "kernel".into());
     let backend = match path.as_str() {
         "kernel" => Backend::Kernel,
         "burn" => Backend::burn_cpu(),
         other => panic!("--path kernel|burn, not {other}"),
     };
-    let (n, steps, features) = (256 * 50, 28, 8);
-    let mut rng = SplitMix64::new(0);
-    let mut normal = || {
-        // Box–Muller.
-        let (u, v) = (rng.next_f32().max(1e-12), rng.next_f32());
-        (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos()
-    };
-    let mut samples = Samples::new(steps, features, 0, 1);
-    samples.x = (0..n * steps * features).map(|_| normal()).collect();
-    samples.y = (0..n).map(|_| normal()).collect();
+    let samples = workload::lstm_workload();
+    let n = samples.len();
     let config = TrainConfig {
         hidden: 64,
         layers: 1,
