@@ -442,6 +442,17 @@ mod tests {
             .collect()
     }
 
+    /// Each kernel value within `1e-4 ×` the largest autodiff value of its
+    /// autodiff counterpart.
+    fn assert_close(kernel: &[f32], autodiff: &[f32], what: &str) {
+        assert_eq!(kernel.len(), autodiff.len(), "{what}: lengths");
+        let scale = autodiff.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        assert!(scale > 0.0, "{what}: all zero");
+        for (i, (x, y)) in kernel.iter().zip(autodiff).enumerate() {
+            assert!((x - y).abs() < 1e-4 * scale, "{what} {i}: kernel {x}, autodiff {y}");
+        }
+    }
+
     /// The kernel and burn's autodiff compute the same loss and gradients
     /// for a 2-layer network with dropout and extra head inputs, over more
     /// rows than one shard.
@@ -471,10 +482,7 @@ mod tests {
         );
         let (k, a) = (flat_grads(&cpu, &grads), flat_grads(&net, &auto_grads));
         assert_eq!(k.len(), shape.len());
-        let scale = a.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-        for (i, (x, y)) in k.iter().zip(&a).enumerate() {
-            assert!((x - y).abs() < 1e-4 * scale, "gradient {i}: kernel {x}, autodiff {y}");
-        }
+        assert_close(&k, &a, "gradient");
         // With dropout: one shard (so both draw the same masks).
         let rows: Vec<usize> = (0..SHARD_ROWS).collect();
         let dropout = Dropout { rate: 0.3, seed: 9 };
@@ -497,8 +505,7 @@ mod tests {
             "dropout loss {loss} vs {auto_loss}"
         );
         let (k, a) = (flat_grads(&cpu, &grads), flat_grads(&net, &auto_grads));
-        let scale = a.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-        assert!(k.iter().zip(&a).all(|(x, y)| (x - y).abs() < 1e-4 * scale));
+        assert_close(&k, &a, "dropout gradient");
     }
 
     /// Text vectors through the gate or beside the hidden state: the kernel
@@ -535,23 +542,10 @@ mod tests {
                 "{into:?}: loss {loss} vs {auto_loss}"
             );
             assert_eq!(text.len(), 15);
-            let scale = auto_text.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-            assert!(scale > 0.0);
-            for (x, y) in text.iter().zip(&auto_text) {
-                assert!(
-                    (x - y).abs() < 1e-4 * scale,
-                    "{into:?} text gradient: kernel {x}, autodiff {y}"
-                );
-            }
+            assert_close(&text, &auto_text, &format!("{into:?} text gradient"));
             let (k, a) = (flat_grads(&cpu, &grads), flat_grads(&net, &auto_grads));
             assert_eq!(k.len(), shape.len());
-            let scale = a.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-            for (i, (x, y)) in k.iter().zip(&a).enumerate() {
-                assert!(
-                    (x - y).abs() < 1e-4 * scale,
-                    "{into:?} gradient {i}: kernel {x}, autodiff {y}"
-                );
-            }
+            assert_close(&k, &a, &format!("{into:?} gradient"));
         }
     }
 
