@@ -85,10 +85,12 @@ pub fn plan(spec: &Path, json: bool) -> anyhow::Result<ExitCode> {
             "series": prepared.backtest.series.len(),
             "skipped_series": prepared.backtest.skipped,
             "folds": plan.folds,
+            "validation_folds": plan.validation_folds,
             "configs": plan.configs.iter().enumerate().map(|(c, config)| serde_json::json!({
                 "model": config.model, "label": config.label(), "family": config.family.name(),
                 "params": config.family.params(),
-                "runs": plan.runs_of(c).map(|r| serde_json::json!({"id": r.id, "fold": r.fold})).collect::<Vec<_>>(),
+                "runs": plan.runs_of(c).map(|r| serde_json::json!({"id": r.id, "fold": r.fold, "reads": r.reads})).collect::<Vec<_>>(),
+                "validation_runs": plan.validation_runs_of(c).map(|r| serde_json::json!({"id": r.id, "origin": r.fold})).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
             "total_runs": plan.runs.len(),
         });
@@ -101,6 +103,15 @@ pub fn plan(spec: &Path, json: bool) -> anyhow::Result<ExitCode> {
         prepared.backtest.series.len(),
         plan.folds.len()
     );
+    for f in &plan.validation_folds {
+        out!(
+            "  validation origin {}: train up to {}, forecast {} .. {} (ensemble members refitted here)",
+            f.index,
+            f.cutoff,
+            f.test_start,
+            f.test_end
+        );
+    }
     for f in &plan.folds {
         out!(
             "  fold {}: train up to {}, test {} .. {}",
@@ -121,7 +132,10 @@ pub fn plan(spec: &Path, json: bool) -> anyhow::Result<ExitCode> {
                 .enumerate()
                 .filter(|(_, c)| c.model_index == m.index)
                 .collect();
-            let runs: usize = configs.iter().map(|(c, _)| plan.runs_of(*c).count()).sum();
+            let runs: usize = configs
+                .iter()
+                .map(|(c, _)| plan.runs_of(*c).count() + plan.validation_runs_of(*c).count())
+                .sum();
             let grid = m
                 .grid
                 .iter()
@@ -214,6 +228,7 @@ pub fn run(
     let board = local_leaderboard(&prepared, &plan, &store)?;
     let report_dir = write_reports(&prepared, &plan, &board, target.out)?;
     print_leaderboard(&board);
+    print_ensembles(&board);
     if let (Some(mirror), Some(live), Some(uri)) = (&mirror, &live, &uri) {
         live.finish();
         mirror.finish_parent(&report_dir, !summary.failed.is_empty());
@@ -222,8 +237,10 @@ pub fn run(
     for record in &summary.failed {
         let error = record.error.as_deref().unwrap_or("");
         eprintln!(
-            "failed: {} fold {} (run {}): {error}",
-            record.model, record.fold, record.run_id
+            "failed: {} {} (run {}): {error}",
+            record.model,
+            trendlab_engine::plan::origin_label(record.role, record.fold),
+            record.run_id
         );
     }
     Ok(if summary.failed.is_empty() {
@@ -265,6 +282,7 @@ pub fn report(spec: &Path, target: &Target<'_>, from_mlflow: bool) -> anyhow::Re
     };
     write_reports(&prepared, &plan, &board, target.out)?;
     print_leaderboard(&board);
+    print_ensembles(&board);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -382,4 +400,36 @@ fn print_leaderboard(board: &Leaderboard) {
         board.rank_by
     );
     out!("{}", table::render(&header, &rows, 3));
+}
+
+/// Each ensemble against its best member: mean and fold by fold.
+fn print_ensembles(board: &Leaderboard) {
+    let versus: Vec<(&str, &trendlab_engine::leaderboard::VersusBest)> = board
+        .rows
+        .iter()
+        .filter_map(|r| Some((r.label.as_str(), r.ensemble.as_ref()?.versus_best.as_ref()?)))
+        .collect();
+    if versus.is_empty() {
+        return;
+    }
+    let header = ["ensemble", "best member", "difference", "per fold", "better"].map(String::from);
+    let rows: Vec<Vec<String>> = versus
+        .iter()
+        .map(|(label, v)| {
+            let folds: Vec<String> = v
+                .per_fold
+                .iter()
+                .map(|d| d.map_or("n/a".into(), |d| format!("{d:+.4}")))
+                .collect();
+            vec![
+                label.to_string(),
+                v.member.clone(),
+                format!("{:+.4}{}", v.difference, if v.beats { " (beats it)" } else { "" }),
+                folds.join(" "),
+                format!("{}/{} folds", v.folds_better, v.per_fold.len()),
+            ]
+        })
+        .collect();
+    out!("\nensembles vs their best member — {} (ensemble − member; weights in leaderboard.json)", board.rank_by);
+    out!("{}", table::render(&header, &rows, 2));
 }

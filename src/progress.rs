@@ -1,6 +1,7 @@
 //! The grid progress bar, with an epoch bar under it while a neural family
 //! trains (hidden when stderr is not a terminal or with --quiet).
 
+use trendlab_engine::plan::origin_label;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use trendlab_engine::{EpochLoss, PlannedRun, Progress, RunRecord, RunStatus};
@@ -55,9 +56,9 @@ impl Progress for GridBar {
             .validation
             .map_or(String::new(), |v| format!(", validation {v:.4}"));
         self.epochs.set_message(format!(
-            "run {} fold {}: loss {:.4}{validation}",
+            "run {} {}: loss {:.4}{validation}",
             &run.id[..8],
-            run.fold,
+            run.origin_label(),
             epoch.train
         ));
     }
@@ -70,14 +71,14 @@ impl Progress for GridBar {
             ""
         };
         self.bar
-            .set_message(format!("{} fold {}{status}", record.model, record.fold));
+            .set_message(format!("{} {}{status}", record.model, origin_label(record.role, record.fold)));
         if record.status == RunStatus::Failed {
             self.bars.suspend(|| {
                 eprintln!(
-                    "run {} ({} fold {}) failed: {}",
+                    "run {} ({} {}) failed: {}",
                     record.run_id,
                     record.model,
-                    record.fold,
+                    origin_label(record.role, record.fold),
                     record.error.as_deref().unwrap_or("")
                 )
             });

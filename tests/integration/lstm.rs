@@ -77,6 +77,7 @@ impl Panel {
             artifacts: None,
             spec_dir: std::path::Path::new("."),
             cache: self.cache.as_deref(),
+            members: None,
         };
         model
             .forecast(&input)

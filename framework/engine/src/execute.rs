@@ -6,13 +6,14 @@
 //!
 //! Runs execute on a rayon pool of `--jobs` threads, and families spread
 //! their series over the same pool, so one big run uses every thread too.
-//! Runs that reuse their first fold's choices (`reuse_order`) wait for it:
-//! first folds and independent runs go first, then the rest.
+//! Runs go in stages: independent runs and first folds (validation runs
+//! included); then runs that reuse their first fold's choices
+//! (`reuse_order`); then ensembles, which read their members' stored runs.
 
 use crate::families::forecaster;
 use crate::folds::Window;
 use crate::metrics::{SeriesEval, WeightedSeries, series_score, undefined_note, wrmsse};
-use crate::plan::{Plan, PlannedRun};
+use crate::plan::{Plan, PlannedRun, RunRole};
 use crate::prepare::Prepared;
 use crate::store::{
     ForecastRow, ForecastTable, MetricsFile, RunRecord, RunStatus, RunStore, SeriesFailure, StoreError,
@@ -22,6 +23,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
+use trendlab_models::ensemble::CombinationLog;
 use trendlab_models::{
     Choices, EpochLoss, FitObserver, FoldInput, SeriesForecast, SeriesHistory, SeriesOutcome, TrainingLog,
 };
@@ -72,6 +74,7 @@ pub fn execute(
     let skipped = plan.runs.len() - pending.len();
     progress.start(&pending, skipped);
     let windows: Vec<Vec<Window>> = plan.folds.iter().map(|f| prepared.windows(f)).collect();
+    let validation_windows: Vec<Vec<Window>> = plan.validation_folds.iter().map(|f| prepared.windows(f)).collect();
     let outcome: Mutex<Result<Summary, StoreError>> = Mutex::new(Ok(Summary {
         planned: plan.runs.len(),
         skipped,
@@ -90,7 +93,11 @@ pub fn execute(
                 store,
                 progress,
             };
-            run_one(&context, &windows[run.fold], choices.as_ref())
+            let windows = match run.role {
+                RunRole::Backtest => &windows[run.fold],
+                RunRole::Validation => &validation_windows[run.fold],
+            };
+            run_one(&context, windows, choices.as_ref())
         });
         if let Ok(record) = &result {
             // Outside the lock: observers may be slow (mirroring to a server).
@@ -109,10 +116,6 @@ pub fn execute(
             (_, Err(_)) => {}
         }
     };
-    // Runs that reuse their first fold's choices wait for that fold.
-    let (later, first): (Vec<&PlannedRun>, Vec<&PlannedRun>) = pending
-        .iter()
-        .partition(|run| run.fold > 0 && plan.configs[run.config].family.reuses_first_fold());
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.jobs.max(1))
         .build()
@@ -122,18 +125,41 @@ pub fn execute(
         })?;
     pool.install(|| {
         // One run at a time per worker, in plan order; series spread within.
-        first.par_iter().with_max_len(1).for_each(execute_one);
-        later.par_iter().with_max_len(1).for_each(execute_one);
+        for stage in 0..STAGES {
+            let runs: Vec<&PlannedRun> = pending.iter().copied().filter(|r| self::stage(plan, r) == stage).collect();
+            runs.par_iter().with_max_len(1).for_each(execute_one);
+        }
     });
     let mut summary = outcome.into_inner().unwrap_or_else(|e| e.into_inner())?;
-    summary.failed.sort_by_key(|r| (r.model.clone(), r.fold));
+    summary.failed.sort_by_key(|r| (r.model.clone(), r.role, r.fold));
     Ok(summary)
+}
+
+const STAGES: usize = 3;
+
+/// When `run` may start: 0 with the independent runs; 1 after its
+/// configuration's first fold (`reuse_order`); 2 after the runs it reads.
+fn stage(plan: &Plan, run: &PlannedRun) -> usize {
+    if !run.reads.is_empty() {
+        2
+    } else if reuses_first_fold(plan, run) {
+        1
+    } else {
+        0
+    }
+}
+
+/// Whether `run` takes its configuration's first-fold choices: a later
+/// backtest fold of a family that reuses them. (A validation origin comes
+/// before the first fold, so it chooses for itself.)
+fn reuses_first_fold(plan: &Plan, run: &PlannedRun) -> bool {
+    run.role == RunRole::Backtest && run.fold > 0 && plan.configs[run.config].family.reuses_first_fold()
 }
 
 /// What the first fold of `run`'s configuration chose per series, when the
 /// family reuses it and that fold finished.
 fn first_fold_choices(plan: &Plan, run: &PlannedRun, store: &RunStore) -> Result<Option<Choices>, StoreError> {
-    if run.fold == 0 || !plan.configs[run.config].family.reuses_first_fold() {
+    if !reuses_first_fold(plan, run) {
         return Ok(None);
     }
     let Some(first) = plan.runs_of(run.config).find(|r| r.fold == 0) else {
@@ -155,11 +181,12 @@ struct RunContext<'a> {
 }
 
 /// Passes a family's epochs to the progress bar and keeps its training log
-/// for the run record.
+/// (or an ensemble's combination) for the run record.
 struct RunObserver<'a> {
     run: &'a PlannedRun,
     progress: &'a dyn Progress,
     log: Mutex<Option<TrainingLog>>,
+    combination: Mutex<Option<CombinationLog>>,
 }
 
 impl FitObserver for RunObserver<'_> {
@@ -169,6 +196,10 @@ impl FitObserver for RunObserver<'_> {
 
     fn trained(&self, log: TrainingLog) {
         *self.log.lock().unwrap_or_else(|e| e.into_inner()) = Some(log);
+    }
+
+    fn combined(&self, log: &CombinationLog) {
+        *self.combination.lock().unwrap_or_else(|e| e.into_inner()) = Some(log.clone());
     }
 }
 
@@ -188,7 +219,7 @@ fn run_one(
     let started = Instant::now();
     let experiment = &prepared.experiment;
     let config = &plan.configs[run.config];
-    let fold = &plan.folds[run.fold];
+    let fold = plan.fold_of(run);
     let mut record = RunRecord {
         run_id: run.id.clone(),
         experiment: experiment.name().to_string(),
@@ -197,6 +228,7 @@ fn run_one(
         params: config.family.params(),
         grid_values: config.grid_values.clone(),
         fold: run.fold,
+        role: run.role,
         cutoff: fold.cutoff,
         horizon: experiment.evaluation().horizon,
         series: windows.len(),
@@ -212,12 +244,14 @@ fn run_one(
         failed_series: Vec::new(),
         chosen: Default::default(),
         training: None,
+        ensemble: None,
     };
     let fit_start = Instant::now();
     let observer = RunObserver {
         run,
         progress,
         log: Mutex::new(None),
+        combination: Mutex::new(None),
     };
     let run_dir = store.run_dir(&run.id);
     let mut input = fold_input(prepared, windows, first_fold);
@@ -225,9 +259,23 @@ fn run_one(
     input.artifacts = Some(&run_dir);
     let cache = store.cache_dir();
     input.cache = Some(&cache);
-    let outcomes = forecast(&input, &config.family);
+    let members = match config.family.ensemble() {
+        Some(_) => crate::members::gather(prepared, plan, run, store, windows).map(Some),
+        None => Ok(None),
+    };
+    input.members = members.as_ref().ok().and_then(Option::as_ref);
+    let outcomes = match (&members, windows.is_empty()) {
+        (Err(reason), _) => Err(reason.clone()),
+        (Ok(_), true) => Err(format!(
+            "no series has {} training periods up to {}",
+            prepared.experiment.min_train(),
+            fold.cutoff
+        )),
+        (Ok(_), false) => forecast(&input, &config.family),
+    };
     record.fit_seconds = fit_start.elapsed().as_secs_f64();
     record.training = observer.log.lock().unwrap_or_else(|e| e.into_inner()).take();
+    record.ensemble = observer.combination.lock().unwrap_or_else(|e| e.into_inner()).take();
     let mut scored: Vec<(&Window, SeriesForecast)> = Vec::new();
     match outcomes {
         Ok(outcomes) => {
@@ -330,6 +378,7 @@ pub fn fold_input<'a>(prepared: &'a Prepared, windows: &[Window], first_fold: Op
         artifacts: None,
         spec_dir: prepared.experiment.file.parent().unwrap_or(std::path::Path::new("")),
         cache: None,
+        members: None,
     }
 }
 

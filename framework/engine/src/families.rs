@@ -17,5 +17,6 @@ pub fn forecaster(family: &FamilySpec) -> &dyn Forecaster {
         FamilySpec::Arima(c) => c,
         FamilySpec::Lstm(c) => Lstm::ref_cast(c),
         FamilySpec::BertFusion(c) => BertFusion::ref_cast(c),
+        FamilySpec::Ensemble(c) => c,
     }
 }

@@ -91,25 +91,48 @@ impl Backtest {
         }
     }
 
-    /// Train and test ranges of every taking-part series in `fold`.
+    /// `count` origins before the first fold, `step` apart, oldest first:
+    /// where an ensemble's members are refitted so that its first fold has
+    /// earlier forecasts to learn from. Their `index` counts from 0 too.
+    pub fn validation_folds(&self, experiment: &Experiment, panel: &Panel, count: usize) -> Vec<Fold> {
+        let (horizon, step, freq) = (experiment.evaluation().horizon, experiment.step(), panel.frequency);
+        let first = self.folds[0].cutoff;
+        (0..count)
+            .map(|j| {
+                let cutoff = freq.shift(first, -(((count - j) * step) as i64));
+                Fold {
+                    index: j,
+                    cutoff,
+                    test_start: freq.shift(cutoff, 1),
+                    test_end: freq.shift(cutoff, horizon as i64),
+                }
+            })
+            .collect()
+    }
+
+    /// Train and test ranges of the taking-part series in `fold`: every one
+    /// in a backtest fold; at a validation origin, those with `min_train`
+    /// (and, sliding, `train_size`) periods up to it.
     pub fn windows(&self, experiment: &Experiment, panel: &Panel, fold: &Fold) -> Vec<Window> {
         let e = experiment.evaluation();
+        let min_train = experiment.min_train().max(e.train_size.unwrap_or(0));
         self.series
             .iter()
-            .map(|&i| {
+            .filter_map(|&i| {
                 let s = &panel.series[i];
-                let c = s
-                    .position(fold.cutoff, panel.frequency)
-                    .expect("eligible series contain every cutoff");
+                let c = s.position(fold.cutoff, panel.frequency)?;
+                if c + 1 < min_train || c + 1 + e.horizon > s.len() {
+                    return None;
+                }
                 let start = match e.window {
                     WindowKind::Expanding => 0,
                     WindowKind::Sliding => (c + 1).saturating_sub(e.train_size.unwrap_or(c + 1)),
                 };
-                Window {
+                Some(Window {
                     series: i,
                     train: start..c + 1,
                     test: c + 1..c + 1 + e.horizon,
-                }
+                })
             })
             .collect()
     }

@@ -2,6 +2,9 @@
 //! standard deviation over folds, ranked by `rank_by`. Built from the run
 //! store alone, so `trendlab report` can rebuild it without running anything.
 //! Configurations with a failed or missing fold are listed unranked.
+//! An ensemble's row also carries its weights per fold and how it compares
+//! with its best member (the member configuration with the best mean of
+//! `rank_by` on this leaderboard), on the mean and fold by fold.
 
 use crate::metrics::mean_std;
 use crate::plan::Plan;
@@ -41,6 +44,37 @@ pub struct LeaderboardRow {
     pub errors: Vec<String>,
     /// Why some metric values are missing (`metrics.json` notes), per fold.
     pub notes: Vec<String>,
+    /// For an ensemble: its members, weights and comparison with the best one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ensemble: Option<EnsembleSummary>,
+}
+
+/// An ensemble's weights per fold and its standing against its best member.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct EnsembleSummary {
+    /// The member models.
+    pub members: Vec<String>,
+    /// Per fold: each combined configuration's weight (`null` for the
+    /// median, an order statistic); empty for a fold not finished.
+    pub weights: Vec<BTreeMap<String, Option<f64>>>,
+    /// Against the best member configuration; set when ranking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versus_best: Option<VersusBest>,
+}
+
+/// An ensemble against its best member on the leaderboard's `rank_by`.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct VersusBest {
+    /// The member configuration with the best mean.
+    pub member: String,
+    /// Ensemble minus member, mean over folds.
+    pub difference: f64,
+    /// Ensemble minus member, per fold (`None` where either is missing).
+    pub per_fold: Vec<Option<f64>>,
+    /// Folds where the ensemble is better.
+    pub folds_better: usize,
+    /// Whether the ensemble's mean is better.
+    pub beats: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -71,6 +105,9 @@ impl LeaderboardRow {
         }
         self.per_fold.values_mut().flatten().for_each(round);
         round(&mut self.fit_seconds);
+        if let Some(summary) = &mut self.ensemble {
+            summary.weights.iter_mut().flat_map(|w| w.values_mut()).for_each(round);
+        }
         self
     }
 
@@ -83,6 +120,11 @@ impl LeaderboardRow {
             metrics.iter().map(|m| (m.name(), vec![None; folds])).collect();
         let (mut run_ids, mut errors, mut notes, mut fit, mut finished) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), 0);
+        let mut ensemble = config.family.ensemble().map(|e| EnsembleSummary {
+            members: e.members.clone(),
+            weights: vec![BTreeMap::new(); folds],
+            versus_best: None,
+        });
         for (k, run) in plan.runs_of(c).enumerate() {
             run_ids.push(run.id.clone());
             let Some(record) = store.record(&run.id)? else {
@@ -93,6 +135,14 @@ impl LeaderboardRow {
                 RunStatus::Finished => {
                     finished += 1;
                     fit.push(record.fit_seconds);
+                    if let (Some(summary), Some(log)) = (&mut ensemble, &record.ensemble) {
+                        summary.weights[k] = log
+                            .members
+                            .iter()
+                            .filter(|m| m.used)
+                            .map(|m| (m.label.clone(), m.weight))
+                            .collect();
+                    }
                     let values = store.metrics(&run.id)?.unwrap_or_default();
                     notes.extend(values.notes.iter().map(|n| format!("fold {}: {n}", run.fold)));
                     for (name, slots) in &mut per_fold {
@@ -126,7 +176,48 @@ impl LeaderboardRow {
             folds,
             errors,
             notes,
+            ensemble,
         })
+    }
+}
+
+/// Sets each ensemble row's comparison with its best member row.
+fn compare_with_best_members(rows: &mut [LeaderboardRow], rank_by: Score) {
+    let name = rank_by.name();
+    let mean = |row: &LeaderboardRow| row.metrics.get(&name).and_then(|s| s.mean);
+    for e in 0..rows.len() {
+        let Some(summary) = &rows[e].ensemble else { continue };
+        let best = rows
+            .iter()
+            .filter(|r| r.ensemble.is_none() && summary.members.contains(&r.model))
+            .filter_map(|r| mean(r).map(|m| (r, m)))
+            .min_by(|a, b| rank_by.rank_key(a.1).total_cmp(&rank_by.rank_key(b.1)));
+        let versus = match (best, mean(&rows[e])) {
+            (Some((member, member_mean)), Some(ensemble_mean)) => {
+                let ensemble_folds = &rows[e].per_fold[&name];
+                let member_folds = &member.per_fold[&name];
+                let better = |a: f64, b: f64| rank_by.rank_key(a) < rank_by.rank_key(b);
+                Some(VersusBest {
+                    member: member.label.clone(),
+                    difference: ensemble_mean - member_mean,
+                    per_fold: ensemble_folds
+                        .iter()
+                        .zip(member_folds)
+                        .map(|(a, b)| Some((*a)? - (*b)?))
+                        .collect(),
+                    folds_better: ensemble_folds
+                        .iter()
+                        .zip(member_folds)
+                        .filter(|(a, b)| matches!((a, b), (Some(a), Some(b)) if better(*a, *b)))
+                        .count(),
+                    beats: better(ensemble_mean, member_mean),
+                })
+            }
+            _ => None,
+        };
+        if let Some(summary) = &mut rows[e].ensemble {
+            summary.versus_best = versus;
+        }
     }
 }
 
@@ -161,6 +252,7 @@ impl Leaderboard {
         rows: Vec<LeaderboardRow>,
     ) -> Leaderboard {
         let mut rows: Vec<LeaderboardRow> = rows.into_iter().map(LeaderboardRow::rounded).collect();
+        compare_with_best_members(&mut rows, rank_by);
         let key = |row: &LeaderboardRow| {
             row.metrics
                 .get(&rank_by.name())

@@ -10,6 +10,7 @@ pub mod execute;
 pub mod families;
 pub mod folds;
 pub mod leaderboard;
+pub mod members;
 pub mod metrics;
 pub mod plan;
 pub mod prepare;
@@ -17,7 +18,7 @@ pub mod store;
 
 pub use execute::{Progress, RunOptions, Summary, execute};
 pub use leaderboard::{Leaderboard, LeaderboardRow};
-pub use plan::{Plan, PlannedRun};
+pub use plan::{Plan, PlannedRun, RunRole};
 pub use prepare::{PrepareError, Prepared, prepare};
 pub use store::{RunRecord, RunStatus, RunStore, StoreError};
 pub use trendlab_models::{EpochLoss, TrainingLog};

@@ -4,13 +4,22 @@
 //! series taking part, the evaluation and (for feature-based families) the
 //! features, the seed and the trendlab version. Same inputs, same hash: a
 //! finished run is found in the store and skipped.
+//!
+//! Ensembles add two kinds of runs. An ensemble's run of fold k reads its
+//! members' runs (of folds up to k, and of the validation origins), and its
+//! hash is made of theirs: it changes whenever a member's would. Validation
+//! runs refit a member at origins before the first fold when an ensemble
+//! learns from earlier forecasts; they are stored but not scored on the
+//! leaderboard. Adding an ensemble changes no other run's hash, so the
+//! members already in the store are not run again.
 
 use crate::TRENDLAB_VERSION;
 use crate::folds::Fold;
 use crate::prepare::Prepared;
 use serde::Serialize;
 use serde_json::json;
-use trendlab_spec::{ComputeDevice, FamilySpec, ModelConfig};
+use serde_json::Value;
+use trendlab_spec::{ComputeDevice, EnsembleConfig, FamilySpec, ModelConfig};
 
 /// One unit of work: a configuration on a fold.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -19,8 +28,46 @@ pub struct PlannedRun {
     pub id: String,
     /// Index into `Plan::configs`.
     pub config: usize,
-    /// Index into `Plan::folds`.
+    /// Index into `Plan::folds`, or for a validation run into
+    /// `Plan::validation_folds`.
     pub fold: usize,
+    pub role: RunRole,
+    /// Ids of the runs whose stored results this run reads (an ensemble's
+    /// members); it runs after them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reads: Vec<String>,
+}
+
+/// Whether a run is scored on the leaderboard or feeds an ensemble only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunRole {
+    /// A fold of the backtest.
+    #[default]
+    Backtest,
+    /// A member refitted at an origin before the first fold.
+    Validation,
+}
+
+impl RunRole {
+    pub fn is_backtest(&self) -> bool {
+        *self == RunRole::Backtest
+    }
+}
+
+impl PlannedRun {
+    /// "fold 2", or "validation origin 0".
+    pub fn origin_label(&self) -> String {
+        origin_label(self.role, self.fold)
+    }
+}
+
+/// "fold 2", or "validation origin 0".
+pub fn origin_label(role: RunRole, fold: usize) -> String {
+    match role {
+        RunRole::Backtest => format!("fold {fold}"),
+        RunRole::Validation => format!("validation origin {fold}"),
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -28,6 +75,10 @@ pub struct Plan {
     pub experiment: String,
     pub configs: Vec<ModelConfig>,
     pub folds: Vec<Fold>,
+    /// Origins before the first fold where ensemble members are refitted
+    /// (oldest first; empty without an ensemble that learns).
+    pub validation_folds: Vec<Fold>,
+    /// Backtest runs, then validation runs, then ensemble runs.
     pub runs: Vec<PlannedRun>,
 }
 
@@ -36,6 +87,11 @@ impl Plan {
         let experiment = &prepared.experiment;
         let configs = experiment.configs();
         let folds = prepared.backtest.folds.clone();
+        let origins: Vec<usize> = configs.iter().map(|c| validation_origins(&configs, c)).collect();
+        let validation_folds =
+            prepared
+                .backtest
+                .validation_folds(experiment, &prepared.panel, origins.iter().copied().max().unwrap_or(0));
         let e = experiment.evaluation();
         let series: Vec<&str> = prepared
             .backtest
@@ -53,32 +109,101 @@ impl Plan {
                 "season": e.season, "metrics": e.metrics, "wrmsse": e.wrmsse, "levels": e.levels,
             },
         });
-        let runs = configs
-            .iter()
-            .enumerate()
-            .flat_map(|(c, config)| {
-                let features = config.family.uses_features().then_some(&experiment.document.features);
-                folds.iter().map(move |fold| (c, config, features, fold))
+        let hash = |content: Value| blake3::hash(content.to_string().as_bytes()).to_hex()[..16].to_string();
+        let content = |config: &ModelConfig, fold: &Fold| {
+            let features = config.family.uses_features().then_some(&experiment.document.features);
+            json!({
+                "shared": shared, "model": config.model, "family": hashed_family(&config.family),
+                "features": features, "cutoff": fold.cutoff,
             })
-            .map(|(c, config, features, fold)| {
-                let content = json!({
-                    "shared": shared, "model": config.model, "family": hashed_family(&config.family),
-                    "features": features, "cutoff": fold.cutoff,
-                });
-                let hash = blake3::hash(content.to_string().as_bytes()).to_hex()[..16].to_string();
-                PlannedRun {
-                    id: hash,
-                    config: c,
-                    fold: fold.index,
-                }
+        };
+        let planned = |config, fold: &Fold, role, id| PlannedRun {
+            id,
+            config,
+            fold: fold.index,
+            role,
+            reads: Vec::new(),
+        };
+        let mut runs: Vec<PlannedRun> = Vec::new();
+        for (c, config) in configs.iter().enumerate().filter(|(_, c)| c.family.ensemble().is_none()) {
+            runs.extend(
+                folds
+                    .iter()
+                    .map(|fold| planned(c, fold, RunRole::Backtest, hash(content(config, fold)))),
+            );
+        }
+        // Each member refitted at the origins its most demanding ensemble reads.
+        let needed: Vec<usize> = (0..configs.len())
+            .map(|m| {
+                (0..configs.len())
+                    .filter(|&e| candidates(&configs, e).contains(&m))
+                    .map(|e| origins[e])
+                    .max()
+                    .unwrap_or(0)
             })
             .collect();
+        for (c, config) in configs.iter().enumerate() {
+            for fold in &validation_folds[validation_folds.len() - needed[c]..] {
+                let mut content = content(config, fold);
+                content["role"] = json!("validation");
+                runs.push(planned(c, fold, RunRole::Validation, hash(content)));
+            }
+        }
+        let id_of = |runs: &[PlannedRun], c: usize, role: RunRole, fold: usize| {
+            runs.iter()
+                .find(|r| r.config == c && r.role == role && r.fold == fold)
+                .map(|r| r.id.clone())
+                .expect("members are planned before their ensembles")
+        };
+        for (e, config) in configs.iter().enumerate().filter(|(_, c)| c.family.ensemble().is_some()) {
+            let first_origin = validation_folds.len() - origins[e];
+            for fold in &folds {
+                let reads: Vec<String> = candidates(&configs, e)
+                    .into_iter()
+                    .flat_map(|m| {
+                        let validation = (first_origin..validation_folds.len()).map(move |j| (m, RunRole::Validation, j));
+                        validation.chain((0..=fold.index).map(move |k| (m, RunRole::Backtest, k)))
+                    })
+                    .map(|(m, role, j)| id_of(&runs, m, role, j))
+                    .collect();
+                let content = json!({
+                    "shared": shared, "model": config.model, "family": hashed_family(&config.family),
+                    "cutoff": fold.cutoff, "reads": reads,
+                });
+                runs.push(PlannedRun {
+                    reads,
+                    ..planned(e, fold, RunRole::Backtest, hash(content))
+                });
+            }
+        }
         Plan {
             experiment: experiment.name().to_string(),
             configs,
             folds,
+            validation_folds,
             runs,
         }
+    }
+
+    /// The fold (or validation origin) of `run`.
+    pub fn fold_of(&self, run: &PlannedRun) -> &Fold {
+        match run.role {
+            RunRole::Backtest => &self.folds[run.fold],
+            RunRole::Validation => &self.validation_folds[run.fold],
+        }
+    }
+
+    /// The configurations ensemble `config` may combine, member by member
+    /// (each member's grid in order); empty for other families.
+    pub fn candidates(&self, config: usize) -> Vec<usize> {
+        candidates(&self.configs, config)
+    }
+
+    /// Runs of configuration `config` at the validation origins, oldest first.
+    pub fn validation_runs_of(&self, config: usize) -> impl Iterator<Item = &PlannedRun> {
+        self.runs
+            .iter()
+            .filter(move |r| r.config == config && r.role == RunRole::Validation)
     }
 
     /// Trains the neural families on `device` (`--device`): where, not what,
@@ -98,9 +223,41 @@ impl Plan {
         blake3::hash(ids.join(";").as_bytes()).to_hex()[..16].to_string()
     }
 
-    /// The runs of configuration `config`, in fold order.
+    /// The backtest runs of configuration `config`, in fold order.
     pub fn runs_of(&self, config: usize) -> impl Iterator<Item = &PlannedRun> {
-        self.runs.iter().filter(move |r| r.config == config)
+        self.runs
+            .iter()
+            .filter(move |r| r.config == config && r.role == RunRole::Backtest)
+    }
+}
+
+/// Indexes of the configurations ensemble `e` combines.
+fn candidates(configs: &[ModelConfig], e: usize) -> Vec<usize> {
+    let Some(ensemble) = configs[e].family.ensemble() else {
+        return Vec::new();
+    };
+    ensemble
+        .members
+        .iter()
+        .flat_map(|member| configs.iter().enumerate().filter(move |(_, c)| &c.model == member))
+        .map(|(c, _)| c)
+        .collect()
+}
+
+/// Validation origins ensemble configuration `config` reads (0 for the
+/// methods and member choices that learn nothing, and for other families).
+fn validation_origins(configs: &[ModelConfig], config: &ModelConfig) -> usize {
+    let Some(ensemble): Option<&EnsembleConfig> = config.family.ensemble() else {
+        return 0;
+    };
+    let member_has_grid = ensemble
+        .members
+        .iter()
+        .any(|m| configs.iter().filter(|c| &c.model == m).count() > 1);
+    if ensemble.needs_history(member_has_grid) {
+        ensemble.validation_folds
+    } else {
+        0
     }
 }
 

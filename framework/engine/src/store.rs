@@ -4,6 +4,7 @@
 //! `run.json` is written last: a run counts as done only once its record
 //! says so, and a crash never leaves a half-written file behind.
 
+use crate::plan::RunRole;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -25,7 +26,11 @@ pub struct RunRecord {
     pub family: String,
     pub params: serde_json::Map<String, serde_json::Value>,
     pub grid_values: BTreeMap<String, serde_json::Value>,
+    /// The fold, or for a validation run the validation origin.
     pub fold: usize,
+    /// A backtest fold (scored) or a validation origin (feeds ensembles).
+    #[serde(default, skip_serializing_if = "RunRole::is_backtest")]
+    pub role: RunRole,
     pub cutoff: NaiveDate,
     pub horizon: usize,
     pub series: usize,
@@ -51,6 +56,10 @@ pub struct RunRecord {
     /// early stopping, device, checkpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training: Option<trendlab_models::TrainingLog>,
+    /// How an ensemble combined its members in this fold: the weights, the
+    /// selection window they were learned on, dropped members.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ensemble: Option<trendlab_models::ensemble::CombinationLog>,
 }
 
 /// One series a model could not forecast.

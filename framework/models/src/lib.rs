@@ -6,8 +6,10 @@
 //! origin: [`SeriesHistory`] holds only what was known then, so leakage is
 //! ruled out by construction rather than by care.
 
+pub mod accuracy;
 pub mod arima;
 pub mod baselines;
+pub mod ensemble;
 pub mod features;
 pub mod intervals;
 pub mod linear;
@@ -62,6 +64,9 @@ pub struct FoldInput<'a> {
     /// A folder shared by the experiment's runs for results worth reusing
     /// across runs (text embeddings); none: recompute.
     pub cache: Option<&'a std::path::Path>,
+    /// The members' stored forecasts, for the ensemble family (the engine
+    /// reads them from the run store); `None` for every other family.
+    pub members: Option<&'a ensemble::MemberForecasts>,
 }
 
 /// One epoch of a trained family, as recorded in the run store.
@@ -99,6 +104,8 @@ pub trait FitObserver: Sync {
     fn epoch(&self, _epoch: &EpochLoss, _of: usize) {}
     /// Once, when the fit ends.
     fn trained(&self, _log: TrainingLog) {}
+    /// Once, when an ensemble has combined its members.
+    fn combined(&self, _log: &ensemble::CombinationLog) {}
 }
 
 /// Ignores everything.
@@ -255,6 +262,7 @@ pub(crate) mod testing {
             artifacts: None,
             spec_dir: std::path::Path::new("."),
             cache: None,
+            members: None,
         };
         model.forecast(&input)?.remove(0)
     }

@@ -306,6 +306,7 @@ mod tests {
             artifacts: None,
             spec_dir: std::path::Path::new("."),
             cache: None,
+            members: None,
         };
         let w = build(&input, &config(2, Some(2))).unwrap();
         assert_eq!(w.step_inputs, ["target", "dayofweek_sin", "dayofweek_cos", "promo"]);

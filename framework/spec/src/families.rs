@@ -4,6 +4,7 @@
 //! here and that module there.
 
 use crate::bert_fusion::BertFusionConfig;
+use crate::ensemble::EnsembleConfig;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +29,8 @@ pub enum FamilySpec {
     Lstm(LstmConfig),
     /// The LSTM fused with a pretrained BERT's embedding of the product text.
     BertFusion(BertFusionConfig),
+    /// A combination of other models' forecasts (read from the run store).
+    Ensemble(EnsembleConfig),
 }
 
 /// A parameter that failed a family's own check.
@@ -60,6 +63,7 @@ impl FamilySpec {
             FamilySpec::Arima(c) => c.check(),
             FamilySpec::Lstm(c) => c.check(),
             FamilySpec::BertFusion(c) => c.check(),
+            FamilySpec::Ensemble(c) => c.check(),
             _ => Vec::new(),
         }
     }
@@ -96,6 +100,15 @@ impl FamilySpec {
     /// per-series choices (so they run after it).
     pub fn reuses_first_fold(&self) -> bool {
         matches!(self, FamilySpec::Arima(ArimaConfig { reuse_order: true, .. }))
+    }
+
+    /// The ensemble's configuration, for the family that combines other
+    /// models' forecasts (it runs after them and reads their results).
+    pub fn ensemble(&self) -> Option<&EnsembleConfig> {
+        match self {
+            FamilySpec::Ensemble(c) => Some(c),
+            _ => None,
+        }
     }
 
     /// Whether this family regresses on the known-in-advance covariates.

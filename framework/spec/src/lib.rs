@@ -8,6 +8,7 @@
 
 mod bert_fusion;
 pub mod diagnostics;
+mod ensemble;
 mod experiment;
 pub mod families;
 pub mod frequency;
@@ -17,6 +18,7 @@ pub mod schema;
 mod validate;
 
 pub use bert_fusion::{BertFusionConfig, Fusion, Pooling, TextFusion};
+pub use ensemble::{EnsembleConfig, MemberConfigs, Method, OnMissing, Solver};
 pub use diagnostics::{Diagnostic, Diagnostics, SpecError};
 pub use experiment::{Experiment, ModelSpec};
 pub use families::{Anchor, ComputeDevice, FamilySpec, LstmConfig, Scaling, Strategy};

@@ -275,7 +275,64 @@ impl Checker<'_> {
                 out.push(model);
             }
         }
+        self.ensembles(entries, &out);
         out
+    }
+
+    /// Checks each ensemble's members against the spec's other models: they
+    /// exist, are not ensembles, and fold 0 has forecasts to learn from when
+    /// the method (or choosing a member's best configuration) needs them.
+    fn ensembles(&mut self, entries: &[ModelEntry], models: &[ModelSpec]) {
+        for model in models {
+            let Ok(configs) = model.expand() else { continue };
+            let path = KeyPath::default().key("models").index(model.index);
+            let located = |key: &str| match model.grid.iter().any(|(k, _)| k == key) {
+                true => path.clone().key("grid").key(key),
+                false => path.clone().key(key),
+            };
+            let mut reported = BTreeSet::new();
+            for config in &configs {
+                let Some(ensemble) = config.family.ensemble() else { continue };
+                let mut member_has_grid = false;
+                for (i, member) in ensemble.members.iter().enumerate() {
+                    let message = match entries.iter().find(|e| &e.name == member) {
+                        None => {
+                            let names = entries.iter().map(|e| e.name.as_str()).filter(|n| *n != model.name);
+                            Some(format!(
+                                "member `{member}` is not a model of this spec{}",
+                                did_you_mean(member, names)
+                            ))
+                        }
+                        Some(e) if e.name == model.name => Some(format!("ensemble `{member}` cannot be its own member")),
+                        Some(e) if e.family == "ensemble" => Some(format!(
+                            "member `{member}` is an ensemble; list its members instead"
+                        )),
+                        Some(e) => {
+                            member_has_grid |= e.grid.values().any(|v| v.as_array().is_some_and(|a| a.len() > 1));
+                            None
+                        }
+                    };
+                    if let Some(message) = message.filter(|m| reported.insert(m.clone())) {
+                        let in_grid = model.grid.iter().any(|(k, _)| k == "members");
+                        let at = if in_grid { located("members") } else { located("members").index(i) };
+                        self.at(at, message);
+                    }
+                }
+                if ensemble.validation_folds == 0 && ensemble.needs_history(member_has_grid) {
+                    let why = if ensemble.method.learns() {
+                        format!("method `{}` learns its weights", ensemble.method.name())
+                    } else {
+                        "member_configs = \"best\" picks each member's configuration".to_string()
+                    };
+                    let message = format!(
+                        "{why} from forecasts made before each cutoff, and fold 0 has none: set validation_folds >= 1"
+                    );
+                    if reported.insert(message.clone()) {
+                        self.at(located("validation_folds"), message);
+                    }
+                }
+            }
+        }
     }
 
     /// Checks a model's fixed params and every grid value against its family.

@@ -15,12 +15,14 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use trendlab_engine::leaderboard::{Leaderboard, LeaderboardRow, MetricSummary};
+use trendlab_engine::leaderboard::{EnsembleSummary, Leaderboard, LeaderboardRow, MetricSummary};
 use trendlab_engine::{Plan, PlannedRun, Progress, RunRecord, RunStore};
 use trendlab_spec::Score;
 
 /// Tag marking trendlab's child runs, one per model configuration.
 const KIND: &str = "trendlab.kind";
+/// Tag holding an ensemble's members and weights per fold (JSON).
+const ENSEMBLE: &str = "trendlab.ensemble";
 /// Tag holding a configuration's content hash.
 pub const RUN_HASH: &str = "trendlab.run_hash";
 
@@ -208,6 +210,16 @@ impl Mirror {
             ),
             KeyValue::new("trendlab.notes", serde_json::to_string(&row.notes).unwrap_or_default()),
         ];
+        if let Some(ensemble) = &row.ensemble {
+            let members_and_weights = EnsembleSummary {
+                versus_best: None,
+                ..ensemble.clone()
+            };
+            tags.push(KeyValue::new(
+                ENSEMBLE,
+                serde_json::to_string(&members_and_weights).unwrap_or_default(),
+            ));
+        }
         if let Some(parent) = &self.parent {
             tags.push(KeyValue::new("mlflow.parentRunId", &parent.run_id));
         }
@@ -457,6 +469,7 @@ fn row_from_run(run: &Run, metrics: &[Score]) -> Result<LeaderboardRow, ReadBack
         folds,
         errors: list("trendlab.errors")?,
         notes: list("trendlab.notes")?,
+        ensemble: run.tag(ENSEMBLE).and_then(|json| serde_json::from_str(json).ok()),
     })
 }
 

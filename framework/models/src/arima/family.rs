@@ -145,6 +145,7 @@ mod tests {
             artifacts: None,
             spec_dir: std::path::Path::new("."),
             cache: None,
+            members: None,
         };
         config.forecast(&input).unwrap().remove(0).unwrap()
     }
