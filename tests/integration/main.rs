@@ -11,6 +11,7 @@ mod bert_fusion;
 mod cli;
 mod common;
 mod data_errors;
+mod ensemble;
 mod lstm;
 mod mlflow_server;
 mod spec_errors;

@@ -44,12 +44,14 @@ pub fn gather(
     let mut dropped = Vec::new();
     for c in plan.candidates(run.config) {
         let label = plan.configs[c].label();
-        let reads: Vec<&PlannedRun> = run
+        let mut reads: Vec<&PlannedRun> = run
             .reads
             .iter()
             .filter_map(|id| by_id.get(id.as_str()).copied())
             .filter(|r| r.config == c)
             .collect();
+        // The fold's own run first: its failure is the one to report.
+        reads.sort_by_key(|r| !(r.role == RunRole::Backtest && r.fold == run.fold));
         match read_member(store, &label, &reads) {
             Ok(read) => {
                 candidates.push(Candidate {
