@@ -430,6 +430,9 @@ fn print_ensembles(board: &Leaderboard) {
             ]
         })
         .collect();
-    out!("\nensembles vs their best member — {} (ensemble − member; weights in leaderboard.json)", board.rank_by);
+    out!(
+        "\nensembles vs their best member — {} (ensemble − member; weights in leaderboard.json)",
+        board.rank_by
+    );
     out!("{}", table::render(&header, &rows, 2));
 }

@@ -1,9 +1,9 @@
 //! The grid progress bar, with an epoch bar under it while a neural family
 //! trains (hidden when stderr is not a terminal or with --quiet).
 
-use trendlab_engine::plan::origin_label;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
+use trendlab_engine::plan::origin_label;
 use trendlab_engine::{EpochLoss, PlannedRun, Progress, RunRecord, RunStatus};
 
 pub struct GridBar {
@@ -70,8 +70,11 @@ impl Progress for GridBar {
         } else {
             ""
         };
-        self.bar
-            .set_message(format!("{} {}{status}", record.model, origin_label(record.role, record.fold)));
+        self.bar.set_message(format!(
+            "{} {}{status}",
+            record.model,
+            origin_label(record.role, record.fold)
+        ));
         if record.status == RunStatus::Failed {
             self.bars.suspend(|| {
                 eprintln!(

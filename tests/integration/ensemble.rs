@@ -90,7 +90,11 @@ fn adding_an_ensemble_computes_only_its_runs() {
     // Stacking learns from earlier forecasts: its 3 folds plus each member
     // configuration refitted at the one validation origin (4); the members'
     // backtest runs come from the store.
-    let with_stacking = retail_spec(dir.path(), "stacking.toml", &format!("{MEAN_ENSEMBLE}{STACKING_ENSEMBLE}"));
+    let with_stacking = retail_spec(
+        dir.path(),
+        "stacking.toml",
+        &format!("{MEAN_ENSEMBLE}{STACKING_ENSEMBLE}"),
+    );
     let third = run(dir.path(), &with_stacking, &out);
     assert!(
         stdout(&third).contains("22 runs planned: 15 skipped (already finished), 7 finished, 0 failed"),
@@ -103,10 +107,8 @@ fn adding_an_ensemble_computes_only_its_runs() {
     assert_eq!(validation.len(), 4);
     assert!(validation.iter().all(|r| r.fold == 0 && r.model != "ens_stacking"));
     // The leaderboard compares each ensemble with its best member.
-    let board: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(out.join("reports/ensembles/leaderboard.json")).unwrap(),
-    )
-    .unwrap();
+    let board: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("reports/ensembles/leaderboard.json")).unwrap()).unwrap();
     let row = board["rows"]
         .as_array()
         .unwrap()
@@ -208,7 +210,17 @@ fn ensemble_fold(out: &Path, model: &str, fold: usize) -> (serde_json::Value, St
     let log = record.ensemble.expect("an ensemble records its combination");
     let forecasts = std::fs::read_to_string(out.join("runs/leak").join(&record.run_id).join("forecasts.csv")).unwrap();
     // The forecasts file holds actuals too; keep the forecast column.
-    let forecasts = forecasts.lines().map(|l| l.split(',').take(5).chain(l.split(',').skip(6)).collect::<Vec<_>>().join(",")).collect::<Vec<_>>().join("\n");
+    let forecasts = forecasts
+        .lines()
+        .map(|l| {
+            l.split(',')
+                .take(5)
+                .chain(l.split(',').skip(6))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
     (serde_json::to_value(&log.members).unwrap(), forecasts)
 }
 
@@ -224,7 +236,11 @@ fn ensemble_weights_never_see_their_own_fold() {
     let cutoff_1 = 51;
     let original = synthetic_csv(dir.path(), "original.csv", level);
     let changed = synthetic_csv(dir.path(), "changed.csv", |s, t| {
-        if t > cutoff_1 { 3.0 * level(s, t) + 40.0 * (t % 2) as f64 } else { level(s, t) }
+        if t > cutoff_1 {
+            3.0 * level(s, t) + 40.0 * (t % 2) as f64
+        } else {
+            level(s, t)
+        }
     });
     let outputs: Vec<PathBuf> = [original, changed]
         .iter()
@@ -244,15 +260,24 @@ fn ensemble_weights_never_see_their_own_fold() {
             let (weights_a, forecasts_a) = ensemble_fold(&outputs[0], model, fold);
             let (weights_b, forecasts_b) = ensemble_fold(&outputs[1], model, fold);
             if fold <= 1 {
-                assert_eq!(weights_a, weights_b, "{model} fold {fold}: weights saw data after the cutoff");
-                assert_eq!(forecasts_a, forecasts_b, "{model} fold {fold}: forecasts saw data after the cutoff");
+                assert_eq!(
+                    weights_a, weights_b,
+                    "{model} fold {fold}: weights saw data after the cutoff"
+                );
+                assert_eq!(
+                    forecasts_a, forecasts_b,
+                    "{model} fold {fold}: forecasts saw data after the cutoff"
+                );
             } else if model == "stack" {
                 assert_ne!(weights_a, weights_b, "{model} fold {fold}: the test cannot tell");
             }
         }
     }
     // Fold k's selection window ends at its own cutoff.
-    for record in records(&outputs[0], "leak").iter().filter(|r| r.model == "stack" && r.role.is_backtest()) {
+    for record in records(&outputs[0], "leak")
+        .iter()
+        .filter(|r| r.model == "stack" && r.role.is_backtest())
+    {
         let window = &record.ensemble.as_ref().unwrap().selection;
         assert_eq!(window.last_date, Some(record.cutoff), "fold {}", record.fold);
         assert_eq!(window.origins.len(), 2 + record.fold);
@@ -295,14 +320,22 @@ on_missing = "drop"
     for r in &strict {
         assert_eq!(r.status, RunStatus::Failed);
         let error = r.error.as_deref().unwrap();
-        assert!(error.starts_with(&format!("member `broken` failed at fold {}", r.fold)), "{error}");
+        assert!(
+            error.starts_with(&format!("member `broken` failed at fold {}", r.fold)),
+            "{error}"
+        );
     }
     for r in all.iter().filter(|r| r.model == "lenient") {
         assert_eq!(r.status, RunStatus::Finished, "{:?}", r.error);
         let log = r.ensemble.as_ref().unwrap();
         assert_eq!(log.dropped.len(), 1);
         assert_eq!(log.dropped[0].member, "broken");
-        let used: Vec<&str> = log.members.iter().filter(|m| m.used).map(|m| m.label.as_str()).collect();
+        let used: Vec<&str> = log
+            .members
+            .iter()
+            .filter(|m| m.used)
+            .map(|m| m.label.as_str())
+            .collect();
         assert_eq!(used, ["naive", "drift"]);
     }
 }

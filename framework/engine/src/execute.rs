@@ -126,7 +126,11 @@ pub fn execute(
     pool.install(|| {
         // One run at a time per worker, in plan order; series spread within.
         for stage in 0..STAGES {
-            let runs: Vec<&PlannedRun> = pending.iter().copied().filter(|r| self::stage(plan, r) == stage).collect();
+            let runs: Vec<&PlannedRun> = pending
+                .iter()
+                .copied()
+                .filter(|r| self::stage(plan, r) == stage)
+                .collect();
             runs.par_iter().with_max_len(1).for_each(execute_one);
         }
     });

@@ -34,10 +34,7 @@ pub fn gather(
     store: &RunStore,
     windows: &[Window],
 ) -> Result<MemberForecasts, String> {
-    let ensemble = plan.configs[run.config]
-        .family
-        .ensemble()
-        .ok_or("not an ensemble")?;
+    let ensemble = plan.configs[run.config].family.ensemble().ok_or("not an ensemble")?;
     let by_id: HashMap<&str, &PlannedRun> = plan.runs.iter().map(|r| (r.id.as_str(), r)).collect();
     let mut candidates = Vec::new();
     let mut tables: Vec<Vec<(&PlannedRun, ForecastTable)>> = Vec::new();
@@ -60,7 +57,9 @@ pub fn gather(
                 });
                 tables.push(read);
             }
-            Err(reason) if ensemble.on_missing == OnMissing::Drop => dropped.push(DroppedMember { member: label, reason }),
+            Err(reason) if ensemble.on_missing == OnMissing::Drop => {
+                dropped.push(DroppedMember { member: label, reason })
+            }
             Err(reason) => return Err(reason),
         }
     }
@@ -105,14 +104,14 @@ pub fn gather(
     origins.sort_by_key(|f| f.cutoff);
     let mut history = Vec::new();
     for origin in origins {
-        let at_origin: HashMap<usize, Window> = prepared
-            .windows(origin)
-            .into_iter()
-            .map(|w| (w.series, w))
-            .collect();
+        let at_origin: HashMap<usize, Window> = prepared.windows(origin).into_iter().map(|w| (w.series, w)).collect();
         let rows_at: Vec<&BySeries<'_>> = indexed
             .iter()
-            .filter_map(|runs| runs.iter().find(|x| plan.fold_of(x.run).cutoff == origin.cutoff).map(|x| &x.rows))
+            .filter_map(|runs| {
+                runs.iter()
+                    .find(|x| plan.fold_of(x.run).cutoff == origin.cutoff)
+                    .map(|x| &x.rows)
+            })
             .collect();
         for (i, w) in windows.iter().enumerate() {
             let Some(o) = at_origin.get(&w.series) else { continue };

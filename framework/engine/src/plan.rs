@@ -17,8 +17,8 @@ use crate::TRENDLAB_VERSION;
 use crate::folds::Fold;
 use crate::prepare::Prepared;
 use serde::Serialize;
-use serde_json::json;
 use serde_json::Value;
+use serde_json::json;
 use trendlab_spec::{ComputeDevice, EnsembleConfig, FamilySpec, ModelConfig};
 
 /// One unit of work: a configuration on a fold.
@@ -125,7 +125,11 @@ impl Plan {
             reads: Vec::new(),
         };
         let mut runs: Vec<PlannedRun> = Vec::new();
-        for (c, config) in configs.iter().enumerate().filter(|(_, c)| c.family.ensemble().is_none()) {
+        for (c, config) in configs
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.family.ensemble().is_none())
+        {
             runs.extend(
                 folds
                     .iter()
@@ -155,13 +159,18 @@ impl Plan {
                 .map(|r| r.id.clone())
                 .expect("members are planned before their ensembles")
         };
-        for (e, config) in configs.iter().enumerate().filter(|(_, c)| c.family.ensemble().is_some()) {
+        for (e, config) in configs
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.family.ensemble().is_some())
+        {
             let first_origin = validation_folds.len() - origins[e];
             for fold in &folds {
                 let reads: Vec<String> = candidates(&configs, e)
                     .into_iter()
                     .flat_map(|m| {
-                        let validation = (first_origin..validation_folds.len()).map(move |j| (m, RunRole::Validation, j));
+                        let validation =
+                            (first_origin..validation_folds.len()).map(move |j| (m, RunRole::Validation, j));
                         validation.chain((0..=fold.index).map(move |k| (m, RunRole::Backtest, k)))
                     })
                     .map(|(m, role, j)| id_of(&runs, m, role, j))

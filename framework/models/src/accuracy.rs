@@ -237,5 +237,4 @@ mod tests {
         }
         close(series_metric(Metric::Smape, &flat, 1), 0.0);
     }
-
 }

@@ -165,15 +165,26 @@ impl EnsembleConfig {
             .enumerate()
             .find(|(i, name)| self.members[..*i].contains(name))
         {
-            return issue("members", format!("member `{name}` is listed twice (position {})", i + 1));
+            return issue(
+                "members",
+                format!("member `{name}` is listed twice (position {})", i + 1),
+            );
         }
         let method = self.method.name();
         let stacking = self.method == Method::Stacking;
         let misplaced = [
             ("solver", self.solver.is_some() && !stacking, "stacking"),
             ("constrained", self.constrained.is_some() && !stacking, "stacking"),
-            ("alpha", self.alpha.is_some() && self.solver() != Solver::Ridge, "stacking with solver = \"ridge\""),
-            ("rounds", self.rounds.is_some() && self.method != Method::Greedy, "greedy"),
+            (
+                "alpha",
+                self.alpha.is_some() && self.solver() != Solver::Ridge,
+                "stacking with solver = \"ridge\"",
+            ),
+            (
+                "rounds",
+                self.rounds.is_some() && self.method != Method::Greedy,
+                "greedy",
+            ),
         ];
         if let Some((field, _, applies)) = misplaced.iter().find(|(_, set, _)| *set) {
             return issue(field, format!("`{field}` applies to method = {applies}, not {method}"));

@@ -18,8 +18,8 @@ pub mod schema;
 mod validate;
 
 pub use bert_fusion::{BertFusionConfig, Fusion, Pooling, TextFusion};
-pub use ensemble::{EnsembleConfig, MemberConfigs, Method, OnMissing, Solver};
 pub use diagnostics::{Diagnostic, Diagnostics, SpecError};
+pub use ensemble::{EnsembleConfig, MemberConfigs, Method, OnMissing, Solver};
 pub use experiment::{Experiment, ModelSpec};
 pub use families::{Anchor, ComputeDevice, FamilySpec, LstmConfig, Scaling, Strategy};
 pub use frequency::Frequency;

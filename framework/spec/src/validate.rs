@@ -292,7 +292,9 @@ impl Checker<'_> {
             };
             let mut reported = BTreeSet::new();
             for config in &configs {
-                let Some(ensemble) = config.family.ensemble() else { continue };
+                let Some(ensemble) = config.family.ensemble() else {
+                    continue;
+                };
                 let mut member_has_grid = false;
                 for (i, member) in ensemble.members.iter().enumerate() {
                     let message = match entries.iter().find(|e| &e.name == member) {
@@ -303,10 +305,12 @@ impl Checker<'_> {
                                 did_you_mean(member, names)
                             ))
                         }
-                        Some(e) if e.name == model.name => Some(format!("ensemble `{member}` cannot be its own member")),
-                        Some(e) if e.family == "ensemble" => Some(format!(
-                            "member `{member}` is an ensemble; list its members instead"
-                        )),
+                        Some(e) if e.name == model.name => {
+                            Some(format!("ensemble `{member}` cannot be its own member"))
+                        }
+                        Some(e) if e.family == "ensemble" => {
+                            Some(format!("member `{member}` is an ensemble; list its members instead"))
+                        }
                         Some(e) => {
                             member_has_grid |= e.grid.values().any(|v| v.as_array().is_some_and(|a| a.len() > 1));
                             None
@@ -314,7 +318,11 @@ impl Checker<'_> {
                     };
                     if let Some(message) = message.filter(|m| reported.insert(m.clone())) {
                         let in_grid = model.grid.iter().any(|(k, _)| k == "members");
-                        let at = if in_grid { located("members") } else { located("members").index(i) };
+                        let at = if in_grid {
+                            located("members")
+                        } else {
+                            located("members").index(i)
+                        };
                         self.at(at, message);
                     }
                 }

@@ -172,7 +172,10 @@ mod tests {
 
     /// Equal up to the rounding of thirds.
     fn close(got: &[f64], want: &[f64]) {
-        assert!(got.iter().zip(want).all(|(g, w)| (g - w).abs() <= 1e-14 * w.abs()), "{got:?} != {want:?}");
+        assert!(
+            got.iter().zip(want).all(|(g, w)| (g - w).abs() <= 1e-14 * w.abs()),
+            "{got:?} != {want:?}"
+        );
     }
 
     /// Three members of one two-step series, with 80% intervals.

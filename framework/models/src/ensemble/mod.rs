@@ -153,18 +153,25 @@ pub struct Combined {
 pub(crate) type Weights = Option<Vec<f64>>;
 
 /// Combines one fold's member forecasts as `config` says.
-pub fn combine(config: &EnsembleConfig, members: &MemberForecasts, input: &FoldInput<'_>) -> Result<Combined, ModelError> {
+pub fn combine(
+    config: &EnsembleConfig,
+    members: &MemberForecasts,
+    input: &FoldInput<'_>,
+) -> Result<Combined, ModelError> {
     if members.candidates.is_empty() {
         return Err(ModelError::Unfit("no member forecasts to combine".into()));
     }
     let metric = config.metric_or(members.rank_by);
     let window = selection::Window::new(&members.history, metric, members.season);
-    let scores: Vec<Option<f64>> = (0..members.candidates.len()).map(|c| window.candidate_score(c)).collect();
+    let scores: Vec<Option<f64>> = (0..members.candidates.len())
+        .map(|c| window.candidate_score(c))
+        .collect();
     let kept = keep(config, members, &scores)?;
     let weights = weigh(config, members, &window, &scores, &kept)?;
     let selection_score = window.combination_score(&kept, weights.as_deref());
     let (outcomes, intervals) = combine::fold(config, members, &kept, weights.as_deref(), input);
-    let ranked = config.method.ranks() || (config.member_configs == MemberConfigs::Best && kept.len() < members.candidates.len());
+    let ranked = config.method.ranks()
+        || (config.member_configs == MemberConfigs::Best && kept.len() < members.candidates.len());
     let log = CombinationLog {
         method: config.method.name().to_string(),
         metric: ranked.then(|| metric.name().to_string()),
@@ -203,7 +210,9 @@ fn keep(config: &EnsembleConfig, members: &MemberForecasts, scores: &[Option<f64
         if candidates[..c].iter().any(|other| other.model == candidate.model) {
             continue;
         }
-        let group: Vec<usize> = (c..candidates.len()).filter(|&o| candidates[o].model == candidate.model).collect();
+        let group: Vec<usize> = (c..candidates.len())
+            .filter(|&o| candidates[o].model == candidate.model)
+            .collect();
         if group.len() == 1 {
             kept.push(c);
             continue;
@@ -288,7 +297,13 @@ pub(crate) mod testing {
 
     /// Runs `f` with a fold input of `series` series of `train` training
     /// days and `horizon` forecast days.
-    pub fn with_input<T>(series: usize, train: usize, horizon: usize, levels: &[f64], f: impl FnOnce(&FoldInput<'_>) -> T) -> T {
+    pub fn with_input<T>(
+        series: usize,
+        train: usize,
+        horizon: usize,
+        levels: &[f64],
+        f: impl FnOnce(&FoldInput<'_>) -> T,
+    ) -> T {
         let dates = dates(train + horizon);
         let target = vec![1.0; train];
         let features = FeatureSet::default();

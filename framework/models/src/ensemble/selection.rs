@@ -159,7 +159,9 @@ mod tests {
             vec![5.0, 6.0, 7.0],
             vec![vec![6.0, 7.0, 8.0], vec![4.0, 5.0, 6.0], vec![9.0, 9.0, 9.0]],
         )];
-        let w = Window::new(&history, Metric::Rmse, 1).greedy(&[0, 1, 2], 10).expect("scored");
+        let w = Window::new(&history, Metric::Rmse, 1)
+            .greedy(&[0, 1, 2], 10)
+            .expect("scored");
         assert_eq!(w, vec![0.5, 0.5, 0.0]);
     }
 
@@ -178,17 +180,26 @@ mod tests {
                         .map(|_| actual.iter().map(|a| a + rng.random_range(-4.0..4.0)).collect())
                         .collect();
                     let train = (0..8).map(|_| rng.random_range(0.0..10.0)).collect();
-                    HistoryChunk { train, ..chunk(actual, forecasts) }
+                    HistoryChunk {
+                        train,
+                        ..chunk(actual, forecasts)
+                    }
                 })
                 .collect();
             for metric in [Metric::Mae, Metric::Rmse, Metric::Mase, Metric::Smape, Metric::Wape] {
                 let window = Window::new(&history, metric, 1);
                 let kept: Vec<usize> = (0..members).collect();
-                let best = kept.iter().filter_map(|&c| window.candidate_score(c)).fold(f64::INFINITY, f64::min);
+                let best = kept
+                    .iter()
+                    .filter_map(|&c| window.candidate_score(c))
+                    .fold(f64::INFINITY, f64::min);
                 let weights = window.greedy(&kept, 1 + case % 30).expect("scored");
                 assert!((weights.iter().sum::<f64>() - 1.0).abs() < 1e-12);
                 let score = window.combination_score(&kept, Some(&weights)).expect("scored");
-                assert!(score <= best + 1e-12, "case {case} {metric:?}: greedy {score} > best member {best}");
+                assert!(
+                    score <= best + 1e-12,
+                    "case {case} {metric:?}: greedy {score} > best member {best}"
+                );
             }
         }
     }

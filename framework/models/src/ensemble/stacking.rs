@@ -120,9 +120,17 @@ impl Problem {
 /// with nnls, start from the weights above 1e-6 of the largest, solve the
 /// KKT system of the support, drop any weight that comes out at or below
 /// 1e-10 of the largest, and repeat until none does.
-fn polish(gram: &DMatrix<f64>, linear: &DVector<f64>, w: &[f64], nonnegative: bool, constrained: bool) -> Option<Vec<f64>> {
+fn polish(
+    gram: &DMatrix<f64>,
+    linear: &DVector<f64>,
+    w: &[f64],
+    nonnegative: bool,
+    constrained: bool,
+) -> Option<Vec<f64>> {
     let largest = w.iter().copied().fold(0.0, f64::max);
-    let mut support: Vec<usize> = (0..w.len()).filter(|&i| !nonnegative || w[i] > 1e-6 * largest).collect();
+    let mut support: Vec<usize> = (0..w.len())
+        .filter(|&i| !nonnegative || w[i] > 1e-6 * largest)
+        .collect();
     loop {
         let solution = solve_on(gram, linear, &support, constrained)?;
         let top = solution.iter().copied().fold(0.0, f64::max);
@@ -134,7 +142,12 @@ fn polish(gram: &DMatrix<f64>, linear: &DVector<f64>, w: &[f64], nonnegative: bo
             }
             return Some(polished);
         }
-        support = support.iter().zip(&keep).filter(|(_, k)| **k).map(|(i, _)| *i).collect();
+        support = support
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(i, _)| *i)
+            .collect();
         if support.is_empty() {
             return None;
         }
