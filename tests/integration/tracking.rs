@@ -390,3 +390,59 @@ fn credentials_from_the_environment_are_sent_and_never_stored() {
     }
     assert!(!all_text(&dir.path().join("real")).contains(secret));
 }
+
+/// An ensemble's members and weights per fold survive the trip through
+/// MLflow: the leaderboard rebuilt from it equals the local one, the
+/// comparison with the best member included.
+#[test]
+fn an_ensembles_weights_round_trip_through_mlflow() {
+    let uri = shared_uri();
+    let experiment = unique("ensemble");
+    let dir = tempfile::tempdir().unwrap();
+    let ensemble = "[[models]]\nname = \"stacked\"\nfamily = \"ensemble\"\nmembers = [\"naive\", \"drift\", \"ridge\"]\nmethod = \"stacking\"\n\n[[models]]\nname = \"mean\"";
+    let spec = spec(dir.path(), &experiment, &[("[[models]]\nname = \"mean\"", ensemble)]);
+    let run = trendlab(
+        dir.path(),
+        &["run", &spec, "--out", "out", "--quiet", "--tracking-uri", &uri],
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let local = std::fs::read(dir.path().join(format!("out/reports/{experiment}/leaderboard.json"))).unwrap();
+    let board: serde_json::Value = serde_json::from_slice(&local).unwrap();
+    let row = board["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["model"] == "stacked")
+        .unwrap();
+    let weights = row["ensemble"]["weights"].as_array().unwrap();
+    assert_eq!(weights.len(), 3);
+    for fold in weights {
+        let total: f64 = fold.as_object().unwrap().values().map(|w| w.as_f64().unwrap()).sum();
+        assert!(
+            (total - 1.0).abs() < 1e-9,
+            "constrained stacking weights sum to 1: {fold}"
+        );
+    }
+    assert!(row["ensemble"]["versus_best"]["member"].is_string());
+    let from = trendlab(
+        dir.path(),
+        &[
+            "report",
+            &spec,
+            "--out",
+            "from-mlflow",
+            "--from-mlflow",
+            "--tracking-uri",
+            &uri,
+        ],
+    );
+    assert!(from.status.success(), "{}", stderr(&from));
+    assert_eq!(
+        std::fs::read(
+            dir.path()
+                .join(format!("from-mlflow/reports/{experiment}/leaderboard.json"))
+        )
+        .unwrap(),
+        local
+    );
+}

@@ -34,11 +34,42 @@ pub fn gather(
     store: &RunStore,
     windows: &[Window],
 ) -> Result<MemberForecasts, String> {
+    let (candidates, tables, dropped) = read_candidates(plan, run, store)?;
+    let members: Vec<Vec<Indexed<'_, '_>>> = tables
+        .iter()
+        .map(|runs| {
+            runs.iter()
+                .map(|(r, table)| Indexed {
+                    run: r,
+                    rows: by_series(table),
+                    levels: &table.levels,
+                })
+                .collect()
+        })
+        .collect();
+    let e = prepared.experiment.evaluation();
+    Ok(MemberForecasts {
+        candidates,
+        current: current_forecasts(prepared, run, &members, windows),
+        history: selection_window(prepared, plan, run, &members, windows),
+        dropped,
+        rank_by: prepared.experiment.rank_by().metric,
+        season: e.season,
+    })
+}
+
+/// Each candidate configuration with its read runs' forecast tables, or
+/// (with `on_missing = "drop"`) why it was dropped.
+type Read<'p> = (
+    Vec<Candidate>,
+    Vec<Vec<(&'p PlannedRun, ForecastTable)>>,
+    Vec<DroppedMember>,
+);
+
+fn read_candidates<'p>(plan: &'p Plan, run: &PlannedRun, store: &RunStore) -> Result<Read<'p>, String> {
     let ensemble = plan.configs[run.config].family.ensemble().ok_or("not an ensemble")?;
     let by_id: HashMap<&str, &PlannedRun> = plan.runs.iter().map(|r| (r.id.as_str(), r)).collect();
-    let mut candidates = Vec::new();
-    let mut tables: Vec<Vec<(&PlannedRun, ForecastTable)>> = Vec::new();
-    let mut dropped = Vec::new();
+    let (mut candidates, mut tables, mut dropped) = (Vec::new(), Vec::new(), Vec::new());
     for c in plan.candidates(run.config) {
         let label = plan.configs[c].label();
         let mut reads: Vec<&PlannedRun> = run
@@ -48,7 +79,7 @@ pub fn gather(
             .filter(|r| r.config == c)
             .collect();
         // The fold's own run first: its failure is the one to report.
-        reads.sort_by_key(|r| !(r.role == RunRole::Backtest && r.fold == run.fold));
+        reads.sort_by_key(|r| !is_current(r, run));
         match read_member(store, &label, &reads) {
             Ok(read) => {
                 candidates.push(Candidate {
@@ -67,65 +98,79 @@ pub fn gather(
         let reasons: Vec<&str> = dropped.iter().map(|d| d.reason.as_str()).collect();
         return Err(format!("every member was dropped: {}", reasons.join("; ")));
     }
-    let cutoff = plan.fold_of(run).cutoff;
-    let indexed: Vec<Vec<Indexed<'_, '_>>> = tables
-        .iter()
-        .map(|runs| {
-            runs.iter()
-                .map(|(r, table)| Indexed {
-                    run: r,
-                    rows: by_series(table),
-                    levels: &table.levels,
-                })
-                .collect()
-        })
-        .collect();
-    let is_current = |r: &PlannedRun| r.role == RunRole::Backtest && r.fold == run.fold;
-    let panel = &prepared.panel;
+    Ok((candidates, tables, dropped))
+}
+
+/// Whether `member` is the member's run of the ensemble run's own fold.
+fn is_current(member: &PlannedRun, ensemble: &PlannedRun) -> bool {
+    member.role == RunRole::Backtest && member.fold == ensemble.fold
+}
+
+/// `[series][candidate]`: each candidate's forecast of the fold.
+fn current_forecasts(
+    prepared: &Prepared,
+    run: &PlannedRun,
+    members: &[Vec<Indexed<'_, '_>>],
+    windows: &[Window],
+) -> Vec<Vec<Option<SeriesForecast>>> {
     let horizon = prepared.experiment.evaluation().horizon;
-    let current_forecasts = windows
+    windows
         .iter()
         .map(|w| {
-            let id = panel.series[w.series].id.as_str();
-            indexed
+            let id = prepared.panel.series[w.series].id.as_str();
+            members
                 .iter()
                 .map(|runs| {
-                    let current = runs.iter().find(|x| is_current(x.run))?;
+                    let current = runs.iter().find(|x| is_current(x.run, run))?;
                     series_forecast(current.rows.get(id)?, current.levels, horizon)
                 })
                 .collect()
         })
-        .collect();
-    let mut origins: Vec<&Fold> = indexed[0]
+        .collect()
+}
+
+/// The candidates' earlier forecasts of the fold's series, cut at its
+/// cutoff: one chunk per (origin, series) every candidate forecast.
+fn selection_window(
+    prepared: &Prepared,
+    plan: &Plan,
+    run: &PlannedRun,
+    members: &[Vec<Indexed<'_, '_>>],
+    windows: &[Window],
+) -> Vec<HistoryChunk> {
+    let cutoff = plan.fold_of(run).cutoff;
+    let panel = &prepared.panel;
+    let mut origins: Vec<&Fold> = members[0]
         .iter()
-        .filter(|x| !is_current(x.run))
+        .filter(|x| !is_current(x.run, run))
         .map(|x| plan.fold_of(x.run))
         .collect();
     origins.sort_by_key(|f| f.cutoff);
     let mut history = Vec::new();
     for origin in origins {
         let at_origin: HashMap<usize, Window> = prepared.windows(origin).into_iter().map(|w| (w.series, w)).collect();
-        let rows_at: Vec<&BySeries<'_>> = indexed
+        // Every candidate's run at this origin (the plan reads the same origins for all).
+        let rows_at: Vec<&BySeries<'_>> = members
             .iter()
-            .filter_map(|runs| {
-                runs.iter()
-                    .find(|x| plan.fold_of(x.run).cutoff == origin.cutoff)
-                    .map(|x| &x.rows)
-            })
+            .filter_map(|runs| runs.iter().find(|x| plan.fold_of(x.run).cutoff == origin.cutoff))
+            .map(|x| &x.rows)
             .collect();
+        if rows_at.len() < members.len() {
+            continue;
+        }
         for (i, w) in windows.iter().enumerate() {
             let Some(o) = at_origin.get(&w.series) else { continue };
             let s = &panel.series[w.series];
-            let steps = s.dates[o.test.clone()].iter().take_while(|d| **d <= cutoff).count();
-            if steps == 0 || rows_at.len() < indexed.len() {
+            let dates = &s.dates[o.test.clone()];
+            let steps = dates.iter().take_while(|d| **d <= cutoff).count();
+            if steps == 0 {
                 continue;
             }
             let forecasts: Option<Vec<Vec<f64>>> = rows_at
                 .iter()
                 .map(|rows| {
-                    let rows = rows.get(s.id.as_str())?;
-                    let kept = rows.get(..steps)?;
-                    let aligned = kept.iter().zip(&s.dates[o.test.clone()]).all(|(r, d)| r.date == *d);
+                    let kept = rows.get(s.id.as_str())?.get(..steps)?;
+                    let aligned = kept.iter().zip(dates).all(|(r, d)| r.date == *d);
                     aligned.then(|| kept.iter().map(|r| r.forecast).collect())
                 })
                 .collect();
@@ -140,15 +185,7 @@ pub fn gather(
             }
         }
     }
-    let e = prepared.experiment.evaluation();
-    Ok(MemberForecasts {
-        candidates,
-        current: current_forecasts,
-        history,
-        dropped,
-        rank_by: prepared.experiment.rank_by().metric,
-        season: e.season,
-    })
+    history
 }
 
 /// The stored forecasts of one member configuration's runs, or why the

@@ -19,7 +19,7 @@ use crate::prepare::Prepared;
 use serde::Serialize;
 use serde_json::Value;
 use serde_json::json;
-use trendlab_spec::{ComputeDevice, EnsembleConfig, FamilySpec, ModelConfig};
+use trendlab_spec::{ComputeDevice, FamilySpec, ModelConfig};
 
 /// One unit of work: a configuration on a fold.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -87,7 +87,11 @@ impl Plan {
         let experiment = &prepared.experiment;
         let configs = experiment.configs();
         let folds = prepared.backtest.folds.clone();
-        let origins: Vec<usize> = configs.iter().map(|c| validation_origins(&configs, c)).collect();
+        // Validation origins each configuration reads (ensembles that learn).
+        let origins: Vec<usize> = configs
+            .iter()
+            .map(|c| c.family.ensemble().map_or(0, |e| e.origins(&configs)))
+            .collect();
         let validation_folds =
             prepared
                 .backtest
@@ -251,23 +255,6 @@ fn candidates(configs: &[ModelConfig], e: usize) -> Vec<usize> {
         .flat_map(|member| configs.iter().enumerate().filter(move |(_, c)| &c.model == member))
         .map(|(c, _)| c)
         .collect()
-}
-
-/// Validation origins ensemble configuration `config` reads (0 for the
-/// methods and member choices that learn nothing, and for other families).
-fn validation_origins(configs: &[ModelConfig], config: &ModelConfig) -> usize {
-    let Some(ensemble): Option<&EnsembleConfig> = config.family.ensemble() else {
-        return 0;
-    };
-    let member_has_grid = ensemble
-        .members
-        .iter()
-        .any(|m| configs.iter().filter(|c| &c.model == m).count() > 1);
-    if ensemble.needs_history(member_has_grid) {
-        ensemble.validation_folds
-    } else {
-        0
-    }
 }
 
 /// A family as it enters run hashes: without its compute device, which

@@ -3,6 +3,7 @@
 //! members' forecasts come from the run store (see `trendlab-engine`).
 
 use crate::families::ParamIssue;
+use crate::grid::ModelConfig;
 use crate::schema::Metric;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -114,17 +115,6 @@ impl Method {
     }
 }
 
-impl Metric {
-    /// Whether an ensemble can rank members by this metric: a per-series
-    /// score of point forecasts where smaller is better.
-    pub fn ranks_members(self) -> bool {
-        matches!(
-            self,
-            Metric::Mae | Metric::Rmse | Metric::Mape | Metric::Smape | Metric::Mase | Metric::Rmsse | Metric::Wape
-        )
-    }
-}
-
 impl EnsembleConfig {
     pub fn solver(&self) -> Solver {
         self.solver.unwrap_or_default()
@@ -148,10 +138,25 @@ impl EnsembleConfig {
             .unwrap_or(if rank_by.ranks_members() { rank_by } else { Metric::Mae })
     }
 
-    /// Whether fold `k` needs forecasts made before its cutoff: to learn
-    /// weights, or to pick the best of a member's several configurations.
-    pub fn needs_history(&self, member_has_grid: bool) -> bool {
+    /// Whether each fold needs forecasts made before its cutoff: to learn
+    /// weights, or to pick the best of a member's several configurations
+    /// (`configs`: every configuration of the spec).
+    pub fn needs_history(&self, configs: &[ModelConfig]) -> bool {
+        let member_has_grid = self
+            .members
+            .iter()
+            .any(|m| configs.iter().filter(|c| &c.model == m).count() > 1);
         self.method.learns() || (self.member_configs == MemberConfigs::Best && member_has_grid)
+    }
+
+    /// Validation origins the ensemble reads: `validation_folds` when it
+    /// needs earlier forecasts, else none.
+    pub fn origins(&self, configs: &[ModelConfig]) -> usize {
+        if self.needs_history(configs) {
+            self.validation_folds
+        } else {
+            0
+        }
     }
 
     pub(crate) fn check(&self) -> Vec<ParamIssue> {

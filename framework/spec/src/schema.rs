@@ -254,6 +254,15 @@ impl Metric {
         matches!(self, Metric::Coverage | Metric::Winkler | Metric::Pinball)
     }
 
+    /// Whether an ensemble can rank members by this metric: a per-series
+    /// score of point forecasts where smaller is better.
+    pub fn ranks_members(self) -> bool {
+        matches!(
+            self,
+            Metric::Mae | Metric::Rmse | Metric::Mape | Metric::Smape | Metric::Mase | Metric::Rmsse | Metric::Wape
+        )
+    }
+
     /// The values the metric yields under the interval `levels`: one per
     /// level for coverage and Winkler, one otherwise.
     pub fn scores(self, levels: &[f64]) -> Vec<Score> {

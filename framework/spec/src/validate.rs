@@ -283,6 +283,7 @@ impl Checker<'_> {
     /// exist, are not ensembles, and fold 0 has forecasts to learn from when
     /// the method (or choosing a member's best configuration) needs them.
     fn ensembles(&mut self, entries: &[ModelEntry], models: &[ModelSpec]) {
+        let all_configs: Vec<_> = models.iter().filter_map(|m| m.expand().ok()).flatten().collect();
         for model in models {
             let Ok(configs) = model.expand() else { continue };
             let path = KeyPath::default().key("models").index(model.index);
@@ -295,7 +296,6 @@ impl Checker<'_> {
                 let Some(ensemble) = config.family.ensemble() else {
                     continue;
                 };
-                let mut member_has_grid = false;
                 for (i, member) in ensemble.members.iter().enumerate() {
                     let message = match entries.iter().find(|e| &e.name == member) {
                         None => {
@@ -311,10 +311,7 @@ impl Checker<'_> {
                         Some(e) if e.family == "ensemble" => {
                             Some(format!("member `{member}` is an ensemble; list its members instead"))
                         }
-                        Some(e) => {
-                            member_has_grid |= e.grid.values().any(|v| v.as_array().is_some_and(|a| a.len() > 1));
-                            None
-                        }
+                        Some(_) => None,
                     };
                     if let Some(message) = message.filter(|m| reported.insert(m.clone())) {
                         let in_grid = model.grid.iter().any(|(k, _)| k == "members");
@@ -326,7 +323,7 @@ impl Checker<'_> {
                         self.at(at, message);
                     }
                 }
-                if ensemble.validation_folds == 0 && ensemble.needs_history(member_has_grid) {
+                if ensemble.validation_folds == 0 && ensemble.needs_history(&all_configs) {
                     let why = if ensemble.method.learns() {
                         format!("method `{}` learns its weights", ensemble.method.name())
                     } else {
