@@ -52,12 +52,17 @@ pub fn validate(specs: &[std::path::PathBuf]) -> anyhow::Result<ExitCode> {
         match prepared_or_report(spec) {
             Some(p) => {
                 let plan = Plan::new(&p);
+                let validation = plan.runs.iter().filter(|r| !r.role.is_backtest()).count();
+                let refits = match validation {
+                    0 => String::new(),
+                    n => format!(" + {n} member refits at validation origins"),
+                };
                 out!(
-                    "{}: ok ({} configurations x {} folds = {} runs on {} series)",
+                    "{}: ok ({} configurations x {} folds = {} runs{refits} on {} series)",
                     spec.display(),
                     plan.configs.len(),
                     plan.folds.len(),
-                    plan.runs.len(),
+                    plan.runs.len() - validation,
                     p.backtest.series.len()
                 );
                 warn_skipped(&p);

@@ -55,6 +55,10 @@ pub fn prepare(spec_path: &Path) -> Result<Prepared, PrepareError> {
             experiment.diagnostic(&KeyPath::from(["evaluation", "horizon"]), message),
         ]));
     }
+    let unfit = validation_origins_without_series(&experiment, &panel, &backtest);
+    if !unfit.is_empty() {
+        return Err(invalid(unfit));
+    }
     let data_covariates = &experiment.document.data.covariates;
     let features = FeatureSet::from_spec(&experiment.document.features, data_covariates, panel.frequency);
     Ok(Prepared {
@@ -70,4 +74,42 @@ impl Prepared {
     pub fn windows(&self, fold: &Fold) -> Vec<Window> {
         self.backtest.windows(&self.experiment, &self.panel, fold)
     }
+}
+
+/// An ensemble whose earliest validation origin leaves no series with
+/// `min_train` periods: its members could not be refitted there.
+fn validation_origins_without_series(
+    experiment: &trendlab_spec::Experiment,
+    panel: &Panel,
+    backtest: &Backtest,
+) -> Vec<trendlab_spec::Diagnostic> {
+    let configs = experiment.configs();
+    let mut found = Vec::new();
+    for model in &experiment.models {
+        let origins = configs
+            .iter()
+            .filter(|c| c.model_index == model.index)
+            .filter_map(|c| c.family.ensemble())
+            .map(|e| e.origins(&configs))
+            .max()
+            .unwrap_or(0);
+        let Some(earliest) = backtest.validation_folds(experiment, panel, origins).into_iter().next() else {
+            continue;
+        };
+        if backtest.windows(experiment, panel, &earliest).is_empty() {
+            let path = KeyPath::default()
+                .key("models")
+                .index(model.index)
+                .key("validation_folds");
+            found.push(experiment.diagnostic(
+                &path,
+                format!(
+                    "the earliest validation origin, {}, leaves no series with {} training periods; lower validation_folds (or min_train)",
+                    earliest.cutoff,
+                    experiment.min_train()
+                ),
+            ));
+        }
+    }
+    found
 }
