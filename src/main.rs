@@ -48,6 +48,26 @@ struct Output {
     tracking_uri: Option<String>,
 }
 
+/// Comparison with an earlier leaderboard, for CI.
+#[derive(clap::Args, Clone)]
+struct Compare {
+    /// An earlier leaderboard.json: the report and leaderboard.md get a change column (▲/▼ per metric, new and removed models).
+    #[arg(long, value_name = "LEADERBOARD_JSON")]
+    compare: Option<PathBuf>,
+    /// With --compare: exit 1 when the best mean of METRIC is more than PCT percent worse than before (e.g. mase:5).
+    #[arg(long, value_name = "METRIC:PCT", requires = "compare")]
+    fail_on_regression: Option<trendlab_report::RegressionGate>,
+}
+
+impl Compare {
+    fn with(&self) -> commands::CompareWith<'_> {
+        commands::CompareWith {
+            leaderboard: self.compare.as_deref(),
+            gate: self.fail_on_regression.as_ref(),
+        }
+    }
+}
+
 impl Output {
     fn target(&self) -> commands::Target<'_> {
         commands::Target {
@@ -90,8 +110,14 @@ enum Command {
         device: Option<trendlab_spec::ComputeDevice>,
         #[command(flatten)]
         output: Output,
+        #[command(flatten)]
+        compare: Compare,
     },
     /// Rebuild the leaderboard and HTML report from the run store (or from MLflow).
+    #[command(
+        after_help = "Example (CI): trendlab report experiments/quickstart.toml --compare old/leaderboard.json --fail-on-regression mase:5\n\
+                      Exit code 1 when the gate fails; the report is written either way."
+    )]
     Report {
         /// Experiment spec file (TOML).
         spec: PathBuf,
@@ -100,6 +126,8 @@ enum Command {
         from_mlflow: bool,
         #[command(flatten)]
         output: Output,
+        #[command(flatten)]
+        compare: Compare,
     },
     /// Mirror every stored run that the MLflow server lacks (after an outage).
     #[command(
@@ -152,6 +180,7 @@ fn main() -> ExitCode {
             jobs,
             device,
             output,
+            compare,
         } => commands::run(
             &spec,
             RunOptions {
@@ -161,12 +190,14 @@ fn main() -> ExitCode {
             device,
             &output.target(),
             output.quiet,
+            compare.with(),
         ),
         Command::Report {
             spec,
             from_mlflow,
             output,
-        } => commands::report(&spec, &output.target(), from_mlflow),
+            compare,
+        } => commands::report(&spec, &output.target(), from_mlflow, compare.with()),
         Command::Sync { spec, output } => commands::sync(&spec, &output.target()),
         Command::Schema => commands::schema(),
         Command::Embed {

@@ -97,3 +97,14 @@ pub fn print_report(uri: &str, report: &MirrorReport, spec: &Path, experiment_id
     eprintln!("  run `trendlab sync {}` once the server is back", spec.display());
     false
 }
+
+/// The MLflow UI address of the mirror's parent run (for the report header).
+pub fn parent_run_link(uri: &str, mirror: &Mirror) -> Option<String> {
+    let parent = mirror.parent()?;
+    Some(format!(
+        "{}/#/experiments/{}/runs/{}",
+        uri.trim_end_matches('/'),
+        mirror.experiment_id(),
+        parent.run_id
+    ))
+}

@@ -69,7 +69,7 @@ fn quickstart_ranks_baselines_and_ridge_with_finite_metrics_for_every_series() {
     assert_eq!(forecasts.lines().next(), Some(header), "top model: {}", rows[0][1]);
     assert_eq!(forecasts.lines().count(), 1 + 200 * 8);
     let html = std::fs::read_to_string(report.join("index.html")).unwrap();
-    assert_eq!(html.matches("<tr class=\"ranked\">").count(), 7);
+    assert_eq!(html.matches("<tr class=\"ranked\"").count(), 7);
     assert!(html.contains("ridge[alpha=0.1]") && html.contains("<h1>quickstart</h1>"));
     assert!(stdout(&o).contains("quickstart — ranked by mase"));
 

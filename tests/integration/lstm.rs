@@ -221,7 +221,7 @@ fn early_stopping_triggers_on_a_flat_target() {
 }
 
 /// A small daily panel as CSV: weekly pattern plus trend, 6 series × 120 days.
-fn panel_csv() -> String {
+pub fn panel_csv() -> String {
     let mut csv = String::from("date,id,y\n");
     let start = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
     for s in 0..6 {
@@ -233,7 +233,7 @@ fn panel_csv() -> String {
     csv
 }
 
-const SPEC: &str = r#"
+pub const SPEC: &str = r#"
 [experiment]
 name = "lstm-small"
 seed = 5

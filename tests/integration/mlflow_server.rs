@@ -6,9 +6,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn required_env(name: &str) -> String {
+pub fn required_env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run the tests with scripts/test.sh, which installs and starts MLflow")
+        panic!("{name} is not set: run the tests with scripts/test.sh, which installs and starts what they need (MLflow, Chromium)")
     })
 }
 

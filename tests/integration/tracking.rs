@@ -68,8 +68,15 @@ fn a_run_is_mirrored_once_with_params_metrics_tags_and_artifacts() {
         .collect();
     assert_eq!(
         parent_files,
-        BTreeSet::from(["leaderboard.csv".to_string(), "leaderboard.json".to_string()])
+        BTreeSet::from(["index.html", "leaderboard.csv", "leaderboard.json", "leaderboard.md"].map(String::from))
     );
+    // The report links to this parent run.
+    let html = std::fs::read_to_string(dir.path().join(format!("out/reports/{experiment}/index.html"))).unwrap();
+    let link = format!(
+        r#"<a id="mlflow-link" href="{uri}/#/experiments/{}/runs/{}">"#,
+        parent.info.experiment_id, parent.info.run_id
+    );
+    assert!(html.contains(&link.replace('/', "&#x2F;")), "no {link}");
 
     let children = runs(&uri, &experiment, "config");
     assert_eq!(children.len(), 7, "one child per configuration");
@@ -141,6 +148,11 @@ fn a_run_is_mirrored_once_with_params_metrics_tags_and_artifacts() {
         .unwrap(),
         local_bytes
     );
+    // Without a local store the report has no forecasts or run details to show.
+    let html =
+        std::fs::read_to_string(dir.path().join(format!("from-mlflow/reports/{experiment}/index.html"))).unwrap();
+    assert!(html.contains(r#"id="leaderboard""#));
+    assert!(!html.contains(r#"id="explorer""#) && !html.contains(r#"id="runs""#));
 }
 
 #[test]

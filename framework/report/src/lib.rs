@@ -1,18 +1,31 @@
-//! Renders the experiment report (`reports/<experiment>/index.html`) from the
-//! Tera templates in the repository's `templates/` folder. The templates are
-//! compiled into the binary, so a report renders wherever trendlab runs; all
-//! data-derived text is escaped by Tera's HTML autoescaping.
+//! The experiment report: `reports/<experiment>/index.html`, one
+//! self-contained page (its CSS, scripts and chart library inlined; it opens
+//! offline from `file://`), and `leaderboard.md` for pull requests and CI
+//! logs, both rendered from the Tera templates in the repository's
+//! `templates/` folder, compiled into the binary.
+//!
+//! This crate gathers what the templates show; the templates decide how.
+//! Sections whose data does not exist (no neural run, no ensemble, no grid,
+//! no stored forecasts when rebuilding from MLflow) are left out.
+//! Data-derived text is escaped by Tera's HTML autoescaping; the charts' data
+//! travels as JSON in a `<script type="application/json">` block, escaped so
+//! that no string in it can close the block (see [`assets::script_json`]).
+
+pub mod assets;
+pub mod compare;
+pub mod explorer;
+pub mod runs;
+pub mod sensitivity;
+mod templates;
 
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::Path;
-use tera::{Context, Tera};
-use trendlab_engine::Leaderboard;
 use trendlab_engine::store::{StoreError, write_atomic};
+use trendlab_engine::{Leaderboard, Plan, Prepared, RunStore};
+use trendlab_spec::Score;
 
-const TEMPLATES: [(&str, &str); 2] = [
-    ("base.html", include_str!("../../../templates/base.html")),
-    ("index.html", include_str!("../../../templates/index.html")),
-];
+pub use compare::{Comparison, RegressionGate};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -32,56 +45,136 @@ pub struct ReportHeader {
     pub series: usize,
     pub skipped_series: Vec<(String, String)>,
     pub folds: Vec<trendlab_engine::folds::Fold>,
+    /// The MLflow parent run of this invocation, when tracked.
+    pub mlflow_run: Option<String>,
 }
 
-fn engine() -> Result<Tera, tera::Error> {
-    let mut tera = Tera::default();
-    tera.add_raw_templates(TEMPLATES)?;
-    tera.register_filter("fixed", fixed);
-    Ok(tera)
+impl ReportHeader {
+    /// The header of a report on `plan`, generated now.
+    pub fn new(prepared: &Prepared, plan: &Plan, mlflow_run: Option<String>) -> Self {
+        ReportHeader {
+            spec_hash: prepared.experiment.spec_hash.clone(),
+            data_fingerprint: prepared.panel.fingerprint.clone(),
+            trendlab_version: trendlab_engine::TRENDLAB_VERSION.to_string(),
+            generated_at: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+            series: prepared.backtest.series.len(),
+            skipped_series: prepared.backtest.skipped.clone(),
+            folds: plan.folds.clone(),
+            mlflow_run,
+        }
+    }
 }
 
-/// `{{ x | fixed(digits=4) }}`: a number with exactly `digits` decimals
-/// (Tera's `round` drops trailing zeros, which misaligns table columns).
-fn fixed(value: &tera::Value, args: &std::collections::HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
-    let number = value
-        .as_f64()
-        .ok_or_else(|| tera::Error::msg(format!("fixed: `{value}` is not a number")))?;
-    let digits = args.get("digits").and_then(tera::Value::as_u64).unwrap_or(4) as usize;
-    Ok(tera::Value::String(format!("{number:.digits$}")))
+/// Everything a report is made of.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportInput<'a> {
+    pub prepared: &'a Prepared,
+    pub plan: &'a Plan,
+    /// The local run store: forecasts, training logs and run details come
+    /// from it (sections are left out for runs it does not hold).
+    pub store: &'a RunStore,
+    pub board: &'a Leaderboard,
+    pub header: &'a ReportHeader,
+    /// The changes since an earlier leaderboard (`--compare`).
+    pub comparison: Option<&'a Comparison>,
 }
 
-/// The HTML page of a leaderboard.
-pub fn render_index(leaderboard: &Leaderboard, header: &ReportHeader) -> Result<String, ReportError> {
-    let mut context = Context::new();
-    context.insert("board", leaderboard);
-    context.insert("header", header);
-    Ok(engine()?.render("index.html", &context)?)
+impl ReportInput<'_> {
+    /// The plan's index of a leaderboard row's configuration.
+    fn config_of(&self, row: &trendlab_engine::LeaderboardRow) -> Option<usize> {
+        (0..self.plan.configs.len()).find(|&c| self.plan.config_id(c) == row.config_id)
+    }
 }
 
-/// Writes `index.html` into `dir`.
-pub fn write_index(dir: &Path, leaderboard: &Leaderboard, header: &ReportHeader) -> Result<(), ReportError> {
-    let html = render_index(leaderboard, header)?;
-    std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+/// What the templates receive.
+#[derive(Debug, Serialize)]
+struct Page<'a> {
+    board: &'a Leaderboard,
+    header: &'a ReportHeader,
+    /// The best mean of each metric over the rows.
+    best: BTreeMap<String, f64>,
+    changes: Option<&'a Comparison>,
+    explorer: Option<explorer::ExplorerSummary>,
+    sensitivity: Vec<sensitivity::Sensitivity>,
+    training: Vec<runs::TrainingCurves>,
+    runs: Vec<runs::ConfigRuns>,
+    /// The charts' data, escaped for a `<script type="application/json">`.
+    chart_data: String,
+    assets: assets::Assets,
+}
+
+/// The charts' data, one JSON object read by the page's script.
+#[derive(Debug, Serialize)]
+struct ChartData<'a> {
+    explorer: Option<&'a explorer::Explorer>,
+    sensitivity: &'a [sensitivity::Sensitivity],
+    training: &'a [runs::TrainingCurves],
+}
+
+/// The best mean of each metric over the leaderboard's rows.
+pub fn best_per_metric(board: &Leaderboard, scores: &[Score]) -> BTreeMap<String, f64> {
+    scores
+        .iter()
+        .filter_map(|score| {
+            let name = score.name();
+            board
+                .rows
+                .iter()
+                .filter_map(|r| r.metrics.get(&name)?.mean)
+                .min_by(|a, b| score.rank_key(*a).total_cmp(&score.rank_key(*b)))
+                .map(|best| (name, best))
+        })
+        .collect()
+}
+
+/// The HTML page.
+pub fn render_index(input: &ReportInput<'_>) -> Result<String, ReportError> {
+    let scores = input.prepared.experiment.scores();
+    let explorer = explorer::Explorer::build(input)?;
+    let sensitivity = sensitivity::Sensitivity::of_plan(input.plan, input.board);
+    let (training, runs) = runs::gather(input)?;
+    let chart_data = assets::script_json(&ChartData {
+        explorer: explorer.as_ref(),
+        sensitivity: &sensitivity,
+        training: &training,
+    });
+    let page = Page {
+        board: input.board,
+        header: input.header,
+        best: best_per_metric(input.board, &scores),
+        changes: input.comparison,
+        explorer: explorer.as_ref().map(explorer::Explorer::summary),
+        sensitivity,
+        training,
+        runs,
+        chart_data,
+        assets: assets::Assets::inlined(),
+    };
+    templates::render("index.html", &page)
+}
+
+/// `leaderboard.md`: a GitHub-flavoured table, with the changes when compared.
+pub fn render_markdown(board: &Leaderboard, comparison: Option<&Comparison>) -> Result<String, ReportError> {
+    #[derive(Serialize)]
+    struct Markdown<'a> {
+        board: &'a Leaderboard,
+        changes: Option<&'a Comparison>,
+    }
+    templates::render(
+        "leaderboard.md",
+        &Markdown {
+            board,
+            changes: comparison,
+        },
+    )
+}
+
+/// Writes `leaderboard.{csv,json,md}` and `index.html` into `dir`.
+pub fn write(dir: &Path, input: &ReportInput<'_>) -> Result<(), ReportError> {
+    let html = render_index(input)?;
+    let markdown = render_markdown(input.board, input.comparison)?;
+    input.board.write(dir)?;
+    write_atomic(&dir.join("leaderboard.md"), markdown.as_bytes())?;
     write_atomic(&dir.join("index.html"), html.as_bytes())?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fixed_keeps_trailing_zeros() {
-        let mut args = std::collections::HashMap::new();
-        args.insert("digits".to_string(), tera::Value::from(3));
-        assert_eq!(
-            fixed(&tera::Value::from(1.23), &args).unwrap(),
-            tera::Value::from("1.230")
-        );
-        assert!(fixed(&tera::Value::from("x"), &args).is_err());
-    }
 }

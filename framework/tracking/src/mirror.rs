@@ -103,14 +103,15 @@ impl Mirror {
         Ok(())
     }
 
-    /// Uploads the leaderboard files to the parent run and closes it.
+    /// Uploads the leaderboard files and the HTML report to the parent run
+    /// and closes it.
     pub fn finish_parent(&self, report_dir: &Path, any_failed: bool) {
         let Some(parent) = &self.parent else { return };
         if self.down.load(Ordering::Relaxed) {
             return;
         }
         let result = (|| {
-            for name in ["leaderboard.csv", "leaderboard.json"] {
+            for name in ["leaderboard.csv", "leaderboard.json", "leaderboard.md", "index.html"] {
                 if let Ok(bytes) = std::fs::read(report_dir.join(name)) {
                     self.client.upload_artifact(parent, name, &bytes)?;
                 }

@@ -1,0 +1,411 @@
+//! The changes since an earlier leaderboard (`--compare OLD/leaderboard.json`)
+//! and the CI gate on them (`--fail-on-regression METRIC:PCT`).
+//!
+//! Rows are matched by label (model and grid values), not by content hash:
+//! a CI job compares leaderboards precisely when the data or the code has
+//! changed, which changes every hash. A metric's change is ▲ when its value
+//! went up and ▼ when it went down; whether that is better follows the
+//! metric (lower MAE, higher R², coverage nearer its level).
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+use trendlab_engine::Leaderboard;
+use trendlab_spec::Score;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CompareError {
+    #[error("{}: {source}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}:{line}:{column}: not a trendlab leaderboard.json: {message}", path.display())]
+    Parse {
+        path: std::path::PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+}
+
+/// What is read of an earlier `leaderboard.json`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PastLeaderboard {
+    pub experiment: String,
+    pub rows: Vec<PastRow>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PastRow {
+    pub label: String,
+    pub rank: Option<usize>,
+    pub metrics: BTreeMap<String, PastMetric>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PastMetric {
+    pub mean: Option<f64>,
+}
+
+impl PastLeaderboard {
+    pub fn read(path: &Path) -> Result<Self, CompareError> {
+        let text = std::fs::read_to_string(path).map_err(|source| CompareError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|e| CompareError::Parse {
+            path: path.to_path_buf(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })
+    }
+}
+
+/// How one metric of one row changed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub old: f64,
+    pub new: f64,
+    /// Relative change of the value, percent (`None` when `old` is 0).
+    pub percent: Option<f64>,
+    /// `▲` up, `▼` down, `=` unchanged.
+    pub arrow: &'static str,
+    /// `better`, `worse` or `same`, by the metric's direction.
+    pub verdict: &'static str,
+}
+
+impl Change {
+    fn of(score: &Score, old: f64, new: f64) -> Self {
+        let percent = (old != 0.0).then(|| (new - old) / old.abs() * 100.0);
+        let (old_key, new_key) = (score.rank_key(old), score.rank_key(new));
+        Change {
+            old,
+            new,
+            percent,
+            arrow: match new.total_cmp(&old) {
+                std::cmp::Ordering::Greater => "▲",
+                std::cmp::Ordering::Less => "▼",
+                std::cmp::Ordering::Equal => "=",
+            },
+            verdict: match new_key.total_cmp(&old_key) {
+                std::cmp::Ordering::Less => "better",
+                std::cmp::Ordering::Greater => "worse",
+                std::cmp::Ordering::Equal => "same",
+            },
+        }
+    }
+
+    /// How much worse, percent of the old value's distance from perfect
+    /// (negative when better; infinite when a perfect value was lost).
+    pub fn percent_worse(&self, score: &Score) -> f64 {
+        let (old_key, new_key) = (score.rank_key(self.old), score.rank_key(self.new));
+        if old_key == new_key {
+            0.0
+        } else if old_key == 0.0 {
+            f64::INFINITY
+        } else {
+            (new_key - old_key) / old_key.abs() * 100.0
+        }
+    }
+}
+
+/// One row of the new leaderboard against the old one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RowChange {
+    pub label: String,
+    /// Not on the old leaderboard.
+    pub new: bool,
+    pub old_rank: Option<usize>,
+    /// Metrics with a mean on both sides.
+    pub metrics: BTreeMap<String, Change>,
+}
+
+/// The new leaderboard against an old one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    /// The old file, as given.
+    pub source: String,
+    /// One per row of the new leaderboard, in its order (labels hold
+    /// brackets and quotes, so the templates index rows by position).
+    pub rows: Vec<RowChange>,
+    /// Labels on the old leaderboard only.
+    pub removed: Vec<String>,
+    /// Per metric, the best mean of the old against the best of the new.
+    pub best: BTreeMap<String, Change>,
+}
+
+impl Comparison {
+    pub fn new(source: &str, old: &PastLeaderboard, new: &Leaderboard, scores: &[Score]) -> Self {
+        let old_rows: BTreeMap<&str, &PastRow> = old.rows.iter().map(|r| (r.label.as_str(), r)).collect();
+        let rows = new
+            .rows
+            .iter()
+            .map(|row| {
+                let past = old_rows.get(row.label.as_str());
+                let metrics = scores
+                    .iter()
+                    .filter_map(|score| {
+                        let name = score.name();
+                        let now = row.metrics.get(&name)?.mean?;
+                        let then = past?.metrics.get(&name)?.mean?;
+                        Some((name, Change::of(score, then, now)))
+                    })
+                    .collect();
+                RowChange {
+                    label: row.label.clone(),
+                    new: past.is_none(),
+                    old_rank: past.and_then(|p| p.rank),
+                    metrics,
+                }
+            })
+            .collect();
+        let removed = old
+            .rows
+            .iter()
+            .filter(|r| !new.rows.iter().any(|n| n.label == r.label))
+            .map(|r| r.label.clone())
+            .collect();
+        let best = scores
+            .iter()
+            .filter_map(|score| {
+                let name = score.name();
+                let best_of = |means: Vec<f64>| {
+                    means
+                        .into_iter()
+                        .min_by(|a, b| score.rank_key(*a).total_cmp(&score.rank_key(*b)))
+                };
+                let then = best_of(old.rows.iter().filter_map(|r| r.metrics.get(&name)?.mean).collect())?;
+                let now = best_of(new.rows.iter().filter_map(|r| r.metrics.get(&name)?.mean).collect())?;
+                Some((name, Change::of(score, then, now)))
+            })
+            .collect();
+        Comparison {
+            source: source.to_string(),
+            rows,
+            removed,
+            best,
+        }
+    }
+}
+
+impl Comparison {
+    /// The change of the row labelled `label`.
+    pub fn row(&self, label: &str) -> Option<&RowChange> {
+        self.rows.iter().find(|r| r.label == label)
+    }
+}
+
+/// `--fail-on-regression METRIC:PCT`: fail when the best mean of METRIC is
+/// more than PCT percent worse than on the old leaderboard.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegressionGate {
+    pub metric: String,
+    pub percent: f64,
+}
+
+impl std::str::FromStr for RegressionGate {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (metric, percent) = text
+            .rsplit_once(':')
+            .ok_or_else(|| format!("`{text}` is not METRIC:PCT (e.g. mase:5)"))?;
+        let percent: f64 = percent
+            .trim_end_matches('%')
+            .parse()
+            .ok()
+            .filter(|p: &f64| p.is_finite() && *p >= 0.0)
+            .ok_or_else(|| format!("`{percent}` is not a percentage ≥ 0 (e.g. mase:5)"))?;
+        if metric.is_empty() {
+            return Err(format!("`{text}` names no metric (e.g. mase:5)"));
+        }
+        Ok(RegressionGate {
+            metric: metric.to_string(),
+            percent,
+        })
+    }
+}
+
+/// What the gate found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GateOutcome {
+    Passed {
+        percent_worse: f64,
+    },
+    Failed {
+        percent_worse: f64,
+        change: Change,
+    },
+    /// One of the leaderboards has no mean of the metric.
+    NoData,
+}
+
+impl RegressionGate {
+    /// The metric's score among the experiment's, or why the gate cannot
+    /// apply to it.
+    pub fn score<'a>(&self, scores: &'a [Score]) -> Result<&'a Score, String> {
+        scores.iter().find(|s| s.name() == self.metric).ok_or_else(|| {
+            let names: Vec<String> = scores.iter().map(Score::name).collect();
+            format!(
+                "--fail-on-regression: `{}` is not a metric of this experiment ({})",
+                self.metric,
+                names.join(", ")
+            )
+        })
+    }
+
+    pub fn check(&self, comparison: &Comparison, score: &Score) -> GateOutcome {
+        let Some(change) = comparison.best.get(&self.metric) else {
+            return GateOutcome::NoData;
+        };
+        let percent_worse = change.percent_worse(score);
+        if percent_worse > self.percent {
+            GateOutcome::Failed {
+                percent_worse,
+                change: change.clone(),
+            }
+        } else {
+            GateOutcome::Passed { percent_worse }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trendlab_engine::leaderboard::{LeaderboardRow, MetricSummary};
+    use trendlab_spec::Metric;
+
+    fn score(metric: Metric) -> Score {
+        Score { metric, level: None }
+    }
+
+    fn row(label: &str, means: &[(&str, f64)]) -> LeaderboardRow {
+        LeaderboardRow {
+            rank: None,
+            model: label.to_string(),
+            label: label.to_string(),
+            family: "naive".into(),
+            params: "{}".into(),
+            config_id: label.to_string(),
+            run_ids: Vec::new(),
+            metrics: means
+                .iter()
+                .map(|(m, v)| {
+                    (
+                        m.to_string(),
+                        MetricSummary {
+                            mean: Some(*v),
+                            std: None,
+                        },
+                    )
+                })
+                .collect(),
+            per_fold: BTreeMap::new(),
+            fit_seconds: None,
+            folds_finished: 1,
+            folds: 1,
+            errors: Vec::new(),
+            notes: Vec::new(),
+            ensemble: None,
+        }
+    }
+
+    fn past(rows: &[(&str, &[(&str, f64)])]) -> PastLeaderboard {
+        PastLeaderboard {
+            experiment: "x".into(),
+            rows: rows
+                .iter()
+                .map(|(label, means)| PastRow {
+                    label: label.to_string(),
+                    rank: None,
+                    metrics: means
+                        .iter()
+                        .map(|(m, v)| (m.to_string(), PastMetric { mean: Some(*v) }))
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn arrows_follow_the_value_and_verdicts_the_metric() {
+        let mae = Change::of(&score(Metric::Mae), 10.0, 9.0);
+        assert_eq!((mae.arrow, mae.verdict), ("▼", "better"));
+        assert!((mae.percent.unwrap() + 10.0).abs() < 1e-12);
+        let r2 = Change::of(&score(Metric::R2), 0.5, 0.4);
+        assert_eq!((r2.arrow, r2.verdict), ("▼", "worse"));
+        assert!((r2.percent_worse(&score(Metric::R2)) - 20.0).abs() < 1e-9);
+        let bias = Change::of(&score(Metric::Bias), -2.0, 1.0);
+        assert_eq!((bias.arrow, bias.verdict), ("▲", "better"), "|1| < |-2|");
+        let coverage = Score {
+            metric: Metric::Coverage,
+            level: Some(90.0),
+        };
+        // 0.80 → 0.95: from 0.10 below nominal to 0.05 above.
+        let c = Change::of(&coverage, 0.80, 0.95);
+        assert_eq!((c.arrow, c.verdict), ("▲", "better"));
+        let same = Change::of(&score(Metric::Mae), 3.0, 3.0);
+        assert_eq!((same.arrow, same.verdict), ("=", "same"));
+        assert_eq!(Change::of(&score(Metric::Mae), 0.0, 1.0).percent, None);
+        assert_eq!(
+            Change::of(&score(Metric::Mae), 0.0, 1.0).percent_worse(&score(Metric::Mae)),
+            f64::INFINITY
+        );
+    }
+
+    #[test]
+    fn comparison_matches_rows_by_label_and_lists_new_and_removed() {
+        let scores = [score(Metric::Mae), score(Metric::Rmse)];
+        let new = Leaderboard::ranked(
+            "x",
+            "",
+            scores[0],
+            &scores,
+            vec![
+                row("a", &[("mae", 1.0), ("rmse", 2.0)]),
+                row("b", &[("mae", 3.0), ("rmse", 1.5)]),
+            ],
+        );
+        let old = past(&[("a", &[("mae", 2.0), ("rmse", 2.0)]), ("gone", &[("mae", 0.5)])]);
+        let comparison = Comparison::new("old.json", &old, &new, &scores);
+        assert!(!comparison.row("a").unwrap().new && comparison.row("b").unwrap().new);
+        assert_eq!(comparison.row("a").unwrap().metrics["mae"].verdict, "better");
+        assert_eq!(comparison.row("a").unwrap().metrics["rmse"].verdict, "same");
+        assert!(comparison.row("b").unwrap().metrics.is_empty());
+        assert_eq!(comparison.removed, ["gone"]);
+        // Best MAE: 0.5 (a removed model) then 1.0; best RMSE 2.0 then 1.5.
+        assert_eq!((comparison.best["mae"].old, comparison.best["mae"].new), (0.5, 1.0));
+        assert_eq!(comparison.best["rmse"].verdict, "better");
+
+        let gate: RegressionGate = "mae:99".parse().unwrap();
+        match gate.check(&comparison, &scores[0]) {
+            GateOutcome::Failed { percent_worse, .. } => assert!((percent_worse - 100.0).abs() < 1e-9),
+            other => panic!("{other:?}"),
+        }
+        let gate: RegressionGate = "mae:100%".parse().unwrap();
+        assert_eq!(
+            gate.check(&comparison, &scores[0]),
+            GateOutcome::Passed { percent_worse: 100.0 }
+        );
+        let gate: RegressionGate = "smape:1".parse().unwrap();
+        assert_eq!(gate.check(&comparison, &score(Metric::Smape)), GateOutcome::NoData);
+        assert!(gate.score(&scores).unwrap_err().contains("(mae, rmse)"));
+    }
+
+    #[test]
+    fn gates_parse_metric_and_percentage() {
+        assert_eq!(
+            "coverage_95:2.5".parse::<RegressionGate>().unwrap(),
+            RegressionGate {
+                metric: "coverage_95".into(),
+                percent: 2.5
+            }
+        );
+        for bad in ["mase", "mase:", ":5", "mase:-1", "mase:x", "mase:inf"] {
+            assert!(bad.parse::<RegressionGate>().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! The forecast explorer's data: every evaluated series' history and, for
+//! each model's best configuration, its backtest forecasts per fold with
+//! the widest prediction interval it produced. Read from the run store's
+//! `forecasts.csv`; the page's script draws it (pick a series by id or
+//! product description, toggle models and folds, zoom and pan).
+
+use crate::{ReportError, ReportInput};
+use chrono::NaiveDate;
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap};
+use trendlab_engine::RunStatus;
+
+/// Values are kept to this many decimals: far below what a chart shows, and
+/// it keeps a report of 200 series × 10 models near a megabyte.
+const DECIMALS: i32 = 3;
+
+fn rounded(value: f64) -> f64 {
+    let scale = 10f64.powi(DECIMALS);
+    (value * scale).round() / scale
+}
+
+#[derive(Debug, Serialize)]
+pub struct Explorer {
+    /// Every period of any evaluated series, ascending (ISO dates).
+    pub dates: Vec<String>,
+    pub models: Vec<ExplorerModel>,
+    /// Fold index and cutoff (the last training period).
+    pub folds: Vec<(usize, String)>,
+    pub series: Vec<ExplorerSeries>,
+}
+
+/// One model, shown by its best configuration.
+#[derive(Debug, Serialize)]
+pub struct ExplorerModel {
+    pub label: String,
+    pub family: String,
+    /// Level (percent) of the interval drawn, if the model produced any.
+    pub level: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExplorerSeries {
+    pub id: String,
+    pub text: Option<String>,
+    /// Index into `dates` of the first value.
+    pub start: usize,
+    pub values: Vec<f64>,
+    pub forecasts: Vec<SeriesForecast>,
+}
+
+/// One model's forecast of one series in one fold.
+#[derive(Debug, Serialize)]
+pub struct SeriesForecast {
+    /// Index into `models`.
+    #[serde(rename = "m")]
+    pub model: usize,
+    #[serde(rename = "f")]
+    pub fold: usize,
+    /// Index into `dates` of the first forecast period.
+    #[serde(rename = "s")]
+    pub start: usize,
+    #[serde(rename = "y")]
+    pub mean: Vec<f64>,
+    /// Interval bounds at the model's `level` (empty without intervals).
+    pub lo: Vec<f64>,
+    pub hi: Vec<f64>,
+}
+
+/// What the page's text says about the explorer.
+#[derive(Debug, Serialize)]
+pub struct ExplorerSummary {
+    pub series: usize,
+    pub models: Vec<String>,
+}
+
+impl Explorer {
+    /// `None` when the store holds no forecast of any model (a report
+    /// rebuilt from MLflow alone).
+    pub fn build(input: &ReportInput<'_>) -> Result<Option<Explorer>, ReportError> {
+        let panel = &input.prepared.panel;
+        let evaluated: Vec<&trendlab_data::Series> = input
+            .prepared
+            .backtest
+            .series
+            .iter()
+            .map(|&i| &panel.series[i])
+            .collect();
+        let dates: Vec<NaiveDate> = evaluated
+            .iter()
+            .flat_map(|s| s.dates.iter().copied())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let date_index: HashMap<NaiveDate, usize> = dates.iter().enumerate().map(|(i, d)| (*d, i)).collect();
+        let mut series: Vec<ExplorerSeries> = evaluated
+            .iter()
+            .map(|s| ExplorerSeries {
+                id: s.id.clone(),
+                text: s.text.clone(),
+                start: s.dates.first().map_or(0, |d| date_index[d]),
+                values: s.target.iter().copied().map(rounded).collect(),
+                forecasts: Vec::new(),
+            })
+            .collect();
+        let position: HashMap<String, usize> = series.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
+
+        let mut models = Vec::new();
+        for c in best_config_per_model(input) {
+            let config = &input.plan.configs[c];
+            let mut level = None;
+            let mut any = false;
+            for run in input.plan.runs_of(c) {
+                let finished = input
+                    .store
+                    .record(&run.id)?
+                    .is_some_and(|r| r.status == RunStatus::Finished);
+                if !finished {
+                    continue;
+                }
+                let table = input.store.forecasts(&run.id)?;
+                // The widest interval the model produced.
+                let widest = (0..table.levels.len()).max_by(|&a, &b| table.levels[a].total_cmp(&table.levels[b]));
+                level = widest.map(|k| table.levels[k]);
+                any = true;
+                let mut by_series: HashMap<&str, SeriesForecast> = HashMap::new();
+                for row in &table.rows {
+                    let (Some(&s), Some(&at)) = (position.get(&row.series_id), date_index.get(&row.date)) else {
+                        continue;
+                    };
+                    let forecast = by_series
+                        .entry(series[s].id.as_str())
+                        .or_insert_with(|| SeriesForecast {
+                            model: models.len(),
+                            fold: run.fold,
+                            start: at,
+                            mean: Vec::new(),
+                            lo: Vec::new(),
+                            hi: Vec::new(),
+                        });
+                    forecast.start = forecast.start.min(at);
+                    forecast.mean.push(rounded(row.forecast));
+                    if let Some(k) = widest {
+                        forecast.lo.push(rounded(row.bounds[k].0));
+                        forecast.hi.push(rounded(row.bounds[k].1));
+                    }
+                }
+                let mut forecasts: Vec<(usize, SeriesForecast)> =
+                    by_series.into_iter().map(|(id, f)| (position[id], f)).collect();
+                forecasts.sort_by_key(|(s, _)| *s);
+                for (s, forecast) in forecasts {
+                    series[s].forecasts.push(forecast);
+                }
+            }
+            if any {
+                models.push(ExplorerModel {
+                    label: config.label(),
+                    family: config.family.name().to_string(),
+                    level,
+                });
+            }
+        }
+        if models.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Explorer {
+            dates: dates.iter().map(NaiveDate::to_string).collect(),
+            models,
+            folds: input
+                .plan
+                .folds
+                .iter()
+                .map(|f| (f.index, f.cutoff.to_string()))
+                .collect(),
+            series,
+        }))
+    }
+
+    pub fn summary(&self) -> ExplorerSummary {
+        ExplorerSummary {
+            series: self.series.len(),
+            models: self.models.iter().map(|m| m.label.clone()).collect(),
+        }
+    }
+}
+
+/// Each model's best configuration (the first of its rows on the ranked
+/// leaderboard), models in the order of their best rows.
+fn best_config_per_model(input: &ReportInput<'_>) -> Vec<usize> {
+    let mut seen = BTreeSet::new();
+    input
+        .board
+        .rows
+        .iter()
+        .filter(|row| seen.insert(row.model.as_str()))
+        .filter_map(|row| input.config_of(row))
+        .collect()
+}
