@@ -9,6 +9,7 @@ macro_rules! out {
 }
 
 mod commands;
+mod compare;
 mod progress;
 mod table;
 mod tracking;
@@ -60,8 +61,8 @@ struct Compare {
 }
 
 impl Compare {
-    fn with(&self) -> commands::CompareWith<'_> {
-        commands::CompareWith {
+    fn with(&self) -> compare::CompareWith<'_> {
+        compare::CompareWith {
             leaderboard: self.compare.as_deref(),
             gate: self.fail_on_regression.as_ref(),
         }

@@ -255,7 +255,8 @@
       if (plot) plot.destroy();
       plot = new uPlot({
         width: widthOf(el), height: 300, series: series,
-        scales: { x: { time: false } }, axes: [{ label: "epoch" }, { label: "loss", size: 60 }],
+        scales: { x: { time: false } },
+        axes: [{ label: "epoch", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500] }, { label: "loss", size: 60 }],
       }, columns, el);
     }
     select.addEventListener("change", draw);

@@ -4,7 +4,7 @@
 //! `TRENDLAB_CHROMEDRIVER`). The page is opened from `file://`, as a
 //! reader opens a downloaded report, with the network closed to it.
 
-use crate::common::{repo, stderr, trendlab};
+use crate::common::{on_quickstart, stderr};
 use crate::mlflow_server::{free_port, required_env};
 use crate::report::chart_data;
 use serde_json::{Value, json};
@@ -152,16 +152,7 @@ impl Drop for Browser {
 #[test]
 fn the_quickstart_report_works_in_headless_chromium() {
     let out = tempfile::tempdir().unwrap();
-    let o = trendlab(
-        &repo(),
-        &[
-            "run",
-            "experiments/quickstart.toml",
-            "--out",
-            out.path().to_str().unwrap(),
-            "--quiet",
-        ],
-    );
+    let o = on_quickstart("run", out.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let report = out.path().join("reports/quickstart/index.html");
     let html = std::fs::read_to_string(&report).unwrap();

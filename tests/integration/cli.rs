@@ -1,19 +1,11 @@
 //! The commands end to end on the bundled experiments.
 
-use crate::common::{repo, stderr, stdout, trendlab};
+use crate::common::{on_quickstart, repo, stderr, stdout, trendlab};
 
 #[test]
 fn quickstart_ranks_baselines_and_ridge_with_finite_metrics_for_every_series() {
     let out = tempfile::tempdir().unwrap();
-    let o = trendlab(
-        &repo(),
-        &[
-            "run",
-            "experiments/quickstart.toml",
-            "--out",
-            out.path().to_str().unwrap(),
-        ],
-    );
+    let o = on_quickstart("run", out.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let report = out.path().join("reports/quickstart");
     let csv = std::fs::read_to_string(report.join("leaderboard.csv")).unwrap();
@@ -75,15 +67,7 @@ fn quickstart_ranks_baselines_and_ridge_with_finite_metrics_for_every_series() {
 
     // `report` rebuilds the same leaderboard from the store alone.
     std::fs::remove_dir_all(&report).unwrap();
-    let r = trendlab(
-        &repo(),
-        &[
-            "report",
-            "experiments/quickstart.toml",
-            "--out",
-            out.path().to_str().unwrap(),
-        ],
-    );
+    let r = on_quickstart("report", out.path());
     assert!(r.status.success(), "{}", stderr(&r));
     assert_eq!(std::fs::read_to_string(report.join("leaderboard.csv")).unwrap(), csv);
 }
@@ -91,15 +75,7 @@ fn quickstart_ranks_baselines_and_ridge_with_finite_metrics_for_every_series() {
 #[test]
 fn report_without_runs_says_what_to_do() {
     let out = tempfile::tempdir().unwrap();
-    let o = trendlab(
-        &repo(),
-        &[
-            "report",
-            "experiments/quickstart.toml",
-            "--out",
-            out.path().to_str().unwrap(),
-        ],
-    );
+    let o = on_quickstart("report", out.path());
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("no runs of this spec are stored"), "{}", stderr(&o));
 }

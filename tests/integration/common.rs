@@ -23,6 +23,14 @@ pub fn trendlab(cwd: &Path, args: &[&str]) -> Output {
         .expect("the trendlab binary runs")
 }
 
+/// `trendlab COMMAND experiments/quickstart.toml --out OUT` from the repository.
+pub fn on_quickstart(command: &str, out: &Path) -> Output {
+    trendlab(
+        &repo(),
+        &[command, "experiments/quickstart.toml", "--out", out.to_str().unwrap()],
+    )
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }

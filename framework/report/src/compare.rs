@@ -120,6 +120,8 @@ pub struct RowChange {
     pub old_rank: Option<usize>,
     /// Metrics with a mean on both sides.
     pub metrics: BTreeMap<String, Change>,
+    /// Those of `metrics` whose value changed.
+    pub changed: Vec<String>,
 }
 
 /// The new leaderboard against an old one.
@@ -144,7 +146,7 @@ impl Comparison {
             .iter()
             .map(|row| {
                 let past = old_rows.get(row.label.as_str());
-                let metrics = scores
+                let metrics: BTreeMap<String, Change> = scores
                     .iter()
                     .filter_map(|score| {
                         let name = score.name();
@@ -157,6 +159,11 @@ impl Comparison {
                     label: row.label.clone(),
                     new: past.is_none(),
                     old_rank: past.and_then(|p| p.rank),
+                    changed: metrics
+                        .iter()
+                        .filter(|(_, c)| c.arrow != "=")
+                        .map(|(m, _)| m.clone())
+                        .collect(),
                     metrics,
                 }
             })
@@ -374,6 +381,7 @@ mod tests {
         assert!(!comparison.row("a").unwrap().new && comparison.row("b").unwrap().new);
         assert_eq!(comparison.row("a").unwrap().metrics["mae"].verdict, "better");
         assert_eq!(comparison.row("a").unwrap().metrics["rmse"].verdict, "same");
+        assert_eq!(comparison.row("a").unwrap().changed, ["mae"]);
         assert!(comparison.row("b").unwrap().metrics.is_empty());
         assert_eq!(comparison.removed, ["gone"]);
         // Best MAE: 0.5 (a removed model) then 1.0; best RMSE 2.0 then 1.5.

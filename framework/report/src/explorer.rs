@@ -7,7 +7,7 @@
 use crate::{ReportError, ReportInput};
 use chrono::NaiveDate;
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use trendlab_engine::RunStatus;
 
 /// Values are kept to this many decimals: far below what a chart shows, and
@@ -77,36 +77,12 @@ impl Explorer {
     /// `None` when the store holds no forecast of any model (a report
     /// rebuilt from MLflow alone).
     pub fn build(input: &ReportInput<'_>) -> Result<Option<Explorer>, ReportError> {
-        let panel = &input.prepared.panel;
-        let evaluated: Vec<&trendlab_data::Series> = input
-            .prepared
-            .backtest
-            .series
-            .iter()
-            .map(|&i| &panel.series[i])
-            .collect();
-        let dates: Vec<NaiveDate> = evaluated
-            .iter()
-            .flat_map(|s| s.dates.iter().copied())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let (dates, mut series) = histories(input);
         let date_index: HashMap<NaiveDate, usize> = dates.iter().enumerate().map(|(i, d)| (*d, i)).collect();
-        let mut series: Vec<ExplorerSeries> = evaluated
-            .iter()
-            .map(|s| ExplorerSeries {
-                id: s.id.clone(),
-                text: s.text.clone(),
-                start: s.dates.first().map_or(0, |d| date_index[d]),
-                values: s.target.iter().copied().map(rounded).collect(),
-                forecasts: Vec::new(),
-            })
-            .collect();
-        let position: HashMap<String, usize> = series.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
-
+        let position: HashMap<&str, usize> = series.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
+        let mut placed: Vec<Vec<SeriesForecast>> = (0..series.len()).map(|_| Vec::new()).collect();
         let mut models = Vec::new();
         for c in best_config_per_model(input) {
-            let config = &input.plan.configs[c];
             let mut level = None;
             let mut any = false;
             for run in input.plan.runs_of(c) {
@@ -122,36 +98,33 @@ impl Explorer {
                 let widest = (0..table.levels.len()).max_by(|&a, &b| table.levels[a].total_cmp(&table.levels[b]));
                 level = widest.map(|k| table.levels[k]);
                 any = true;
-                let mut by_series: HashMap<&str, SeriesForecast> = HashMap::new();
+                let mut by_series: BTreeMap<usize, SeriesForecast> = BTreeMap::new();
                 for row in &table.rows {
-                    let (Some(&s), Some(&at)) = (position.get(&row.series_id), date_index.get(&row.date)) else {
+                    let (Some(&s), Some(&at)) = (position.get(row.series_id.as_str()), date_index.get(&row.date))
+                    else {
                         continue;
                     };
-                    let forecast = by_series
-                        .entry(series[s].id.as_str())
-                        .or_insert_with(|| SeriesForecast {
-                            model: models.len(),
-                            fold: run.fold,
-                            start: at,
-                            mean: Vec::new(),
-                            lo: Vec::new(),
-                            hi: Vec::new(),
-                        });
-                    forecast.start = forecast.start.min(at);
+                    // Rows of a series come in step order.
+                    let forecast = by_series.entry(s).or_insert_with(|| SeriesForecast {
+                        model: models.len(),
+                        fold: run.fold,
+                        start: at,
+                        mean: Vec::new(),
+                        lo: Vec::new(),
+                        hi: Vec::new(),
+                    });
                     forecast.mean.push(rounded(row.forecast));
                     if let Some(k) = widest {
                         forecast.lo.push(rounded(row.bounds[k].0));
                         forecast.hi.push(rounded(row.bounds[k].1));
                     }
                 }
-                let mut forecasts: Vec<(usize, SeriesForecast)> =
-                    by_series.into_iter().map(|(id, f)| (position[id], f)).collect();
-                forecasts.sort_by_key(|(s, _)| *s);
-                for (s, forecast) in forecasts {
-                    series[s].forecasts.push(forecast);
+                for (s, forecast) in by_series {
+                    placed[s].push(forecast);
                 }
             }
             if any {
+                let config = &input.plan.configs[c];
                 models.push(ExplorerModel {
                     label: config.label(),
                     family: config.family.name().to_string(),
@@ -161,6 +134,9 @@ impl Explorer {
         }
         if models.is_empty() {
             return Ok(None);
+        }
+        for (s, forecasts) in series.iter_mut().zip(placed) {
+            s.forecasts = forecasts;
         }
         Ok(Some(Explorer {
             dates: dates.iter().map(NaiveDate::to_string).collect(),
@@ -181,6 +157,36 @@ impl Explorer {
             models: self.models.iter().map(|m| m.label.clone()).collect(),
         }
     }
+}
+
+/// Every period of the evaluated series (ascending) and each series'
+/// history, placed on them.
+fn histories(input: &ReportInput<'_>) -> (Vec<NaiveDate>, Vec<ExplorerSeries>) {
+    let panel = &input.prepared.panel;
+    let evaluated: Vec<&trendlab_data::Series> = input
+        .prepared
+        .backtest
+        .series
+        .iter()
+        .map(|&i| &panel.series[i])
+        .collect();
+    let dates: Vec<NaiveDate> = evaluated
+        .iter()
+        .flat_map(|s| s.dates.iter().copied())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let series = evaluated
+        .iter()
+        .map(|s| ExplorerSeries {
+            id: s.id.clone(),
+            text: s.text.clone(),
+            start: s.dates.first().map_or(0, |d| dates.partition_point(|x| x < d)),
+            values: s.target.iter().copied().map(rounded).collect(),
+            forecasts: Vec::new(),
+        })
+        .collect();
+    (dates, series)
 }
 
 /// Each model's best configuration (the first of its rows on the ranked
