@@ -11,6 +11,17 @@
   const day = (iso) => Date.UTC(+iso.slice(0, 4), +iso.slice(5, 7) - 1, +iso.slice(8, 10)) / 1000;
   const utc = (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC");
   const widthOf = (el) => Math.max(320, el.clientWidth || 800);
+  // A y axis whose tick labels carry as many decimals as their spacing needs
+  // (metrics of close configurations differ in the third or fourth decimal).
+  const yAxis = (label) => ({
+    label: label,
+    size: 64,
+    values: (u, splits) => {
+      const step = splits.length > 1 ? Math.abs(splits[1] - splits[0]) : 1;
+      const decimals = Math.min(8, Math.max(0, -Math.floor(Math.log10(step || 1))));
+      return splits.map((v) => v.toFixed(decimals));
+    },
+  });
 
   // Sortable tables: click a header with data-sort; cells carry data-v.
   document.querySelectorAll("table.sortable").forEach((table) => {
@@ -185,12 +196,16 @@
         legend: { show: false },
         cursor: { drag: { x: true, y: false } },
         scales: { x: { time: true } },
-        axes: [{}, { size: 60 }],
+        axes: [{}, yAxis()],
         plugins: [wheelAndPan(), verticalLines(cutoffs)],
       };
       if (plot) plot.destroy();
       chartEl.textContent = "";
       plot = new uPlot(opts, columns, chartEl);
+      // Open on the backtest: the folds and twice their span of history.
+      const end = x[x.length - 1];
+      const first = cutoffs.length ? Math.min.apply(null, cutoffs) : x[0];
+      plot.setScale("x", { min: Math.max(x[0], first - 2 * (end - first)), max: end });
       chartEl.dataset.series = s.id;
       title.textContent = s.id + (s.text ? " — " + s.text : "");
     }
@@ -222,7 +237,7 @@
       scales: { x: { time: false, range: [-0.3, labels.length - 0.7] } },
       axes: [
         { splits: () => x, values: (u, splits) => splits.map((i) => labels[i] !== undefined ? labels[i] : "") },
-        { label: yLabel, size: 60 },
+        yAxis(yLabel),
       ],
     };
     return new uPlot(opts, [x].concat(lines.map((l) => l.metric)), el);
@@ -256,7 +271,7 @@
       plot = new uPlot({
         width: widthOf(el), height: 300, series: series,
         scales: { x: { time: false } },
-        axes: [{ label: "epoch", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500] }, { label: "loss", size: 60 }],
+        axes: [{ label: "epoch", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500] }, yAxis("loss")],
       }, columns, el);
     }
     select.addEventListener("change", draw);

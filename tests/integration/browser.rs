@@ -233,6 +233,13 @@ fn the_quickstart_report_works_in_headless_chromium() {
         .filter(|entry| entry["level"] == "SEVERE" || entry["level"] == "WARNING")
         .collect();
     assert!(errors.is_empty(), "console: {errors:?}");
+    // The channel is live: an error written now is read back.
+    browser.run("console.error('probe from the test')");
+    let probe = browser.console();
+    assert!(
+        probe.iter().any(|e| e["level"] == "SEVERE" && e["message"].as_str().is_some_and(|m| m.contains("probe from the test"))),
+        "{probe:?}"
+    );
 
     let png = browser.screenshot();
     assert!(
