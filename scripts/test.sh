@@ -10,6 +10,15 @@
 # The browser test needs Debian's Chromium and ChromeDriver (installed here
 # when missing, with apt-get, as root or through sudo).
 #
+# The Kubernetes test validates the Indexed Jobs against the Kubernetes
+# OpenAPI schema with the Python package kubernetes-validate (cached
+# virtualenv, 23 MB).
+#
+# The Slurm test needs a real cluster: scripts/slurm-cluster.sh installs
+# Debian's slurm-wlm and munge when missing and starts a single-node
+# cluster (munged, slurmctld, slurmd) in a temporary folder; SLURM_CONF
+# points at it, and it is stopped on exit.
+#
 # The tracking tests need a real MLflow server: this script installs the
 # Python package `mlflow` into a cached virtualenv (first time: about a
 # minute, ~850 MB), starts a server on a free local port, waits until it
@@ -34,14 +43,21 @@ fi
 export TRENDLAB_CHROMIUM="$(command -v chromium)"
 export TRENDLAB_CHROMEDRIVER="$(command -v chromedriver)"
 
-MLFLOW_VERSION=3.17.2
-venv="${TRENDLAB_MLFLOW_VENV:-$HOME/.cache/trendlab/mlflow-$MLFLOW_VERSION}"
-if [ ! -x "$venv/bin/mlflow" ]; then
-  echo "installing mlflow $MLFLOW_VERSION into $venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "mlflow==$MLFLOW_VERSION"
-fi
-export TRENDLAB_MLFLOW_BIN="$venv/bin/mlflow"
+# Installs the PyPI package $2 at version $3 into a cached virtualenv ($1,
+# or ~/.cache/trendlab/$2-$3) and prints the virtualenv's folder.
+cached_venv() {
+  local venv="${1:-$HOME/.cache/trendlab/$2-$3}"
+  if [ ! -x "$venv/bin/$2" ]; then
+    echo "installing $2 $3 into $venv" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "$2==$3" >&2
+  fi
+  echo "$venv"
+}
+mlflow_venv=$(cached_venv "${TRENDLAB_MLFLOW_VENV:-}" mlflow 3.17.2)
+validate_venv=$(cached_venv "${TRENDLAB_KUBERNETES_VALIDATE_VENV:-}" kubernetes-validate 1.37.0)
+export TRENDLAB_MLFLOW_BIN="$mlflow_venv/bin/mlflow"
+export TRENDLAB_KUBERNETES_VALIDATE="$validate_venv/bin/kubernetes-validate"
 
 state=$(mktemp -d)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -51,6 +67,7 @@ setsid "$TRENDLAB_MLFLOW_BIN" server --backend-store-uri "sqlite:///$state/mlflo
 server=$!
 disown "$server"
 stop_server() {
+  scripts/slurm-cluster.sh stop "$state/slurm" || true
   kill -TERM -- "-$server" 2>/dev/null || true
   for _ in $(seq 1 20); do
     kill -0 "$server" 2>/dev/null || break
@@ -68,6 +85,9 @@ for _ in $(seq 1 120); do
 done
 curl -sf "$TRENDLAB_TEST_MLFLOW_URI/health" > /dev/null || { tail -20 "$state/server.log"; echo "mlflow server did not start"; exit 1; }
 echo "mlflow server at $TRENDLAB_TEST_MLFLOW_URI (pid $server)"
+
+scripts/slurm-cluster.sh start "$state/slurm"
+export SLURM_CONF="$state/slurm/slurm.conf"
 
 log="$state/cargo-test.log"
 status=0

@@ -13,10 +13,10 @@ use trendlab_report::{Comparison, ReportHeader, ReportInput};
 use trendlab_spec::ComputeDevice;
 use trendlab_tracking::LiveMirror;
 
-const INVALID: u8 = 2;
+pub const INVALID: u8 = 2;
 
 /// Prepares a spec, printing located errors; `None` when it is invalid.
-fn prepared_or_report(spec: &Path) -> Option<Prepared> {
+pub fn prepared_or_report(spec: &Path) -> Option<Prepared> {
     match prepare(spec) {
         Ok(p) => Some(p),
         Err(PrepareError::Spec(e)) => {
@@ -343,6 +343,21 @@ pub fn sync(spec: &Path, target: &Target<'_>) -> anyhow::Result<ExitCode> {
     }
     let complete = tracking::print_report(&uri, &mirror.report(), spec, mirror.experiment_id());
     Ok(if complete { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// This machine's memory in GB (Linux: `MemTotal` of /proc/meminfo), the
+/// default budget for models that declare `memory_gb`.
+pub fn machine_memory_gb() -> Option<f64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib: f64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024.0 / 1e9)
 }
 
 pub fn schema() -> anyhow::Result<ExitCode> {

@@ -8,16 +8,18 @@ macro_rules! out {
     ($($arg:tt)*) => { $crate::print_line(format_args!($($arg)*)) };
 }
 
+mod cluster;
 mod commands;
 mod compare;
 mod progress;
 mod table;
 mod tracking;
+mod work;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use trendlab_engine::RunOptions;
+use trendlab_engine::{Budget, RunOptions};
 
 #[derive(Parser)]
 #[command(
@@ -29,6 +31,7 @@ use trendlab_engine::RunOptions;
   trendlab validate experiments/*.toml
   trendlab plan experiments/quickstart.toml
   trendlab run experiments/quickstart.toml --jobs 2
+  trendlab slurm submit experiments/quickstart.toml --throttle 8
   trendlab report experiments/quickstart.toml
   trendlab schema > trendlab.schema.json")]
 struct Cli {
@@ -94,6 +97,9 @@ enum Command {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
+        /// Write the work units (for `trendlab work`, job arrays) to this file instead.
+        #[arg(long, value_name = "FILE", conflicts_with = "json")]
+        manifest: Option<PathBuf>,
     },
     /// Run every planned run not already finished, then write the leaderboard and report.
     #[command(after_help = "Example: trendlab run experiments/quickstart.toml --jobs 2")]
@@ -106,6 +112,12 @@ enum Command {
         /// Worker threads: runs, and the series within a run, are spread over them.
         #[arg(long, short, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
         jobs: u16,
+        /// At most this many neural runs at once on each GPU.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+        gpu_slots: u16,
+        /// Memory for runs at once, in GB, against the models' declared `memory_gb` (default: this machine's memory).
+        #[arg(long, value_name = "GB")]
+        memory_gb: Option<f64>,
         /// Train neural families here: "cpu" or "cuda:N" (overrides the spec; run ids stay the same).
         #[arg(long)]
         device: Option<trendlab_spec::ComputeDevice>,
@@ -114,6 +126,46 @@ enum Command {
         #[command(flatten)]
         compare: Compare,
     },
+    /// Execute work units of a manifest (`plan --manifest`) into the run store: one worker of a job array.
+    #[command(
+        after_help = "The unit is --index I (plus --offset), or every N-th unit with --shard I/N, or the array task's\n\
+                      index from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX (plus --offset). Finished runs are skipped.\n\
+                      Exit codes: 0 every run finished; 3 a run failed (its reason stored); 2 bad manifest or spec; 1 other errors."
+    )]
+    Work {
+        /// The manifest written by `trendlab plan SPEC --manifest FILE`.
+        manifest: PathBuf,
+        /// The unit to run.
+        #[arg(long, conflicts_with = "shard")]
+        index: Option<usize>,
+        /// Every N-th unit starting at I (I/N, 0 <= I < N).
+        #[arg(long, value_name = "I/N")]
+        shard: Option<work::Shard>,
+        /// Added to the index (the first unit of an array's group).
+        #[arg(long, default_value_t = 0, conflicts_with = "shard")]
+        offset: usize,
+        /// Worker threads.
+        #[arg(long, short, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+        jobs: u16,
+        /// Train neural families here: "cpu" or "cuda:N".
+        #[arg(long)]
+        device: Option<trendlab_spec::ComputeDevice>,
+        /// Wait up to this many seconds for the runs the units read (an ensemble's members) to be stored.
+        #[arg(long, value_name = "SECONDS")]
+        wait_for_reads: Option<u64>,
+        /// Folder holding `runs/`.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Run the work units as Slurm job arrays (submit, status, resubmit).
+    #[command(subcommand)]
+    Slurm(SlurmCommand),
+    /// Kubernetes Indexed Jobs over the work units.
+    #[command(subcommand)]
+    K8s(K8sCommand),
     /// Rebuild the leaderboard and HTML report from the run store (or from MLflow).
     #[command(
         after_help = "Example (CI): trendlab report experiments/quickstart.toml --compare old/leaderboard.json --fail-on-regression mase:5\n\
@@ -170,15 +222,181 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum SlurmCommand {
+    /// Write the manifest and one sbatch array script per unit group, and submit them without waiting.
+    #[command(
+        after_help = "Files go to <out>/runs/<experiment>/slurm/ (plan.json, <group>.sbatch, logs/, submissions.json).\n\
+                      Example: trendlab slurm submit experiments/quickstart.toml --partition cpu --cpus-per-task 4 --throttle 16"
+    )]
+    Submit {
+        /// Experiment spec file (TOML).
+        spec: PathBuf,
+        #[command(flatten)]
+        array: ArraySettings,
+        /// Write the scripts and print the sbatch commands without submitting.
+        #[arg(long)]
+        dry_run: bool,
+        /// Folder holding `runs/` (shared by the nodes).
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+    /// Done, failed, running and pending units, from the run store and squeue/sacct.
+    #[command(after_help = "Exit code 1 when a unit failed.")]
+    Status {
+        /// Experiment spec file (TOML).
+        spec: PathBuf,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+        /// Wait until no unit is pending or running.
+        #[arg(long)]
+        wait: bool,
+        /// Folder holding `runs/`.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+    /// Submit again only the units that failed (a stored failure, or a task that ended without results).
+    Resubmit {
+        /// Experiment spec file (TOML).
+        spec: PathBuf,
+        /// Resubmit the failed units.
+        #[arg(long, required = true)]
+        failed: bool,
+        /// At most K tasks of each array at once.
+        #[arg(long, value_name = "K")]
+        throttle: Option<u32>,
+        /// Submit held: tasks wait for `scontrol release JOB`.
+        #[arg(long)]
+        hold: bool,
+        /// Folder holding `runs/`.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+}
+
+/// Resources of the Slurm arrays.
+#[derive(clap::Args)]
+struct ArraySettings {
+    /// Slurm partition.
+    #[arg(long)]
+    partition: Option<String>,
+    /// CPUs per task (the worker's threads).
+    #[arg(long, default_value_t = 1)]
+    cpus_per_task: u32,
+    /// GPUs per task of the neural units (0: they run on CPUs).
+    #[arg(long, default_value_t = 0)]
+    gpus_per_task: u32,
+    /// At most K tasks of each array at once.
+    #[arg(long, value_name = "K")]
+    throttle: Option<u32>,
+    /// Wall-clock limit per task (sbatch --time), e.g. 1:00:00.
+    #[arg(long)]
+    time: Option<String>,
+    /// Memory per task (sbatch --mem), e.g. 4G.
+    #[arg(long)]
+    mem: Option<String>,
+    /// Submit held: tasks wait for `scontrol release JOB`.
+    #[arg(long)]
+    hold: bool,
+}
+
+impl ArraySettings {
+    fn options(self) -> trendlab_cluster::slurm::ArrayOptions {
+        trendlab_cluster::slurm::ArrayOptions {
+            partition: self.partition,
+            cpus_per_task: self.cpus_per_task,
+            gpus_per_task: self.gpus_per_task,
+            throttle: self.throttle,
+            time: self.time,
+            mem: self.mem,
+            hold: self.hold,
+        }
+    }
+}
+
+/// What the Kubernetes Jobs run on.
+#[derive(clap::Args)]
+struct JobSettings {
+    /// Container image with `trendlab` on its PATH.
+    #[arg(long, default_value = "trendlab:latest")]
+    image: String,
+    /// PersistentVolumeClaim holding this folder.
+    #[arg(long, default_value = "trendlab")]
+    claim: String,
+    /// Where the claim is mounted in the pods.
+    #[arg(long, default_value = "/workspace")]
+    mount: String,
+    /// Pods at once per Job.
+    #[arg(long, default_value_t = 4)]
+    parallelism: u32,
+    /// Retries of each index after a pod failure (a failed run is not retried).
+    #[arg(long, default_value_t = 2)]
+    backoff_limit_per_index: u32,
+    /// CPUs per pod.
+    #[arg(long, default_value_t = 1)]
+    cpus: u32,
+    /// Memory per pod, e.g. 2Gi.
+    #[arg(long, default_value = "2Gi")]
+    memory: String,
+    /// GPUs per pod of the neural units.
+    #[arg(long, default_value_t = 0)]
+    gpus: u32,
+}
+
+impl JobSettings {
+    fn options(self) -> trendlab_cluster::k8s::JobOptions {
+        trendlab_cluster::k8s::JobOptions {
+            image: self.image,
+            claim: self.claim,
+            mount: self.mount,
+            parallelism: self.parallelism,
+            backoff_limit_per_index: self.backoff_limit_per_index,
+            cpus: self.cpus,
+            memory: self.memory,
+            gpus: self.gpus,
+            ..Default::default()
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum K8sCommand {
+    /// Print Indexed Jobs (one per unit group) running `trendlab work`, and write their work manifest.
+    #[command(
+        after_help = "The pods mount a PersistentVolumeClaim holding this folder (the repository and the run store) at --mount.\n\
+                      Example: trendlab k8s manifest experiments/quickstart.toml --image registry/trendlab:0.1 > job.yaml && kubectl apply -f job.yaml"
+    )]
+    Manifest {
+        /// Experiment spec file (TOML), relative to this folder.
+        spec: PathBuf,
+        #[command(flatten)]
+        job: JobSettings,
+        /// Write the YAML here instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Folder holding `runs/`, relative to this folder.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate { specs } => commands::validate(&specs),
-        Command::Plan { spec, json } => commands::plan(&spec, json),
+        Command::Plan {
+            spec,
+            manifest: Some(manifest),
+            ..
+        } => work::write_manifest(&spec, &manifest),
+        Command::Plan { spec, json, .. } => commands::plan(&spec, json),
         Command::Run {
             spec,
             force,
             jobs,
+            gpu_slots,
+            memory_gb,
             device,
             output,
             compare,
@@ -186,7 +404,11 @@ fn main() -> ExitCode {
             &spec,
             RunOptions {
                 force,
-                jobs: jobs.into(),
+                budget: Budget {
+                    jobs: jobs.into(),
+                    gpu_slots: gpu_slots.into(),
+                    memory_gb: memory_gb.or_else(commands::machine_memory_gb),
+                },
             },
             device,
             &output.target(),
@@ -199,6 +421,44 @@ fn main() -> ExitCode {
             output,
             compare,
         } => commands::report(&spec, &output.target(), from_mlflow, compare.with()),
+        Command::Work {
+            manifest,
+            index,
+            shard,
+            offset,
+            jobs,
+            device,
+            wait_for_reads,
+            out,
+            quiet,
+        } => work::work(
+            &manifest,
+            work::Selection { index, shard, offset },
+            &work::WorkOptions {
+                jobs: jobs.into(),
+                device,
+                out: &out,
+                quiet,
+                wait_for_reads,
+            },
+        ),
+        Command::Slurm(SlurmCommand::Submit {
+            spec,
+            array,
+            dry_run,
+            out,
+        }) => cluster::submit(&spec, &out, &array.options(), dry_run),
+        Command::Slurm(SlurmCommand::Status { spec, json, wait, out }) => cluster::status(&spec, &out, json, wait),
+        Command::Slurm(SlurmCommand::Resubmit {
+            spec,
+            failed: _,
+            throttle,
+            hold,
+            out,
+        }) => cluster::resubmit(&spec, &out, throttle, hold),
+        Command::K8s(K8sCommand::Manifest { spec, job, output, out }) => {
+            cluster::k8s_manifest(&spec, &out, &job.options(), output.as_deref())
+        }
         Command::Sync { spec, output } => commands::sync(&spec, &output.target()),
         Command::Schema => commands::schema(),
         Command::Embed {

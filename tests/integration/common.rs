@@ -81,8 +81,20 @@ pub fn records(out: &Path, experiment: &str) -> Vec<RunRecord> {
     let dir = out.join("runs").join(experiment);
     let mut all: Vec<RunRecord> = std::fs::read_dir(dir)
         .unwrap()
-        .map(|e| serde_json::from_slice(&std::fs::read(e.unwrap().path().join("run.json")).unwrap()).unwrap())
+        .map(|e| e.unwrap().path().join("run.json"))
+        .filter(|path| path.exists())
+        .map(|path| serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap())
         .collect();
     all.sort_by(|a, b| (&a.model, a.fold, &a.run_id).cmp(&(&b.model, b.fold, &b.run_id)));
     all
+}
+
+/// `reports/<experiment>/leaderboard.csv` of `out` without its last column,
+/// the measured fit seconds: what must not depend on how runs were spread.
+pub fn leaderboard_without_timing(out: &Path, experiment: &str) -> Vec<String> {
+    let path = out.join("reports").join(experiment).join("leaderboard.csv");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+        .collect()
 }

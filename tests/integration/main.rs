@@ -16,6 +16,7 @@ mod ensemble;
 mod lstm;
 mod mlflow_server;
 mod report;
+mod scale;
 mod spec_errors;
 mod store;
 mod tracking;

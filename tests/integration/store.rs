@@ -1,6 +1,6 @@
 //! The run store: atomic writes, skip on rerun, failed runs, determinism.
 
-use crate::common::{files_under, quickstart_variant, records, stderr, stdout, trendlab};
+use crate::common::{files_under, leaderboard_without_timing, quickstart_variant, records, stderr, stdout, trendlab};
 use std::path::{Path, PathBuf};
 use trendlab_engine::store::{RunRecord, RunStatus, write_atomic};
 
@@ -94,13 +94,10 @@ fn same_spec_and_seed_give_identical_forecasts_and_leaderboards() {
         }
     }
     // The leaderboard agrees on everything but the measured fit seconds.
-    let without_timing = |out: &Path| -> Vec<String> {
-        let text = std::fs::read_to_string(out.join("reports/quickstart/leaderboard.csv")).unwrap();
-        text.lines()
-            .map(|l| l.rsplit_once(',').unwrap().0.to_string())
-            .collect()
-    };
-    assert_eq!(without_timing(&a), without_timing(&b));
+    assert_eq!(
+        leaderboard_without_timing(&a, "quickstart"),
+        leaderboard_without_timing(&b, "quickstart")
+    );
 }
 
 #[test]

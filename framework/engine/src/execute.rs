@@ -6,22 +6,22 @@
 //!
 //! Runs execute on a rayon pool of `--jobs` threads, and families spread
 //! their series over the same pool, so one big run uses every thread too.
-//! Runs go in stages: independent runs and first folds (validation runs
-//! included); then runs that reuse their first fold's choices
-//! (`reuse_order`); then ensembles, which read their members' stored runs.
+//! The `schedule` decides when each run starts: after the runs it needs
+//! (an ensemble's members, the first fold whose choices a later fold
+//! reuses) and within the budget (jobs, GPU slots, memory).
 
 use crate::families::forecaster;
 use crate::folds::Window;
 use crate::metrics::{SeriesEval, WeightedSeries, series_score, undefined_note, wrmsse};
 use crate::plan::{Plan, PlannedRun, RunRole};
 use crate::prepare::Prepared;
+use crate::schedule::{Budget, Scheduler};
 use crate::store::{
     ForecastRow, ForecastTable, MetricsFile, RunRecord, RunStatus, RunStore, SeriesFailure, StoreError,
 };
-use rayon::prelude::*;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, mpsc};
 use std::time::Instant;
 use trendlab_models::ensemble::CombinationLog;
 use trendlab_models::{
@@ -33,8 +33,9 @@ use trendlab_spec::Metric;
 pub struct RunOptions {
     /// Re-run finished runs too.
     pub force: bool,
-    /// Worker threads (runs, and the series within a run, share them).
-    pub jobs: usize,
+    /// Worker threads (runs, and the series within a run, share them), GPU
+    /// slots and memory.
+    pub budget: Budget,
 }
 
 /// Observer of a grid's progress (the CLI draws a progress bar).
@@ -66,25 +67,37 @@ pub fn execute(
     options: RunOptions,
     progress: &dyn Progress,
 ) -> Result<Summary, StoreError> {
-    let pending: Vec<&PlannedRun> = plan
-        .runs
+    let all: Vec<&PlannedRun> = plan.runs.iter().collect();
+    execute_runs(prepared, plan, &all, store, options, progress)
+}
+
+/// Runs those of `selected` not yet finished (all of them with `force`);
+/// the runs they need outside the selection are read from the store. A
+/// worker executing one work unit calls this with the unit's runs.
+pub fn execute_runs(
+    prepared: &Prepared,
+    plan: &Plan,
+    selected: &[&PlannedRun],
+    store: &RunStore,
+    options: RunOptions,
+    progress: &dyn Progress,
+) -> Result<Summary, StoreError> {
+    let pending: Vec<&PlannedRun> = selected
         .iter()
+        .copied()
         .filter(|r| options.force || !store.is_finished(&r.id))
         .collect();
-    let skipped = plan.runs.len() - pending.len();
+    let skipped = selected.len() - pending.len();
     progress.start(&pending, skipped);
     let windows: Vec<Vec<Window>> = plan.folds.iter().map(|f| prepared.windows(f)).collect();
     let validation_windows: Vec<Vec<Window>> = plan.validation_folds.iter().map(|f| prepared.windows(f)).collect();
     let outcome: Mutex<Result<Summary, StoreError>> = Mutex::new(Ok(Summary {
-        planned: plan.runs.len(),
+        planned: selected.len(),
         skipped,
         ..Summary::default()
     }));
     let stop = AtomicBool::new(false);
-    let execute_one = |run: &&PlannedRun| {
-        if stop.load(Ordering::Relaxed) {
-            return;
-        }
+    let execute_one = |run: &PlannedRun| {
         let result = first_fold_choices(plan, run, store).and_then(|choices| {
             let context = RunContext {
                 prepared,
@@ -116,22 +129,40 @@ pub fn execute(
             (_, Err(_)) => {}
         }
     };
+    let jobs = options.budget.jobs.max(1);
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.jobs.max(1))
+        .num_threads(jobs)
         .build()
         .map_err(|e| StoreError::Io {
             path: store.dir().to_path_buf(),
-            source: std::io::Error::other(format!("cannot start {} worker threads: {e}", options.jobs)),
+            source: std::io::Error::other(format!("cannot start {jobs} worker threads: {e}")),
         })?;
-    pool.install(|| {
-        // One run at a time per worker, in plan order; series spread within.
-        for stage in 0..STAGES {
-            let runs: Vec<&PlannedRun> = pending
-                .iter()
-                .copied()
-                .filter(|r| self::stage(plan, r) == stage)
-                .collect();
-            runs.par_iter().with_max_len(1).for_each(execute_one);
+    let mut scheduler = Scheduler::new(plan, &pending, options.budget);
+    let (done, finished) = mpsc::channel::<&PlannedRun>();
+    // The scheduler runs on this thread; runs (and their series) on the pool.
+    pool.in_place_scope(|scope| {
+        while !scheduler.is_done() {
+            if stop.load(Ordering::Relaxed) {
+                scheduler.cancel_waiting();
+            }
+            while let Some(run) = scheduler.next() {
+                let done = done.clone();
+                let execute_one = &execute_one;
+                scope.spawn(move |_| {
+                    execute_one(run);
+                    // The receiver lives until the scope ends.
+                    let _ = done.send(run);
+                });
+            }
+            if scheduler.is_idle() {
+                // Only after a store error: nothing runs, nothing may start.
+                scheduler.cancel_waiting();
+                break;
+            }
+            match finished.recv() {
+                Ok(run) => scheduler.finished(run),
+                Err(_) => break,
+            }
         }
     });
     let mut summary = outcome.into_inner().unwrap_or_else(|e| e.into_inner())?;
@@ -139,31 +170,10 @@ pub fn execute(
     Ok(summary)
 }
 
-const STAGES: usize = 3;
-
-/// When `run` may start: 0 with the independent runs; 1 after its
-/// configuration's first fold (`reuse_order`); 2 after the runs it reads.
-fn stage(plan: &Plan, run: &PlannedRun) -> usize {
-    if !run.reads.is_empty() {
-        2
-    } else if reuses_first_fold(plan, run) {
-        1
-    } else {
-        0
-    }
-}
-
-/// Whether `run` takes its configuration's first-fold choices: a later
-/// backtest fold of a family that reuses them. (A validation origin comes
-/// before the first fold, so it chooses for itself.)
-fn reuses_first_fold(plan: &Plan, run: &PlannedRun) -> bool {
-    run.role == RunRole::Backtest && run.fold > 0 && plan.configs[run.config].family.reuses_first_fold()
-}
-
 /// What the first fold of `run`'s configuration chose per series, when the
 /// family reuses it and that fold finished.
 fn first_fold_choices(plan: &Plan, run: &PlannedRun, store: &RunStore) -> Result<Option<Choices>, StoreError> {
-    if !reuses_first_fold(plan, run) {
+    if !plan.reuses_first_fold(run) {
         return Ok(None);
     }
     let Some(first) = plan.runs_of(run.config).find(|r| r.fold == 0) else {

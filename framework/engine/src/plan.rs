@@ -219,6 +219,28 @@ impl Plan {
             .filter(move |r| r.config == config && r.role == RunRole::Validation)
     }
 
+    /// Ids of the runs that must be stored before `run` starts: the runs
+    /// an ensemble reads, and the first fold of a configuration whose later
+    /// folds reuse its choices.
+    pub fn prerequisites<'a>(&'a self, run: &'a PlannedRun) -> Vec<&'a str> {
+        let first_fold = self
+            .reuses_first_fold(run)
+            .then(|| self.runs_of(run.config).find(|r| r.fold == 0))
+            .flatten();
+        run.reads
+            .iter()
+            .map(String::as_str)
+            .chain(first_fold.map(|r| r.id.as_str()))
+            .collect()
+    }
+
+    /// Whether `run` takes its configuration's first-fold choices: a later
+    /// backtest fold of a family that reuses them. (A validation origin
+    /// comes before the first fold, so it chooses for itself.)
+    pub fn reuses_first_fold(&self, run: &PlannedRun) -> bool {
+        run.role == RunRole::Backtest && run.fold > 0 && self.configs[run.config].family.reuses_first_fold()
+    }
+
     /// Trains the neural families on `device` (`--device`): where, not what,
     /// so run ids stay the same. Returns whether any family has a device.
     pub fn set_device(&mut self, device: ComputeDevice) -> bool {

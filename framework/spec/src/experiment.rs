@@ -41,6 +41,8 @@ pub struct ModelSpec {
     pub base: toml::Table,
     /// Grid parameters and their values, in key order.
     pub grid: Vec<(String, Vec<toml::Value>)>,
+    /// Declared memory of one run, in GB (`memory_gb`).
+    pub memory_gb: Option<f64>,
 }
 
 impl Experiment {
@@ -193,6 +195,7 @@ impl ModelSpec {
                     config_index,
                     family,
                     grid_values,
+                    memory_gb: self.memory_gb,
                 })
             })
             .collect()

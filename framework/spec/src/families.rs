@@ -96,6 +96,15 @@ impl FamilySpec {
         }
     }
 
+    /// The compute device of the families that train on one (`None` for
+    /// families that always run on the CPU).
+    pub fn device(&self) -> Option<ComputeDevice> {
+        match self {
+            FamilySpec::Lstm(c) | FamilySpec::BertFusion(BertFusionConfig { sequence: c, .. }) => Some(c.device),
+            _ => None,
+        }
+    }
+
     /// Whether later folds of a configuration take the first fold's
     /// per-series choices (so they run after it).
     pub fn reuses_first_fold(&self) -> bool {

@@ -14,6 +14,9 @@ pub struct ModelConfig {
     pub config_index: usize,
     pub family: FamilySpec,
     pub grid_values: BTreeMap<String, serde_json::Value>,
+    /// Declared memory of one run, in GB (the model's `memory_gb`); the
+    /// local scheduler's budget, never part of run ids.
+    pub memory_gb: Option<f64>,
 }
 
 impl ModelConfig {

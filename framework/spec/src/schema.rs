@@ -339,6 +339,11 @@ pub struct ModelEntry {
     pub family: String,
     #[serde(default)]
     pub grid: BTreeMap<String, toml::Value>,
+    /// Memory one run of this model needs, in GB: `trendlab run --jobs N`
+    /// never runs more runs at once than fit in its memory budget. Where a
+    /// run executes, not what it computes: not part of run ids.
+    #[serde(default)]
+    pub memory_gb: Option<f64>,
     #[serde(flatten)]
     pub params: BTreeMap<String, toml::Value>,
 }
@@ -354,7 +359,11 @@ impl JsonSchema for ModelEntry {
             "allOf": [family],
             "properties": {
                 "name": { "type": "string" },
-                "grid": { "type": "object", "additionalProperties": { "type": "array" } }
+                "grid": { "type": "object", "additionalProperties": { "type": "array" } },
+                "memory_gb": {
+                    "type": "number", "exclusiveMinimum": 0,
+                    "description": "Memory one run of this model needs, in GB; `run --jobs N` never runs more at once than fit in `--memory-gb`."
+                }
             },
             "required": ["name", "family"]
         })

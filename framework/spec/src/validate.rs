@@ -359,6 +359,12 @@ impl Checker<'_> {
                 ),
             }
         }
+        if let Some(memory) = entry.memory_gb.filter(|m| !(m.is_finite() && *m > 0.0)) {
+            self.at(
+                path.clone().key("memory_gb"),
+                format!("memory_gb must be a positive number of gigabytes, not {memory}"),
+            );
+        }
         if self.found.len() > before {
             return None;
         }
@@ -384,6 +390,7 @@ impl Checker<'_> {
             index,
             base,
             grid,
+            memory_gb: entry.memory_gb,
         })
     }
 

@@ -1,0 +1,300 @@
+//! Work units: the plan cut into pieces that separate processes or machines
+//! execute independently (`trendlab work`, a Slurm job array, a Kubernetes
+//! Indexed Job). A unit is one run (a configuration on a fold), except
+//! that a configuration whose later folds reuse its first fold's choices
+//! is one unit with all its folds, since they must run in order.
+//!
+//! Units are grouped by what they need: `classical` runs on CPUs,
+//! `neural` trains on a device (a GPU where there is one), and `ensembles`
+//! read the runs of other units, so they start after them. Each group is
+//! a contiguous range of unit indexes: the task index of an array over one
+//! group plus the group's `first` is the unit's index.
+//!
+//! The manifest (`plan.json`) records the spec (relative to the manifest),
+//! its hash and the data fingerprint; a worker rebuilds the plan from the
+//! spec and refuses to run when the run ids no longer match.
+
+use crate::plan::{Plan, PlannedRun};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+/// The manifest format written by this version.
+pub const MANIFEST_FORMAT: u32 = 1;
+
+/// What a unit needs to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, strum::EnumIter)]
+#[serde(rename_all = "snake_case")]
+pub enum Group {
+    /// Families that run on CPUs.
+    Classical,
+    /// Families that train on a device (LSTM, BERT-fusion).
+    Neural,
+    /// Combinations of other units' stored runs.
+    Ensembles,
+}
+
+impl Group {
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::Classical => "classical",
+            Group::Neural => "neural",
+            Group::Ensembles => "ensembles",
+        }
+    }
+}
+
+/// Runs executed together by one worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkUnit {
+    pub index: usize,
+    /// Content hash of the unit: of its runs' ids.
+    pub id: String,
+    pub group: Group,
+    /// `ridge[alpha=1.0] fold 2`.
+    pub label: String,
+    /// Ids of the unit's runs, in the order they run.
+    pub runs: Vec<String>,
+    /// Indexes of the units whose runs this unit reads.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<usize>,
+}
+
+/// The units of one group: indexes `first .. first + count`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GroupRange {
+    pub group: Group,
+    pub first: usize,
+    pub count: usize,
+}
+
+impl GroupRange {
+    /// The unit indexes of the group.
+    pub fn indexes(&self) -> std::ops::Range<usize> {
+        self.first..self.first + self.count
+    }
+}
+
+/// `plan.json`: every unit of a spec's plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    pub trendlab: String,
+    pub experiment: String,
+    /// The spec, relative to the manifest's folder (or absolute).
+    pub spec: PathBuf,
+    pub spec_hash: String,
+    pub data_fingerprint: String,
+    pub groups: Vec<GroupRange>,
+    pub units: Vec<WorkUnit>,
+}
+
+/// A manifest that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}:{line}:{column}: not a trendlab work manifest: {message}", path.display())]
+    Malformed {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error(
+        "{}: written by another manifest format ({found}; this trendlab reads {MANIFEST_FORMAT}): run `trendlab plan SPEC --manifest` again",
+        path.display()
+    )]
+    Format { path: PathBuf, found: u32 },
+    #[error(
+        "{}: the plan of {} changed since this manifest was written ({reason}): run `trendlab plan SPEC --manifest` again",
+        path.display(), spec.display()
+    )]
+    Stale {
+        path: PathBuf,
+        spec: PathBuf,
+        reason: String,
+    },
+    #[error("{}: no unit {index} (it has units 0 to {})", path.display(), count.saturating_sub(1))]
+    NoUnit { path: PathBuf, index: usize, count: usize },
+}
+
+impl Manifest {
+    /// The units of `plan`; `spec` as the manifest will record it.
+    pub fn new(plan: &Plan, spec: PathBuf, spec_hash: &str, data_fingerprint: &str) -> Manifest {
+        let mut by_group: Vec<(Group, String, Vec<&PlannedRun>)> = Vec::new();
+        let mut unit_of_first_fold: HashMap<&str, usize> = HashMap::new();
+        for run in &plan.runs {
+            if plan.reuses_first_fold(run) {
+                let first = plan
+                    .prerequisites(run)
+                    .into_iter()
+                    .find(|id| unit_of_first_fold.contains_key(id));
+                if let Some(unit) = first.and_then(|id| unit_of_first_fold.get(id)) {
+                    by_group[*unit].2.push(run);
+                    continue;
+                }
+            }
+            let config = &plan.configs[run.config];
+            let group = if !run.reads.is_empty() {
+                Group::Ensembles
+            } else if config.family.device().is_some() {
+                Group::Neural
+            } else {
+                Group::Classical
+            };
+            let label =
+                if plan.configs[run.config].family.reuses_first_fold() && run.fold == 0 && run.role.is_backtest() {
+                    format!("{} all folds", config.label())
+                } else {
+                    format!("{} {}", config.label(), run.origin_label())
+                };
+            unit_of_first_fold.insert(run.id.as_str(), by_group.len());
+            by_group.push((group, label, vec![run]));
+        }
+        // Stable within a group: plan order.
+        let mut order: Vec<usize> = (0..by_group.len()).collect();
+        order.sort_by_key(|&u| by_group[u].0);
+        let mut units: Vec<WorkUnit> = order
+            .iter()
+            .enumerate()
+            .map(|(index, &u)| {
+                let (group, label, runs) = &by_group[u];
+                let ids: Vec<String> = runs.iter().map(|r| r.id.clone()).collect();
+                WorkUnit {
+                    index,
+                    id: blake3::hash(ids.join(";").as_bytes()).to_hex()[..16].to_string(),
+                    group: *group,
+                    label: label.clone(),
+                    runs: ids,
+                    after: Vec::new(),
+                }
+            })
+            .collect();
+        let unit_of_run: HashMap<String, usize> = units
+            .iter()
+            .flat_map(|u| u.runs.iter().map(move |r| (r.clone(), u.index)))
+            .collect();
+        for unit in &mut units {
+            let after: BTreeSet<usize> = unit
+                .runs
+                .iter()
+                .filter_map(|id| plan.runs.iter().find(|r| &r.id == id))
+                .flat_map(|r| plan.prerequisites(r))
+                .filter_map(|id| unit_of_run.get(id).copied())
+                .filter(|&u| u != unit.index)
+                .collect();
+            unit.after = after.into_iter().collect();
+        }
+        let groups = <Group as strum::IntoEnumIterator>::iter()
+            .filter_map(|group| {
+                let first = units.iter().position(|u| u.group == group)?;
+                let count = units.iter().filter(|u| u.group == group).count();
+                Some(GroupRange { group, first, count })
+            })
+            .collect();
+        Manifest {
+            format: MANIFEST_FORMAT,
+            trendlab: crate::TRENDLAB_VERSION.to_string(),
+            experiment: plan.experiment.clone(),
+            spec,
+            spec_hash: spec_hash.to_string(),
+            data_fingerprint: data_fingerprint.to_string(),
+            groups,
+            units,
+        }
+    }
+
+    /// Reads a manifest written by `write`.
+    pub fn read(path: &Path) -> Result<Manifest, ManifestError> {
+        let bytes = std::fs::read(path).map_err(|source| ManifestError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let format = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| v.get("format")?.as_u64());
+        if let Some(found) = format.filter(|f| *f != u64::from(MANIFEST_FORMAT)) {
+            return Err(ManifestError::Format {
+                path: path.to_path_buf(),
+                found: found as u32,
+            });
+        }
+        serde_json::from_slice(&bytes).map_err(|e| ManifestError::Malformed {
+            path: path.to_path_buf(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Writes the manifest atomically (pretty JSON).
+    pub fn write(&self, path: &Path) -> Result<(), ManifestError> {
+        let mut bytes = serde_json::to_vec_pretty(self).expect("manifests serialise");
+        bytes.push(b'\n');
+        trendlab_models::write_atomic(path, &bytes).map_err(|source| ManifestError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// The spec's path, resolved against the manifest at `manifest_path`.
+    pub fn spec_path(&self, manifest_path: &Path) -> PathBuf {
+        manifest_path.parent().unwrap_or(Path::new("")).join(&self.spec)
+    }
+
+    /// Checks that `plan` (rebuilt from the spec by a worker) has exactly
+    /// this manifest's runs.
+    pub fn check(&self, plan: &Plan, manifest_path: &Path) -> Result<(), ManifestError> {
+        let stale = |reason: String| ManifestError::Stale {
+            path: manifest_path.to_path_buf(),
+            spec: self.spec_path(manifest_path),
+            reason,
+        };
+        let listed: BTreeSet<&str> = self
+            .units
+            .iter()
+            .flat_map(|u| u.runs.iter().map(String::as_str))
+            .collect();
+        let planned: BTreeSet<&str> = plan.runs.iter().map(|r| r.id.as_str()).collect();
+        if listed != planned {
+            let missing = planned.difference(&listed).count();
+            let gone = listed.difference(&planned).count();
+            let mut parts = Vec::new();
+            if missing > 0 {
+                parts.push(format!("{missing} planned runs are not in it"));
+            }
+            if gone > 0 {
+                parts.push(format!("{gone} of its runs are no longer planned"));
+            }
+            return Err(stale(parts.join(", ")));
+        }
+        if plan.experiment != self.experiment {
+            return Err(stale(format!(
+                "experiment `{}` is now `{}`",
+                self.experiment, plan.experiment
+            )));
+        }
+        Ok(())
+    }
+
+    /// Unit `index`.
+    pub fn unit(&self, index: usize, manifest_path: &Path) -> Result<&WorkUnit, ManifestError> {
+        self.units.get(index).ok_or(ManifestError::NoUnit {
+            path: manifest_path.to_path_buf(),
+            index,
+            count: self.units.len(),
+        })
+    }
+
+    /// The units of shard `shard` of `shards`: every `shards`-th unit,
+    /// starting at `shard` (so each shard gets a share of every group).
+    pub fn shard(&self, shard: usize, shards: usize) -> Vec<&WorkUnit> {
+        self.units.iter().filter(|u| u.index % shards.max(1) == shard).collect()
+    }
+
+    /// The range of `group`, when the plan has units of it.
+    pub fn group(&self, group: Group) -> Option<GroupRange> {
+        self.groups.iter().copied().find(|g| g.group == group)
+    }
+}

@@ -1,0 +1,465 @@
+//! Scale-out: work manifests and `trendlab work` (by index, shard and the
+//! array variables), concurrent workers on one unit, Kubernetes Indexed
+//! Jobs checked against the Kubernetes schema, and Slurm job arrays on the
+//! real single-node cluster started by scripts/test.sh.
+
+use crate::common::{leaderboard_without_timing, quickstart_variant, records, repo, stderr, stdout, trendlab};
+use crate::mlflow_server::required_env;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime};
+use trendlab_engine::{Group, Manifest};
+
+fn write_manifest(dir: &Path, spec: &Path) -> (PathBuf, Manifest) {
+    let path = dir.join("plan.json");
+    let o = trendlab(
+        dir,
+        &["plan", spec.to_str().unwrap(), "--manifest", path.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let manifest = Manifest::read(&path).unwrap();
+    (path, manifest)
+}
+
+/// Run ids of `plan --json`, configuration by configuration.
+fn planned_ids(dir: &Path, spec: &Path) -> BTreeSet<String> {
+    let o = trendlab(dir, &["plan", spec.to_str().unwrap(), "--json"]);
+    let plan: Value = serde_json::from_slice(&o.stdout).unwrap();
+    plan["configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| {
+            let runs = c["runs"].as_array().unwrap().iter();
+            runs.chain(c["validation_runs"].as_array().unwrap().iter())
+                .map(|r| r["id"].as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn work_units_by_shard_fill_the_store_as_a_local_run_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = quickstart_variant(dir.path(), &[]);
+    let (manifest_path, manifest) = write_manifest(dir.path(), &spec);
+    // One unit per run (7 configurations x 3 folds), all classical.
+    let listed: BTreeSet<String> = manifest.units.iter().flat_map(|u| u.runs.clone()).collect();
+    assert_eq!(listed, planned_ids(dir.path(), &spec));
+    assert_eq!(manifest.units.len(), 21);
+    assert!(
+        manifest
+            .units
+            .iter()
+            .all(|u| u.runs.len() == 1 && u.group == Group::Classical)
+    );
+    assert_eq!(manifest.groups.len(), 1);
+    assert_eq!(manifest.groups[0].indexes(), 0..21);
+    assert_eq!(
+        manifest.spec,
+        PathBuf::from("spec.toml"),
+        "the spec is relative to the manifest"
+    );
+    // Two workers, each every other unit.
+    for shard in ["0/2", "1/2"] {
+        let o = trendlab(
+            dir.path(),
+            &["work", "plan.json", "--shard", shard, "--out", "cluster", "--quiet"],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let o = trendlab(
+        dir.path(),
+        &["run", spec.to_str().unwrap(), "--out", "local", "--quiet"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = trendlab(dir.path(), &["report", spec.to_str().unwrap(), "--out", "cluster"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (cluster, local) = (dir.path().join("cluster"), dir.path().join("local"));
+    assert_eq!(
+        leaderboard_without_timing(&cluster, "quickstart"),
+        leaderboard_without_timing(&local, "quickstart")
+    );
+    for record in records(&local, "quickstart") {
+        let path = Path::new("runs/quickstart").join(&record.run_id).join("forecasts.csv");
+        assert_eq!(
+            std::fs::read(cluster.join(&path)).unwrap(),
+            std::fs::read(local.join(&path)).unwrap()
+        );
+    }
+    // A second pass finds every run finished.
+    let o = trendlab(dir.path(), &["work", "plan.json", "--shard", "0/2", "--out", "cluster"]);
+    assert!(stdout(&o).contains("11 runs: 11 skipped"), "{}", stdout(&o));
+    // The array variables pick the unit; --offset shifts them.
+    let o = Command::new(env!("CARGO_BIN_EXE_trendlab"))
+        .current_dir(dir.path())
+        .args(["work", manifest_path.to_str().unwrap(), "--offset", "5", "--out", "env"])
+        .env("SLURM_ARRAY_TASK_ID", "2")
+        .env_remove("JOB_COMPLETION_INDEX")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("unit 7 ({})", manifest.units[7].label)),
+        "{}",
+        stdout(&o)
+    );
+    let stored = records(&dir.path().join("env"), "quickstart");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].run_id, manifest.units[7].runs[0]);
+    let o = Command::new(env!("CARGO_BIN_EXE_trendlab"))
+        .current_dir(dir.path())
+        .args(["work", "plan.json", "--out", "k8s"])
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .env("JOB_COMPLETION_INDEX", "20")
+        .output()
+        .unwrap();
+    assert!(stdout(&o).contains("unit 20 ("), "{}{}", stdout(&o), stderr(&o));
+}
+
+#[test]
+fn manifests_group_units_by_what_they_need() {
+    let dir = tempfile::tempdir().unwrap();
+    // ARIMA reusing its first fold's orders: all folds in one unit, in order.
+    let (_, arima) = write_manifest(dir.path(), &repo().join("experiments/arima_weekly.toml"));
+    let reusing: Vec<_> = arima
+        .units
+        .iter()
+        .filter(|u| u.label.contains("reuse_order=true"))
+        .collect();
+    assert_eq!(reusing.len(), 1);
+    assert_eq!(reusing[0].runs.len(), 3);
+    assert!(reusing[0].label.ends_with("all folds"), "{}", reusing[0].label);
+    let searching = arima
+        .units
+        .iter()
+        .filter(|u| u.label.contains("reuse_order=false"))
+        .count();
+    assert_eq!(searching, 3, "one unit per fold");
+    // Ensembles come last, after the units of the runs they read.
+    let (_, ensemble) = write_manifest(dir.path(), &repo().join("experiments/ensemble_retail.toml"));
+    let range = ensemble.group(Group::Ensembles).unwrap();
+    assert_eq!(range.first + range.count, ensemble.units.len());
+    for unit in &ensemble.units[range.indexes()] {
+        assert!(!unit.after.is_empty());
+        assert!(unit.after.iter().all(|&u| u < range.first));
+    }
+    let lstm = write_manifest(dir.path(), &repo().join("experiments/lstm_retail.toml")).1;
+    assert!(lstm.units.iter().any(|u| u.group == Group::Neural));
+}
+
+#[test]
+fn work_refuses_a_stale_manifest_and_a_missing_unit() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = quickstart_variant(dir.path(), &[]);
+    write_manifest(dir.path(), &spec);
+    let o = trendlab(dir.path(), &["work", "plan.json", "--index", "21"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no unit 21 (it has units 0 to 20)"),
+        "{}",
+        stderr(&o)
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_trendlab"))
+        .current_dir(dir.path())
+        .args(["work", "plan.json"])
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .env_remove("JOB_COMPLETION_INDEX")
+        .output()
+        .unwrap();
+    assert!(stderr(&o).contains("which unit?"), "{}", stderr(&o));
+    // The grid changes after the manifest was written.
+    let text = std::fs::read_to_string(&spec)
+        .unwrap()
+        .replace("[0.1, 1.0, 10.0]", "[0.1, 1.0]");
+    std::fs::write(&spec, text).unwrap();
+    let o = trendlab(dir.path(), &["work", "plan.json", "--index", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("changed since this manifest was written (3 of its runs are no longer planned)"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::write(dir.path().join("bad.json"), "{\"format\": 1, \"units\": [}").unwrap();
+    let o = trendlab(dir.path(), &["work", "bad.json", "--index", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("bad.json:1:"), "{}", stderr(&o));
+}
+
+#[test]
+fn concurrent_workers_on_one_unit_leave_one_valid_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = quickstart_variant(dir.path(), &[]);
+    let (_, manifest) = write_manifest(dir.path(), &spec);
+    let unit = manifest.units.iter().find(|u| u.label.starts_with("ridge")).unwrap();
+    let reference = dir.path().join("reference");
+    let index = unit.index.to_string();
+    let o = trendlab(
+        dir.path(),
+        &["work", "plan.json", "--index", &index, "--out", "reference"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    for round in 0..4 {
+        let out = format!("race{round}");
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                Command::new(env!("CARGO_BIN_EXE_trendlab"))
+                    .current_dir(dir.path())
+                    .args(["work", "plan.json", "--index", &index, "--out", &out, "--quiet"])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for worker in workers {
+            let o = worker.wait_with_output().unwrap();
+            assert!(o.status.success(), "{}", stderr(&o));
+        }
+        let run_dir = Path::new("runs/quickstart").join(&unit.runs[0]);
+        let mut files: Vec<String> = std::fs::read_dir(dir.path().join(&out).join(&run_dir))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        assert_eq!(
+            files,
+            ["forecasts.csv", "metrics.json", "run.json"],
+            "no temporary file is left"
+        );
+        let stored = records(&dir.path().join(&out), "quickstart");
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0].status, trendlab_engine::RunStatus::Finished);
+        for file in ["forecasts.csv", "metrics.json"] {
+            assert_eq!(
+                std::fs::read(dir.path().join(&out).join(&run_dir).join(file)).unwrap(),
+                std::fs::read(reference.join(&run_dir).join(file)).unwrap()
+            );
+        }
+    }
+}
+
+/// `kubernetes-validate` from the virtualenv of scripts/test.sh.
+fn kubernetes_validate() -> String {
+    required_env("TRENDLAB_KUBERNETES_VALIDATE")
+}
+
+/// YAML documents as JSON, read by PyYAML (installed with kubernetes-validate).
+fn yaml_documents(path: &Path) -> Vec<Value> {
+    let python = Path::new(&kubernetes_validate()).with_file_name("python");
+    let o = Command::new(python)
+        .args([
+            "-c",
+            "import json, sys, yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))",
+            path.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// `target` (absolute) as a path relative to `dir` (absolute).
+fn relative_from(dir: &Path, target: &Path) -> PathBuf {
+    let up = dir.components().skip(1).map(|_| "..");
+    up.collect::<PathBuf>().join(target.strip_prefix("/").unwrap())
+}
+
+#[test]
+fn kubernetes_indexed_jobs_pass_the_schema_and_cover_every_unit() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = dir.path().join("jobs.yaml");
+    // Ensembles and their members; the LSTM spec adds the neural group on GPUs.
+    for (name, experiment, gpus) in [
+        ("ensemble_retail", "ensemble-retail", "0"),
+        ("lstm_retail", "lstm-retail", "1"),
+    ] {
+        let spec = relative_from(dir.path(), &repo().join(format!("experiments/{name}.toml")));
+        let o = Command::new(env!("CARGO_BIN_EXE_trendlab"))
+            .current_dir(dir.path())
+            .args(["k8s", "manifest"])
+            .arg(&spec)
+            .args([
+                "--image",
+                "registry.example/trendlab:0.1",
+                "--gpus",
+                gpus,
+                "--parallelism",
+                "8",
+                "--output",
+            ])
+            .arg(&yaml)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        let o = Command::new(kubernetes_validate())
+            .args(["--strict", "--kubernetes-version", "1.33", yaml.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{name}: {}{}", stdout(&o), stderr(&o));
+        let jobs = yaml_documents(&yaml);
+        let manifest = Manifest::read(&dir.path().join("runs").join(experiment).join("k8s/plan.json")).unwrap();
+        assert_eq!(jobs.len(), manifest.groups.len());
+        let mut covered = Vec::new();
+        for (job, range) in jobs.iter().zip(&manifest.groups) {
+            let spec = &job["spec"];
+            assert_eq!(spec["completionMode"], "Indexed");
+            assert_eq!(spec["completions"], range.count);
+            assert!(spec["backoffLimitPerIndex"].as_u64().is_some());
+            let container = &spec["template"]["spec"]["containers"][0];
+            let args: Vec<&str> = container["args"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap())
+                .collect();
+            let offset = args.iter().position(|a| *a == "--offset").unwrap();
+            assert_eq!(args[offset + 1], range.first.to_string());
+            assert!(
+                args[1].starts_with("/workspace/") && args[1].ends_with("k8s/plan.json"),
+                "{args:?}"
+            );
+            let gpu = &container["resources"]["limits"]["nvidia.com/gpu"];
+            assert_eq!(
+                gpu.is_string(),
+                range.group == Group::Neural && gpus == "1",
+                "{}",
+                range.group.name()
+            );
+            assert_eq!(args.contains(&"--wait-for-reads"), range.group == Group::Ensembles);
+            covered.extend(range.indexes());
+        }
+        assert_eq!(covered, (0..manifest.units.len()).collect::<Vec<_>>());
+    }
+}
+
+/// `slurm status --json` once no unit is pending or running.
+fn settled_status(dir: &Path, spec: &Path, out: &Path) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let o = trendlab(
+            dir,
+            &[
+                "slurm",
+                "status",
+                spec.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--json",
+            ],
+        );
+        let status: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", stderr(&o)));
+        let busy = status["counts"]["running"].as_u64().unwrap() + status["counts"]["pending"].as_u64().unwrap();
+        if busy == 0 {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "slurm tasks still busy: {status}");
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+fn run_json_times(out: &Path) -> BTreeMap<String, SystemTime> {
+    records(out, "quickstart")
+        .into_iter()
+        .map(|r| {
+            let path = out.join("runs/quickstart").join(&r.run_id).join("run.json");
+            (r.run_id, std::fs::metadata(path).unwrap().modified().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn slurm_arrays_match_a_local_run_and_resubmit_only_the_killed_task() {
+    required_env("SLURM_CONF");
+    let dir = tempfile::tempdir().unwrap();
+    let spec = quickstart_variant(dir.path(), &[]);
+    let out = dir.path().join("cluster");
+    // Held, so one task can be killed before it runs.
+    let o = trendlab(
+        dir.path(),
+        &[
+            "slurm",
+            "submit",
+            spec.to_str().unwrap(),
+            "--out",
+            "cluster",
+            "--throttle",
+            "2",
+            "--hold",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("--array=0-20%2"), "{}", stdout(&o));
+    let ledger: Value =
+        serde_json::from_slice(&std::fs::read(out.join("runs/quickstart/slurm/submissions.json")).unwrap()).unwrap();
+    let job = ledger["submissions"][0]["job_id"].as_str().unwrap().to_string();
+    let killed = 5;
+    let scancel = Command::new("scancel").arg(format!("{job}_{killed}")).output().unwrap();
+    assert!(scancel.status.success(), "{}", stderr(&scancel));
+    let release = Command::new("scontrol").args(["release", &job]).output().unwrap();
+    assert!(release.status.success(), "{}", stderr(&release));
+
+    let status = settled_status(dir.path(), &spec, &out);
+    assert_eq!(status["counts"]["done"], 20, "{status}");
+    assert_eq!(status["counts"]["failed"], 1, "{status}");
+    let failed = &status["units"][killed];
+    assert_eq!(failed["state"], "failed");
+    assert_eq!(failed["task"], format!("{job}_{killed}"));
+    assert!(
+        failed["reason"].as_str().unwrap().contains("without storing"),
+        "{failed}"
+    );
+    let before = run_json_times(&out);
+    assert_eq!(before.len(), 20);
+
+    let o = trendlab(
+        dir.path(),
+        &[
+            "slurm",
+            "resubmit",
+            spec.to_str().unwrap(),
+            "--failed",
+            "--out",
+            "cluster",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("(units {killed}, --array={killed})")),
+        "{}",
+        stdout(&o)
+    );
+    let status = settled_status(dir.path(), &spec, &out);
+    assert_eq!(status["counts"]["done"], 21, "{status}");
+    let resubmission = &status["submissions"][1];
+    assert_eq!(resubmission["units"], serde_json::json!([killed]));
+    assert_eq!(resubmission["resubmit"], true);
+    // Only the killed unit ran again: every other record is untouched.
+    let after = run_json_times(&out);
+    assert_eq!(after.len(), 21);
+    for (id, time) in &before {
+        assert_eq!(after[id], *time, "run {id} was rewritten");
+    }
+    let o = trendlab(
+        dir.path(),
+        &["slurm", "status", spec.to_str().unwrap(), "--out", "cluster"],
+    );
+    assert!(
+        o.status.success() && stdout(&o).contains("21 units — 21 done"),
+        "{}",
+        stdout(&o)
+    );
+
+    let o = trendlab(dir.path(), &["report", spec.to_str().unwrap(), "--out", "cluster"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = trendlab(
+        dir.path(),
+        &["run", spec.to_str().unwrap(), "--out", "local", "--quiet"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        leaderboard_without_timing(&out, "quickstart"),
+        leaderboard_without_timing(&dir.path().join("local"), "quickstart")
+    );
+}
