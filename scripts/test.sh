@@ -29,7 +29,17 @@ cargo fmt --all --check
 # The GPU backend compiles on machines without a GPU (CubeCL loads CUDA at
 # run time). DOCS_RS=1 keeps tracel-llvm-bundler, a build dependency of
 # cubecl-cuda, from downloading an LLVM bundle that only linking needs.
-DOCS_RS=1 cargo check --locked --quiet -p trendlab-neural --features cuda
+# The same check builds the crates that read the run store (report,
+# tracking, cluster launchers) without the engine's `neural` feature, and
+# their dependency tree must hold neither burn nor tokenizers.
+DOCS_RS=1 cargo check --locked --quiet -p trendlab-neural --features trendlab-neural/cuda \
+  -p trendlab-report -p trendlab-tracking -p trendlab-cluster
+for crate in trendlab-report trendlab-tracking trendlab-cluster; do
+  if cargo tree --locked -p "$crate" -e normal,dev | grep -E "(burn[a-z-]*|tokenizers) v[0-9]" > /dev/null; then
+    echo "$crate depends on burn or tokenizers:"; cargo tree --locked -p "$crate" -e normal,dev -i burn-core || true
+    exit 1
+  fi
+done
 
 scripts/fetch_minilm.sh
 

@@ -145,6 +145,27 @@ fn manifests_group_units_by_what_they_need() {
         assert!(!unit.after.is_empty());
         assert!(unit.after.iter().all(|&u| u < range.first));
     }
+    // A worker on an ensemble unit waits for its members' runs, then says which are missing.
+    let first = range.first.to_string();
+    let o = trendlab(
+        dir.path(),
+        &[
+            "work",
+            "plan.json",
+            "--index",
+            &first,
+            "--wait-for-reads",
+            "0",
+            "--out",
+            "empty",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("runs this unit reads are still not stored"),
+        "{}",
+        stderr(&o)
+    );
     let lstm = write_manifest(dir.path(), &repo().join("experiments/lstm_retail.toml")).1;
     assert!(lstm.units.iter().any(|u| u.group == Group::Neural));
 }
