@@ -164,15 +164,13 @@ pub fn work(manifest_path: &Path, selection: Selection, options: &WorkOptions<'_
         }
     }
     let store = RunStore::new(options.out, &plan.experiment);
+    // Every id is planned: the manifest was checked against the plan.
+    let run_by_id: std::collections::HashMap<&str, &PlannedRun> =
+        plan.runs.iter().map(|r| (r.id.as_str(), r)).collect();
     let runs: Vec<&PlannedRun> = units
         .iter()
         .flat_map(|u| u.runs.iter())
-        .map(|id| {
-            plan.runs
-                .iter()
-                .find(|r| &r.id == id)
-                .expect("checked against the plan")
-        })
+        .map(|id| run_by_id[id.as_str()])
         .collect();
     if let Some(seconds) = options.wait_for_reads {
         wait_for_reads(&plan, &runs, &store, Duration::from_secs(seconds))?;

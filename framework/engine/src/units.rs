@@ -175,11 +175,12 @@ impl Manifest {
             .iter()
             .flat_map(|u| u.runs.iter().map(move |r| (r.clone(), u.index)))
             .collect();
+        let run_by_id: HashMap<&str, &PlannedRun> = plan.runs.iter().map(|r| (r.id.as_str(), r)).collect();
         for unit in &mut units {
             let after: BTreeSet<usize> = unit
                 .runs
                 .iter()
-                .filter_map(|id| plan.runs.iter().find(|r| &r.id == id))
+                .filter_map(|id| run_by_id.get(id.as_str()).copied())
                 .flat_map(|r| plan.prerequisites(r))
                 .filter_map(|id| unit_of_run.get(id).copied())
                 .filter(|&u| u != unit.index)
