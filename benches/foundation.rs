@@ -67,8 +67,9 @@ fn main() {
     std::fs::write(&grid_path, grid_spec).unwrap();
     let (spec_time, experiment) = measure(10, || trendlab_spec::load(&grid_path).expect("valid spec"));
     let (time, plan) = measure(10, || {
-        let prepared = trendlab_engine::prepare(&grid_path).expect("valid spec and data");
-        trendlab_engine::Plan::new(&prepared)
+        trendlab_ops::Workspace::open(&grid_path, dir.path())
+            .expect("valid spec and data")
+            .plan
     });
     assert_eq!(plan.runs.len(), 1020, "200 ridge configs + 4 baselines, x 5 folds");
     println!(

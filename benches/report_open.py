@@ -7,7 +7,7 @@ chromedriver (Debian's chromium and chromium-driver), the median time from
 navigation start to the load event and to the report's own
 "trendlab-charts-drawn" mark (every chart drawn). Standard library only.
 
-    benches/report_open.py [--repeat 5] [reports/ensemble-retail/index.html ...]
+    benches/report_open.py [--repeat 5] [docs/examples/ensemble-retail/index.html ...]
 """
 import argparse, glob, json, os, shutil, socket, statistics, subprocess, sys, tempfile, time
 import urllib.request

@@ -11,7 +11,8 @@
 
 use std::path::Path;
 use std::time::{Duration, Instant};
-use trendlab_engine::{Budget, Plan, RunOptions, RunStore, execute, prepare};
+use trendlab_engine::{Budget, RunOptions, execute};
+use trendlab_ops::Workspace;
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
@@ -21,19 +22,18 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 /// Median seconds of executing the plan of `spec` on `jobs` threads, and
 /// the metrics of every run (to compare across job counts).
 fn time_grid(spec: &Path, jobs: usize, repetitions: usize) -> (Duration, Vec<String>) {
-    let prepared = prepare(spec).expect("a valid spec");
-    let plan = Plan::new(&prepared);
     let mut metrics = Vec::new();
     let samples = (0..repetitions)
         .map(|_| {
             let out = tempfile::tempdir().expect("temp dir");
-            let store = RunStore::new(out.path(), &plan.experiment);
+            let w = Workspace::open(spec, out.path()).expect("a valid spec");
+            let (prepared, plan, store) = (&w.prepared, &w.plan, &w.store);
             let options = RunOptions {
                 force: false,
                 budget: Budget::jobs(jobs),
             };
             let start = Instant::now();
-            let summary = execute(&prepared, &plan, &store, options, &()).expect("the store is writable");
+            let summary = execute(prepared, plan, store, options, &()).expect("the store is writable");
             let elapsed = start.elapsed();
             assert!(summary.failed.is_empty(), "runs failed: {:?}", summary.failed);
             metrics = plan

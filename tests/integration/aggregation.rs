@@ -2,7 +2,7 @@
 
 use crate::common::{dataset, write};
 use chrono::NaiveDate;
-use trendlab_engine::prepare;
+use trendlab_ops::Workspace;
 
 fn aggregate(extra: &str) -> trendlab_data::Panel {
     let dir = tempfile::tempdir().unwrap();
@@ -10,8 +10,9 @@ fn aggregate(extra: &str) -> trendlab_data::Panel {
         "[experiment]\nname = \"raw\"\n\n[data]\npath = {:?}\n\n[data.aggregate]\nsum = \"Quantity\"\nby = \"StockCode\"\ntime = \"InvoiceDate\"\nfrequency = \"D\"\ntext = \"Description\"\n{extra}\n\n[evaluation]\nhorizon = 7\n\n[[models]]\nname = \"naive\"\nfamily = \"naive\"\n",
         dataset("online_retail_2010_2011.csv.gz").to_str().unwrap()
     );
-    prepare(&write(dir.path(), "spec.toml", &spec))
+    Workspace::open(&write(dir.path(), "spec.toml", &spec), dir.path())
         .expect("the raw log aggregates")
+        .prepared
         .panel
 }
 

@@ -4,7 +4,8 @@
 
 use crate::common::{records, stdout, trendlab, write};
 use std::path::Path;
-use trendlab_engine::store::{RunStatus, RunStore};
+use trendlab_engine::store::RunStatus;
+use trendlab_ops::Workspace;
 
 /// A daily long-format CSV: `id,date,y,promo` for each `(id, values, promo)`.
 fn daily_csv(dir: &Path, series: &[(&str, Vec<f64>, Vec<f64>)]) {
@@ -81,7 +82,9 @@ family = \"linear\"
     write(dir.path(), "spec.toml", &spec);
     let out = trendlab(dir.path(), &["run", "spec.toml", "--out", "out", "--quiet"]);
     assert!(out.status.success(), "{}", stdout(&out));
-    let store = RunStore::new(&dir.path().join("out"), "arima-cli");
+    let store = Workspace::open(&dir.path().join("spec.toml"), &dir.path().join("out"))
+        .unwrap()
+        .store;
     for record in records(&dir.path().join("out"), "arima-cli") {
         assert_eq!(record.status, RunStatus::Finished, "{record:?}");
         let metrics = store.metrics(&record.run_id).unwrap().unwrap();
@@ -169,7 +172,9 @@ exogenous = true
     let out = trendlab(dir.path(), &["run", "spec.toml", "--out", "out", "--quiet"]);
     assert!(out.status.success(), "{}", stdout(&out));
     let record = &records(&dir.path().join("out"), "arima-cli")[0];
-    let table = RunStore::new(&dir.path().join("out"), "arima-cli")
+    let table = Workspace::open(&dir.path().join("spec.toml"), &dir.path().join("out"))
+        .unwrap()
+        .store
         .forecasts(&record.run_id)
         .unwrap();
     for row in &table.rows {

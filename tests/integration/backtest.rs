@@ -4,7 +4,11 @@ use crate::common::quickstart_variant;
 use chrono::NaiveDate;
 use trendlab_engine::execute::fold_input;
 use trendlab_engine::folds::Window;
-use trendlab_engine::{Plan, prepare};
+use trendlab_ops::Workspace;
+
+fn prepared(spec: &std::path::Path) -> Result<trendlab_engine::Prepared, trendlab_ops::Error> {
+    Ok(Workspace::open(spec, spec.parent().unwrap())?.prepared)
+}
 use trendlab_models::Forecaster;
 use trendlab_models::features::{PreparedSeries, training_rows};
 use trendlab_spec::{FamilySpec, Scaling};
@@ -16,7 +20,7 @@ fn date(s: &str) -> NaiveDate {
 #[test]
 fn expanding_fold_boundaries_on_the_quickstart() {
     let dir = tempfile::tempdir().unwrap();
-    let prepared = prepare(&quickstart_variant(dir.path(), &[])).unwrap();
+    let prepared = prepared(&quickstart_variant(dir.path(), &[])).unwrap();
     let folds = &prepared.backtest.folds;
     // 52 weeks from 2010-12-06; last week 2011-11-28. Cutoffs lie 8 + (2 - k) * 8 weeks back.
     let cutoffs: Vec<NaiveDate> = folds.iter().map(|f| f.cutoff).collect();
@@ -59,7 +63,7 @@ fn sliding_windows_keep_train_size_periods() {
             ("step = 8", "step = 4"),
         ],
     );
-    let prepared = prepare(&spec).unwrap();
+    let prepared = prepared(&spec).unwrap();
     let windows: Vec<Window> = prepared
         .backtest
         .folds
@@ -94,7 +98,7 @@ fn grid_expansion_counts() {
         dir.path(),
         &[("alpha = [0.1, 1.0, 10.0]", grid), ("folds = 3", "folds = 2")],
     );
-    let plan = Plan::new(&prepare(&spec).unwrap());
+    let plan = Workspace::open(&spec, dir.path()).unwrap().plan;
     // naive, snaive4, mean, drift + 3 × 2 × 2 ridge configurations, each on 2 folds.
     assert_eq!(plan.configs.len(), 4 + 12);
     assert_eq!(plan.runs.len(), 16 * 2);
@@ -112,7 +116,7 @@ fn grid_expansion_counts() {
     ids.dedup();
     assert_eq!(ids.len(), 32, "run hashes are distinct");
     // The same spec plans the same hashes.
-    let again = Plan::new(&prepare(&spec).unwrap());
+    let again = Workspace::open(&spec, dir.path()).unwrap().plan;
     assert_eq!(again.runs, plan.runs);
 }
 
@@ -153,7 +157,7 @@ fn changing_future_values_changes_no_training_feature() {
             "calendar = [\"week_of_year\", \"month\"]\nfuture = []",
         )],
     );
-    let prepared = prepare(&spec).unwrap();
+    let prepared = prepared(&spec).unwrap();
     let (rows, forecasts) = fold_zero(&prepared);
     assert!(
         rows.len() > 1000 && rows[0].len() > 8,

@@ -4,8 +4,8 @@
 //! `TRENDLAB_CHROMEDRIVER`). The page is opened from `file://`, as a
 //! reader opens a downloaded report, with the network closed to it.
 
+use crate::common::{free_port, required_env};
 use crate::common::{on_quickstart, stderr};
-use crate::mlflow_server::{free_port, required_env};
 use crate::report::chart_data;
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};

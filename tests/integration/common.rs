@@ -98,3 +98,19 @@ pub fn leaderboard_without_timing(out: &Path, experiment: &str) -> Vec<String> {
         .map(|l| l.rsplit_once(',').unwrap().0.to_string())
         .collect()
 }
+
+#[cfg(feature = "service-tests")]
+pub fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the tests with scripts/test.sh, which installs and starts what they need (MLflow, Chromium)")
+    })
+}
+
+/// A free local port (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

@@ -3,7 +3,18 @@
 use crate::common::write;
 use std::io::Write;
 use std::path::Path;
-use trendlab_engine::{PrepareError, Prepared, prepare};
+use trendlab_engine::PrepareError;
+use trendlab_engine::Prepared;
+use trendlab_ops::{Error, Workspace};
+
+/// The prepared spec, or the spec's or data's own error.
+fn prepared(spec: &Path) -> Result<Prepared, PrepareError> {
+    match Workspace::open(spec, spec.parent().unwrap()) {
+        Ok(w) => Ok(w.prepared),
+        Err(Error::Spec { error, .. }) => Err(error),
+        Err(other) => panic!("not a spec or data error: {other}"),
+    }
+}
 
 /// A daily spec over `data_file` (in `dir`) with one naive model, a 1-step
 /// horizon and one fold; `data_extra` is appended to `[data]`.
@@ -17,7 +28,7 @@ fn spec(dir: &Path, data_file: &str, data_extra: &str) -> std::path::PathBuf {
 fn load(csv: &str, data_extra: &str) -> (tempfile::TempDir, Result<Prepared, PrepareError>) {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "data.csv", csv);
-    let result = prepare(&spec(dir.path(), "data.csv", data_extra));
+    let result = prepared(&spec(dir.path(), "data.csv", data_extra));
     (dir, result)
 }
 
@@ -100,7 +111,7 @@ fn dates_off_the_frequency_are_errors() {
         .unwrap()
         .replace("frequency = \"D\"", "frequency = \"W-MON\"");
     let spec = write(dir.path(), "spec.toml", &text);
-    let e = prepare(&spec).unwrap_err().to_string();
+    let e = prepared(&spec).unwrap_err().to_string();
     assert!(
         e.ends_with("data.csv:3: date 2024-01-09 is not on the `W-MON` frequency (expected 2024-01-08)"),
         "{e}"
@@ -118,7 +129,7 @@ fn gzip_files_read_like_plain_ones() {
     );
     gz.write_all(csv.as_bytes()).unwrap();
     gz.finish().unwrap();
-    let gzipped = prepare(&spec(dir.path(), "data.csv.gz", "")).unwrap();
+    let gzipped = prepared(&spec(dir.path(), "data.csv.gz", "")).unwrap();
     assert_eq!(gzipped.panel.series, plain.unwrap().panel.series);
 }
 

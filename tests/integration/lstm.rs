@@ -66,19 +66,10 @@ impl Panel {
                 future: self.covariates.get(i).map(|c| vec![c.as_slice()]).unwrap_or_default(),
             })
             .collect();
-        let input = FoldInput {
-            series,
-            horizon,
-            features,
-            seed: 3,
-            levels: &[],
-            first_fold: None,
-            observer: log,
-            artifacts: None,
-            spec_dir: std::path::Path::new("."),
-            cache: self.cache.as_deref(),
-            members: None,
-        };
+        let mut input = FoldInput::new(series, horizon, features);
+        input.seed = 3;
+        input.observer = log;
+        input.context.files.cache = self.cache.as_deref();
         model
             .forecast(&input)
             .expect("the fold trains")

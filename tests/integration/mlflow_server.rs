@@ -1,16 +1,11 @@
 //! MLflow servers for the tracking tests: the shared one that
 //! `scripts/test.sh` starts, and private ones a test can stop and restart.
 
+use crate::common::{free_port, required_env};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-pub fn required_env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run the tests with scripts/test.sh, which installs and starts what they need (MLflow, Chromium)")
-    })
-}
 
 /// The server started by scripts/test.sh.
 pub fn shared_uri() -> String {
@@ -24,15 +19,6 @@ pub fn unique(prefix: &str) -> String {
         .unwrap()
         .as_nanos();
     format!("{prefix}-{}-{nanos}", std::process::id())
-}
-
-/// A free local port (bound, then released).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn healthy(uri: &str) -> bool {

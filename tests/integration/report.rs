@@ -355,3 +355,37 @@ fn the_regression_gate_exits_1_only_past_its_threshold() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(stderr(&missing).contains("nowhere.json"));
 }
+
+/// The committed example pages (docs/examples) carry the stylesheet and
+/// scripts of the current templates: regenerate them with
+/// scripts/examples.sh after changing one.
+#[test]
+fn examples_are_rendered_by_the_current_templates() {
+    let repo = crate::common::repo();
+    let assets = [
+        "templates/report.css",
+        "templates/report.js",
+        "templates/vendor/uplot/uPlot.min.css",
+        "templates/vendor/uplot/uPlot.iife.min.js",
+    ];
+    let mut pages = 0;
+    for entry in std::fs::read_dir(repo.join("docs/examples")).unwrap() {
+        let page = entry.unwrap().path().join("index.html");
+        if !page.is_file() {
+            continue;
+        }
+        pages += 1;
+        let html = read(&page);
+        for asset in assets {
+            assert!(
+                html.contains(&read(&repo.join(asset))),
+                "{} was not rendered with the current {asset}: run scripts/examples.sh",
+                page.display()
+            );
+        }
+        for file in ["leaderboard.md", "leaderboard.csv", "leaderboard.json"] {
+            assert!(page.with_file_name(file).is_file(), "{} lacks {file}", page.display());
+        }
+    }
+    assert_eq!(pages, 5, "the five example reports");
+}

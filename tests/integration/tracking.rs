@@ -1,8 +1,9 @@
 //! MLflow tracking against real MLflow servers (started by scripts/test.sh,
 //! or privately by a test), checked through the REST API.
 
-use crate::common::{files_under, quickstart_variant, stderr, stdout, trendlab};
-use crate::mlflow_server::{PrivateServer, free_port, shared_uri, unique};
+use crate::common::{files_under, stderr, stdout, trendlab};
+use crate::mlflow_server::{PrivateServer, shared_uri, unique};
+use crate::tracking_offline::spec;
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -10,14 +11,6 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 use trendlab_tracking::client::{KeyValue, MetricValue, Run};
 use trendlab_tracking::{Credentials, MlflowClient};
-
-/// The quickstart under a fresh experiment name, with extra edits.
-fn spec(dir: &Path, experiment: &str, edits: &[(&str, &str)]) -> String {
-    let name = format!("name = \"{experiment}\"");
-    let mut all = vec![("name = \"quickstart\"", name.as_str())];
-    all.extend_from_slice(edits);
-    quickstart_variant(dir, &all).to_str().unwrap().to_string()
-}
 
 fn runs(uri: &str, experiment: &str, kind: &str) -> Vec<Run> {
     let client = MlflowClient::new(uri, Credentials::default());
@@ -293,34 +286,6 @@ fn a_server_lost_mid_grid_costs_no_run_and_sync_mirrors_everything_once() {
         stdout(&again).contains("0 configurations mirrored, 44 already there"),
         "{}",
         stdout(&again)
-    );
-}
-
-#[test]
-fn an_unreachable_server_at_start_costs_no_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let spec = spec(dir.path(), "unreachable", &[]);
-    let uri = format!("http://127.0.0.1:{}", free_port());
-    let out = trendlab(
-        dir.path(),
-        &["run", &spec, "--out", "out", "--quiet", "--tracking-uri", &uri],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("21 finished, 0 failed"));
-    let err = stderr(&out);
-    assert!(
-        err.contains(&format!(
-            "warning: not mirroring to MLflow: MLflow server {uri} is unreachable"
-        )),
-        "{err}"
-    );
-    assert!(dir.path().join("out/reports/unreachable/leaderboard.csv").exists());
-    let sync = trendlab(dir.path(), &["sync", &spec, "--out", "out", "--tracking-uri", &uri]);
-    assert_eq!(sync.status.code(), Some(1));
-    assert!(
-        stderr(&sync).contains("cannot sync: MLflow server"),
-        "{}",
-        stderr(&sync)
     );
 }
 

@@ -270,14 +270,14 @@ fn run_one(
     let run_dir = store.run_dir(&run.id);
     let mut input = fold_input(prepared, windows, first_fold);
     input.observer = &observer;
-    input.artifacts = Some(&run_dir);
+    input.context.files.artifacts = Some(&run_dir);
     let cache = store.cache_dir();
-    input.cache = Some(&cache);
+    input.context.files.cache = Some(&cache);
     let members = match config.family.ensemble() {
         Some(_) => crate::members::gather(prepared, plan, run, store, windows).map(Some),
         None => Ok(None),
     };
-    input.members = members.as_ref().ok().and_then(Option::as_ref);
+    input.context.members = members.as_ref().ok().and_then(Option::as_ref);
     let outcomes = match (&members, windows.is_empty()) {
         (Err(reason), _) => Err(reason.clone()),
         (Ok(_), true) => Err(format!(
@@ -381,19 +381,12 @@ pub fn fold_input<'a>(prepared: &'a Prepared, windows: &[Window], first_fold: Op
             }
         })
         .collect();
-    FoldInput {
-        series,
-        horizon: prepared.experiment.evaluation().horizon,
-        features,
-        seed: prepared.experiment.document.experiment.seed,
-        levels: &prepared.experiment.evaluation().levels,
-        first_fold,
-        observer: &(),
-        artifacts: None,
-        spec_dir: prepared.experiment.file.parent().unwrap_or(std::path::Path::new("")),
-        cache: None,
-        members: None,
-    }
+    let mut input = FoldInput::new(series, prepared.experiment.evaluation().horizon, features);
+    input.seed = prepared.experiment.document.experiment.seed;
+    input.levels = &prepared.experiment.evaluation().levels;
+    input.context.first_fold = first_fold;
+    input.context.files.spec_dir = prepared.experiment.file.parent().unwrap_or(std::path::Path::new(""));
+    input
 }
 
 /// Runs the model, turning errors and panics into a reason; each series'

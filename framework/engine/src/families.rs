@@ -19,39 +19,50 @@ pub fn forecaster(family: &FamilySpec) -> &dyn Forecaster {
         FamilySpec::Drift(c) => c,
         FamilySpec::Linear(c) => c,
         FamilySpec::Arima(c) => c,
-        FamilySpec::Lstm(_) | FamilySpec::BertFusion(_) => neural(family),
+        FamilySpec::Lstm(c) => neural::lstm(c),
+        FamilySpec::BertFusion(c) => neural::bert_fusion(c),
         FamilySpec::Ensemble(c) => c,
     }
 }
 
 #[cfg(feature = "neural")]
-fn neural(family: &FamilySpec) -> &dyn Forecaster {
+mod neural {
+    use trendlab_models::Forecaster;
     use trendlab_neural::ref_cast::RefCast;
     use trendlab_neural::{BertFusion, Lstm};
-    match family {
-        FamilySpec::Lstm(c) => Lstm::ref_cast(c),
-        FamilySpec::BertFusion(c) => BertFusion::ref_cast(c),
-        _ => unreachable!("only neural families are passed here"),
+    use trendlab_spec::{BertFusionConfig, LstmConfig};
+
+    pub fn lstm(config: &LstmConfig) -> &dyn Forecaster {
+        Lstm::ref_cast(config)
+    }
+
+    pub fn bert_fusion(config: &BertFusionConfig) -> &dyn Forecaster {
+        BertFusion::ref_cast(config)
     }
 }
 
+/// Stands in for the neural families in a build without them: their runs
+/// fail with the reason.
 #[cfg(not(feature = "neural"))]
-fn neural(_: &FamilySpec) -> &dyn Forecaster {
-    &WithoutNeural
-}
+mod neural {
+    use trendlab_models::{FoldInput, Forecaster, ModelError, SeriesOutcome};
+    use trendlab_spec::{BertFusionConfig, LstmConfig};
 
-/// Stands in for the neural families in a build without them.
-#[cfg(not(feature = "neural"))]
-struct WithoutNeural;
+    struct WithoutNeural;
 
-#[cfg(not(feature = "neural"))]
-impl Forecaster for WithoutNeural {
-    fn forecast(
-        &self,
-        _: &trendlab_models::FoldInput<'_>,
-    ) -> Result<Vec<trendlab_models::SeriesOutcome>, trendlab_models::ModelError> {
-        Err(trendlab_models::ModelError::Unfit(
-            "this build has no neural families (trendlab-engine without its `neural` feature)".into(),
-        ))
+    impl Forecaster for WithoutNeural {
+        fn forecast(&self, _: &FoldInput<'_>) -> Result<Vec<SeriesOutcome>, ModelError> {
+            Err(ModelError::Unfit(
+                "this build has no neural families (trendlab-engine without its `neural` feature)".into(),
+            ))
+        }
+    }
+
+    pub fn lstm(_: &LstmConfig) -> &'static dyn Forecaster {
+        &WithoutNeural
+    }
+
+    pub fn bert_fusion(_: &BertFusionConfig) -> &'static dyn Forecaster {
+        &WithoutNeural
     }
 }

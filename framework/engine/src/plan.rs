@@ -19,7 +19,7 @@ use crate::prepare::Prepared;
 use serde::Serialize;
 use serde_json::Value;
 use serde_json::json;
-use trendlab_spec::{ComputeDevice, FamilySpec, ModelConfig};
+use trendlab_spec::{ComputeDevice, ModelConfig};
 
 /// One unit of work: a configuration on a fold.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -117,7 +117,7 @@ impl Plan {
         let content = |config: &ModelConfig, fold: &Fold| {
             let features = config.family.uses_features().then_some(&experiment.document.features);
             json!({
-                "shared": shared, "model": config.model, "family": hashed_family(&config.family),
+                "shared": shared, "model": config.model, "family": config.family.hashed_params(),
                 "features": features, "cutoff": fold.cutoff,
             })
         };
@@ -180,7 +180,7 @@ impl Plan {
                     .map(|(m, role, j)| id_of(&runs, m, role, j))
                     .collect();
                 let content = json!({
-                    "shared": shared, "model": config.model, "family": hashed_family(&config.family),
+                    "shared": shared, "model": config.model, "family": config.family.hashed_params(),
                     "cutoff": fold.cutoff, "reads": reads,
                 });
                 runs.push(PlannedRun {
@@ -277,15 +277,4 @@ fn candidates(configs: &[ModelConfig], e: usize) -> Vec<usize> {
         .flat_map(|member| configs.iter().enumerate().filter(move |(_, c)| &c.model == member))
         .map(|(c, _)| c)
         .collect()
-}
-
-/// A family as it enters run hashes: without its compute device, which
-/// changes where a run trains, not which run it is (a run stored on a GPU
-/// box is found by a CPU `report`).
-fn hashed_family(family: &FamilySpec) -> serde_json::Value {
-    let mut value = serde_json::to_value(family).expect("family configs serialise");
-    if let Some(map) = value.as_object_mut() {
-        map.remove("device");
-    }
-    value
 }

@@ -35,6 +35,17 @@ pub enum Group {
 }
 
 impl Group {
+    /// The group of a family's units, from its own statement.
+    pub fn of(capabilities: &trendlab_spec::Capabilities) -> Group {
+        if capabilities.reads_runs {
+            Group::Ensembles
+        } else if capabilities.device.is_some() {
+            Group::Neural
+        } else {
+            Group::Classical
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Group::Classical => "classical",
@@ -136,13 +147,7 @@ impl Manifest {
                 }
             }
             let config = &plan.configs[run.config];
-            let group = if !run.reads.is_empty() {
-                Group::Ensembles
-            } else if config.family.device().is_some() {
-                Group::Neural
-            } else {
-                Group::Classical
-            };
+            let group = Group::of(&config.family.capabilities());
             let label =
                 if plan.configs[run.config].family.reuses_first_fold() && run.fold == 0 && run.role.is_backtest() {
                     format!("{} all folds", config.label())

@@ -41,7 +41,9 @@ impl SeriesHistory<'_> {
     }
 }
 
-/// Everything a model needs to produce one fold's forecasts.
+/// Everything a model needs to produce one fold's forecasts: what every
+/// family reads, and in [`FamilyContext`] what only some do. Built with
+/// [`FoldInput::new`] and the fields a caller needs set.
 #[derive(Debug, Clone)]
 pub struct FoldInput<'a> {
     pub series: Vec<SeriesHistory<'a>>,
@@ -51,11 +53,46 @@ pub struct FoldInput<'a> {
     /// Levels (percent, e.g. 80 and 95) of the central prediction intervals
     /// wanted, for families that produce them.
     pub levels: &'a [f64],
-    /// What the same configuration chose per series on the backtest's first
-    /// fold ([`SeriesForecast::chosen`]), for families that reuse it.
-    pub first_fold: Option<&'a Choices>,
     /// Hears about training progress.
     pub observer: &'a dyn FitObserver,
+    /// What only some families read.
+    pub context: FamilyContext<'a>,
+}
+
+impl<'a> FoldInput<'a> {
+    /// A fold of `series` to forecast `horizon` periods ahead: seed 0, no
+    /// intervals, nobody listening, no family context.
+    pub fn new(series: Vec<SeriesHistory<'a>>, horizon: usize, features: &'a FeatureSet) -> FoldInput<'a> {
+        FoldInput {
+            series,
+            horizon,
+            features,
+            seed: 0,
+            levels: &[],
+            observer: &(),
+            context: FamilyContext::default(),
+        }
+    }
+}
+
+/// What only some families read, each field named by the capability that
+/// needs it (see `trendlab_spec::Capabilities`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FamilyContext<'a> {
+    /// What the same configuration chose per series on the backtest's first
+    /// fold ([`SeriesForecast::chosen`]): families that reuse it.
+    pub first_fold: Option<&'a Choices>,
+    /// Files of the run: families that save checkpoints or read files named
+    /// in the spec (the neural families).
+    pub files: RunFiles<'a>,
+    /// The members' stored forecasts (the engine reads them from the run
+    /// store): families that read other runs (ensembles).
+    pub members: Option<&'a ensemble::MemberForecasts>,
+}
+
+/// Where a run's files are.
+#[derive(Debug, Clone, Copy)]
+pub struct RunFiles<'a> {
     /// The run's directory, where a family may save files (checkpoints).
     pub artifacts: Option<&'a std::path::Path>,
     /// The folder relative paths of the spec (an encoder directory) are
@@ -64,9 +101,16 @@ pub struct FoldInput<'a> {
     /// A folder shared by the experiment's runs for results worth reusing
     /// across runs (text embeddings); none: recompute.
     pub cache: Option<&'a std::path::Path>,
-    /// The members' stored forecasts, for the ensemble family (the engine
-    /// reads them from the run store); `None` for every other family.
-    pub members: Option<&'a ensemble::MemberForecasts>,
+}
+
+impl Default for RunFiles<'_> {
+    fn default() -> Self {
+        RunFiles {
+            artifacts: None,
+            spec_dir: std::path::Path::new(""),
+            cache: None,
+        }
+    }
 }
 
 /// One epoch of a trained family, as recorded in the run store.
@@ -215,11 +259,31 @@ pub(crate) fn per_series<T: Into<SeriesForecast>>(
         .collect())
 }
 
-/// Test helper: forecasts one daily series.
-#[cfg(test)]
-pub(crate) mod testing {
+/// Shared test support (this crate's tests, the neural crate's and the
+/// integration tests, through the `testing` feature): folds of daily series.
+#[cfg(any(test, feature = "testing"))]
+pub mod testing {
     use crate::{FeatureSet, FoldInput, Forecaster, ModelError, SeriesHistory};
     use chrono::NaiveDate;
+
+    /// `n` consecutive days from 2024-01-01.
+    pub fn daily_dates(n: usize) -> Vec<NaiveDate> {
+        let start = NaiveDate::from_ymd_opt(2024, 1, 1).expect("valid date");
+        (0..n).map(|i| start + chrono::Days::new(i as u64)).collect()
+    }
+
+    /// A series `id` of training values `target` over the first dates of
+    /// `dates` (which run on over the horizon), without text or covariates.
+    pub fn history<'a>(id: &'a str, dates: &'a [NaiveDate], target: &'a [f64]) -> SeriesHistory<'a> {
+        SeriesHistory {
+            id,
+            text: None,
+            dates,
+            target,
+            past: vec![],
+            future: vec![],
+        }
+    }
 
     /// `model`'s forecasts of the daily series `y` (from 2024-01-01).
     pub fn forecast_series(
@@ -239,30 +303,10 @@ pub(crate) mod testing {
         features: &FeatureSet,
         levels: &[f64],
     ) -> Result<crate::SeriesForecast, ModelError> {
-        let start = NaiveDate::from_ymd_opt(2024, 1, 1).expect("valid date");
-        let dates: Vec<NaiveDate> = (0..y.len() + horizon)
-            .map(|i| start + chrono::Days::new(i as u64))
-            .collect();
-        let series = SeriesHistory {
-            id: "s",
-            text: None,
-            dates: &dates,
-            target: y,
-            past: vec![],
-            future: vec![],
-        };
+        let dates = daily_dates(y.len() + horizon);
         let input = FoldInput {
-            series: vec![series],
-            horizon,
-            features,
-            seed: 0,
             levels,
-            first_fold: None,
-            observer: &(),
-            artifacts: None,
-            spec_dir: std::path::Path::new("."),
-            cache: None,
-            members: None,
+            ..FoldInput::new(vec![history("s", &dates, y)], horizon, features)
         };
         model.forecast(&input)?.remove(0)
     }

@@ -63,7 +63,7 @@ pub(crate) fn fit_and_forecast(
         text.table = table.clone();
     }
     let predictions = predict(&trained.network, &trained.shape, &windows.forecast, backend);
-    let checkpoint = match input.artifacts {
+    let checkpoint = match input.context.files.artifacts {
         Some(dir) => {
             let meta = Checkpoint::new(config, &trained, &windows.step_inputs, input.horizon);
             Some(checkpoint::save(dir, &trained.network, &meta).map_err(ModelError::Unfit)?)

@@ -33,7 +33,7 @@ impl Forecaster for BertFusion {
         let backend = Backend::for_device(sequence.device).map_err(ModelError::Unfit)?;
         let mut windows = build(input, sequence)?;
         let texts = ProductTexts::of(input);
-        let dir = input.spec_dir.join(&text.encoder);
+        let dir = input.context.files.spec_dir.join(&text.encoder);
         let unfit = |e: EncoderError| ModelError::Unfit(e.to_string());
         let mut tuner = match text.freeze {
             true => None,
@@ -58,7 +58,7 @@ impl Forecaster for BertFusion {
                     &texts.distinct,
                     text.pooling,
                     text.normalize,
-                    input.cache,
+                    input.context.files.cache,
                     &device,
                 )
                 .map_err(unfit)?

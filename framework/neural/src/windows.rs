@@ -295,19 +295,7 @@ mod tests {
             frequency: Frequency::Daily,
             ..FeatureSet::default()
         };
-        let input = FoldInput {
-            series,
-            horizon: 2,
-            features: &features,
-            seed: 0,
-            levels: &[],
-            first_fold: None,
-            observer: &(),
-            artifacts: None,
-            spec_dir: std::path::Path::new("."),
-            cache: None,
-            members: None,
-        };
+        let input = FoldInput::new(series, 2, &features);
         let w = build(&input, &config(2, Some(2))).unwrap();
         assert_eq!(w.step_inputs, ["target", "dayofweek_sin", "dayofweek_cos", "promo"]);
         // Training origins 1..=1 (targets at 2, 3), validation origin 3 (targets 4, 5).

@@ -3,7 +3,8 @@
 //! The two parameter sets share one flat table in the spec; deserialising
 //! splits it by key so a typo is still refused by the part it belongs to.
 
-use crate::families::LstmConfig;
+use crate::capabilities::{Capabilities, CheckContext, Family};
+use crate::families::{ComputeDevice, LstmConfig, ParamIssue};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::path::Path;
@@ -115,23 +116,45 @@ impl<'de> Deserialize<'de> for BertFusionConfig {
     }
 }
 
-impl BertFusionConfig {
-    pub(crate) fn check(&self) -> Vec<crate::families::ParamIssue> {
-        let issue = |field, message: &str| {
-            vec![crate::families::ParamIssue {
-                field,
-                message: message.to_string(),
-            }]
-        };
-        if !self.text.freeze && self.text.train_layers == 0 {
-            return issue("train_layers", "train_layers must be at least 1 when freeze = false");
+impl Family for BertFusionConfig {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            reads_text: true,
+            ..self.sequence.capabilities()
         }
-        if !(self.text.encoder_lr > 0.0 && self.text.encoder_lr.is_finite()) {
-            return issue("encoder_lr", "encoder_lr must be a finite number > 0");
-        }
-        self.sequence.check()
     }
 
+    fn check(&self, context: &CheckContext<'_>) -> Vec<ParamIssue> {
+        let mut issues = if !self.text.freeze && self.text.train_layers == 0 {
+            ParamIssue::one("train_layers", "train_layers must be at least 1 when freeze = false")
+        } else if !(self.text.encoder_lr > 0.0 && self.text.encoder_lr.is_finite()) {
+            ParamIssue::one("encoder_lr", "encoder_lr must be a finite number > 0")
+        } else {
+            self.sequence.check(context)
+        };
+        let dir = context.spec_dir.join(&self.text.encoder);
+        let missing = self.missing_encoder_files(context.spec_dir);
+        let problem = match dir.is_dir() {
+            false => "not found".to_string(),
+            true if !missing.is_empty() => format!("lacks {}", missing.join(", ")),
+            true => return issues,
+        };
+        issues.extend(ParamIssue::one(
+            "encoder",
+            format!(
+                "encoder directory {} {problem} (a Hugging Face BERT directory; scripts/fetch_minilm.sh fetches all-MiniLM-L6-v2 into models/)",
+                dir.display()
+            ),
+        ));
+        issues
+    }
+
+    fn device_mut(&mut self) -> Option<&mut ComputeDevice> {
+        self.sequence.device_mut()
+    }
+}
+
+impl BertFusionConfig {
     /// Files the encoder directory (resolved against `spec_dir`) lacks.
     pub fn missing_encoder_files(&self, spec_dir: &Path) -> Vec<&'static str> {
         let dir = spec_dir.join(&self.text.encoder);

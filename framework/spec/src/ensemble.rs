@@ -2,7 +2,8 @@
 //! how. The combination itself lives in `trendlab-models::ensemble`; the
 //! members' forecasts come from the run store (see `trendlab-engine`).
 
-use crate::families::ParamIssue;
+use crate::capabilities::{Capabilities, CheckContext, Family, Intervals};
+use crate::families::{ComputeDevice, ParamIssue};
 use crate::grid::ModelConfig;
 use crate::schema::Metric;
 use schemars::JsonSchema;
@@ -159,7 +160,7 @@ impl EnsembleConfig {
         }
     }
 
-    pub(crate) fn check(&self) -> Vec<ParamIssue> {
+    fn check_params(&self) -> Vec<ParamIssue> {
         let issue = |field, message: String| vec![ParamIssue { field, message }];
         if self.members.is_empty() {
             return issue("members", "list at least one member model".into());
@@ -210,5 +211,27 @@ impl EnsembleConfig {
             return issue("rounds", "rounds must be at least 1".into());
         }
         Vec::new()
+    }
+}
+
+impl Family for EnsembleConfig {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            device: None,
+            reads_features: false,
+            future_covariates: false,
+            reads_text: false,
+            reads_runs: true,
+            reuses_first_fold: false,
+            intervals: Intervals::Combined,
+        }
+    }
+
+    fn check(&self, _: &CheckContext<'_>) -> Vec<ParamIssue> {
+        self.check_params()
+    }
+
+    fn device_mut(&mut self) -> Option<&mut ComputeDevice> {
+        None
     }
 }

@@ -4,6 +4,7 @@
 //! here and that module there.
 
 use crate::bert_fusion::BertFusionConfig;
+use crate::capabilities::{Capabilities, CheckContext, Family, Intervals, univariate_with_intervals};
 use crate::ensemble::EnsembleConfig;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -40,32 +41,20 @@ pub struct ParamIssue {
     pub message: String,
 }
 
+impl ParamIssue {
+    /// A list of one issue.
+    pub fn one(field: &'static str, message: impl Into<String>) -> Vec<ParamIssue> {
+        vec![ParamIssue {
+            field,
+            message: message.into(),
+        }]
+    }
+}
+
 impl FamilySpec {
     /// The family's spec name (`"seasonal_naive"`).
     pub fn name(&self) -> &'static str {
         self.into()
-    }
-
-    /// Range checks serde cannot express.
-    pub fn check(&self) -> Vec<ParamIssue> {
-        let issue = |field, message: &str| {
-            vec![ParamIssue {
-                field,
-                message: message.to_string(),
-            }]
-        };
-        match self {
-            FamilySpec::SeasonalNaive(c) if c.season == 0 => issue("season", "season must be at least 1"),
-            FamilySpec::Mean(MeanConfig { window: Some(0) }) => issue("window", "window must be at least 1"),
-            FamilySpec::Linear(c) if !(c.alpha >= 0.0 && c.alpha.is_finite()) => {
-                issue("alpha", "alpha must be a finite number >= 0")
-            }
-            FamilySpec::Arima(c) => c.check(),
-            FamilySpec::Lstm(c) => c.check(),
-            FamilySpec::BertFusion(c) => c.check(),
-            FamilySpec::Ensemble(c) => c.check(),
-            _ => Vec::new(),
-        }
     }
 
     /// Parameters as a JSON object (without the family tag), for run records.
@@ -76,59 +65,40 @@ impl FamilySpec {
         std::mem::take(map)
     }
 
-    /// Whether this family reads `[features]` (feature-based models, ARIMAX).
-    pub fn uses_features(&self) -> bool {
-        matches!(
-            self,
-            FamilySpec::Linear(_) | FamilySpec::Lstm(_) | FamilySpec::BertFusion(_)
-        ) || self.needs_future_covariates()
-    }
-
-    /// Sets the compute device of families that have one (`--device`);
-    /// `false` for families that always run on the CPU.
-    pub fn set_device(&mut self, device: ComputeDevice) -> bool {
-        match self {
-            FamilySpec::Lstm(c) | FamilySpec::BertFusion(BertFusionConfig { sequence: c, .. }) => {
-                c.device = device;
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// The compute device of the families that train on one (`None` for
-    /// families that always run on the CPU).
-    pub fn device(&self) -> Option<ComputeDevice> {
-        match self {
-            FamilySpec::Lstm(c) | FamilySpec::BertFusion(BertFusionConfig { sequence: c, .. }) => Some(c.device),
-            _ => None,
-        }
-    }
-
-    /// Whether later folds of a configuration take the first fold's
-    /// per-series choices (so they run after it).
-    pub fn reuses_first_fold(&self) -> bool {
-        matches!(self, FamilySpec::Arima(ArimaConfig { reuse_order: true, .. }))
-    }
-
     /// The ensemble's configuration, for the family that combines other
     /// models' forecasts (it runs after them and reads their results).
     pub fn ensemble(&self) -> Option<&EnsembleConfig> {
-        match self {
-            FamilySpec::Ensemble(c) => Some(c),
-            _ => None,
+        if let FamilySpec::Ensemble(c) = self {
+            Some(c)
+        } else {
+            None
         }
-    }
-
-    /// Whether this family regresses on the known-in-advance covariates.
-    pub fn needs_future_covariates(&self) -> bool {
-        matches!(self, FamilySpec::Arima(ArimaConfig { exogenous: true, .. }))
     }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NaiveConfig {}
+
+/// Families without parameters: each series' own history, on the CPU,
+/// with their own intervals.
+macro_rules! parameterless_family {
+    ($($config:ty),*) => {$(
+        impl Family for $config {
+            fn capabilities(&self) -> Capabilities {
+                univariate_with_intervals()
+            }
+            fn check(&self, _: &CheckContext<'_>) -> Vec<ParamIssue> {
+                Vec::new()
+            }
+            fn device_mut(&mut self) -> Option<&mut ComputeDevice> {
+                None
+            }
+        }
+    )*};
+}
+
+parameterless_family!(NaiveConfig, DriftConfig);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -137,12 +107,42 @@ pub struct SeasonalNaiveConfig {
     pub season: usize,
 }
 
+impl Family for SeasonalNaiveConfig {
+    fn capabilities(&self) -> Capabilities {
+        univariate_with_intervals()
+    }
+    fn check(&self, _: &CheckContext<'_>) -> Vec<ParamIssue> {
+        match self.season {
+            0 => ParamIssue::one("season", "season must be at least 1"),
+            _ => Vec::new(),
+        }
+    }
+    fn device_mut(&mut self) -> Option<&mut ComputeDevice> {
+        None
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MeanConfig {
     /// Average only the last `window` training values.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<usize>,
+}
+
+impl Family for MeanConfig {
+    fn capabilities(&self) -> Capabilities {
+        univariate_with_intervals()
+    }
+    fn check(&self, _: &CheckContext<'_>) -> Vec<ParamIssue> {
+        match self.window {
+            Some(0) => ParamIssue::one("window", "window must be at least 1"),
+            _ => Vec::new(),
+        }
+    }
+    fn device_mut(&mut self) -> Option<&mut ComputeDevice> {
+        None
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -164,6 +164,30 @@ pub struct LinearConfig {
     /// Per-series scaling of the target (fitted on each fold's training data).
     #[serde(default)]
     pub scaling: Scaling,
+}
+
+impl Family for LinearConfig {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            device: None,
+            reads_features: true,
+            future_covariates: false,
+            reads_text: false,
+            reads_runs: false,
+            reuses_first_fold: false,
+            intervals: Intervals::None,
+        }
+    }
+    fn check(&self, _: &CheckContext<'_>) -> Vec<ParamIssue> {
+        if self.alpha >= 0.0 && self.alpha.is_finite() {
+            Vec::new()
+        } else {
+            ParamIssue::one("alpha", "alpha must be a finite number >= 0")
+        }
+    }
+    fn device_mut(&mut self) -> Option<&mut ComputeDevice> {
+        None
+    }
 }
 
 fn default_alpha() -> f64 {
@@ -230,6 +254,34 @@ pub struct ArimaConfig {
     pub exogenous: bool,
 }
 
+impl Family for ArimaConfig {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            device: None,
+            // ARIMAX reads the known-in-advance covariates of `[features]`.
+            reads_features: self.exogenous,
+            future_covariates: self.exogenous,
+            reads_text: false,
+            reads_runs: false,
+            reuses_first_fold: self.reuse_order,
+            intervals: Intervals::Own,
+        }
+    }
+    fn check(&self, context: &CheckContext<'_>) -> Vec<ParamIssue> {
+        let mut issues = self.check_orders();
+        if self.exogenous && !context.has_future_covariates {
+            issues.extend(ParamIssue::one(
+                "exogenous",
+                "exogenous regressors come from `[features] future`, which lists none",
+            ));
+        }
+        issues
+    }
+    fn device_mut(&mut self) -> Option<&mut ComputeDevice> {
+        None
+    }
+}
+
 /// Deterministic trend of an ARIMA model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum ArimaTrend {
@@ -261,7 +313,7 @@ impl ArimaTrend {
 }
 
 impl ArimaConfig {
-    fn check(&self) -> Vec<ParamIssue> {
+    fn check_orders(&self) -> Vec<ParamIssue> {
         let issue = |field, message: String| vec![ParamIssue { field, message }];
         match (self.auto, self.order) {
             (true, Some(_)) => {
@@ -371,6 +423,26 @@ pub struct LstmConfig {
     pub device: ComputeDevice,
 }
 
+impl Family for LstmConfig {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            device: Some(self.device),
+            reads_features: true,
+            future_covariates: false,
+            reads_text: false,
+            reads_runs: false,
+            reuses_first_fold: false,
+            intervals: Intervals::None,
+        }
+    }
+    fn check(&self, _: &CheckContext<'_>) -> Vec<ParamIssue> {
+        self.check_params()
+    }
+    fn device_mut(&mut self) -> Option<&mut ComputeDevice> {
+        Some(&mut self.device)
+    }
+}
+
 fn default_hidden() -> usize {
     64
 }
@@ -394,7 +466,7 @@ fn default_lstm_scaling() -> Scaling {
 }
 
 impl LstmConfig {
-    pub(crate) fn check(&self) -> Vec<ParamIssue> {
+    pub(crate) fn check_params(&self) -> Vec<ParamIssue> {
         let issue = |field, message: &str| {
             vec![ParamIssue {
                 field,

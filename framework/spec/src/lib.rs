@@ -7,6 +7,7 @@
 //! `path:line:col: message` the way compilers do.
 
 mod bert_fusion;
+pub mod capabilities;
 pub mod diagnostics;
 mod ensemble;
 mod experiment;
@@ -14,10 +15,12 @@ pub mod families;
 pub mod frequency;
 pub mod grid;
 mod locate;
+mod model_schema;
 pub mod schema;
 mod validate;
 
 pub use bert_fusion::{BertFusionConfig, Fusion, Pooling, TextFusion};
+pub use capabilities::{Capabilities, CheckContext, Family, Intervals};
 pub use diagnostics::{Diagnostic, Diagnostics, SpecError};
 pub use ensemble::{EnsembleConfig, MemberConfigs, Method, OnMissing, Solver};
 pub use experiment::{Experiment, ModelSpec};

@@ -353,19 +353,6 @@ impl JsonSchema for ModelEntry {
         "ModelEntry".into()
     }
     fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let family = generator.subschema_for::<crate::families::FamilySpec>();
-        schemars::json_schema!({
-            "description": "A model: `name`, `family` with the family's parameters, and `[models.grid]` mapping parameters to lists of values (cartesian product).",
-            "allOf": [family],
-            "properties": {
-                "name": { "type": "string" },
-                "grid": { "type": "object", "additionalProperties": { "type": "array" } },
-                "memory_gb": {
-                    "type": "number", "exclusiveMinimum": 0,
-                    "description": "Memory one run of this model needs, in GB; `run --jobs N` never runs more at once than fit in `--memory-gb`."
-                }
-            },
-            "required": ["name", "family"]
-        })
+        crate::model_schema::model_entry(generator)
     }
 }

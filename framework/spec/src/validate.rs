@@ -3,9 +3,10 @@
 //! sections, and each model's parameters and grid values against its
 //! family's config struct.
 
+use crate::capabilities::CheckContext;
 use crate::diagnostics::{Diagnostic, did_you_mean, unknown_field_name, with_suggestion};
 use crate::experiment::ModelSpec;
-use crate::families::{FamilySpec, ParamIssue};
+use crate::families::FamilySpec;
 use crate::frequency::Frequency;
 use crate::locate::{KeyPath, Target, span_of};
 use crate::schema::*;
@@ -292,6 +293,12 @@ impl Checker<'_> {
                 false => path.clone().key(key),
             };
             let mut reported = BTreeSet::new();
+            // A member that itself combines stored runs (an ensemble).
+            let reads_runs = |name: &str| {
+                all_configs
+                    .iter()
+                    .any(|c| c.model == name && c.family.capabilities().reads_runs)
+            };
             for config in &configs {
                 let Some(ensemble) = config.family.ensemble() else {
                     continue;
@@ -308,7 +315,7 @@ impl Checker<'_> {
                         Some(e) if e.name == model.name => {
                             Some(format!("ensemble `{member}` cannot be its own member"))
                         }
-                        Some(e) if e.family == "ensemble" => {
+                        Some(e) if reads_runs(&e.name) => {
                             Some(format!("member `{member}` is an ensemble; list its members instead"))
                         }
                         Some(_) => None,
@@ -439,32 +446,11 @@ impl Checker<'_> {
                 false
             }
             Ok(spec) => {
-                let mut issues = spec.check();
-                if let FamilySpec::BertFusion(c) = &spec {
-                    let base = self.file.parent().unwrap_or(Path::new(""));
-                    let dir = base.join(&c.text.encoder);
-                    let missing = c.missing_encoder_files(base);
-                    let problem = match dir.is_dir() {
-                        false => Some("not found".to_string()),
-                        true if !missing.is_empty() => Some(format!("lacks {}", missing.join(", "))),
-                        true => None,
-                    };
-                    if let Some(problem) = problem {
-                        issues.push(ParamIssue {
-                            field: "encoder",
-                            message: format!(
-                                "encoder directory {} {problem} (a Hugging Face BERT directory; scripts/fetch_minilm.sh fetches all-MiniLM-L6-v2 into models/)",
-                                dir.display()
-                            ),
-                        });
-                    }
-                }
-                if spec.needs_future_covariates() && !self.has_future_covariates {
-                    issues.push(ParamIssue {
-                        field: "exogenous",
-                        message: "exogenous regressors come from `[features] future`, which lists none".into(),
-                    });
-                }
+                let context = CheckContext {
+                    spec_dir: self.file.parent().unwrap_or(Path::new("")),
+                    has_future_covariates: self.has_future_covariates,
+                };
+                let issues = spec.check(&context);
                 for issue in &issues {
                     let (path, target) = located(issue.field, Target::Value);
                     self.error(path, target, issue.message.clone());

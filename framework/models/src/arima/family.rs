@@ -62,6 +62,7 @@ fn fit_series(config: &ArimaConfig, s: &SeriesHistory<'_>, input: &FoldInput<'_>
         return fit(s.target, exogenous, &orders, s.id);
     }
     let reused = input
+        .context
         .first_fold
         .filter(|_| config.reuse_order)
         .and_then(|choices| choices.get(s.id))
@@ -99,8 +100,8 @@ impl Forecaster for ArimaConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{daily_dates, history};
     use crate::{Choices, FeatureSet};
-    use chrono::NaiveDate;
 
     fn config(reuse_order: bool) -> ArimaConfig {
         ArimaConfig {
@@ -124,29 +125,11 @@ mod tests {
                 50.0 + x
             })
             .collect();
-        let start = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
-        let dates: Vec<NaiveDate> = (0..130).map(|i| start + chrono::Days::new(i)).collect();
+        let dates = daily_dates(130);
         let features = FeatureSet::default();
-        let input = FoldInput {
-            series: vec![SeriesHistory {
-                id: "s",
-                text: None,
-                dates: &dates,
-                target: &y,
-                past: vec![],
-                future: vec![],
-            }],
-            horizon: 10,
-            features: &features,
-            seed: 0,
-            levels: &[90.0],
-            first_fold: Some(first_fold),
-            observer: &(),
-            artifacts: None,
-            spec_dir: std::path::Path::new("."),
-            cache: None,
-            members: None,
-        };
+        let mut input = FoldInput::new(vec![history("s", &dates, &y)], 10, &features);
+        input.levels = &[90.0];
+        input.context.first_fold = Some(first_fold);
         config.forecast(&input).unwrap().remove(0).unwrap()
     }
 

@@ -268,6 +268,7 @@ fn weigh(
 impl Forecaster for EnsembleConfig {
     fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<SeriesOutcome>, ModelError> {
         let members = input
+            .context
             .members
             .ok_or_else(|| ModelError::Unfit("an ensemble needs its members' stored forecasts".into()))?;
         let combined = combine(self, members, input)?;
@@ -280,19 +281,15 @@ impl Forecaster for EnsembleConfig {
 pub(crate) mod testing {
     //! Toy member forecasts for the ensemble's tests.
     use super::*;
-    use crate::{FeatureSet, SeriesHistory};
+    use crate::FeatureSet;
+    pub use crate::testing::daily_dates as dates;
+    use crate::testing::history;
 
     pub fn candidate(label: &str) -> Candidate {
         Candidate {
             label: label.into(),
             model: label.split('[').next().unwrap_or(label).into(),
         }
-    }
-
-    /// Daily dates from 2024-01-01.
-    pub fn dates(n: usize) -> Vec<NaiveDate> {
-        let start = NaiveDate::from_ymd_opt(2024, 1, 1).expect("valid date");
-        (0..n).map(|i| start + chrono::Days::new(i as u64)).collect()
     }
 
     /// Runs `f` with a fold input of `series` series of `train` training
@@ -308,28 +305,10 @@ pub(crate) mod testing {
         let target = vec![1.0; train];
         let features = FeatureSet::default();
         let ids: Vec<String> = (0..series).map(|i| format!("s{i}")).collect();
+        let series = ids.iter().map(|id| history(id, &dates, &target)).collect();
         let input = FoldInput {
-            series: ids
-                .iter()
-                .map(|id| SeriesHistory {
-                    id,
-                    text: None,
-                    dates: &dates,
-                    target: &target,
-                    past: vec![],
-                    future: vec![],
-                })
-                .collect(),
-            horizon,
-            features: &features,
-            seed: 0,
             levels,
-            first_fold: None,
-            observer: &(),
-            artifacts: None,
-            spec_dir: std::path::Path::new("."),
-            cache: None,
-            members: None,
+            ..FoldInput::new(series, horizon, &features)
         };
         f(&input)
     }

@@ -1,11 +1,10 @@
-//! The CLI's side of MLflow tracking: which server (flag, environment, spec),
-//! connecting without ever failing a run, the parent run's tags, and what to
-//! tell the user about mirroring.
+//! MLflow for the operations: which server (flag, environment, spec),
+//! connecting without ever failing a run, and the parent run's tags.
 
 use std::path::Path;
 use trendlab_engine::Prepared;
 use trendlab_tracking::client::KeyValue;
-use trendlab_tracking::{Credentials, Mirror, MirrorReport, MlflowClient};
+use trendlab_tracking::{Credentials, Mirror, MlflowClient};
 
 /// The tracking server: `--tracking-uri`, else `MLFLOW_TRACKING_URI`, else
 /// the spec's `[tracking] mlflow`.
@@ -59,8 +58,8 @@ fn git_commit(dir: &Path) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-/// Connects and opens the parent run; an unreachable or failing server is
-/// reported and returns `None` (the caller goes on with the local store).
+/// Connects and opens the parent run of `command`; the error says why the
+/// server cannot be used (the caller goes on with the local store).
 pub fn connect_for(uri: &str, prepared: &Prepared, command: &str) -> Result<Mirror, String> {
     let mut mirror = Mirror::connect(client(uri), prepared.experiment.name()).map_err(|e| e.to_string())?;
     let name = format!("{command} {}", chrono::Utc::now().format("%Y-%m-%d %H:%M:%S"));
@@ -68,34 +67,6 @@ pub fn connect_for(uri: &str, prepared: &Prepared, command: &str) -> Result<Mirr
         .start_parent(&name, parent_tags(prepared, command))
         .map_err(|e| e.to_string())?;
     Ok(mirror)
-}
-
-/// Prints what was mirrored; `true` when everything was.
-pub fn print_report(uri: &str, report: &MirrorReport, spec: &Path, experiment_id: &str) -> bool {
-    out!(
-        "mlflow {uri} (experiment {experiment_id}): {} configurations mirrored, {} already there",
-        report.mirrored,
-        report.already_there
-    );
-    if report.not_mirrored.is_empty() {
-        return true;
-    }
-    match &report.outage {
-        Some(reason) => eprintln!("warning: MLflow went away ({reason})"),
-        None => eprintln!("warning: MLflow refused some configurations"),
-    }
-    eprintln!(
-        "warning: {} configurations not mirrored (they are in the local store):",
-        report.not_mirrored.len()
-    );
-    for (label, reason) in report.not_mirrored.iter().take(10) {
-        eprintln!("  {label}: {reason}");
-    }
-    if report.not_mirrored.len() > 10 {
-        eprintln!("  ... and {} more", report.not_mirrored.len() - 10);
-    }
-    eprintln!("  run `trendlab sync {}` once the server is back", spec.display());
-    false
 }
 
 /// The MLflow UI address of the mirror's parent run (for the report header).
@@ -107,4 +78,27 @@ pub fn parent_run_link(uri: &str, mirror: &Mirror) -> Option<String> {
         mirror.experiment_id(),
         parent.run_id
     ))
+}
+
+/// What one operation mirrored to MLflow.
+#[derive(Debug, Clone)]
+pub struct Mirrored {
+    pub uri: String,
+    pub experiment_id: String,
+    pub report: trendlab_tracking::MirrorReport,
+}
+
+impl Mirrored {
+    pub(crate) fn of(uri: &str, mirror: &Mirror) -> Mirrored {
+        Mirrored {
+            uri: uri.to_string(),
+            experiment_id: mirror.experiment_id().to_string(),
+            report: mirror.report(),
+        }
+    }
+
+    /// Whether every configuration reached the server.
+    pub fn complete(&self) -> bool {
+        self.report.not_mirrored.is_empty()
+    }
 }

@@ -1,0 +1,132 @@
+//! `--compare OLD.json [--fail-on-regression METRIC:PCT]` of `run` and
+//! `report`: the old leaderboard is read before anything is written (it may
+//! be the very file the report replaces), and the gate's verdict returned.
+
+use crate::error::Error;
+use std::path::Path;
+use trendlab_engine::Prepared;
+use trendlab_engine::leaderboard::Leaderboard;
+use trendlab_report::compare::{GateOutcome, PastLeaderboard};
+use trendlab_report::{Comparison, RegressionGate};
+
+/// `--compare OLD.json [--fail-on-regression METRIC:PCT]`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CompareWith<'a> {
+    pub leaderboard: Option<&'a Path>,
+    pub gate: Option<&'a RegressionGate>,
+}
+
+/// The old leaderboard to compare with, read before anything is
+/// overwritten.
+pub struct Baseline<'a> {
+    past: Option<(String, PastLeaderboard)>,
+    gate: Option<(&'a RegressionGate, trendlab_spec::Score)>,
+}
+
+/// The regression gate's verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GateVerdict {
+    Passed {
+        metric: String,
+        percent_worse: f64,
+        limit: f64,
+    },
+    Failed {
+        metric: String,
+        old: f64,
+        new: f64,
+        percent_worse: f64,
+        limit: f64,
+    },
+    /// No model has the metric on both leaderboards.
+    NoData { metric: String, source: String },
+}
+
+impl GateVerdict {
+    pub fn passed(&self) -> bool {
+        matches!(self, GateVerdict::Passed { .. })
+    }
+}
+
+impl std::fmt::Display for GateVerdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GateVerdict::Passed {
+                metric,
+                percent_worse,
+                limit,
+            } => write!(
+                f,
+                "regression gate: best {metric} {percent_worse:+.2}% (limit +{limit}%): passed"
+            ),
+            GateVerdict::Failed {
+                metric,
+                old,
+                new,
+                percent_worse,
+                limit,
+            } => write!(
+                f,
+                "regression gate failed: best {metric} went from {old:.6} to {new:.6}, {percent_worse:+.2}% worse (limit {limit}%)"
+            ),
+            GateVerdict::NoData { metric, source } => write!(
+                f,
+                "regression gate failed: no model has a mean {metric} on both {source} and this leaderboard"
+            ),
+        }
+    }
+}
+
+impl<'a> CompareWith<'a> {
+    /// Reads the old leaderboard and checks the gate's metric; an invalid
+    /// request is [`Error::Invalid`] (nothing run).
+    pub fn baseline(&self, prepared: &Prepared) -> Result<Baseline<'a>, Error> {
+        let scores = prepared.experiment.scores();
+        let gate = match self.gate {
+            Some(gate) => Some((gate, *gate.score(&scores).map_err(Error::Invalid)?)),
+            None => None,
+        };
+        let past = match self.leaderboard {
+            Some(path) => Some((
+                path.display().to_string(),
+                PastLeaderboard::read(path).map_err(|e| Error::Invalid(format!("--compare: {e}")))?,
+            )),
+            None => None,
+        };
+        Ok(Baseline { past, gate })
+    }
+}
+
+impl Baseline<'_> {
+    pub fn compare(&self, prepared: &Prepared, board: &Leaderboard) -> Option<Comparison> {
+        let (source, past) = self.past.as_ref()?;
+        Some(Comparison::new(source, past, board, &prepared.experiment.scores()))
+    }
+
+    /// The gate's verdict, when a gate was asked for.
+    pub fn verdict(&self, comparison: Option<&Comparison>) -> Option<GateVerdict> {
+        let (Some((gate, score)), Some(comparison)) = (self.gate, comparison) else {
+            return None;
+        };
+        let metric = gate.metric.to_string();
+        let limit = gate.percent;
+        Some(match gate.check(comparison, &score) {
+            GateOutcome::Passed { percent_worse } => GateVerdict::Passed {
+                metric,
+                percent_worse,
+                limit,
+            },
+            GateOutcome::Failed { percent_worse, change } => GateVerdict::Failed {
+                metric,
+                old: change.old,
+                new: change.new,
+                percent_worse,
+                limit,
+            },
+            GateOutcome::NoData => GateVerdict::NoData {
+                metric,
+                source: comparison.source.clone(),
+            },
+        })
+    }
+}

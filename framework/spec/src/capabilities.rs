@@ -1,0 +1,171 @@
+//! What a model family can do and needs, stated by the family itself.
+//!
+//! Every family's config implements [`Family`]; [`FamilySpec`] reaches it
+//! through one exhaustive match ([`FamilySpec::family`]). The plan (what
+//! enters a run id), the scheduler (GPU slots), the work units (groups) and
+//! validation all read these statements and nothing else, so a new family
+//! is one compiler-guided change: its variant, its config, and its
+//! [`Family`] impl, whose every item must be written out (no defaults).
+//!
+//! What enters a run id follows from the statement: every serialised
+//! parameter except the compute device (where a run trains, not which run
+//! it is), plus the `[features]` section when the family reads it, plus the
+//! ids of the runs it reads when it reads other runs' results.
+
+use crate::families::{ComputeDevice, FamilySpec, ParamIssue};
+use serde::Serialize;
+use std::path::Path;
+
+/// A family's statement of what it can do and needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Capabilities {
+    /// The compute device it trains on (`None`: always the CPU). Set by
+    /// `--device`; scheduled against GPU slots; never part of a run id.
+    pub device: Option<ComputeDevice>,
+    /// Reads the `[features]` section (lags, rolling windows, calendar,
+    /// covariates): changing it changes the family's run ids.
+    pub reads_features: bool,
+    /// Regresses on the known-in-advance covariates (`[features] future`).
+    pub future_covariates: bool,
+    /// Reads the product text column.
+    pub reads_text: bool,
+    /// Combines other runs' stored results (runs after them; its run ids are
+    /// made of theirs).
+    pub reads_runs: bool,
+    /// Later folds take the first fold's per-series choices (so they run
+    /// after it, and form one work unit with it).
+    pub reuses_first_fold: bool,
+    /// Where its prediction intervals come from.
+    pub intervals: Intervals,
+}
+
+/// Where a family's prediction intervals come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Intervals {
+    /// It has none.
+    None,
+    /// Its own model gives them (at `[evaluation] levels`).
+    Own,
+    /// Combined from its members' intervals.
+    Combined,
+}
+
+/// What a family's checks may look at besides its own parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckContext<'a> {
+    /// The folder of the spec file (relative paths resolve against it).
+    pub spec_dir: &'a Path,
+    /// Whether `[features] future` lists any covariate.
+    pub has_future_covariates: bool,
+}
+
+/// One model family's own statement: implemented by every family config.
+pub trait Family {
+    /// What it can do and needs.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Checks serde cannot express (ranges, combinations, files it needs).
+    fn check(&self, context: &CheckContext<'_>) -> Vec<ParamIssue>;
+
+    /// Its compute device, for families that train on one (`--device`).
+    fn device_mut(&mut self) -> Option<&mut ComputeDevice>;
+}
+
+/// The config of `$spec`'s family as a `dyn Family`: the one exhaustive
+/// match over the families, for shared and mutable borrows alike.
+macro_rules! as_family {
+    ($spec:expr) => {
+        match $spec {
+            FamilySpec::Naive(c) => c,
+            FamilySpec::SeasonalNaive(c) => c,
+            FamilySpec::Mean(c) => c,
+            FamilySpec::Drift(c) => c,
+            FamilySpec::Linear(c) => c,
+            FamilySpec::Arima(c) => c,
+            FamilySpec::Lstm(c) => c,
+            FamilySpec::BertFusion(c) => c,
+            FamilySpec::Ensemble(c) => c,
+        }
+    };
+}
+
+impl FamilySpec {
+    /// The family's own statement and checks.
+    pub fn family(&self) -> &dyn Family {
+        as_family!(self)
+    }
+
+    fn family_mut(&mut self) -> &mut dyn Family {
+        as_family!(self)
+    }
+
+    /// What the family can do and needs.
+    pub fn capabilities(&self) -> Capabilities {
+        self.family().capabilities()
+    }
+
+    /// Checks serde cannot express.
+    pub fn check(&self, context: &CheckContext<'_>) -> Vec<ParamIssue> {
+        self.family().check(context)
+    }
+
+    /// Sets the compute device of families that train on one (`--device`);
+    /// `false` for families that always run on the CPU.
+    pub fn set_device(&mut self, device: ComputeDevice) -> bool {
+        match self.family_mut().device_mut() {
+            Some(slot) => {
+                *slot = device;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The compute device of the families that train on one.
+    pub fn device(&self) -> Option<ComputeDevice> {
+        self.capabilities().device
+    }
+
+    /// Whether this family reads `[features]` (and so its run ids change with them).
+    pub fn uses_features(&self) -> bool {
+        self.capabilities().reads_features
+    }
+
+    /// Whether later folds of a configuration take the first fold's
+    /// per-series choices (so they run after it).
+    pub fn reuses_first_fold(&self) -> bool {
+        self.capabilities().reuses_first_fold
+    }
+
+    /// Whether this family regresses on the known-in-advance covariates.
+    pub fn needs_future_covariates(&self) -> bool {
+        self.capabilities().future_covariates
+    }
+
+    /// The parameters that enter a run id: every serialised parameter (with
+    /// the family tag) except the compute device.
+    pub fn hashed_params(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).expect("family configs serialise");
+        if self.capabilities().device.is_some() {
+            if let Some(map) = value.as_object_mut() {
+                map.remove("device");
+            }
+        }
+        value
+    }
+}
+
+/// A family that forecasts each series from its own history on the CPU,
+/// with its own intervals (the baselines).
+pub(crate) const fn univariate_with_intervals() -> Capabilities {
+    Capabilities {
+        device: None,
+        reads_features: false,
+        future_covariates: false,
+        reads_text: false,
+        reads_runs: false,
+        reuses_first_fold: false,
+        intervals: Intervals::Own,
+    }
+}

@@ -1,0 +1,38 @@
+//! `trendlab report SPEC`.
+
+use super::{Compare, Output};
+use crate::print;
+use std::path::PathBuf;
+use trendlab_ops::execution::{self, ReportOptions};
+use trendlab_ops::{ExitStatus, Outcome};
+
+/// Rebuild the leaderboard and HTML report from the run store (or from MLflow).
+#[derive(clap::Args)]
+#[command(
+    after_help = "Example (CI): trendlab report experiments/quickstart.toml --compare old/leaderboard.json --fail-on-regression mase:5\n\
+                  Exit code 1 when the gate fails; the report is written either way."
+)]
+pub struct Args {
+    /// Experiment spec file (TOML).
+    spec: PathBuf,
+    /// Read the runs from the MLflow server instead of the local store.
+    #[arg(long)]
+    from_mlflow: bool,
+    #[command(flatten)]
+    output: Output,
+    #[command(flatten)]
+    compare: Compare,
+}
+
+pub fn exec(args: Args) -> anyhow::Result<ExitStatus> {
+    let options = ReportOptions {
+        target: args.output.target(),
+        from_mlflow: args.from_mlflow,
+        compare: args.compare.with(),
+    };
+    let outcome = execution::report(&args.spec, options)?;
+    print::report_paths(&outcome.report_dir);
+    print::leaderboard(&outcome.leaderboard);
+    print::gate(outcome.gate.as_ref());
+    Ok(outcome.exit_status())
+}

@@ -1,0 +1,150 @@
+//! Printing what operations return: errors, warnings, leaderboards.
+
+use crate::table;
+use trendlab_engine::leaderboard::{Leaderboard, VersusBest};
+use trendlab_engine::{RunRecord, plan::origin_label};
+use trendlab_ops::tracking::Mirrored;
+
+/// An operation's error on stderr: located spec errors as they are, others
+/// after `error:`.
+pub fn error(e: &trendlab_ops::Error) {
+    match e {
+        trendlab_ops::Error::Spec { .. } => eprintln!("{e}"),
+        _ => eprintln!("error: {e}"),
+    }
+}
+
+/// The warning about series too short for the backtest.
+pub fn skipped(skipped: &[(String, String)]) {
+    if let Some(message) = trendlab_ops::execution::skipped_warning(skipped) {
+        eprintln!("warning: {message}");
+    }
+}
+
+/// Failed runs with their reasons, on stderr.
+pub fn failed(failed: &[RunRecord]) {
+    for record in failed {
+        eprintln!(
+            "failed: {} {} (run {}): {}",
+            record.model,
+            origin_label(record.role, record.fold),
+            record.run_id,
+            record.error.as_deref().unwrap_or("")
+        );
+    }
+}
+
+/// The ranked leaderboard, then each ensemble against its best member.
+pub fn leaderboard(board: &Leaderboard) {
+    let mut header = vec!["rank".to_string(), "model".into(), "family".into()];
+    header.extend(board.metrics.iter().cloned());
+    header.push("fit s".into());
+    let number = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.4}"));
+    let rows: Vec<Vec<String>> = board
+        .rows
+        .iter()
+        .map(|r| {
+            let mut cells = vec![
+                r.rank.map_or("-".into(), |k| k.to_string()),
+                r.label.clone(),
+                r.family.clone(),
+            ];
+            for m in &board.metrics {
+                let s = &r.metrics[m];
+                cells.push(match (s.mean, s.std) {
+                    (Some(mean), Some(std)) => format!("{mean:.4} ± {std:.4}"),
+                    (mean, _) => number(mean),
+                });
+            }
+            cells.push(r.fit_seconds.map_or("-".into(), |s| format!("{s:.3}")));
+            cells
+        })
+        .collect();
+    out!(
+        "\n{} — ranked by {} (mean ± std over folds)",
+        board.experiment,
+        board.rank_by
+    );
+    out!("{}", table::render(&header, &rows, 3));
+    ensembles(board);
+}
+
+/// Each ensemble against its best member: mean and fold by fold.
+fn ensembles(board: &Leaderboard) {
+    let versus: Vec<(&str, &VersusBest)> = board
+        .rows
+        .iter()
+        .filter_map(|r| Some((r.label.as_str(), r.ensemble.as_ref()?.versus_best.as_ref()?)))
+        .collect();
+    if versus.is_empty() {
+        return;
+    }
+    let header = ["ensemble", "best member", "difference", "per fold", "better"].map(String::from);
+    let rows: Vec<Vec<String>> = versus
+        .iter()
+        .map(|(label, v)| {
+            let folds: Vec<String> = v
+                .per_fold
+                .iter()
+                .map(|d| d.map_or("n/a".into(), |d| format!("{d:+.4}")))
+                .collect();
+            vec![
+                label.to_string(),
+                v.member.clone(),
+                format!("{:+.4}{}", v.difference, if v.beats { " (beats it)" } else { "" }),
+                folds.join(" "),
+                format!("{}/{} folds", v.folds_better, v.per_fold.len()),
+            ]
+        })
+        .collect();
+    out!(
+        "\nensembles vs their best member — {} (ensemble − member; weights in leaderboard.json)",
+        board.rank_by
+    );
+    out!("{}", table::render(&header, &rows, 2));
+}
+
+/// Where the leaderboard and report were written.
+pub fn report_paths(dir: &std::path::Path) {
+    out!("leaderboard: {}", dir.join("leaderboard.md").display());
+    out!("report:      {}", dir.join("index.html").display());
+}
+
+/// The regression gate's verdict: passed on stdout, failed on stderr.
+pub fn gate(verdict: Option<&trendlab_ops::GateVerdict>) {
+    match verdict {
+        Some(v) if v.passed() => out!("{v}"),
+        Some(v) => eprintln!("{v}"),
+        None => {}
+    }
+}
+
+/// What was mirrored to MLflow, with a warning for what was not.
+pub fn mirrored(m: &Mirrored, spec: &std::path::Path) {
+    let report = &m.report;
+    out!(
+        "mlflow {} (experiment {}): {} configurations mirrored, {} already there",
+        m.uri,
+        m.experiment_id,
+        report.mirrored,
+        report.already_there
+    );
+    if report.not_mirrored.is_empty() {
+        return;
+    }
+    match &report.outage {
+        Some(reason) => eprintln!("warning: MLflow went away ({reason})"),
+        None => eprintln!("warning: MLflow refused some configurations"),
+    }
+    eprintln!(
+        "warning: {} configurations not mirrored (they are in the local store):",
+        report.not_mirrored.len()
+    );
+    for (label, reason) in report.not_mirrored.iter().take(10) {
+        eprintln!("  {label}: {reason}");
+    }
+    if report.not_mirrored.len() > 10 {
+        eprintln!("  ... and {} more", report.not_mirrored.len() - 10);
+    }
+    eprintln!("  run `trendlab sync {}` once the server is back", spec.display());
+}

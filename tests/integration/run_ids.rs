@@ -1,0 +1,355 @@
+//! Run ids cover what a run's result depends on, for every family: changing
+//! any parameter of any family changes every run id of that configuration;
+//! changing `[features]` changes them exactly for the families that state
+//! they read features; the compute device never does. The families and
+//! their parameters come from the spec's JSON Schema, so a new family, or a
+//! new parameter, without an example here fails the test.
+
+use crate::common::write;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use toml::Value as Toml;
+use trendlab_ops::Workspace;
+
+/// Models every spec holds (ensembles combine them).
+const BASE_MODELS: &str = r#"
+[[models]]
+name = "base_naive"
+family = "naive"
+
+[[models]]
+name = "base_mean"
+family = "mean"
+
+[[models]]
+name = "base_drift"
+family = "drift"
+"#;
+
+/// The model under test: every family, with every parameter set across the
+/// examples of that family (values other than the defaults where possible).
+const EXAMPLES: &[(&str, &str)] = &[
+    ("naive", ""),
+    ("seasonal_naive", "season = 4"),
+    ("mean", "window = 8"),
+    ("drift", ""),
+    (
+        "linear",
+        r#"alpha = 0.5
+per_series = true
+strategy = "direct"
+scaling = "standard""#,
+    ),
+    (
+        "arima",
+        r#"order = [1, 1, 1]
+seasonal_order = [1, 0, 0, 4]
+trend = "t"
+exogenous = true"#,
+    ),
+    (
+        "arima",
+        r#"auto = true
+season = 4
+approximation = true
+reuse_order = true"#,
+    ),
+    ("lstm", LSTM),
+    ("bert_fusion", BERT_FUSION),
+    (
+        "ensemble",
+        r#"members = ["base_naive", "base_mean"]
+member_configs = "all"
+method = "stacking"
+metric = "mae"
+solver = "ridge"
+alpha = 0.01
+constrained = false
+validation_folds = 1
+on_missing = "drop""#,
+    ),
+    (
+        "ensemble",
+        r#"members = ["base_naive", "base_mean"]
+method = "greedy"
+rounds = 5"#,
+    ),
+    // `method` and `solver` can change only without the keys that apply
+    // to one method or solver.
+    (
+        "ensemble",
+        r#"members = ["base_naive", "base_mean"]
+method = "mean""#,
+    ),
+    (
+        "ensemble",
+        r#"members = ["base_naive", "base_mean"]
+method = "stacking"
+solver = "nnls""#,
+    ),
+];
+
+/// Parameters that cannot change alone (the spec would be invalid), with
+/// the whole parameter set they change to.
+const JOINT_CHANGES: &[(&str, &str, &str)] = &[("arima", "auto", "order = [1, 0, 1]")];
+
+/// Every parameter of `family = "lstm"` (BERT-fusion takes them too).
+macro_rules! lstm_params {
+    () => {
+        r#"input_size = 8
+hidden = 16
+layers = 2
+dropout = 0.1
+lr = 0.01
+batch_size = 32
+epochs = 5
+patience = 2
+validation = 4
+scaling = "mean_abs"
+anchor = "window_mean"
+device = "cpu""#
+    };
+}
+
+const LSTM: &str = lstm_params!();
+
+const BERT_FUSION: &str = concat!(
+    r#"encoder = "encoder_a"
+fusion = "gated"
+pooling = "cls"
+normalize = false
+freeze = false
+train_layers = 2
+encoder_lr = 0.0001
+"#,
+    lstm_params!()
+);
+
+const FEATURES: &str = r#"
+[features]
+lags = [1, 2]
+calendar = ["month"]
+future = ["price"]
+"#;
+
+/// Three weekly series of 80 weeks with a price and a description.
+fn data() -> String {
+    let mut csv = String::from("week,id,qty,price,desc\n");
+    let start = chrono::NaiveDate::from_ymd_opt(2023, 1, 2).unwrap();
+    for s in 0..3 {
+        for t in 0..80u64 {
+            let date = start + chrono::Days::new(7 * t);
+            let qty = 10 + (t * (s + 3)) % 7;
+            csv.push_str(&format!("{date},p{s},{qty},{}.5,product {s}\n", 2 + t % 3));
+        }
+    }
+    csv
+}
+
+fn spec(model: &str, features: &str) -> String {
+    format!(
+        r#"[experiment]
+name = "run-ids"
+seed = 7
+
+[data]
+path = "data.csv"
+time = "week"
+id = "id"
+target = "qty"
+frequency = "W-MON"
+text = "desc"
+covariates = ["price"]
+{features}
+[evaluation]
+horizon = 4
+folds = 2
+min_train = 20
+metrics = ["mae", "mase"]
+{BASE_MODELS}
+[[models]]
+name = "subject"
+{model}
+"#
+    )
+}
+
+/// The subject's run ids (backtest and validation runs) and its family's
+/// statement, or the spec's errors.
+fn subject(dir: &Path, model: &str, features: &str) -> Result<(BTreeSet<String>, Value), String> {
+    let path = write(dir, "spec.toml", &spec(model, features));
+    let w = Workspace::open(&path, dir).map_err(|e| e.to_string())?;
+    let (index, config) = w
+        .plan
+        .configs
+        .iter()
+        .enumerate()
+        .find(|(_, c)| c.model == "subject")
+        .expect("the subject is planned");
+    let ids = w
+        .plan
+        .runs
+        .iter()
+        .filter(|r| r.config == index)
+        .map(|r| r.id.clone())
+        .collect();
+    Ok((ids, serde_json::to_value(config.family.capabilities()).unwrap()))
+}
+
+/// The families of the schema with their parameters.
+fn families_in_schema() -> BTreeMap<String, BTreeSet<String>> {
+    let schema = trendlab_spec::json_schema();
+    let entry = &schema["$defs"]["ModelEntry"];
+    let common: BTreeSet<&str> = ["family", "name", "grid", "memory_gb"].into();
+    entry["allOf"]
+        .as_array()
+        .expect("one schema per family")
+        .iter()
+        .map(|choice| {
+            let variant = &choice["then"];
+            let properties = variant["properties"].as_object().unwrap();
+            let family = properties["family"]["const"].as_str().unwrap().to_string();
+            let params = properties
+                .keys()
+                .filter(|k| !common.contains(k.as_str()))
+                .cloned()
+                .collect();
+            (family, params)
+        })
+        .collect()
+}
+
+/// Values to try instead of `value` for `key`, most likely valid first.
+fn changes(key: &str, value: &Toml) -> Vec<Toml> {
+    let strings = |options: &[&str]| options.iter().map(|s| Toml::String(s.to_string())).collect();
+    match value {
+        Toml::Boolean(b) => vec![Toml::Boolean(!b)],
+        Toml::Integer(n) => vec![Toml::Integer(n + 1), Toml::Integer(n - 1), Toml::Integer(n + 2)],
+        Toml::Float(x) => vec![Toml::Float(x * 2.0), Toml::Float(x / 2.0)],
+        Toml::Array(items) if matches!(items.first(), Some(Toml::String(_))) => {
+            vec![Toml::Array(vec!["base_naive".into(), "base_drift".into()])]
+        }
+        Toml::Array(items) => (0..items.len())
+            .map(|i| {
+                let mut changed = items.clone();
+                if let Toml::Integer(n) = changed[i] {
+                    changed[i] = Toml::Integer(n + 1);
+                }
+                Toml::Array(changed)
+            })
+            .collect(),
+        Toml::String(_) => match key {
+            "encoder" => strings(&["encoder_b"]),
+            "strategy" => strings(&["recursive"]),
+            "scaling" => strings(&["none", "min_max", "standard", "mean_abs"]),
+            "trend" => strings(&["n", "c", "ct"]),
+            "anchor" => strings(&["none"]),
+            "fusion" => strings(&["concat"]),
+            "pooling" => strings(&["mean"]),
+            "member_configs" => strings(&["best"]),
+            "method" => strings(&["median", "inverse_error", "mean"]),
+            "metric" => strings(&["rmse", "mase"]),
+            "solver" => strings(&["ridge", "nnls"]),
+            "on_missing" => strings(&["fail"]),
+            other => panic!("no change written for the string parameter `{other}`: add one"),
+        },
+        other => panic!("no change written for `{key}` = {other}"),
+    }
+}
+
+/// The model table of an example.
+fn model_toml(family: &str, params: &toml::Table) -> String {
+    let mut table = params.clone();
+    table.insert("family".into(), Toml::String(family.into()));
+    toml::to_string(&table).unwrap()
+}
+
+#[test]
+fn every_parameter_of_every_family_enters_its_run_ids_and_the_device_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "data.csv", &data());
+    for encoder in ["encoder_a", "encoder_b"] {
+        std::fs::create_dir_all(dir.path().join(encoder)).unwrap();
+        for file in ["config.json", "model.safetensors", "tokenizer.json"] {
+            write(&dir.path().join(encoder), file, "{}");
+        }
+    }
+    let schema = families_in_schema();
+    let mut covered: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for (family, example) in EXAMPLES {
+        let params: toml::Table = toml::from_str(example).unwrap();
+        let original = model_toml(family, &params);
+        let (ids, capabilities) =
+            subject(dir.path(), &original, FEATURES).unwrap_or_else(|e| panic!("the {family} example is invalid: {e}"));
+        assert!(!ids.is_empty());
+        covered.entry(family.to_string()).or_default();
+        for (key, value) in params.iter().filter(|(key, _)| *key != "device") {
+            let joint = JOINT_CHANGES
+                .iter()
+                .find(|(f, k, _)| f == family && k == key)
+                .map(|(_, _, all)| toml::from_str::<toml::Table>(all).unwrap());
+            let candidates: Vec<toml::Table> = match joint {
+                Some(all) => vec![all],
+                None => changes(key, value)
+                    .into_iter()
+                    .filter(|changed| changed != value)
+                    .map(|changed| {
+                        let mut edited = params.clone();
+                        edited.insert(key.clone(), changed);
+                        edited
+                    })
+                    .collect(),
+            };
+            for edited in candidates {
+                let Ok((changed_ids, _)) = subject(dir.path(), &model_toml(family, &edited), FEATURES) else {
+                    continue;
+                };
+                if !changed_ids.is_disjoint(&ids) {
+                    problems.push(format!(
+                        "{family}: changing `{key}` = {value} to {:?} keeps run ids {:?}",
+                        edited.get(key),
+                        changed_ids.intersection(&ids).collect::<Vec<_>>()
+                    ));
+                }
+                covered.get_mut(*family).unwrap().insert(key.clone());
+                break;
+            }
+        }
+        // The device: where a run trains, not which run it is.
+        if params.contains_key("device") {
+            let mut on_gpu = params.clone();
+            on_gpu.insert("device".into(), Toml::String("cuda:0".into()));
+            let (gpu_ids, gpu_capabilities) = subject(dir.path(), &model_toml(family, &on_gpu), FEATURES).unwrap();
+            assert_eq!(gpu_ids, ids, "{family}: the device changed run ids");
+            assert_eq!(gpu_capabilities["device"], "cuda:0");
+            covered.get_mut(*family).unwrap().insert("device".into());
+        }
+        // `[features]`: part of the run ids exactly when the family reads them.
+        let more_lags = FEATURES.replace("lags = [1, 2]", "lags = [1, 2, 3]");
+        let (feature_ids, _) = subject(dir.path(), &original, &more_lags).unwrap();
+        let reads_features = capabilities["reads_features"].as_bool().unwrap();
+        if reads_features && !feature_ids.is_disjoint(&ids) {
+            problems.push(format!("{family}: reads [features] but a new lag keeps its run ids"));
+        }
+        if !reads_features && feature_ids != ids {
+            problems.push(format!(
+                "{family}: does not read [features] but a new lag changes its run ids"
+            ));
+        }
+    }
+    for (family, params) in &schema {
+        match covered.get(family) {
+            None => problems.push(format!("family `{family}` has no example here: add one to EXAMPLES")),
+            Some(seen) => {
+                for missing in params.difference(seen) {
+                    problems.push(format!(
+                        "{family}: no example changes parameter `{missing}` validly: set it in one (or add its change)"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
