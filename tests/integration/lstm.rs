@@ -40,9 +40,8 @@ pub struct Panel {
 
 impl Panel {
     pub fn daily(len: usize, targets: Vec<Vec<f64>>, covariates: Vec<Vec<f64>>) -> Panel {
-        let start = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
         Panel {
-            dates: (0..len).map(|i| start + chrono::Days::new(i as u64)).collect(),
+            dates: trendlab_models::testing::daily_dates(len),
             targets,
             covariates,
             texts: Vec::new(),

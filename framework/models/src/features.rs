@@ -272,17 +272,9 @@ mod tests {
 
     #[test]
     fn non_finite_training_value_names_series_and_date() {
-        let start = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
-        let dates: Vec<NaiveDate> = (0..3).map(|i| start + chrono::Days::new(i)).collect();
+        let dates = crate::testing::daily_dates(3);
         let target = [1.0, f64::NAN, 2.0];
-        let h = SeriesHistory {
-            id: "x",
-            text: None,
-            dates: &dates,
-            target: &target,
-            past: vec![],
-            future: vec![],
-        };
+        let h = crate::testing::history("x", &dates, &target);
         let err = PreparedSeries::new(&h, Scaling::MeanAbs).unwrap_err();
         assert_eq!(
             err.to_string(),

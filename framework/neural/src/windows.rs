@@ -240,7 +240,6 @@ fn push_window(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::NaiveDate;
     use trendlab_models::FeatureSet;
     use trendlab_spec::{CalendarFeature, Frequency, Scaling};
 
@@ -266,8 +265,7 @@ mod tests {
 
     #[test]
     fn window_contents_by_hand() {
-        let start = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(); // a Monday
-        let dates: Vec<NaiveDate> = (0..8).map(|i| start + chrono::Days::new(i)).collect();
+        let dates = trendlab_models::testing::daily_dates(8); // from Monday 2024-01-01
         let target = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
         let promo = [0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0];
         let short = [1.0];
