@@ -133,6 +133,16 @@ calendar = ["month"]
 future = ["price"]
 "#;
 
+/// Edits of [`FEATURES`]: a lag, a calendar feature, a rolling window.
+const FEATURE_CHANGES: &[(&str, &str)] = &[
+    ("lags = [1, 2]", "lags = [1, 2, 3]"),
+    ("calendar = [\"month\"]", "calendar = [\"month\", \"week_of_year\"]"),
+    (
+        "future = [",
+        "rolling = [{ window = 4, stats = [\"mean\"] }]\nfuture = [",
+    ),
+];
+
 /// Three weekly series of 80 weeks with a price and a description.
 fn data() -> String {
     let mut csv = String::from("week,id,qty,price,desc\n");
@@ -327,16 +337,19 @@ fn every_parameter_of_every_family_enters_its_run_ids_and_the_device_does_not() 
             covered.get_mut(*family).unwrap().insert("device".into());
         }
         // `[features]`: part of the run ids exactly when the family reads them.
-        let more_lags = FEATURES.replace("lags = [1, 2]", "lags = [1, 2, 3]");
-        let (feature_ids, _) = subject(dir.path(), &original, &more_lags).unwrap();
-        let reads_features = capabilities["reads_features"].as_bool().unwrap();
-        if reads_features && !feature_ids.is_disjoint(&ids) {
-            problems.push(format!("{family}: reads [features] but a new lag keeps its run ids"));
-        }
-        if !reads_features && feature_ids != ids {
-            problems.push(format!(
-                "{family}: does not read [features] but a new lag changes its run ids"
-            ));
+        for (before, after) in FEATURE_CHANGES {
+            let changed = FEATURES.replace(before, after);
+            assert_ne!(changed, FEATURES, "the feature change `{after}` applies");
+            let (feature_ids, _) = subject(dir.path(), &original, &changed).unwrap();
+            let reads_features = capabilities["reads_features"].as_bool().unwrap();
+            if reads_features && !feature_ids.is_disjoint(&ids) {
+                problems.push(format!("{family}: reads [features] but `{after}` keeps its run ids"));
+            }
+            if !reads_features && feature_ids != ids {
+                problems.push(format!(
+                    "{family}: does not read [features] but `{after}` changes its run ids"
+                ));
+            }
         }
     }
     for (family, params) in &schema {
