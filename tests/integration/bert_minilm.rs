@@ -112,3 +112,11 @@ fn embed_command_prints_ids_and_pooled_vectors_as_json() {
         stderr(&out)
     );
 }
+
+/// The bundled experiments validate in place, the BERT-fusion ones against
+/// the fetched MiniLM.
+#[test]
+fn every_bundled_experiment_validates_with_the_fetched_minilm() {
+    minilm_dir();
+    crate::cli::all_validate(&repo());
+}
