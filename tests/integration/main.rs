@@ -28,6 +28,7 @@ mod ensemble;
 mod lstm;
 #[cfg(feature = "service-tests")]
 mod mlflow_server;
+mod ops;
 mod report;
 mod run_ids;
 mod scale;
