@@ -19,6 +19,7 @@ use crate::prepare::Prepared;
 use serde::Serialize;
 use serde_json::Value;
 use serde_json::json;
+use std::collections::HashMap;
 use trendlab_spec::{ComputeDevice, ModelConfig};
 
 /// One unit of work: a configuration on a fold.
@@ -39,7 +40,7 @@ pub struct PlannedRun {
 }
 
 /// Whether a run is scored on the leaderboard or feeds an ensemble only.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunRole {
     /// A fold of the backtest.
@@ -80,9 +81,35 @@ pub struct Plan {
     pub validation_folds: Vec<Fold>,
     /// Backtest runs, then validation runs, then ensemble runs.
     pub runs: Vec<PlannedRun>,
+    /// Indexes into `runs` of each configuration's runs, in plan order (so
+    /// looking up a configuration's runs does not scan the whole plan).
+    #[serde(skip)]
+    by_config: Vec<Vec<usize>>,
 }
 
 impl Plan {
+    /// A plan of these runs, indexed by configuration.
+    pub fn from_parts(
+        experiment: String,
+        configs: Vec<ModelConfig>,
+        folds: Vec<Fold>,
+        validation_folds: Vec<Fold>,
+        runs: Vec<PlannedRun>,
+    ) -> Plan {
+        let mut by_config = vec![Vec::new(); configs.len()];
+        for (i, run) in runs.iter().enumerate() {
+            by_config[run.config].push(i);
+        }
+        Plan {
+            experiment,
+            configs,
+            folds,
+            validation_folds,
+            runs,
+            by_config,
+        }
+    }
+
     pub fn new(prepared: &Prepared) -> Plan {
         let experiment = &prepared.experiment;
         let configs = experiment.configs();
@@ -140,16 +167,19 @@ impl Plan {
                     .map(|fold| planned(c, fold, RunRole::Backtest, hash(content(config, fold)))),
             );
         }
-        // Each member refitted at the origins its most demanding ensemble reads.
-        let needed: Vec<usize> = (0..configs.len())
-            .map(|m| {
-                (0..configs.len())
-                    .filter(|&e| candidates(&configs, e).contains(&m))
-                    .map(|e| origins[e])
-                    .max()
-                    .unwrap_or(0)
-            })
+        // What each ensemble combines, and each member refitted at the
+        // origins its most demanding ensemble reads (linear in the
+        // configurations: a grid of thousands plans at once).
+        let members: Vec<(usize, Vec<usize>)> = (0..configs.len())
+            .filter(|&e| configs[e].family.ensemble().is_some())
+            .map(|e| (e, candidates(&configs, e)))
             .collect();
+        let mut needed = vec![0; configs.len()];
+        for (e, candidates) in &members {
+            for &m in candidates {
+                needed[m] = needed[m].max(origins[*e]);
+            }
+        }
         for (c, config) in configs.iter().enumerate() {
             for fold in &validation_folds[validation_folds.len() - needed[c]..] {
                 let mut content = content(config, fold);
@@ -157,27 +187,22 @@ impl Plan {
                 runs.push(planned(c, fold, RunRole::Validation, hash(content)));
             }
         }
-        let id_of = |runs: &[PlannedRun], c: usize, role: RunRole, fold: usize| {
-            runs.iter()
-                .find(|r| r.config == c && r.role == role && r.fold == fold)
-                .map(|r| r.id.clone())
-                .expect("members are planned before their ensembles")
-        };
-        for (e, config) in configs
+        let id_of: HashMap<(usize, RunRole, usize), String> = runs
             .iter()
-            .enumerate()
-            .filter(|(_, c)| c.family.ensemble().is_some())
-        {
+            .map(|r| ((r.config, r.role, r.fold), r.id.clone()))
+            .collect();
+        for (e, candidates) in &members {
+            let (e, config) = (*e, &configs[*e]);
             let first_origin = validation_folds.len() - origins[e];
             for fold in &folds {
-                let reads: Vec<String> = candidates(&configs, e)
-                    .into_iter()
-                    .flat_map(|m| {
+                let reads: Vec<String> = candidates
+                    .iter()
+                    .flat_map(|&m| {
                         let validation =
                             (first_origin..validation_folds.len()).map(move |j| (m, RunRole::Validation, j));
                         validation.chain((0..=fold.index).map(move |k| (m, RunRole::Backtest, k)))
                     })
-                    .map(|(m, role, j)| id_of(&runs, m, role, j))
+                    .map(|key| id_of[&key].clone())
                     .collect();
                 let content = json!({
                     "shared": shared, "model": config.model, "family": config.family.hashed_params(),
@@ -189,13 +214,7 @@ impl Plan {
                 });
             }
         }
-        Plan {
-            experiment: experiment.name().to_string(),
-            configs,
-            folds,
-            validation_folds,
-            runs,
-        }
+        Plan::from_parts(experiment.name().to_string(), configs, folds, validation_folds, runs)
     }
 
     /// The fold (or validation origin) of `run`.
@@ -214,9 +233,12 @@ impl Plan {
 
     /// Runs of configuration `config` at the validation origins, oldest first.
     pub fn validation_runs_of(&self, config: usize) -> impl Iterator<Item = &PlannedRun> {
-        self.runs
-            .iter()
-            .filter(move |r| r.config == config && r.role == RunRole::Validation)
+        self.runs_of_config(config).filter(|r| r.role == RunRole::Validation)
+    }
+
+    /// Every run of configuration `config`, in plan order.
+    fn runs_of_config(&self, config: usize) -> impl Iterator<Item = &PlannedRun> {
+        self.by_config[config].iter().map(|&i| &self.runs[i])
     }
 
     /// Ids of the runs that must be stored before `run` starts: the runs
@@ -260,9 +282,7 @@ impl Plan {
 
     /// The backtest runs of configuration `config`, in fold order.
     pub fn runs_of(&self, config: usize) -> impl Iterator<Item = &PlannedRun> {
-        self.runs
-            .iter()
-            .filter(move |r| r.config == config && r.role == RunRole::Backtest)
+        self.runs_of_config(config).filter(|r| r.role == RunRole::Backtest)
     }
 }
 

@@ -169,13 +169,7 @@ mod tests {
             test_start: date,
             test_end: date,
         };
-        Plan {
-            experiment: "t".into(),
-            configs,
-            folds: vec![fold(0), fold(1)],
-            validation_folds: Vec::new(),
-            runs,
-        }
+        Plan::from_parts("t".into(), configs, vec![fold(0), fold(1)], Vec::new(), runs)
     }
 
     /// Starts everything that may start; the ids, in order.
