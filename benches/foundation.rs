@@ -47,38 +47,50 @@ fn main() {
         panel.rows_read as f64 / time.as_secs_f64() / 1e6
     );
 
-    let alphas: Vec<String> = (0..50).map(|i| format!("{}", 0.01 * 1.2f64.powi(i))).collect();
-    let grid_spec = std::fs::read_to_string(repo.join("experiments/quickstart.toml"))
-        .unwrap()
-        .replace(
-            "\"../datasets/online_retail_weekly.csv\"",
-            &format!("{:?}", repo.join("datasets/online_retail_weekly.csv").to_str().unwrap()),
-        )
-        .replace("folds = 3", "folds = 5")
-        .replace("step = 8", "step = 4")
-        .replace(
-            "alpha = [0.1, 1.0, 10.0]",
-            &format!(
-                "alpha = [{}]\nstrategy = [\"recursive\", \"direct\"]\nscaling = [\"mean_abs\", \"standard\"]",
-                alphas.join(", ")
-            ),
+    // A grid spec of the quickstart: `n` alphas x 2 strategies x 2 scalings.
+    let grid_spec = |n: i32| {
+        let alphas: Vec<String> = (0..n)
+            .map(|i| format!("{}", if i < 50 { 0.01 * 1.2f64.powi(i) } else { f64::from(i) }))
+            .collect();
+        std::fs::read_to_string(repo.join("experiments/quickstart.toml"))
+            .unwrap()
+            .replace(
+                "\"../datasets/online_retail_weekly.csv\"",
+                &format!("{:?}", repo.join("datasets/online_retail_weekly.csv").to_str().unwrap()),
+            )
+            .replace("folds = 3", "folds = 5")
+            .replace("step = 8", "step = 4")
+            .replace(
+                "alpha = [0.1, 1.0, 10.0]",
+                &format!(
+                    "alpha = [{}]\nstrategy = [\"recursive\", \"direct\"]\nscaling = [\"mean_abs\", \"standard\"]",
+                    alphas.join(", ")
+                ),
+            )
+    };
+    for (alphas, repetitions) in [(50, 10), (10_000, 3)] {
+        let grid_path = dir.path().join(format!("grid{alphas}.toml"));
+        std::fs::write(&grid_path, grid_spec(alphas)).unwrap();
+        let (spec_time, experiment) = measure(repetitions, || trendlab_spec::load(&grid_path).expect("valid spec"));
+        let (time, plan) = measure(repetitions, || {
+            trendlab_ops::Workspace::open(&grid_path, dir.path())
+                .expect("valid spec and data")
+                .plan
+        });
+        assert_eq!(
+            plan.configs.len(),
+            4 + 4 * alphas as usize,
+            "4 baselines + the ridge grid"
         );
-    let grid_path = dir.path().join("grid.toml");
-    std::fs::write(&grid_path, grid_spec).unwrap();
-    let (spec_time, experiment) = measure(10, || trendlab_spec::load(&grid_path).expect("valid spec"));
-    let (time, plan) = measure(10, || {
-        trendlab_ops::Workspace::open(&grid_path, dir.path())
-            .expect("valid spec and data")
-            .plan
-    });
-    assert_eq!(plan.runs.len(), 1020, "200 ridge configs + 4 baselines, x 5 folds");
-    println!(
-        "validate + plan grid:     {:>8.1} ms  ({} configurations x {} folds = {} runs; spec checks alone {:.1} ms for {} configs)",
-        time.as_secs_f64() * 1e3,
-        plan.configs.len(),
-        plan.folds.len(),
-        plan.runs.len(),
-        spec_time.as_secs_f64() * 1e3,
-        experiment.configs().len()
-    );
+        assert_eq!(plan.runs.len(), plan.configs.len() * 5);
+        println!(
+            "validate + plan grid:     {:>8.1} ms  ({} configurations x {} folds = {} runs; spec checks alone {:.1} ms for {} configs)",
+            time.as_secs_f64() * 1e3,
+            plan.configs.len(),
+            plan.folds.len(),
+            plan.runs.len(),
+            spec_time.as_secs_f64() * 1e3,
+            experiment.configs().len()
+        );
+    }
 }
