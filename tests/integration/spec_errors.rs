@@ -117,3 +117,29 @@ fn schema_describes_sections_and_families() {
         );
     }
 }
+
+/// `max_runs` bounds configurations x folds before anything is expanded;
+/// the quickstart's 7 configurations x 3 folds are 21 runs.
+#[test]
+fn max_runs_refuses_a_larger_grid_and_can_be_raised() {
+    let dir = tempfile::tempdir().unwrap();
+    let over = crate::common::quickstart_variant(dir.path(), &[("seed = 42", "seed = 42\nmax_runs = 20")]);
+    let out = trendlab(dir.path(), &["validate", over.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(
+            "the grids expand to 7 configurations x 3 folds = 21 runs (`ridge` alone has 3), more than the limit of 20: \
+             shrink the grid, or raise the limit with `max_runs = 21` in [experiment]"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let raised = crate::common::quickstart_variant(dir.path(), &[("seed = 42", "seed = 42\nmax_runs = 21")]);
+    let out = trendlab(dir.path(), &["validate", raised.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("7 configurations x 3 folds = 21 runs"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -42,6 +42,20 @@ pub struct ExperimentSection {
     /// Seed of every random choice; same spec + seed gives the same numbers.
     #[serde(default)]
     pub seed: u64,
+    /// The most backtest runs (configurations x folds) the grids may expand
+    /// to; a larger spec is refused before anything is expanded. Default
+    /// 100,000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_runs: Option<u64>,
+}
+
+impl ExperimentSection {
+    /// The default of `max_runs`.
+    pub const DEFAULT_MAX_RUNS: u64 = 100_000;
+
+    pub fn max_runs(&self) -> u64 {
+        self.max_runs.unwrap_or(Self::DEFAULT_MAX_RUNS)
+    }
 }
 
 /// `[data]`: where the series come from and which columns mean what.

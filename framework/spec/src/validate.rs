@@ -35,6 +35,7 @@ pub(crate) fn check(
         doc,
         found: Vec::new(),
         has_future_covariates: !document.features.future.is_empty(),
+        run_limit: (document.experiment.max_runs(), document.evaluation.folds),
     };
     let (data_path, frequency) = checker.data(document);
     checker.features(document);
@@ -63,6 +64,8 @@ struct Checker<'a> {
     found: Vec<Diagnostic>,
     /// Whether `[features] future` lists known-in-advance covariates.
     has_future_covariates: bool,
+    /// `max_runs` and the folds each configuration runs on.
+    run_limit: (u64, usize),
 }
 
 impl Checker<'_> {
@@ -276,8 +279,51 @@ impl Checker<'_> {
                 out.push(model);
             }
         }
-        self.ensembles(entries, &out);
+        // Only a grid within the limit is expanded (the ensembles' checks
+        // expand every model's grid).
+        if self.within_run_limit(&out) {
+            self.ensembles(entries, &out);
+        }
         out
+    }
+
+    /// Whether the grids expand to at most `max_runs` backtest runs,
+    /// counted without expanding them; else an error at the largest grid
+    /// with the count and how to raise the limit.
+    fn within_run_limit(&mut self, models: &[ModelSpec]) -> bool {
+        let (limit, folds) = self.run_limit;
+        let configurations = |m: &ModelSpec| {
+            m.grid
+                .iter()
+                .fold(1u64, |n, (_, values)| n.saturating_mul(values.len() as u64))
+        };
+        let total = models.iter().fold(0u64, |n, m| n.saturating_add(configurations(m)));
+        let runs = total.saturating_mul(folds as u64);
+        if runs <= limit {
+            return true;
+        }
+        let Some(largest) = models.iter().max_by_key(|m| configurations(m)) else {
+            return true;
+        };
+        let path = KeyPath::default().key("models").index(largest.index).key("grid");
+        let count = |n: u64| match n {
+            u64::MAX => "more than 18 quintillion".to_string(),
+            n => n.to_string(),
+        };
+        self.error(
+            path,
+            Target::Key,
+            format!(
+                "the grids expand to {} configurations x {folds} folds = {} runs (`{}` alone has {}), more than the limit of {limit}: \
+                 shrink the grid, or raise the limit with `max_runs = {}` in [experiment]",
+                count(total),
+                count(runs),
+                largest.name,
+                count(configurations(largest)),
+                count(runs),
+            ),
+        );
+        false
     }
 
     /// Checks each ensemble's members against the spec's other models: they
