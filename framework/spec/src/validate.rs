@@ -36,6 +36,8 @@ pub(crate) fn check(
         found: Vec::new(),
         has_future_covariates: !document.features.future.is_empty(),
         run_limit: (document.experiment.max_runs(), document.evaluation.folds),
+        step_and_span: span(&document.evaluation)
+            .map(|s| (document.evaluation.step.unwrap_or(document.evaluation.horizon), s)),
     };
     let (data_path, frequency) = checker.data(document);
     checker.features(document);
@@ -49,6 +51,22 @@ pub(crate) fn check(
         }),
         _ => Err(checker.found),
     }
+}
+
+/// The most periods a backtest may span back from the last date (274 years
+/// of days): longer is impossible for any data.
+pub const MAX_PERIODS: usize = 100_000;
+
+/// The periods the backtest of `e` spans back from the last date, when
+/// within [`MAX_PERIODS`].
+fn span(e: &EvaluationSection) -> Option<usize> {
+    let step = e.step.unwrap_or(e.horizon);
+    let min_train = e.min_train.unwrap_or(e.horizon).max(e.train_size.unwrap_or(0));
+    (e.folds.max(1) - 1)
+        .checked_mul(step)
+        .and_then(|s| s.checked_add(e.horizon))
+        .and_then(|s| s.checked_add(min_train))
+        .filter(|span| *span <= MAX_PERIODS)
 }
 
 /// The column keys of the long format, with their values.
@@ -66,6 +84,9 @@ struct Checker<'a> {
     has_future_covariates: bool,
     /// `max_runs` and the folds each configuration runs on.
     run_limit: (u64, usize),
+    /// The step between origins and the periods the backtest spans, when
+    /// that span is possible (ensembles' validation origins add to it).
+    step_and_span: Option<(usize, usize)>,
 }
 
 impl Checker<'_> {
@@ -190,6 +211,36 @@ impl Checker<'_> {
         }
     }
 
+    /// The periods a backtest reaches back from the last date must fit
+    /// [`MAX_PERIODS`]: min_train (or train_size) + horizon + (folds − 1) ×
+    /// step, in checked arithmetic. A larger one is impossible for any data,
+    /// and would overflow the date arithmetic that lays out the folds.
+    fn backtest_span(&mut self, e: &EvaluationSection) {
+        if span(e).is_some() {
+            return;
+        }
+        let step = e.step.unwrap_or(e.horizon);
+        let min_train = e.min_train.unwrap_or(e.horizon).max(e.train_size.unwrap_or(0));
+        let terms = [
+            ("horizon", e.horizon),
+            ("folds", e.folds),
+            ("step", e.step.unwrap_or(0)),
+            ("min_train", e.min_train.unwrap_or(0)),
+            ("train_size", e.train_size.unwrap_or(0)),
+        ];
+        let (key, value) = terms
+            .into_iter()
+            .max_by_key(|(_, v)| *v)
+            .unwrap_or(("horizon", e.horizon));
+        self.at(
+            ["evaluation", key],
+            format!(
+                "impossible backtest: {key} = {value} makes each series need min_train {min_train} + horizon {} + (folds {} - 1) x step {step} periods, more than {MAX_PERIODS} (the most any backtest may span)",
+                e.horizon, e.folds
+            ),
+        );
+    }
+
     fn evaluation(&mut self, e: &EvaluationSection) {
         for (key, value) in [
             ("horizon", Some(e.horizon)),
@@ -203,6 +254,7 @@ impl Checker<'_> {
                 self.at(["evaluation", key], format!("{key} must be at least 1"));
             }
         }
+        self.backtest_span(e);
         match (e.window, e.train_size) {
             (WindowKind::Sliding, None) => self.at(
                 ["evaluation", "window"],
@@ -374,6 +426,23 @@ impl Checker<'_> {
                             located("members").index(i)
                         };
                         self.at(at, message);
+                    }
+                }
+                let reach = self.step_and_span.map(|(step, span)| {
+                    ensemble
+                        .validation_folds
+                        .checked_mul(step)
+                        .and_then(|v| v.checked_add(span))
+                        .filter(|reach| *reach <= MAX_PERIODS)
+                });
+                if let Some(None) = reach {
+                    let message = format!(
+                        "impossible backtest: {} validation origins of step {} before the first fold need more than {MAX_PERIODS} periods (the most any backtest may span)",
+                        ensemble.validation_folds,
+                        self.step_and_span.map_or(0, |(step, _)| step)
+                    );
+                    if reported.insert(message.clone()) {
+                        self.at(located("validation_folds"), message);
                     }
                 }
                 if ensemble.validation_folds == 0 && ensemble.needs_history(&all_configs) {
