@@ -1,6 +1,6 @@
 //! Data errors name the file and line; fill policies; gzip; short series.
 
-use crate::common::write;
+use crate::common::{dataset, write};
 use std::io::Write;
 use std::path::Path;
 use trendlab_engine::PrepareError;
@@ -152,4 +152,59 @@ fn short_series_are_skipped_with_their_reason() {
             ),
         ]
     );
+}
+
+/// Every message names the physical line: LF and CRLF line ends, a quoted
+/// field spanning lines, gzip, and the rows a message cites besides its own.
+#[test]
+fn messages_name_the_physical_line_whatever_the_line_ends() {
+    let rows = ["date,id,y", "2024-01-01,a,1", "2024-01-02,a,lots", "2024-01-03,a,2"];
+    for end in ["\n", "\r\n"] {
+        let csv = rows.join(end) + end;
+        let e = error(&csv, "");
+        assert!(
+            e.ends_with("data.csv:3: `y` value `lots` is not a finite number"),
+            "{end:?}: {e}"
+        );
+        // A duplicate cites the earlier row's line too.
+        let duplicate = ["date,id,y", "2024-01-01,a,1", "2024-01-02,a,2", "2024-01-02,a,5"].join(end) + end;
+        let e = error(&duplicate, "");
+        assert!(
+            e.ends_with("data.csv:4: duplicate row for series `a` on 2024-01-02 (first at line 3)"),
+            "{end:?}: {e}"
+        );
+        // A text cell over two lines: the next record starts a line later.
+        let quoted = format!("date,id,y,note{end}2024-01-01,a,1,\"two{end}lines\"{end}2024-01-02,a,lots,x{end}");
+        let e = error(&quoted, "text = \"note\"");
+        assert!(
+            e.ends_with("data.csv:4: `y` value `lots` is not a finite number"),
+            "{end:?}: {e}"
+        );
+    }
+
+    // The bundled weekly CSV (CRLF, from a spreadsheet export) with a bad
+    // quantity on physical line 1000, gzipped as well.
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(dataset("online_retail_weekly.csv")).unwrap();
+    assert!(text.contains("\r\n"), "the bundled file has CRLF line ends");
+    let mut lines: Vec<String> = text.split("\r\n").map(str::to_string).collect();
+    let mut cells: Vec<&str> = lines[999].split(',').collect();
+    cells[3] = "many";
+    lines[999] = cells.join(",");
+    write(dir.path(), "weekly.csv", &lines.join("\r\n"));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(lines.join("\r\n").as_bytes()).unwrap();
+    std::fs::write(dir.path().join("weekly.csv.gz"), gz.finish().unwrap()).unwrap();
+    for file in ["weekly.csv", "weekly.csv.gz"] {
+        let spec = format!(
+            "[experiment]\nname = \"w\"\n\n[data]\npath = \"{file}\"\ntime = \"week_start\"\nid = \"stock_code\"\ntarget = \"quantity\"\nfrequency = \"W-MON\"\n\n[evaluation]\nhorizon = 4\n\n[[models]]\nname = \"naive\"\nfamily = \"naive\"\n"
+        );
+        let e = prepared(&write(dir.path(), "spec.toml", &spec))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.ends_with(&format!("{file}:1000: `quantity` value `many` is not a finite number")),
+            "{e}"
+        );
+    }
 }

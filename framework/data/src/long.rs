@@ -3,7 +3,7 @@
 //! come in date order; duplicate dates, off-frequency dates, bad numbers and
 //! (unless `fill = "zero"`) gaps are errors naming the line.
 
-use crate::reader::{cell_str, column_indexes, csv_error, open, parse_date, parse_number};
+use crate::reader::{RecordStart, cell_str, column_indexes, csv_error, open, parse_date, parse_number};
 use crate::{DataError, Panel, Series};
 use chrono::NaiveDate;
 use std::collections::HashMap;
@@ -60,7 +60,8 @@ impl LongLayout {
 /// A series while its rows are being read.
 struct Pending {
     series: Series,
-    lines: Vec<u64>,
+    /// Where each row starts (for messages).
+    starts: Vec<RecordStart>,
 }
 
 pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError> {
@@ -83,8 +84,8 @@ pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError>
     let mut rows_read = 0;
     while reader.read_byte_record(&mut record).map_err(|e| csv_error(path, e))? {
         rows_read += 1;
-        let line = record.position().map_or(0, |p| p.line());
-        let err = |message: String| DataError::line(path, line, message);
+        let start = RecordStart::of(record.position());
+        let err = |message: String| DataError::line(path, start.line(path), message);
         let cell = |i: usize| record.get(i).unwrap_or_default();
         let date = parse_date(cell(time_col)).ok_or_else(|| {
             err(format!(
@@ -115,22 +116,24 @@ pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError>
                     covariates: vec![Vec::new(); numeric_cols.len()],
                     statics: static_cols.iter().map(|&c| cell_str(cell(c))).collect(),
                 },
-                lines: Vec::new(),
+                starts: Vec::new(),
             });
             pending.len() - 1
         });
         let p = &mut pending[slot];
-        if let (Some(&last), Some(&last_line)) = (p.series.dates.last(), p.lines.last()) {
+        if let (Some(&last), Some(&last_start)) = (p.series.dates.last(), p.starts.last()) {
             if date == last {
                 return Err(err(format!(
-                    "duplicate row for series `{}` on {date} (first at line {last_line})",
-                    p.series.id
+                    "duplicate row for series `{}` on {date} (first at line {})",
+                    p.series.id,
+                    last_start.line(path)
                 )));
             }
             if date < last {
                 return Err(err(format!(
-                    "rows are not sorted: series `{}` has {date} after {last} (line {last_line}); sort by date within each series",
-                    p.series.id
+                    "rows are not sorted: series `{}` has {date} after {last} (line {}); sort by date within each series",
+                    p.series.id,
+                    last_start.line(path)
                 )));
             }
         }
@@ -150,7 +153,7 @@ pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError>
         }
         p.series.dates.push(date);
         p.series.target.push(target);
-        p.lines.push(line);
+        p.starts.push(start);
     }
     if pending.is_empty() {
         return Err(DataError::file(path, "no data rows"));
@@ -188,12 +191,12 @@ fn fill_gaps(p: Pending, layout: &LongLayout, path: &Path) -> Result<Series, Dat
         let missing = freq.periods_between(s.dates[i], s.dates[i + 1]) - 1;
         return Err(DataError::line(
             path,
-            p.lines[i + 1],
+            p.starts[i + 1].line(path),
             format!(
                 "series `{}` skips {missing} period(s) between {} (line {}) and {}; set data.fill = \"zero\" to fill gaps with zeros",
                 s.id,
                 s.dates[i],
-                p.lines[i],
+                p.starts[i].line(path),
                 s.dates[i + 1]
             ),
         ));

@@ -10,16 +10,67 @@ use std::path::Path;
 
 /// A CSV reader over a plain or gzip file (by the `.gz` extension).
 pub(crate) fn open(path: &Path) -> Result<csv::Reader<Box<dyn Read>>, DataError> {
+    Ok(csv::ReaderBuilder::new()
+        .buffer_capacity(1 << 16)
+        .from_reader(bytes_of(path)?))
+}
+
+/// The file's bytes, decompressed when it is gzip (by the `.gz` extension).
+fn bytes_of(path: &Path) -> Result<Box<dyn Read>, DataError> {
     let file = File::open(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    let inner: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
+    Ok(if path.extension().is_some_and(|e| e == "gz") {
         Box::new(MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file)))
     } else {
-        Box::new(file)
-    };
-    Ok(csv::ReaderBuilder::new().buffer_capacity(1 << 16).from_reader(inner))
+        Box::new(BufReader::with_capacity(1 << 16, file))
+    })
+}
+
+/// Where a record starts, for messages: the csv crate's byte offset, and
+/// its line count (which is one short after a CRLF line end).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RecordStart {
+    byte: u64,
+    csv_line: u64,
+}
+
+impl RecordStart {
+    pub(crate) fn of(position: Option<&csv::Position>) -> RecordStart {
+        position.map_or(RecordStart::default(), |p| RecordStart {
+            byte: p.byte(),
+            csv_line: p.line(),
+        })
+    }
+
+    /// The physical line (1-based) the record starts on, whatever the line
+    /// ends (LF, CRLF) and however many lines earlier quoted fields span:
+    /// the line breaks before its first byte, counted by reading the file
+    /// again (only when a message needs it). The csv crate's count when the
+    /// file cannot be read again.
+    pub(crate) fn line(self, path: &Path) -> u64 {
+        physical_line(path, self.byte).unwrap_or(self.csv_line)
+    }
+}
+
+/// 1 + the line feeds before the first byte at or after `byte` that is not
+/// a line end (a record's offset may point at the end of the line before).
+fn physical_line(path: &Path, byte: u64) -> Option<u64> {
+    let mut bytes = bytes_of(path).ok()?.bytes();
+    let mut line = 1;
+    let mut at = 0u64;
+    for b in bytes.by_ref() {
+        let b = b.ok()?;
+        if at >= byte && b != b'\r' && b != b'\n' {
+            return Some(line);
+        }
+        if b == b'\n' {
+            line += 1;
+        }
+        at += 1;
+    }
+    Some(line)
 }
 
 /// Column names of a CSV or CSV.gz file.
@@ -52,7 +103,11 @@ pub(crate) fn column_indexes(
 
 pub(crate) fn csv_error(path: &Path, e: csv::Error) -> DataError {
     match e.position() {
-        Some(pos) => DataError::line(path, pos.line(), format!("malformed CSV: {e}")),
+        Some(pos) => DataError::line(
+            path,
+            RecordStart::of(Some(pos)).line(path),
+            format!("malformed CSV: {e}"),
+        ),
         None => match e.into_kind() {
             csv::ErrorKind::Io(source) => DataError::Io {
                 path: path.to_path_buf(),

@@ -2,7 +2,7 @@
 //! invoice line) per key and period, giving one zero-filled series per key —
 //! what a retail analyst starts from (e.g. the UCI Online Retail log).
 
-use crate::reader::{cell_str, column_indexes, csv_error, open, parse_date, parse_number};
+use crate::reader::{RecordStart, cell_str, column_indexes, csv_error, open, parse_date, parse_number};
 use crate::{DataError, Panel, Series};
 use chrono::NaiveDate;
 use std::collections::HashMap;
@@ -35,13 +35,13 @@ pub fn aggregate(path: &Path, spec: &AggregateSection, frequency: Frequency) -> 
     let mut last_period: Option<NaiveDate> = None;
     while reader.read_byte_record(&mut record).map_err(|e| csv_error(path, e))? {
         rows_read += 1;
-        let line = record.position().map_or(0, |p| p.line());
+        let start = RecordStart::of(record.position());
         let cell = |i: usize| record.get(i).unwrap_or_default();
-        let value = parse_number(cell(sum_col), &spec.sum).map_err(|m| DataError::line(path, line, m))?;
+        let value = parse_number(cell(sum_col), &spec.sum).map_err(|m| DataError::line(path, start.line(path), m))?;
         let date = parse_date(cell(time_col)).ok_or_else(|| {
             DataError::line(
                 path,
-                line,
+                start.line(path),
                 format!(
                     "`{}` value `{}` is not a date or date-time",
                     spec.time,
@@ -56,7 +56,11 @@ pub fn aggregate(path: &Path, spec: &AggregateSection, frequency: Frequency) -> 
         }
         let key = cell(by_col).trim_ascii();
         if key.is_empty() {
-            return Err(DataError::line(path, line, format!("`{}` is empty", spec.by)));
+            return Err(DataError::line(
+                path,
+                start.line(path),
+                format!("`{}` is empty", spec.by),
+            ));
         }
         let totals = match keys.get_mut(key) {
             Some(t) => t,
