@@ -57,20 +57,24 @@ impl RecordStart {
 /// 1 + the line feeds before the first byte at or after `byte` that is not
 /// a line end (a record's offset may point at the end of the line before).
 fn physical_line(path: &Path, byte: u64) -> Option<u64> {
-    let mut bytes = bytes_of(path).ok()?.bytes();
-    let mut line = 1;
-    let mut at = 0u64;
-    for b in bytes.by_ref() {
-        let b = b.ok()?;
-        if at >= byte && b != b'\r' && b != b'\n' {
+    let mut reader = bytes_of(path).ok()?;
+    let mut buffer = vec![0u8; 1 << 16];
+    let (mut line, mut offset) = (1, 0u64);
+    loop {
+        let read = reader.read(&mut buffer).ok()?;
+        if read == 0 {
             return Some(line);
         }
-        if b == b'\n' {
-            line += 1;
+        for (i, &b) in buffer[..read].iter().enumerate() {
+            if offset + i as u64 >= byte && b != b'\r' && b != b'\n' {
+                return Some(line);
+            }
+            if b == b'\n' {
+                line += 1;
+            }
         }
-        at += 1;
+        offset += read as u64;
     }
-    Some(line)
 }
 
 /// Column names of a CSV or CSV.gz file.
