@@ -208,3 +208,14 @@ fn messages_name_the_physical_line_whatever_the_line_ends() {
         );
     }
 }
+
+/// A column named twice in the header is an error naming both positions,
+/// not silently the first one.
+#[test]
+fn a_column_named_twice_in_the_header_is_refused() {
+    let e = error("date,id,y,y\n2024-01-01,a,1,2\n2024-01-02,a,2,3\n", "");
+    assert!(
+        e.contains("column `y` appears twice in the header of") && e.contains("(columns 3 and 4): rename one"),
+        "{e}"
+    );
+}

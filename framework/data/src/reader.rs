@@ -97,10 +97,26 @@ pub(crate) fn column_indexes(
         .iter()
         .map(|name| {
             let name = name.as_ref();
-            header
+            let mut found = header
                 .iter()
-                .position(|h| h.trim_ascii() == name.as_bytes())
-                .ok_or_else(|| DataError::file(path, format!("column `{name}` not found in the header")))
+                .enumerate()
+                .filter(|(_, h)| h.trim_ascii() == name.as_bytes())
+                .map(|(i, _)| i);
+            match (found.next(), found.next()) {
+                (Some(i), None) => Ok(i),
+                (Some(first), Some(second)) => Err(DataError::file(
+                    path,
+                    format!(
+                        "column `{name}` appears twice in the header (columns {} and {}): rename one",
+                        first + 1,
+                        second + 1
+                    ),
+                )),
+                (None, _) => Err(DataError::file(
+                    path,
+                    format!("column `{name}` not found in the header"),
+                )),
+            }
         })
         .collect()
 }

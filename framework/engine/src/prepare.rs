@@ -59,6 +59,9 @@ pub fn prepare(spec_path: &Path) -> Result<Prepared, PrepareError> {
     if !unfit.is_empty() {
         return Err(invalid(unfit));
     }
+    if let Some(too_long) = season_beyond_history(&experiment, &panel, &backtest) {
+        return Err(invalid(vec![too_long]));
+    }
     let data_covariates = &experiment.document.data.covariates;
     let features = FeatureSet::from_spec(&experiment.document.features, data_covariates, panel.frequency);
     Ok(Prepared {
@@ -74,6 +77,43 @@ impl Prepared {
     pub fn windows(&self, fold: &Fold) -> Vec<Window> {
         self.backtest.windows(&self.experiment, &self.panel, fold)
     }
+}
+
+/// A seasonal scale (MASE, RMSSE) that no series can have: `season` not
+/// shorter than every series' training history at the first fold, where
+/// the scale needs pairs of values `season` periods apart.
+fn season_beyond_history(
+    experiment: &trendlab_spec::Experiment,
+    panel: &Panel,
+    backtest: &Backtest,
+) -> Option<trendlab_spec::Diagnostic> {
+    let e = experiment.evaluation();
+    let scaled: Vec<&str> = e
+        .metrics
+        .iter()
+        .filter(|m| matches!(m, trendlab_spec::Metric::Mase | trendlab_spec::Metric::Rmsse))
+        .map(|m| m.name())
+        .collect();
+    let first = backtest.folds.first()?;
+    let longest = backtest
+        .windows(experiment, panel, first)
+        .iter()
+        .map(|w| w.train.len())
+        .max()?;
+    if scaled.is_empty() || e.season < longest {
+        return None;
+    }
+    Some(experiment.diagnostic(
+        &KeyPath::from(["evaluation", "season"]),
+        format!(
+            "season = {} is not shorter than any series' training history at the first fold (the longest has {longest} periods): \
+             {} {} by the errors of a seasonal naive forecast {} periods back, which no series has; lower season",
+            e.season,
+            scaled.join(" and "),
+            if scaled.len() == 1 { "scales" } else { "scale" },
+            e.season
+        ),
+    ))
 }
 
 /// An ensemble whose earliest validation origin leaves no series with

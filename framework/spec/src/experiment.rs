@@ -161,15 +161,27 @@ impl Experiment {
         out
     }
 
-    /// Errors for every required column missing from `header`.
+    /// Errors for every required column missing from `header`, or named
+    /// twice in it (which of the two is meant would be a guess).
     pub fn check_columns(&self, header: &[String]) -> Vec<Diagnostic> {
         self.required_columns()
             .into_iter()
-            .filter(|(_, col)| !header.iter().any(|h| h == col))
-            .map(|(path, col)| {
-                let hint = did_you_mean(col, header.iter().map(String::as_str));
-                let msg = format!("column `{col}` not found in {}{hint}", self.data_path.display());
-                self.diagnostic(&path, msg)
+            .filter_map(|(path, col)| {
+                let positions: Vec<usize> = (0..header.len()).filter(|&i| header[i] == *col).collect();
+                let msg = match positions[..] {
+                    [] => {
+                        let hint = did_you_mean(col, header.iter().map(String::as_str));
+                        format!("column `{col}` not found in {}{hint}", self.data_path.display())
+                    }
+                    [_] => return None,
+                    [first, second, ..] => format!(
+                        "column `{col}` appears twice in the header of {} (columns {} and {}): rename one",
+                        self.data_path.display(),
+                        first + 1,
+                        second + 1
+                    ),
+                };
+                Some(self.diagnostic(&path, msg))
             })
             .collect()
     }

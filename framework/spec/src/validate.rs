@@ -320,6 +320,16 @@ impl Checker<'_> {
         let mut out = Vec::new();
         for (i, entry) in entries.iter().enumerate() {
             let path = KeyPath::default().key("models").index(i);
+            if entry.name.trim().is_empty() || entry.name.chars().any(char::is_control) {
+                self.at(
+                    path.clone().key("name"),
+                    format!(
+                        "model name {:?} must be non-empty text without line breaks or control characters",
+                        entry.name
+                    ),
+                );
+                continue;
+            }
             if entries[..i].iter().any(|e| e.name == entry.name) {
                 self.at(
                     path.clone().key("name"),
