@@ -185,6 +185,9 @@ enum Method {
     Post,
 }
 
+/// How long the first request to a server may take, connecting included.
+pub const FIRST_CONTACT: Duration = Duration::from_secs(5);
+
 /// A client of one MLflow tracking server.
 #[derive(Debug, Clone)]
 pub struct MlflowClient {
@@ -298,11 +301,31 @@ impl MlflowClient {
         })
     }
 
-    /// `GET /health`: whether the server answers at all.
+    /// `GET /health`: whether the server answers at all, within
+    /// [`FIRST_CONTACT`] and without retries. The first contact decides
+    /// whether a grid is mirrored, so a server that accepts connections and
+    /// never answers costs seconds, not the minutes of a patient request.
     pub fn health(&self) -> Result<(), TrackingError> {
         let url = format!("{}/health", self.base);
-        self.send("health", || self.authorised(self.agent.get(&url)).call())
-            .map(|_| ())
+        let once = MlflowClient {
+            retries: 0,
+            ..self.clone()
+        };
+        once.send("health", || {
+            self.authorised(self.agent.get(&url))
+                .config()
+                .timeout_global(Some(FIRST_CONTACT))
+                .build()
+                .call()
+        })
+        .map_err(|e| match e {
+            TrackingError::Unreachable { uri, reason } if reason.contains("timeout") => TrackingError::Unreachable {
+                uri,
+                reason: format!("no answer within {} s", FIRST_CONTACT.as_secs()),
+            },
+            other => other,
+        })
+        .map(|_| ())
     }
 
     /// The id of the experiment called `name`, created if it does not exist.
