@@ -75,7 +75,10 @@ fn unsorted_rows_are_an_error() {
 fn bad_dates_and_ragged_rows_name_the_line() {
     let e = error("date,id,y\n2024-01-01,a,1\nsoon,a,2\n", "");
     assert!(
-        e.ends_with("data.csv:3: `date` value `soon` is not a date (YYYY-MM-DD)"),
+        e.ends_with(
+            "data.csv:3: `date` value `soon` is not a date: expected YYYY-MM-DD (optionally followed by a time, \
+             e.g. 2010-12-01 08:26:00) or the US M/D/YYYY [H:MM] of spreadsheet exports"
+        ),
         "{e}"
     );
     let e = error("date,id,y\n2024-01-01,a,1\n2024-01-02,a\n", "");
@@ -218,4 +221,49 @@ fn a_column_named_twice_in_the_header_is_refused() {
         e.contains("column `y` appears twice in the header of") && e.contains("(columns 3 and 4): rename one"),
         "{e}"
     );
+}
+
+/// A US-style date off the frequency shows the text as written and how it
+/// was read; a damaged gzip archive is called that, not malformed CSV or a
+/// missing column.
+#[test]
+fn misread_dates_and_damaged_archives_say_what_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "data.csv",
+        "date,id,y\n03/01/2011,a,1\n03/08/2011,a,2\n03/15/2011,a,3\n",
+    );
+    let weekly = spec(dir.path(), "data.csv", "").to_str().unwrap().to_string();
+    let weekly = std::fs::read_to_string(&weekly)
+        .unwrap()
+        .replace("frequency = \"D\"", "frequency = \"W-MON\"");
+    let e = prepared(&write(dir.path(), "spec.toml", &weekly))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.ends_with(
+            "data.csv:2: date `03/01/2011` (read as 2011-03-01, month/day/year) is not on the `W-MON` frequency (expected 2011-02-28)"
+        ),
+        "{e}"
+    );
+
+    let csv = "date,id,y\n2024-01-01,a,1\n2024-01-02,a,2\n2024-01-03,a,3\n";
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(csv.as_bytes()).unwrap();
+    let sound = gz.finish().unwrap();
+    let mut corrupt = sound.clone();
+    corrupt[15] ^= 0xff;
+    corrupt[20] ^= 0xff;
+    for (bytes, damage) in [
+        (corrupt, "corrupt"),
+        (sound[..25].to_vec(), "incomplete deflate stream"),
+    ] {
+        std::fs::write(dir.path().join("data.csv.gz"), bytes).unwrap();
+        let e = prepared(&spec(dir.path(), "data.csv.gz", "")).unwrap_err().to_string();
+        assert!(
+            e.contains("data.csv.gz: damaged gzip archive: ") && e.contains(damage),
+            "{e}"
+        );
+    }
 }

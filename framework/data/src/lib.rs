@@ -10,7 +10,7 @@ mod reader;
 pub mod transactions;
 
 pub use error::DataError;
-pub use reader::read_header;
+pub use reader::{explain_damage, gzip_damage, read_header};
 
 use chrono::NaiveDate;
 use std::path::PathBuf;
@@ -77,10 +77,12 @@ impl Panel {
 /// Reads the dataset of an experiment.
 pub fn load(experiment: &Experiment) -> Result<Panel, DataError> {
     let data = &experiment.document.data;
-    let mut panel = match &data.aggregate {
-        Some(agg) => transactions::aggregate(&experiment.data_path, agg, experiment.frequency)?,
-        None => long::load(&long::LongLayout::of(experiment), &experiment.data_path)?,
+    let path = &experiment.data_path;
+    let loaded = match &data.aggregate {
+        Some(agg) => transactions::aggregate(path, agg, experiment.frequency),
+        None => long::load(&long::LongLayout::of(experiment), path),
     };
+    let mut panel = loaded.map_err(|e| explain_damage(path, e))?;
     let options = serde_json::to_vec(&trendlab_spec::DataSection {
         path: String::new(),
         ..data.clone()

@@ -3,7 +3,9 @@
 //! come in date order; duplicate dates, off-frequency dates, bad numbers and
 //! (unless `fill = "zero"`) gaps are errors naming the line.
 
-use crate::reader::{RecordStart, cell_str, column_indexes, csv_error, open, parse_date, parse_number};
+use crate::reader::{
+    DATE_FORMATS, RecordStart, cell_str, column_indexes, csv_error, date_as_read, open, parse_date, parse_number,
+};
 use crate::{DataError, Panel, Series};
 use chrono::NaiveDate;
 use std::collections::HashMap;
@@ -89,14 +91,15 @@ pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError>
         let cell = |i: usize| record.get(i).unwrap_or_default();
         let date = parse_date(cell(time_col)).ok_or_else(|| {
             err(format!(
-                "`{}` value `{}` is not a date (YYYY-MM-DD)",
+                "`{}` value `{}` is not a date: expected {DATE_FORMATS}",
                 layout.time,
                 cell_str(cell(time_col))
             ))
         })?;
         if !layout.frequency.is_aligned(date) {
             return Err(err(format!(
-                "date {date} is not on the `{}` frequency (expected {})",
+                "date {} is not on the `{}` frequency (expected {})",
+                date_as_read(cell(time_col), date),
                 layout.frequency,
                 layout.frequency.floor(date)
             )));

@@ -15,17 +15,40 @@ pub(crate) fn open(path: &Path) -> Result<csv::Reader<Box<dyn Read>>, DataError>
         .from_reader(bytes_of(path)?))
 }
 
+/// Whether `path` names a gzip file (by its `.gz` extension).
+fn is_gzip(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "gz")
+}
+
 /// The file's bytes, decompressed when it is gzip (by the `.gz` extension).
 fn bytes_of(path: &Path) -> Result<Box<dyn Read>, DataError> {
     let file = File::open(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    Ok(if path.extension().is_some_and(|e| e == "gz") {
+    Ok(if is_gzip(path) {
         Box::new(MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file)))
     } else {
         Box::new(BufReader::with_capacity(1 << 16, file))
     })
+}
+
+/// The error to report when `path` is a `.gz` file that cannot be
+/// decompressed to its end (a corrupt or truncated archive); `None` for
+/// other files and sound archives. Reads the whole file: for messages only.
+pub fn gzip_damage(path: &Path) -> Option<DataError> {
+    if !is_gzip(path) {
+        return None;
+    }
+    let mut reader = bytes_of(path).ok()?;
+    let damage = std::io::copy(&mut reader, &mut std::io::sink()).err()?;
+    Some(DataError::file(path, format!("damaged gzip archive: {damage}")))
+}
+
+/// `error` of reading `path`, unless the file is a damaged gzip archive:
+/// then that is what to say (whatever the decompressed bytes looked like).
+pub fn explain_damage(path: &Path, error: DataError) -> DataError {
+    gzip_damage(path).unwrap_or(error)
 }
 
 /// Where a record starts, for messages: the csv crate's byte offset, and
@@ -157,6 +180,20 @@ pub(crate) fn parse_date(cell: &[u8]) -> Option<NaiveDate> {
     (parts.next().is_none() && y >= 1000)
         .then(|| NaiveDate::from_ymd_opt(y as i32, m, d))
         .flatten()
+}
+
+/// The date formats [`parse_date`] reads, for messages.
+pub(crate) const DATE_FORMATS: &str = "YYYY-MM-DD (optionally followed by a time, e.g. 2010-12-01 08:26:00) or the US M/D/YYYY [H:MM] of spreadsheet exports";
+
+/// How a date cell reads, for messages: `2011-03-01`, or `03/01/2011
+/// (read as 2011-03-01, month/day/year)` when it was not written that way.
+pub(crate) fn date_as_read(cell: &[u8], date: NaiveDate) -> String {
+    let text = cell_str(cell);
+    if text.starts_with(&date.to_string()) {
+        format!("{date}")
+    } else {
+        format!("`{text}` (read as {date}, month/day/year)")
+    }
 }
 
 /// Parses a finite number; an error message otherwise.

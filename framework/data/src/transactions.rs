@@ -2,7 +2,7 @@
 //! invoice line) per key and period, giving one zero-filled series per key —
 //! what a retail analyst starts from (e.g. the UCI Online Retail log).
 
-use crate::reader::{RecordStart, cell_str, column_indexes, csv_error, open, parse_date, parse_number};
+use crate::reader::{DATE_FORMATS, RecordStart, cell_str, column_indexes, csv_error, open, parse_date, parse_number};
 use crate::{DataError, Panel, Series};
 use chrono::NaiveDate;
 use std::collections::HashMap;
@@ -43,7 +43,7 @@ pub fn aggregate(path: &Path, spec: &AggregateSection, frequency: Frequency) -> 
                 path,
                 start.line(path),
                 format!(
-                    "`{}` value `{}` is not a date or date-time",
+                    "`{}` value `{}` is not a date or date-time: expected {DATE_FORMATS}",
                     spec.time,
                     cell_str(cell(time_col))
                 ),

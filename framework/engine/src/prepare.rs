@@ -32,9 +32,14 @@ fn invalid(d: Vec<trendlab_spec::Diagnostic>) -> PrepareError {
 /// Loads `spec_path` and its data and checks them against each other.
 pub fn prepare(spec_path: &Path) -> Result<Prepared, PrepareError> {
     let experiment = trendlab_spec::load(spec_path)?;
-    let header = read_header(&experiment.data_path)?;
+    let path = &experiment.data_path;
+    let header = read_header(path).map_err(|e| trendlab_data::explain_damage(path, e))?;
     let missing = experiment.check_columns(&header);
     if !missing.is_empty() {
+        // Garbage decompressed from a damaged archive names no column.
+        if let Some(damage) = trendlab_data::gzip_damage(path) {
+            return Err(damage.into());
+        }
         return Err(invalid(missing));
     }
     let panel = trendlab_data::load(&experiment)?;
@@ -107,11 +112,16 @@ fn season_beyond_history(
         &KeyPath::from(["evaluation", "season"]),
         format!(
             "season = {} is not shorter than any series' training history at the first fold (the longest has {longest} periods): \
-             {} {} by the errors of a seasonal naive forecast {} periods back, which no series has; lower season",
+             {} {} by the errors of a seasonal naive forecast {} periods back, which no series has; {}",
             e.season,
             scaled.join(" and "),
             if scaled.len() == 1 { "scales" } else { "scale" },
-            e.season
+            e.season,
+            if e.season > 1 {
+                "lower season, or raise min_train"
+            } else {
+                "raise min_train (each series needs at least 2 training periods)"
+            }
         ),
     ))
 }
