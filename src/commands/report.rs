@@ -31,6 +31,15 @@ pub fn exec(args: Args) -> anyhow::Result<ExitStatus> {
         compare: args.compare.with(),
     };
     let outcome = execution::report(&args.spec, options)?;
+    for (id, reason) in &outcome.damaged {
+        eprintln!("warning: run {id} is damaged and left out of the report: {reason}");
+    }
+    if !outcome.damaged.is_empty() {
+        eprintln!(
+            "  `trendlab run {}` moves damaged runs aside (kept for inspection) and runs them again",
+            args.spec.display()
+        );
+    }
     print::report_paths(&outcome.report_dir);
     print::leaderboard(&outcome.leaderboard);
     print::gate(outcome.gate.as_ref());

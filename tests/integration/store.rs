@@ -155,3 +155,88 @@ fn a_failing_configuration_is_recorded_and_the_grid_goes_on() {
         stdout(&again)
     );
 }
+
+/// A damaged run store repairs itself: `report` names the damaged runs and
+/// renders the rest (exit 1); `run` moves them aside, kept for inspection,
+/// recomputes only them, and gets the same leaderboard; a temporary file
+/// left by a write that died is swept when its run is written again.
+#[test]
+fn damaged_runs_are_reported_moved_aside_and_recomputed() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = quickstart_variant(dir.path(), &[]);
+    let spec = spec.to_str().unwrap();
+    let out = trendlab(dir.path(), &["run", spec, "--out", "out", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let before = leaderboard_without_timing(&dir.path().join("out"), "quickstart");
+    let runs = dir.path().join("out/runs/quickstart");
+    let ids: Vec<String> = records(&dir.path().join("out"), "quickstart")
+        .into_iter()
+        .map(|r| r.run_id)
+        .collect();
+    let (garbage, no_forecasts, crashed) = (&ids[0], &ids[1], &ids[2]);
+    std::fs::write(runs.join(garbage).join("metrics.json"), "{ this is not json").unwrap();
+    std::fs::remove_file(runs.join(no_forecasts).join("forecasts.csv")).unwrap();
+    // A write that died before its record: no run.json, an old temporary file.
+    std::fs::remove_file(runs.join(crashed).join("run.json")).unwrap();
+    let stale = runs.join(crashed).join(".forecasts.csv.4242.0.tmp");
+    std::fs::write(&stale, "half a file").unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+
+    let report = trendlab(dir.path(), &["report", spec, "--out", "out"]);
+    assert_eq!(report.status.code(), Some(1), "{}", stderr(&report));
+    let err = stderr(&report);
+    for id in [garbage, no_forecasts] {
+        assert!(
+            err.contains(&format!("warning: run {id} is damaged and left out of the report")),
+            "{err}"
+        );
+    }
+    assert!(err.contains("`trendlab run"), "{err}");
+    assert!(dir.path().join("out/reports/quickstart/index.html").is_file());
+
+    let again = trendlab(dir.path(), &["run", spec, "--out", "out", "--quiet"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stdout(&again).contains("21 runs planned: 18 skipped (already finished), 3 finished, 0 failed"),
+        "{}",
+        stdout(&again)
+    );
+    let err = stderr(&again);
+    for id in [garbage, no_forecasts] {
+        assert!(err.contains(&format!("warning: run {id} was damaged (")), "{err}");
+        let kept: Vec<_> = std::fs::read_dir(runs.join("damaged"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with(id.as_str()))
+            .collect();
+        assert_eq!(kept.len(), 1, "the damaged folder of {id} is kept");
+    }
+    assert_eq!(
+        std::fs::read_to_string(
+            runs.join("damaged")
+                .join(
+                    std::fs::read_dir(runs.join("damaged"))
+                        .unwrap()
+                        .map(|e| e.unwrap().file_name())
+                        .find(|n| n.to_string_lossy().starts_with(garbage.as_str()))
+                        .unwrap()
+                )
+                .join("metrics.json")
+        )
+        .unwrap(),
+        "{ this is not json"
+    );
+    assert!(!stale.exists(), "the stale temporary file is swept");
+    assert_eq!(
+        leaderboard_without_timing(&dir.path().join("out"), "quickstart"),
+        before
+    );
+    let report = trendlab(dir.path(), &["report", spec, "--out", "out"]);
+    assert_eq!(report.status.code(), Some(0), "{}", stderr(&report));
+}

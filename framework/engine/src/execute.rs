@@ -17,9 +17,10 @@ use crate::plan::{Plan, PlannedRun, RunRole};
 use crate::prepare::Prepared;
 use crate::schedule::{Budget, Scheduler};
 use crate::store::{
-    ForecastRow, ForecastTable, MetricsFile, RunRecord, RunStatus, RunStore, SeriesFailure, StoreError,
+    ForecastRow, ForecastTable, MetricsFile, RunHealth, RunRecord, RunStatus, RunStore, SeriesFailure, StoreError,
 };
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, mpsc};
 use std::time::Instant;
@@ -57,6 +58,9 @@ pub struct Summary {
     pub skipped: usize,
     pub finished: usize,
     pub failed: Vec<RunRecord>,
+    /// Damaged runs found in the store: id, what was wrong, where the
+    /// damaged folder was moved (they were run again).
+    pub repaired: Vec<(String, String, PathBuf)>,
 }
 
 /// Runs every planned run not yet finished (all of them with `force`).
@@ -82,11 +86,19 @@ pub fn execute_runs(
     options: RunOptions,
     progress: &dyn Progress,
 ) -> Result<Summary, StoreError> {
-    let pending: Vec<&PlannedRun> = selected
-        .iter()
-        .copied()
-        .filter(|r| options.force || !store.is_finished(&r.id))
-        .collect();
+    let mut repaired = Vec::new();
+    let mut pending: Vec<&PlannedRun> = Vec::new();
+    for &run in selected {
+        match store.health(&run.id) {
+            RunHealth::Finished if !options.force => continue,
+            RunHealth::Damaged(reason) => {
+                let moved = store.quarantine(&run.id)?;
+                repaired.push((run.id.clone(), reason, moved));
+            }
+            RunHealth::Absent | RunHealth::Failed | RunHealth::Finished => {}
+        }
+        pending.push(run);
+    }
     let skipped = selected.len() - pending.len();
     progress.start(&pending, skipped);
     let windows: Vec<Vec<Window>> = plan.folds.iter().map(|f| prepared.windows(f)).collect();
@@ -94,6 +106,7 @@ pub fn execute_runs(
     let outcome: Mutex<Result<Summary, StoreError>> = Mutex::new(Ok(Summary {
         planned: selected.len(),
         skipped,
+        repaired,
         ..Summary::default()
     }));
     let stop = AtomicBool::new(false);

@@ -26,7 +26,7 @@ pub use leaderboard::{Leaderboard, LeaderboardRow};
 pub use plan::{Plan, PlannedRun, RunRole};
 pub use prepare::{PrepareError, Prepared, prepare};
 pub use schedule::Budget;
-pub use store::{RunRecord, RunStatus, RunStore, StoreError};
+pub use store::{RunHealth, RunRecord, RunStatus, RunStore, StoreError};
 pub use trendlab_models::{EpochLoss, TrainingLog};
 pub use units::{Group, Manifest, ManifestError, WorkUnit};
 

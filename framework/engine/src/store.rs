@@ -200,13 +200,79 @@ pub enum StoreError {
 #[derive(Debug, Clone)]
 pub struct RunStore {
     dir: PathBuf,
+    /// Runs read as absent (damaged ones a report leaves out).
+    excluded: std::sync::Arc<std::collections::HashSet<String>>,
 }
+
+/// What the store holds of one run, every file read back.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunHealth {
+    Absent,
+    Finished,
+    Failed,
+    /// A file is missing or unreadable: why.
+    Damaged(String),
+}
+
+/// A temporary file older than this is left over from a write that died
+/// (a full disk, a killed process); younger ones may be another writer's.
+const STALE_TEMPORARY: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl RunStore {
     pub fn new(out: &Path, experiment: &str) -> Self {
         RunStore {
             dir: out.join("runs").join(experiment),
+            excluded: Default::default(),
         }
+    }
+
+    /// This store, reading the runs `ids` as absent.
+    pub fn excluding(&self, ids: impl IntoIterator<Item = String>) -> RunStore {
+        RunStore {
+            dir: self.dir.clone(),
+            excluded: std::sync::Arc::new(ids.into_iter().collect()),
+        }
+    }
+
+    /// Whether run `id` is stored, and whole: a finished run's record,
+    /// metrics and forecasts all read back; a failed run's record does.
+    pub fn health(&self, id: &str) -> RunHealth {
+        let record = match self.record(id) {
+            Ok(None) => return RunHealth::Absent,
+            Ok(Some(record)) => record,
+            Err(e) => return RunHealth::Damaged(e.to_string()),
+        };
+        if record.status == RunStatus::Failed {
+            return RunHealth::Failed;
+        }
+        let metrics = match self.metrics(id) {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(format!("{}: missing", self.run_dir(id).join("metrics.json").display())),
+            Err(e) => Err(e.to_string()),
+        };
+        match metrics.and_then(|()| self.forecasts(id).map(|_| ()).map_err(|e| e.to_string())) {
+            Ok(()) => RunHealth::Finished,
+            Err(reason) => RunHealth::Damaged(reason),
+        }
+    }
+
+    /// Moves run `id`'s folder to `damaged/<id>-<unix seconds>` beside the
+    /// runs (kept for inspection, out of the way of a recomputation).
+    pub fn quarantine(&self, id: &str) -> Result<PathBuf, StoreError> {
+        let seconds = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let folder = self.dir.join("damaged");
+        std::fs::create_dir_all(&folder).map_err(|source| StoreError::Io {
+            path: folder.clone(),
+            source,
+        })?;
+        let to = folder.join(format!("{id}-{seconds}"));
+        std::fs::rename(self.run_dir(id), &to).map_err(|source| StoreError::Io {
+            path: self.run_dir(id),
+            source,
+        })?;
+        Ok(to)
     }
 
     pub fn dir(&self) -> &Path {
@@ -224,19 +290,21 @@ impl RunStore {
 
     /// The record of run `id`, if it was stored.
     pub fn record(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
+        if self.excluded.contains(id) {
+            return Ok(None);
+        }
         read_json(&self.run_dir(id).join("run.json"))
     }
 
     pub fn metrics(&self, id: &str) -> Result<Option<MetricsFile>, StoreError> {
+        if self.excluded.contains(id) {
+            return Ok(None);
+        }
         read_json(&self.run_dir(id).join("metrics.json"))
     }
 
     pub fn forecasts(&self, id: &str) -> Result<ForecastTable, StoreError> {
         ForecastTable::from_csv(&self.run_dir(id).join("forecasts.csv"))
-    }
-
-    pub fn is_finished(&self, id: &str) -> bool {
-        matches!(self.record(id), Ok(Some(r)) if r.status == RunStatus::Finished)
     }
 
     /// Stores a finished run: forecasts, metrics, then the record.
@@ -258,13 +326,34 @@ impl RunStore {
         write_atomic(&dir.join("run.json"), &to_json(record))
     }
 
+    /// The run's folder, created, without temporary files left by writes
+    /// that died.
     fn prepare_dir(&self, id: &str) -> Result<PathBuf, StoreError> {
         let dir = self.run_dir(id);
         std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
             path: dir.clone(),
             source,
         })?;
+        sweep_stale_temporaries(&dir);
         Ok(dir)
+    }
+}
+
+/// Removes `*.tmp` files in `dir` older than [`STALE_TEMPORARY`]
+/// (best effort: what cannot be removed stays).
+fn sweep_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_TEMPORARY);
+        if stale && path.extension().is_some_and(|e| e == "tmp") {
+            let _ = std::fs::remove_file(&path);
+        }
     }
 }
 

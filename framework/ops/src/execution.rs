@@ -9,7 +9,7 @@ use crate::experiment::Workspace;
 use crate::tracking::{self, Mirrored};
 use std::path::{Path, PathBuf};
 use trendlab_engine::leaderboard::Leaderboard;
-use trendlab_engine::{Budget, Progress, RunRecord, Summary};
+use trendlab_engine::{Budget, Progress, RunHealth, RunRecord, RunStore, Summary};
 use trendlab_report::{Comparison, ReportHeader, ReportInput};
 use trendlab_spec::ComputeDevice;
 use trendlab_tracking::LiveMirror;
@@ -108,13 +108,19 @@ pub fn run(
         budget: options.budget,
     };
     let summary = trendlab_engine::execute(&w.prepared, &w.plan, &w.store, engine_options, observed)?;
-    let leaderboard = local_leaderboard(w)?;
+    for (id, reason, moved) in &summary.repaired {
+        shell.warn(&format!(
+            "run {id} was damaged ({reason}): moved to {} and run again",
+            moved.display()
+        ));
+    }
+    let leaderboard = local_leaderboard(w, &w.store)?;
     let link = mirror
         .as_ref()
         .zip(uri.as_deref())
         .and_then(|(m, uri)| tracking::parent_run_link(uri, m));
     let comparison = baseline.compare(&w.prepared, &leaderboard);
-    let report_dir = write_reports(w, &leaderboard, link, comparison.as_ref())?;
+    let report_dir = write_reports(w, &w.store, &leaderboard, link, comparison.as_ref())?;
     let gate = baseline.verdict(comparison.as_ref());
     let mirrored = match (&mirror, &live, &uri) {
         (Some(mirror), Some(live), Some(uri)) => {
@@ -148,11 +154,16 @@ pub struct ReportOutcome {
     pub leaderboard: Leaderboard,
     pub report_dir: PathBuf,
     pub gate: Option<GateVerdict>,
+    /// Damaged runs left out of the report (id, what is wrong); `run`
+    /// moves them aside and recomputes them.
+    pub damaged: Vec<(String, String)>,
 }
 
+/// Exit 1 when the gate failed or runs are damaged; the report is written either way.
 impl Outcome for ReportOutcome {
     fn exit_status(&self) -> ExitStatus {
-        ExitStatus::success_if(self.gate.as_ref().is_none_or(GateVerdict::passed), ExitStatus::Failed)
+        let gate_passes = self.gate.as_ref().is_none_or(GateVerdict::passed);
+        ExitStatus::success_if(gate_passes && self.damaged.is_empty(), ExitStatus::Failed)
     }
 }
 
@@ -161,6 +172,19 @@ impl Outcome for ReportOutcome {
 pub fn report(spec: &Path, options: ReportOptions<'_>) -> Result<ReportOutcome, Error> {
     let w = Workspace::open(spec, options.target.out)?;
     let baseline: Baseline<'_> = options.compare.baseline(&w.prepared)?;
+    let damaged: Vec<(String, String)> = if options.from_mlflow {
+        Vec::new()
+    } else {
+        w.plan
+            .runs
+            .iter()
+            .filter_map(|r| match w.store.health(&r.id) {
+                RunHealth::Damaged(reason) => Some((r.id.clone(), reason)),
+                RunHealth::Absent | RunHealth::Finished | RunHealth::Failed => None,
+            })
+            .collect()
+    };
+    let store = w.store.excluding(damaged.iter().map(|(id, _)| id.clone()));
     let leaderboard = if options.from_mlflow {
         let Some(uri) = tracking::tracking_uri(options.target.tracking_uri, &w.prepared) else {
             return Err(Error::Failed(
@@ -177,21 +201,27 @@ pub fn report(spec: &Path, options: ReportOptions<'_>) -> Result<ReportOutcome, 
             description,
         )?
     } else {
-        if !w.plan.runs.iter().any(|r| matches!(w.store.record(&r.id), Ok(Some(_)))) {
+        if !w
+            .plan
+            .runs
+            .iter()
+            .any(|r| w.store.run_dir(&r.id).join("run.json").exists())
+        {
             return Err(Error::Failed(format!(
                 "no runs of this spec are stored in {}; run `trendlab run {}` first",
                 w.store.dir().display(),
                 spec.display()
             )));
         }
-        local_leaderboard(&w)?
+        local_leaderboard(&w, &store)?
     };
     let comparison = baseline.compare(&w.prepared, &leaderboard);
-    let report_dir = write_reports(&w, &leaderboard, None, comparison.as_ref())?;
+    let report_dir = write_reports(&w, &store, &leaderboard, None, comparison.as_ref())?;
     Ok(ReportOutcome {
         gate: baseline.verdict(comparison.as_ref()),
         leaderboard,
         report_dir,
+        damaged,
     })
 }
 
@@ -251,11 +281,11 @@ pub fn skipped_warning(skipped: &[(String, String)]) -> Option<String> {
 }
 
 /// The leaderboard of the plan, from the local run store.
-fn local_leaderboard(w: &Workspace) -> Result<Leaderboard, Error> {
+fn local_leaderboard(w: &Workspace, store: &RunStore) -> Result<Leaderboard, Error> {
     let description = &w.prepared.experiment.document.experiment.description;
     Ok(Leaderboard::build(
         &w.plan,
-        &w.store,
+        store,
         &w.prepared.experiment.scores(),
         w.prepared.experiment.rank_by(),
         description,
@@ -265,6 +295,7 @@ fn local_leaderboard(w: &Workspace) -> Result<Leaderboard, Error> {
 /// Leaderboard files and the HTML report under `<out>/reports/<experiment>/`.
 fn write_reports(
     w: &Workspace,
+    store: &RunStore,
     board: &Leaderboard,
     mlflow_run: Option<String>,
     comparison: Option<&Comparison>,
@@ -274,7 +305,7 @@ fn write_reports(
     let input = ReportInput {
         prepared: &w.prepared,
         plan: &w.plan,
-        store: &w.store,
+        store,
         board,
         header: &header,
         comparison,
