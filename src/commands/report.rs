@@ -10,7 +10,7 @@ use trendlab_ops::{ExitStatus, Outcome};
 #[derive(clap::Args)]
 #[command(
     after_help = "Example (CI): trendlab report experiments/quickstart.toml --compare old/leaderboard.json --fail-on-regression mase:5\n\
-                  Exit code 1 when the gate fails; the report is written either way."
+                  Exit code 1 when the gate fails or runs are damaged; the report is written either way."
 )]
 pub struct Args {
     /// Experiment spec file (TOML).

@@ -308,9 +308,14 @@ fn credentials_from_the_environment_are_sent_and_never_stored() {
             let Ok(mut stream) = stream else { return };
             let mut buffer = [0u8; 8192];
             let n = stream.read(&mut buffer).unwrap_or(0);
-            let _ = sender.send(String::from_utf8_lossy(&buffer[..n]).into_owned());
-            let _ =
-                stream.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let request = String::from_utf8_lossy(&buffer[..n]).into_owned();
+            let answer: &[u8] = if request.starts_with("GET /health") {
+                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nOK"
+            } else {
+                b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            };
+            let _ = sender.send(request);
+            let _ = stream.write_all(answer);
         }
     });
     let secret = "sekrit-token-5e1f";
