@@ -3,7 +3,7 @@
 //! report from the run store or from MLflow alone) and `sync` (the run store
 //! mirrored to MLflow after an outage).
 
-use crate::compare::{Baseline, CompareWith, GateVerdict};
+use crate::compare::{CompareWith, GateVerdict};
 use crate::error::{Error, ExitStatus, Outcome, Shell};
 use crate::experiment::Workspace;
 use crate::tracking::{self, Mirrored};
@@ -171,7 +171,7 @@ impl Outcome for ReportOutcome {
 /// (or from MLflow alone).
 pub fn report(spec: &Path, options: ReportOptions<'_>) -> Result<ReportOutcome, Error> {
     let w = Workspace::open(spec, options.target.out)?;
-    let baseline: Baseline<'_> = options.compare.baseline(&w.prepared)?;
+    let baseline = options.compare.baseline(&w.prepared)?;
     let damaged: Vec<(String, String)> = if options.from_mlflow {
         Vec::new()
     } else {
