@@ -3,7 +3,8 @@
 # framework crate and the integration test binary (tests/integration) with
 # the feature `service-tests` (the tests that need the services and tools
 # installed and started here), after a formatting check, clippy with
-# `-D warnings` and a check that the CUDA build compiles. Extra arguments go
+# `-D warnings`, a check that the CUDA build compiles and 30 s of fuzzing per
+# fuzz target (scripts/fuzz.sh). Extra arguments go
 # to `cargo test`. Plain `cargo test --workspace` runs every test that needs
 # none of them.
 #
@@ -45,6 +46,9 @@ for crate in trendlab-report trendlab-tracking trendlab-cluster trendlab-spec tr
     exit 1
   fi
 done
+
+# Every fuzz target for 30 s (fuzz/README.md); a crash fails the run.
+scripts/fuzz.sh --seconds "${TRENDLAB_FUZZ_SECONDS:-30}"
 
 scripts/fetch_minilm.sh
 

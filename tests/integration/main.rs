@@ -11,6 +11,7 @@ mod aggregation;
 mod arima;
 mod arima_backtest;
 mod backtest;
+mod bad_inputs;
 mod bert;
 mod bert_fusion;
 #[cfg(feature = "service-tests")]

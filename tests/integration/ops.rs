@@ -66,7 +66,7 @@ fn run_report_and_validate_return_outcomes_with_their_exit_status() {
     assert!(nothing.to_string().contains("run `trendlab run"), "{nothing}");
 
     // validate: one valid and one broken spec; the outcome is invalid (exit 2).
-    let broken = repo().join("tests/specs/broken/unknown_family.toml");
+    let broken = repo().join("tests/bad_inputs/specs/unknown_family.toml");
     let outcome = inspect::validate(&[spec.clone(), broken.clone()]);
     assert_eq!(outcome.exit_status(), ExitStatus::Invalid);
     assert_eq!(outcome.exit_status().code(), 2);

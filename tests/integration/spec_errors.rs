@@ -1,40 +1,7 @@
-//! Broken specs under tests/specs/broken: each states, in its first lines,
-//! the `line:col: message` that `trendlab validate` must print (and
-//! optionally a second substring), and must exit with code 2.
+//! Spec checks beyond the broken-spec corpus (`bad_inputs`): the foundation
+//! issue's example, the schema, the run limit.
 
 use crate::common::{dataset, repo, stderr, stdout, trendlab, write};
-
-#[test]
-fn every_broken_spec_is_reported_at_its_line_and_column() {
-    let dir = repo().join("tests/specs/broken");
-    let mut specs: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
-    specs.sort();
-    assert!(
-        specs.len() >= 10,
-        "expected at least 10 broken specs, found {}",
-        specs.len()
-    );
-    for spec in specs {
-        let text = std::fs::read_to_string(&spec).unwrap();
-        let expect = text
-            .lines()
-            .next()
-            .and_then(|l| l.strip_prefix("# expect: "))
-            .expect("first line is `# expect: L:C: message`");
-        let relative = spec.strip_prefix(repo()).unwrap().to_str().unwrap().to_string();
-        let out = trendlab(&repo(), &["validate", &relative]);
-        let err = stderr(&out);
-        assert_eq!(out.status.code(), Some(2), "{relative}: exit code; stderr:\n{err}");
-        assert!(
-            err.contains(&format!("{relative}:{expect}")),
-            "{relative}: expected `{relative}:{expect}` in:\n{err}"
-        );
-        if let Some(also) = text.lines().nth(1).and_then(|l| l.strip_prefix("# expect-also: ")) {
-            assert!(err.contains(also), "{relative}: expected `{also}` in:\n{err}");
-        }
-        assert!(!err.contains("panicked"), "{relative} panicked:\n{err}");
-    }
-}
 
 /// The example of the foundation issue, verbatim, next to a `datasets/` folder.
 const ISSUE_EXAMPLE: &str = r#"[experiment]

@@ -4,7 +4,8 @@
 //! (unless `fill = "zero"`) gaps are errors naming the line.
 
 use crate::reader::{
-    DATE_FORMATS, RecordStart, cell_str, column_indexes, csv_error, date_as_read, open, parse_date, parse_number,
+    DATE_FORMATS, RecordStart, cell_str, check_span, column_indexes, csv_error, date_as_read, open, parse_date,
+    parse_number,
 };
 use crate::{DataError, Panel, Series};
 use chrono::NaiveDate;
@@ -205,7 +206,7 @@ fn fill_gaps(p: Pending, layout: &LongLayout, path: &Path) -> Result<Series, Dat
         ));
     }
     let first: NaiveDate = s.dates[0];
-    let n = freq.periods_between(first, *s.dates.last().expect("non-empty")) as usize + 1;
+    let n = check_span(path, &s.id, first, *s.dates.last().expect("non-empty"), freq)?;
     let mut filled = Series {
         dates: (0..n).map(|i| freq.advance(first, i)).collect(),
         target: vec![0.0; n],

@@ -145,20 +145,41 @@ pub(crate) fn column_indexes(
 }
 
 pub(crate) fn csv_error(path: &Path, e: csv::Error) -> DataError {
+    let message = match e.kind() {
+        // The csv crate compares every record with the first (the header).
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            Some(format!("the row has {len} fields, the header {expected_len}"))
+        }
+        csv::ErrorKind::Utf8 { err, .. } => Some(match utf16_byte_order_mark(path) {
+            true => "the file is UTF-16 (it starts with a UTF-16 byte order mark): save it as UTF-8".to_string(),
+            false => format!(
+                "field {} is not valid UTF-8 (after its first {} bytes): save the file as UTF-8",
+                err.field() + 1,
+                err.valid_up_to()
+            ),
+        }),
+        _ => None,
+    };
     match e.position() {
         Some(pos) => DataError::line(
             path,
             RecordStart::of(Some(pos)).line(path),
-            format!("malformed CSV: {e}"),
+            message.unwrap_or_else(|| format!("malformed CSV: {e}")),
         ),
         None => match e.into_kind() {
             csv::ErrorKind::Io(source) => DataError::Io {
                 path: path.to_path_buf(),
                 source,
             },
-            kind => DataError::file(path, format!("malformed CSV: {kind:?}")),
+            kind => DataError::file(path, message.unwrap_or_else(|| format!("malformed CSV: {kind:?}"))),
         },
     }
+}
+
+/// Whether the (decompressed) file starts with a UTF-16 byte order mark.
+fn utf16_byte_order_mark(path: &Path) -> bool {
+    let mut start = [0u8; 2];
+    bytes_of(path).is_ok_and(|mut r| r.read_exact(&mut start).is_ok()) && matches!(start, [0xFF, 0xFE] | [0xFE, 0xFF])
 }
 
 /// Parses `YYYY-MM-DD`, optionally followed by a time (`2010-12-01 08:26:00`,
@@ -180,6 +201,29 @@ pub(crate) fn parse_date(cell: &[u8]) -> Option<NaiveDate> {
     (parts.next().is_none() && y >= 1000)
         .then(|| NaiveDate::from_ymd_opt(y as i32, m, d))
         .flatten()
+}
+
+/// Refuses a series whose dates from `first` to `last` span more than
+/// [`trendlab_spec::MAX_PERIODS`] periods (a mistyped year, a sentinel like
+/// 9999-12-31): filling it would take memory no forecast needs.
+pub(crate) fn check_span(
+    path: &Path,
+    series: &str,
+    first: NaiveDate,
+    last: NaiveDate,
+    frequency: trendlab_spec::Frequency,
+) -> Result<usize, DataError> {
+    let periods = frequency.periods_between(first, last).unsigned_abs() as usize + 1;
+    if periods > trendlab_spec::MAX_PERIODS {
+        return Err(DataError::file(
+            path,
+            format!(
+                "series `{series}` runs from {first} to {last}, {periods} periods at frequency `{frequency}`, more than the {} any series may span: check those dates",
+                trendlab_spec::MAX_PERIODS
+            ),
+        ));
+    }
+    Ok(periods)
 }
 
 /// The date formats [`parse_date`] reads, for messages.

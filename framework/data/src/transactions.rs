@@ -2,7 +2,9 @@
 //! invoice line) per key and period, giving one zero-filled series per key —
 //! what a retail analyst starts from (e.g. the UCI Online Retail log).
 
-use crate::reader::{DATE_FORMATS, RecordStart, cell_str, column_indexes, csv_error, open, parse_date, parse_number};
+use crate::reader::{
+    DATE_FORMATS, RecordStart, cell_str, check_span, column_indexes, csv_error, open, parse_date, parse_number,
+};
 use crate::{DataError, Panel, Series};
 use chrono::NaiveDate;
 use std::collections::HashMap;
@@ -79,6 +81,16 @@ pub fn aggregate(path: &Path, spec: &AggregateSection, frequency: Frequency) -> 
         }
     }
     let last = last_period.ok_or_else(|| DataError::file(path, "no data rows"))?;
+    if keys.is_empty() {
+        // Every row was a return or a cancellation: nothing to forecast.
+        return Err(DataError::file(
+            path,
+            format!(
+                "no series: every row's `{}` is zero or negative, and `positive_only` drops such rows",
+                spec.sum
+            ),
+        ));
+    }
     let mut entries: Vec<(String, KeyTotals)> = keys.into_iter().map(|(k, v)| (cell_str(&k), v)).collect();
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     if let Some(top) = spec.top {
@@ -88,8 +100,8 @@ pub fn aggregate(path: &Path, spec: &AggregateSection, frequency: Frequency) -> 
     }
     let series = entries
         .into_iter()
-        .filter_map(|(id, totals)| to_series(id, totals, frequency, last))
-        .collect();
+        .map(|(id, totals)| to_series(path, id, totals, frequency, last))
+        .collect::<Result<_, _>>()?;
     Ok(Panel {
         frequency,
         series,
@@ -101,9 +113,15 @@ pub fn aggregate(path: &Path, spec: &AggregateSection, frequency: Frequency) -> 
     })
 }
 
-fn to_series(id: String, totals: KeyTotals, frequency: Frequency, last: NaiveDate) -> Option<Series> {
-    let first = *totals.by_period.keys().min()?;
-    let n = frequency.periods_between(first, last) as usize + 1;
+fn to_series(
+    path: &Path,
+    id: String,
+    totals: KeyTotals,
+    frequency: Frequency,
+    last: NaiveDate,
+) -> Result<Series, DataError> {
+    let first = *totals.by_period.keys().min().expect("a key has a period");
+    let n = check_span(path, &id, first, last, frequency)?;
     let dates: Vec<NaiveDate> = (0..n).map(|i| frequency.advance(first, i)).collect();
     let target = dates
         .iter()
@@ -115,7 +133,7 @@ fn to_series(id: String, totals: KeyTotals, frequency: Frequency, last: NaiveDat
         .into_iter()
         .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
         .map(|(t, _)| t);
-    Some(Series {
+    Ok(Series {
         id,
         text,
         dates,

@@ -29,6 +29,7 @@ pub use frequency::Frequency;
 pub use grid::ModelConfig;
 pub use locate::{KeyPath, Seg};
 pub use schema::*;
+pub use validate::MAX_PERIODS;
 
 use std::path::Path;
 
