@@ -30,6 +30,7 @@ use std::process::ExitCode;
   trendlab run experiments/quickstart.toml --jobs 2
   trendlab slurm submit experiments/quickstart.toml --throttle 8
   trendlab report experiments/quickstart.toml
+  trendlab forecast experiments/quickstart.toml --horizon 12
   trendlab schema > trendlab.schema.json")]
 struct Cli {
     #[command(subcommand)]
@@ -54,6 +55,8 @@ enum Command {
     K8s(k8s::Command),
     /// Rebuild the leaderboard and HTML report from the run store (or from MLflow).
     Report(report::Args),
+    /// Refit the best configuration on all data and forecast the next periods, with intervals.
+    Forecast(forecast::Args),
     /// Mirror every stored run that the MLflow server lacks (after an outage).
     Sync(sync::Args),
     /// Print the JSON Schema of experiment specs (for editor completion).
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
         Command::Slurm(command) => slurm::exec(command),
         Command::K8s(command) => k8s::exec(command),
         Command::Report(args) => report::exec(args),
+        Command::Forecast(args) => forecast::exec(args),
         Command::Sync(args) => sync::exec(args),
         Command::Schema(args) => schema::exec(args),
         Command::Embed(args) => embed::exec(args),

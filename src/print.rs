@@ -148,3 +148,40 @@ pub fn mirrored(m: &Mirrored, spec: &std::path::Path) {
     }
     eprintln!("  run `trendlab sync {}` once the server is back", spec.display());
 }
+
+/// What `forecast` wrote: where, with what, and the totals per period.
+pub fn forecast(outcome: &trendlab_ops::forecast::ForecastOutcome) {
+    let f = &outcome.file;
+    let rank = f
+        .backtest
+        .rank
+        .map_or_else(String::new, |r| format!(", #{r} on {}", f.backtest.rank_by));
+    out!("forecast: {} ({}{rank})", f.config, f.family);
+    if let Some(refit) = &f.refit {
+        out!("  refit: {refit}");
+    }
+    out!(
+        "  {} series, {} periods after {}; intervals: {}{}",
+        f.series,
+        f.horizon,
+        f.last_date,
+        f.intervals_text,
+        if f.clipped_at_zero { "; clipped at zero" } else { "" }
+    );
+    let header = ["date".to_string(), "step".to_string(), "total forecast".to_string()];
+    let rows: Vec<Vec<String>> = f
+        .totals
+        .iter()
+        .map(|t| vec![t.date.to_string(), t.step.to_string(), format!("{:.1}", t.forecast)])
+        .collect();
+    out!("{}", table::render(&header, &rows, 2));
+    for failure in &f.failures {
+        eprintln!("series {} failed: {}", failure.series, failure.reason);
+    }
+    out!("forecast.csv:  {}", outcome.dir.join("forecast.csv").display());
+    out!("forecast.json: {}", outcome.dir.join("forecast.json").display());
+    out!(
+        "report:        {} (Forecast section)",
+        outcome.report_dir.join("index.html").display()
+    );
+}

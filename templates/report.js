@@ -163,8 +163,10 @@
 
     function draw() {
       const s = ex.series[current];
-      const x = times.slice(s.start, s.start + s.values.length);
-      const columns = [x, s.values.slice()];
+      // History, then the forecast past the data when there is one.
+      const last = s.future ? s.future.s + s.future.y.length : s.start + s.values.length;
+      const x = times.slice(s.start, last);
+      const columns = [x, s.values.concat(new Array(x.length - s.values.length).fill(null))];
       const series = [{}, { label: "actual", stroke: "#1d232a", width: 1.5 }];
       const bands = [];
       const fold = foldSelect.value;
@@ -187,6 +189,23 @@
         columns.push(place(f.y));
         series.push({ label: model.label + " fold " + f.f, stroke: colour(f.m), width: 1.5 });
       });
+      if (s.future) {
+        const f = s.future;
+        const place = (values) => {
+          const column = blank();
+          values.forEach((v, k) => { column[f.s - s.start + k] = v; });
+          return column;
+        };
+        if (f.lo.length && intervals.checked) {
+          columns.push(place(f.hi), place(f.lo));
+          const hi = columns.length - 2;
+          series.push({ label: "forecast hi", stroke: "transparent", points: { show: false } },
+            { label: "forecast lo", stroke: "transparent", points: { show: false } });
+          bands.push({ series: [hi, hi + 1], fill: "#1d232a22" });
+        }
+        columns.push(place(f.y));
+        series.push({ label: ex.future.label, stroke: "#1d232a", width: 2, dash: [6, 3] });
+      }
       const opts = {
         width: widthOf(chartEl),
         height: 360,

@@ -38,7 +38,8 @@ fn text_panel() -> Panel {
     panel
 }
 
-fn tiny_encoder(dir: &std::path::Path) {
+/// A tiny random BERT encoder (vocabulary: red, blue, lamp, mug, bag) in `dir`.
+pub(crate) fn tiny_encoder(dir: &std::path::Path) {
     let words = ["red", "blue", "lamp", "mug", "bag"];
     random::write(dir, &BertConfig::tiny(0), &words, 5).unwrap();
 }

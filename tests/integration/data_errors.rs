@@ -58,8 +58,29 @@ fn non_numeric_and_non_finite_targets_name_the_line() {
     );
     let e = error("date,id,y\n2024-01-01,a,NaN\n", "");
     assert!(e.ends_with("data.csv:2: `y` value `NaN` is not a finite number"), "{e}");
+    // An empty target is the future (rows past a series' last value, for
+    // `forecast`): not at a series' start, nor followed by a value.
     let e = error("date,id,y\n2024-01-01,a,\n", "");
-    assert!(e.ends_with("data.csv:2: `y` is empty"), "{e}");
+    assert!(
+        e.ends_with(
+            "data.csv:2: `y` is empty in the first row of series `a`: a series starts with a value (rows with it empty are the future, past its last value)"
+        ),
+        "{e}"
+    );
+    let e = error("date,id,y\n2024-01-01,a,1\n2024-01-02,a,\n2024-01-03,a,3\n", "");
+    assert!(
+        e.ends_with(
+            "data.csv:4: series `a` has a `y` on 2024-01-03 after the row of 2024-01-02 left it empty (line 3): only rows past a series' last `y` may leave it empty"
+        ),
+        "{e}"
+    );
+    let e = error("date,id,y\n2024-01-01,a,1\n2024-01-02,a,2\n2024-01-04,a,\n", "");
+    assert!(
+        e.ends_with(
+            "data.csv:4: future row of series `a` on 2024-01-04 (`y` empty): expected 2024-01-03, the period after 2024-01-02; future rows follow a series' last value period by period"
+        ),
+        "{e}"
+    );
 }
 
 #[test]

@@ -26,6 +26,7 @@ mod data_errors;
 #[cfg(feature = "service-tests")]
 mod editor_schema;
 mod ensemble;
+mod forecast;
 mod lstm;
 #[cfg(feature = "service-tests")]
 mod mlflow_server;

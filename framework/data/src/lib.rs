@@ -31,6 +31,9 @@ pub struct Panel {
     pub fingerprint: String,
     /// CSV records read (before aggregation).
     pub rows_read: usize,
+    /// Forecasts and bounds are clipped at zero: `[data] nonnegative`, by
+    /// default whether every target value is at least zero.
+    pub nonnegative: bool,
 }
 
 /// One series: consecutive periods, no gaps.
@@ -44,6 +47,19 @@ pub struct Series {
     pub covariates: Vec<Vec<f64>>,
     /// Attribute values, e.g. store or category, for hierarchy levels.
     pub statics: Vec<String>,
+    /// Rows past the last target (target cell empty): the known-in-advance
+    /// covariates of the periods `trendlab forecast` forecasts.
+    pub future: FutureRows,
+}
+
+/// A series' rows past its last target, period by period from the one
+/// after its last date.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FutureRows {
+    pub dates: Vec<NaiveDate>,
+    /// `covariates[k][j]`: covariate k at future period j; NaN where the
+    /// cell is empty (only the `[features] future` covariates must be set).
+    pub covariates: Vec<Vec<f64>>,
 }
 
 impl Series {
@@ -83,11 +99,18 @@ pub fn load(experiment: &Experiment) -> Result<Panel, DataError> {
         None => long::load(&long::LongLayout::of(experiment), path),
     };
     let mut panel = loaded.map_err(|e| explain_damage(path, e))?;
-    let options = serde_json::to_vec(&trendlab_spec::DataSection {
+    panel.nonnegative = data
+        .nonnegative
+        .unwrap_or_else(|| panel.series.iter().flat_map(|s| &s.target).all(|v| *v >= 0.0));
+    // Clipping changes the forecasts, so it is part of the data's identity.
+    let mut options = serde_json::to_vec(&trendlab_spec::DataSection {
         path: String::new(),
         ..data.clone()
     })
     .unwrap_or_default();
+    if panel.nonnegative {
+        options.extend_from_slice(b";clipped at zero");
+    }
     panel.fingerprint = reader::fingerprint(&experiment.data_path, &options)?;
     Ok(panel)
 }

@@ -7,7 +7,7 @@ use crate::reader::{
     DATE_FORMATS, RecordStart, cell_str, check_span, column_indexes, csv_error, date_as_read, open, parse_date,
     parse_number,
 };
-use crate::{DataError, Panel, Series};
+use crate::{DataError, FutureRows, Panel, Series};
 use chrono::NaiveDate;
 use std::collections::HashMap;
 use std::path::Path;
@@ -65,6 +65,48 @@ struct Pending {
     series: Series,
     /// Where each row starts (for messages).
     starts: Vec<RecordStart>,
+    /// Where each future row starts.
+    future_starts: Vec<RecordStart>,
+}
+
+/// Keeps a row with an empty target as a future row of its series: it must
+/// follow the series' last period (or future row) by one period; its empty
+/// covariate cells are NaN.
+fn add_future_row(
+    p: &mut Pending,
+    date: NaiveDate,
+    record: &csv::ByteRecord,
+    numeric_cols: &[usize],
+    layout: &LongLayout,
+    start: RecordStart,
+    path: &Path,
+) -> Result<(), DataError> {
+    let err = |message: String| DataError::line(path, start.line(path), message);
+    let previous = p.series.future.dates.last().or(p.series.dates.last());
+    let Some(&previous) = previous else {
+        return Err(err(format!(
+            "`{}` is empty in the first row of series `{}`: a series starts with a value (rows with it empty are the future, past its last value)",
+            layout.target, p.series.id
+        )));
+    };
+    let expected = layout.frequency.advance(previous, 1);
+    if date != expected {
+        return Err(err(format!(
+            "future row of series `{}` on {date} (`{}` empty): expected {expected}, the period after {previous}; future rows follow a series' last value period by period",
+            p.series.id, layout.target
+        )));
+    }
+    for (k, &c) in numeric_cols.iter().enumerate() {
+        let text = record.get(c).unwrap_or_default();
+        let value = match text.trim_ascii().is_empty() {
+            true => f64::NAN,
+            false => parse_number(text, &layout.numeric[k]).map_err(&err)?,
+        };
+        p.series.future.covariates[k].push(value);
+    }
+    p.series.future.dates.push(date);
+    p.future_starts.push(start);
+    Ok(())
 }
 
 pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError> {
@@ -109,7 +151,10 @@ pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError>
         if id.is_empty() {
             return Err(err(format!("`{}` is empty", layout.id)));
         }
-        let target = parse_number(cell(target_col), &layout.target).map_err(&err)?;
+        let target = match cell(target_col).trim_ascii().is_empty() {
+            true => None,
+            false => Some(parse_number(cell(target_col), &layout.target).map_err(&err)?),
+        };
         let slot = *index.entry(id.to_vec()).or_insert_with(|| {
             pending.push(Pending {
                 series: Series {
@@ -119,12 +164,30 @@ pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError>
                     target: Vec::new(),
                     covariates: vec![Vec::new(); numeric_cols.len()],
                     statics: static_cols.iter().map(|&c| cell_str(cell(c))).collect(),
+                    future: FutureRows {
+                        dates: Vec::new(),
+                        covariates: vec![Vec::new(); numeric_cols.len()],
+                    },
                 },
                 starts: Vec::new(),
+                future_starts: Vec::new(),
             });
             pending.len() - 1
         });
         let p = &mut pending[slot];
+        let Some(target) = target else {
+            add_future_row(p, date, &record, &numeric_cols, layout, start, path)?;
+            continue;
+        };
+        if let Some(&future) = p.series.future.dates.first() {
+            return Err(err(format!(
+                "series `{}` has a `{}` on {date} after the row of {future} left it empty (line {}): only rows past a series' last `{}` may leave it empty",
+                p.series.id,
+                layout.target,
+                p.future_starts[0].line(path),
+                layout.target
+            )));
+        }
         if let (Some(&last), Some(&last_start)) = (p.series.dates.last(), p.starts.last()) {
             if date == last {
                 return Err(err(format!(
@@ -174,6 +237,7 @@ pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError>
         source: path.to_path_buf(),
         fingerprint: String::new(),
         rows_read,
+        nonnegative: false,
     })
 }
 

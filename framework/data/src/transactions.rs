@@ -110,6 +110,7 @@ pub fn aggregate(path: &Path, spec: &AggregateSection, frequency: Frequency) -> 
         source: path.to_path_buf(),
         fingerprint: String::new(),
         rows_read,
+        nonnegative: false,
     })
 }
 
@@ -140,5 +141,6 @@ fn to_series(
         target,
         covariates: Vec::new(),
         statics: Vec::new(),
+        future: Default::default(),
     })
 }

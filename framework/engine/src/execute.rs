@@ -298,7 +298,7 @@ fn run_one(
             prepared.experiment.min_train(),
             fold.cutoff
         )),
-        (Ok(_), false) => forecast(&input, &config.family),
+        (Ok(_), false) => forecast(&input, &config.family, prepared.panel.nonnegative),
     };
     record.fit_seconds = fit_start.elapsed().as_secs_f64();
     record.training = observer.log.lock().unwrap_or_else(|e| e.into_inner()).take();
@@ -404,9 +404,11 @@ pub fn fold_input<'a>(prepared: &'a Prepared, windows: &[Window], first_fold: Op
 
 /// Runs the model, turning errors and panics into a reason; each series'
 /// outcome is checked (shape, finite values) and fails alone if malformed.
-fn forecast(
+/// With `nonnegative`, forecasts and bounds are clipped at zero.
+pub(crate) fn forecast(
     input: &FoldInput<'_>,
     family: &trendlab_spec::FamilySpec,
+    nonnegative: bool,
 ) -> Result<Vec<Result<SeriesForecast, String>>, String> {
     let outcomes = catch_unwind(AssertUnwindSafe(|| forecaster(family).forecast(input)))
         .map_err(|panic| {
@@ -430,8 +432,11 @@ fn forecast(
     Ok(outcomes
         .into_iter()
         .map(|outcome: SeriesOutcome| {
-            let f = outcome.map_err(|e| e.to_string())?;
+            let mut f = outcome.map_err(|e| e.to_string())?;
             check_shape(&f, input)?;
+            if nonnegative {
+                f.clip_at_zero();
+            }
             Ok(f)
         })
         .collect())

@@ -30,6 +30,24 @@ pub struct Window {
     pub test: Range<usize>,
 }
 
+impl Window {
+    /// Series `series` trained up to its period `cutoff` (an index) and
+    /// tested on the `horizon` periods after it: from its first period
+    /// (expanding window) or its last `train_size` (sliding).
+    pub fn at(experiment: &Experiment, series: usize, cutoff: usize, horizon: usize) -> Window {
+        let e = experiment.evaluation();
+        let start = match e.window {
+            WindowKind::Expanding => 0,
+            WindowKind::Sliding => (cutoff + 1).saturating_sub(e.train_size.unwrap_or(cutoff + 1)),
+        };
+        Window {
+            series,
+            train: start..cutoff + 1,
+            test: cutoff + 1..cutoff + 1 + horizon,
+        }
+    }
+}
+
 /// The folds, and which series take part.
 #[derive(Debug, Clone)]
 pub struct Backtest {
@@ -124,15 +142,7 @@ impl Backtest {
                 if c + 1 < min_train || c + 1 + e.horizon > s.len() {
                     return None;
                 }
-                let start = match e.window {
-                    WindowKind::Expanding => 0,
-                    WindowKind::Sliding => (c + 1).saturating_sub(e.train_size.unwrap_or(c + 1)),
-                };
-                Some(Window {
-                    series: i,
-                    train: start..c + 1,
-                    test: c + 1..c + 1 + e.horizon,
-                })
+                Some(Window::at(experiment, i, c, e.horizon))
             })
             .collect()
     }

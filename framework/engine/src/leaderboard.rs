@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use trendlab_spec::Score;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct MetricSummary {
     pub mean: Option<f64>,
     pub std: Option<f64>,

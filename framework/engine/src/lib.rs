@@ -9,9 +9,12 @@
 //!                                 └→ units::Manifest → (a worker) execute::execute_runs
 //! ```
 
+pub mod conformal;
 pub mod execute;
 pub mod families;
 pub mod folds;
+pub mod forecasts;
+pub mod future;
 pub mod leaderboard;
 pub mod members;
 pub mod metrics;

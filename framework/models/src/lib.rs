@@ -186,6 +186,18 @@ pub struct Interval {
     pub upper: Vec<f64>,
 }
 
+impl SeriesForecast {
+    /// Forecasts and interval bounds at zero or above (a target that is
+    /// never negative, such as unit sales).
+    pub fn clip_at_zero(&mut self) {
+        let clip = |v: &mut f64| *v = v.max(0.0);
+        self.mean.iter_mut().for_each(clip);
+        for i in &mut self.intervals {
+            i.lower.iter_mut().chain(i.upper.iter_mut()).for_each(clip);
+        }
+    }
+}
+
 impl From<Vec<f64>> for SeriesForecast {
     fn from(mean: Vec<f64>) -> Self {
         SeriesForecast {

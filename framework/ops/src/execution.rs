@@ -8,6 +8,7 @@ use crate::error::{Error, ExitStatus, Outcome, Shell};
 use crate::experiment::Workspace;
 use crate::tracking::{self, Mirrored};
 use std::path::{Path, PathBuf};
+use trendlab_engine::forecasts::{ForecastFile, forecast_dir};
 use trendlab_engine::leaderboard::Leaderboard;
 use trendlab_engine::{Budget, Progress, RunHealth, RunRecord, RunStore, Summary};
 use trendlab_report::{Comparison, ReportHeader, ReportInput};
@@ -292,8 +293,9 @@ fn local_leaderboard(w: &Workspace, store: &RunStore) -> Result<Leaderboard, Err
     )?)
 }
 
-/// Leaderboard files and the HTML report under `<out>/reports/<experiment>/`.
-fn write_reports(
+/// Leaderboard files and the HTML report under `<out>/reports/<experiment>/`,
+/// with the forecast past the data when one is stored for this data.
+pub(crate) fn write_reports(
     w: &Workspace,
     store: &RunStore,
     board: &Leaderboard,
@@ -302,6 +304,14 @@ fn write_reports(
 ) -> Result<PathBuf, Error> {
     let dir = w.report_dir();
     let header = ReportHeader::new(&w.prepared, &w.plan, mlflow_run);
+    let forecast_dir = forecast_dir(&w.out, &w.plan.experiment, &w.prepared.panel.fingerprint);
+    let forecast = ForecastFile::read(&forecast_dir).map_err(|e| {
+        Error::Failed(format!(
+            "{e}: the stored forecast is damaged; run `trendlab forecast {}` again (or delete {})",
+            w.spec.display(),
+            forecast_dir.display()
+        ))
+    })?;
     let input = ReportInput {
         prepared: &w.prepared,
         plan: &w.plan,
@@ -309,6 +319,7 @@ fn write_reports(
         board,
         header: &header,
         comparison,
+        forecast: forecast.as_ref(),
     };
     trendlab_report::write(&dir, &input)
         .map_err(|e| Error::failed(format!("writing the report into {}", dir.display()), e))?;

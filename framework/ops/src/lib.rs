@@ -16,6 +16,7 @@ mod compare;
 mod error;
 pub mod execution;
 pub mod experiment;
+pub mod forecast;
 pub mod inspect;
 pub mod scale_out;
 pub mod tracking;

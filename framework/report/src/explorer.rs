@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use trendlab_engine::RunStatus;
+use trendlab_engine::forecasts::ForecastFile;
 
 /// Values are kept to this many decimals: far below what a chart shows, and
 /// it keeps a report of 200 series × 10 models near a megabyte.
@@ -27,6 +28,8 @@ pub struct Explorer {
     /// Fold index and cutoff (the last training period).
     pub folds: Vec<(usize, String)>,
     pub series: Vec<ExplorerSeries>,
+    /// The forecast past the data (`trendlab forecast`), when stored.
+    pub future: Option<ExplorerModel>,
 }
 
 /// One model, shown by its best configuration.
@@ -46,6 +49,9 @@ pub struct ExplorerSeries {
     pub start: usize,
     pub values: Vec<f64>,
     pub forecasts: Vec<SeriesForecast>,
+    /// Its forecast past the data (`model` and `fold` unused).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub future: Option<SeriesForecast>,
 }
 
 /// One model's forecast of one series in one fold.
@@ -71,13 +77,28 @@ pub struct SeriesForecast {
 pub struct ExplorerSummary {
     pub series: usize,
     pub models: Vec<String>,
+    /// The configuration of the forecast past the data, when shown.
+    pub future: Option<String>,
 }
 
 impl Explorer {
     /// `None` when the store holds no forecast of any model (a report
     /// rebuilt from MLflow alone).
     pub fn build(input: &ReportInput<'_>) -> Result<Option<Explorer>, ReportError> {
-        let (dates, mut series) = histories(input);
+        let (mut dates, mut series) = histories(input);
+        if let Some(forecast) = input.forecast {
+            let future: BTreeSet<NaiveDate> = forecast
+                .forecasts
+                .iter()
+                .flat_map(|(_, d, _)| d.iter().copied())
+                .collect();
+            dates = dates
+                .into_iter()
+                .chain(future)
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+        }
         let date_index: HashMap<NaiveDate, usize> = dates.iter().enumerate().map(|(i, d)| (*d, i)).collect();
         let position: HashMap<&str, usize> = series.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
         let mut placed: Vec<Vec<SeriesForecast>> = (0..series.len()).map(|_| Vec::new()).collect();
@@ -138,6 +159,9 @@ impl Explorer {
         for (s, forecasts) in series.iter_mut().zip(placed) {
             s.forecasts = forecasts;
         }
+        let future = input
+            .forecast
+            .map(|forecast| place_future(forecast, &mut series, &date_index));
         Ok(Some(Explorer {
             dates: dates.iter().map(NaiveDate::to_string).collect(),
             models,
@@ -148,6 +172,7 @@ impl Explorer {
                 .map(|f| (f.index, f.cutoff.to_string()))
                 .collect(),
             series,
+            future,
         }))
     }
 
@@ -155,6 +180,7 @@ impl Explorer {
         ExplorerSummary {
             series: self.series.len(),
             models: self.models.iter().map(|m| m.label.clone()).collect(),
+            future: self.future.as_ref().map(|m| m.label.clone()),
         }
     }
 }
@@ -184,9 +210,42 @@ fn histories(input: &ReportInput<'_>) -> (Vec<NaiveDate>, Vec<ExplorerSeries>) {
             start: s.dates.first().map_or(0, |d| dates.partition_point(|x| x < d)),
             values: s.target.iter().copied().map(rounded).collect(),
             forecasts: Vec::new(),
+            future: None,
         })
         .collect();
     (dates, series)
+}
+
+/// Places the forecast past the data on its series (with its widest
+/// interval); returns how the explorer names it.
+fn place_future(
+    forecast: &ForecastFile,
+    series: &mut [ExplorerSeries],
+    date_index: &HashMap<NaiveDate, usize>,
+) -> ExplorerModel {
+    let widest = (0..forecast.levels.len()).max_by(|&a, &b| forecast.levels[a].total_cmp(&forecast.levels[b]));
+    let by_id: HashMap<String, usize> = series.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
+    let mut level = None;
+    for (id, dates, f) in &forecast.forecasts {
+        let (Some(&s), Some(start)) = (by_id.get(id), dates.first().and_then(|d| date_index.get(d))) else {
+            continue;
+        };
+        let interval = widest.and_then(|k| f.intervals.get(k));
+        level = level.or(interval.map(|i| i.level));
+        series[s].future = Some(SeriesForecast {
+            model: 0,
+            fold: 0,
+            start: *start,
+            mean: f.mean.iter().copied().map(rounded).collect(),
+            lo: interval.map_or_else(Vec::new, |i| i.lower.iter().copied().map(rounded).collect()),
+            hi: interval.map_or_else(Vec::new, |i| i.upper.iter().copied().map(rounded).collect()),
+        });
+    }
+    ExplorerModel {
+        label: format!("forecast: {}", forecast.config),
+        family: forecast.family.clone(),
+        level,
+    }
 }
 
 /// Each model's best configuration (the first of its rows on the ranked

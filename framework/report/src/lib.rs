@@ -21,6 +21,7 @@ mod templates;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
+use trendlab_engine::forecasts::ForecastFile;
 use trendlab_engine::store::{StoreError, write_atomic};
 use trendlab_engine::{Leaderboard, Plan, Prepared, RunStore};
 use trendlab_spec::Score;
@@ -77,6 +78,9 @@ pub struct ReportInput<'a> {
     pub header: &'a ReportHeader,
     /// The changes since an earlier leaderboard (`--compare`).
     pub comparison: Option<&'a Comparison>,
+    /// The forecast past the data (`trendlab forecast`), when one is stored
+    /// for this data.
+    pub forecast: Option<&'a ForecastFile>,
 }
 
 impl ReportInput<'_> {
@@ -94,6 +98,7 @@ struct Page<'a> {
     /// The best mean of each metric over the rows.
     best: BTreeMap<String, f64>,
     changes: Option<&'a Comparison>,
+    forecast: Option<ForecastSection<'a>>,
     explorer: Option<explorer::ExplorerSummary>,
     sensitivity: Vec<sensitivity::Sensitivity>,
     training: Vec<runs::TrainingCurves>,
@@ -143,6 +148,7 @@ pub fn render_index(input: &ReportInput<'_>) -> Result<String, ReportError> {
         header: input.header,
         best: best_per_metric(input.board, &scores),
         changes: input.comparison,
+        forecast: input.forecast.map(ForecastSection::of),
         explorer: explorer.as_ref().map(explorer::Explorer::summary),
         sensitivity,
         training,
@@ -153,18 +159,54 @@ pub fn render_index(input: &ReportInput<'_>) -> Result<String, ReportError> {
     templates::render("index.html", &page)
 }
 
-/// `leaderboard.md`: a GitHub-flavoured table, with the changes when compared.
-pub fn render_markdown(board: &Leaderboard, comparison: Option<&Comparison>) -> Result<String, ReportError> {
+/// The Forecast section: the refit configuration, its intervals and the
+/// forecast totals per period (what a planner reads first).
+#[derive(Debug, Serialize)]
+struct ForecastSection<'a> {
+    file: &'a ForecastFile,
+    /// `forecast.csv`, relative to the report's folder.
+    csv: String,
+    /// The widest level drawn in the explorer.
+    level: Option<f64>,
+}
+
+impl ForecastSection<'_> {
+    fn of(file: &ForecastFile) -> ForecastSection<'_> {
+        ForecastSection {
+            csv: forecast_csv_link(file),
+            level: file.levels.iter().copied().reduce(f64::max),
+            file,
+        }
+    }
+}
+
+/// `forecast.csv` of `file`, relative to `reports/<experiment>/`.
+fn forecast_csv_link(file: &ForecastFile) -> String {
+    format!(
+        "../../forecasts/{}/{}/forecast.csv",
+        file.experiment, file.data_fingerprint
+    )
+}
+
+/// `leaderboard.md`: a GitHub-flavoured table, with the changes when
+/// compared, and a pointer to the forecast when one exists.
+pub fn render_markdown(
+    board: &Leaderboard,
+    comparison: Option<&Comparison>,
+    forecast: Option<&ForecastFile>,
+) -> Result<String, ReportError> {
     #[derive(Serialize)]
     struct Markdown<'a> {
         board: &'a Leaderboard,
         changes: Option<&'a Comparison>,
+        forecast: Option<ForecastSection<'a>>,
     }
     templates::render(
         "leaderboard.md",
         &Markdown {
             board,
             changes: comparison,
+            forecast: forecast.map(ForecastSection::of),
         },
     )
 }
@@ -172,7 +214,7 @@ pub fn render_markdown(board: &Leaderboard, comparison: Option<&Comparison>) -> 
 /// Writes `leaderboard.{csv,json,md}` and `index.html` into `dir`.
 pub fn write(dir: &Path, input: &ReportInput<'_>) -> Result<(), ReportError> {
     let html = render_index(input)?;
-    let markdown = render_markdown(input.board, input.comparison)?;
+    let markdown = render_markdown(input.board, input.comparison, input.forecast)?;
     input.board.write(dir)?;
     write_atomic(&dir.join("leaderboard.md"), markdown.as_bytes())?;
     write_atomic(&dir.join("index.html"), html.as_bytes())?;

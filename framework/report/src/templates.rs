@@ -13,7 +13,7 @@ macro_rules! templates {
     };
 }
 
-const TEMPLATES: [(&str, &str); 12] = templates![
+const TEMPLATES: [(&str, &str); 13] = templates![
     "base.html",
     "index.html",
     "sections/header.html",
@@ -25,6 +25,7 @@ const TEMPLATES: [(&str, &str); 12] = templates![
     "sections/ensembles.html",
     "sections/runs.html",
     "sections/failures.html",
+    "sections/forecast.html",
     "leaderboard.md",
 ];
 

@@ -152,6 +152,9 @@ impl Family for BertFusionConfig {
     fn device_mut(&mut self) -> Option<&mut ComputeDevice> {
         self.sequence.device_mut()
     }
+    fn fix_epochs(&mut self, epochs: usize) -> bool {
+        self.sequence.fix_epochs(epochs)
+    }
 }
 
 impl BertFusionConfig {

@@ -70,6 +70,13 @@ pub trait Family {
 
     /// Its compute device, for families that train on one (`--device`).
     fn device_mut(&mut self) -> Option<&mut ComputeDevice>;
+
+    /// Trains for exactly `epochs` epochs on every window, none held out
+    /// for validation (how `forecast` refits a family that stops early: for
+    /// the epochs early stopping chose in the backtest, since no later data
+    /// is left to validate on); `false` for families that do not train by
+    /// epochs.
+    fn fix_epochs(&mut self, epochs: usize) -> bool;
 }
 
 /// The config of `$spec`'s family as a `dyn Family`: the one exhaustive
@@ -120,6 +127,12 @@ impl FamilySpec {
             }
             None => false,
         }
+    }
+
+    /// Trains for exactly `epochs` epochs without validation (see
+    /// [`Family::fix_epochs`]); `false` for families without epochs.
+    pub fn fix_epochs(&mut self, epochs: usize) -> bool {
+        self.family_mut().fix_epochs(epochs)
     }
 
     /// The compute device of the families that train on one.

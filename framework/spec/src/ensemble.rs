@@ -234,4 +234,7 @@ impl Family for EnsembleConfig {
     fn device_mut(&mut self) -> Option<&mut ComputeDevice> {
         None
     }
+    fn fix_epochs(&mut self, _: usize) -> bool {
+        false
+    }
 }

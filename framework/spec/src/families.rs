@@ -94,6 +94,9 @@ macro_rules! parameterless_family {
             fn device_mut(&mut self) -> Option<&mut ComputeDevice> {
                 None
             }
+            fn fix_epochs(&mut self, _: usize) -> bool {
+                false
+            }
         }
     )*};
 }
@@ -120,6 +123,9 @@ impl Family for SeasonalNaiveConfig {
     fn device_mut(&mut self) -> Option<&mut ComputeDevice> {
         None
     }
+    fn fix_epochs(&mut self, _: usize) -> bool {
+        false
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -142,6 +148,9 @@ impl Family for MeanConfig {
     }
     fn device_mut(&mut self) -> Option<&mut ComputeDevice> {
         None
+    }
+    fn fix_epochs(&mut self, _: usize) -> bool {
+        false
     }
 }
 
@@ -187,6 +196,9 @@ impl Family for LinearConfig {
     }
     fn device_mut(&mut self) -> Option<&mut ComputeDevice> {
         None
+    }
+    fn fix_epochs(&mut self, _: usize) -> bool {
+        false
     }
 }
 
@@ -279,6 +291,9 @@ impl Family for ArimaConfig {
     }
     fn device_mut(&mut self) -> Option<&mut ComputeDevice> {
         None
+    }
+    fn fix_epochs(&mut self, _: usize) -> bool {
+        false
     }
 }
 
@@ -440,6 +455,12 @@ impl Family for LstmConfig {
     }
     fn device_mut(&mut self) -> Option<&mut ComputeDevice> {
         Some(&mut self.device)
+    }
+    fn fix_epochs(&mut self, epochs: usize) -> bool {
+        self.epochs = epochs.max(1);
+        self.patience = 0;
+        self.validation = Some(0);
+        true
     }
 }
 

@@ -80,6 +80,11 @@ pub struct DataSection {
     /// What to do with missing dates inside a series.
     #[serde(default)]
     pub fill: FillPolicy,
+    /// Whether forecasts and interval bounds are clipped at zero. Default:
+    /// when no target value in the data is negative (unit sales); `false`
+    /// keeps negative forecasts, `true` clips whatever the data holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonnegative: Option<bool>,
     /// Build series by aggregating a transaction log instead.
     pub aggregate: Option<AggregateSection>,
 }

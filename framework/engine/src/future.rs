@@ -1,0 +1,139 @@
+//! Forecasting past the data (`trendlab forecast`): a configuration refit
+//! on every series' whole history and forecast `horizon` periods past the
+//! data's last date, through the backtest's own code path. The future is
+//! one more fold: its cutoff is the last date, its test window has no
+//! actuals yet, and its inputs are built and its forecasts checked by the
+//! same functions as every backtest fold's (`execute::fold_input`,
+//! `execute::forecast`). So a forecast from data cut at a fold's cutoff is
+//! that fold's backtest forecast.
+
+use crate::execute::{fold_input, forecast};
+use crate::folds::{Fold, Window};
+use crate::prepare::Prepared;
+use std::path::Path;
+use trendlab_models::{Choices, FitObserver, SeriesForecast};
+use trendlab_spec::ModelConfig;
+
+/// The fold past the data.
+#[derive(Debug, Clone)]
+pub struct FutureFold {
+    /// The data with every taking-part series extended `horizon` periods:
+    /// the dates, NaN targets (never read: models see training targets
+    /// only), and the known-in-advance covariates of its future rows.
+    pub prepared: Prepared,
+    pub fold: Fold,
+    /// Every series of the backtest, trained on all its periods (or its
+    /// last `train_size`, sliding) and tested on the `horizon` after.
+    pub windows: Vec<Window>,
+    pub horizon: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FutureError {
+    #[error(
+        "series `{series}` has no value of the known-in-advance covariate `{column}` on {date}: give it in a row of the data for {date} with `{target}` empty, or in --future FILE"
+    )]
+    MissingCovariate {
+        series: String,
+        date: chrono::NaiveDate,
+        column: String,
+        target: String,
+    },
+    #[error("no series of the backtest to forecast")]
+    NoSeries,
+}
+
+/// The future fold of `prepared`, `horizon` periods past its last date.
+/// The `[features] future` covariates of the forecast dates come from each
+/// series' future rows (the data's rows past its last target); a missing
+/// one is an error naming the series, date and column. Rows past the
+/// horizon are ignored.
+pub fn future_fold(prepared: &Prepared, horizon: usize) -> Result<FutureFold, FutureError> {
+    let last = prepared.panel.last_date().ok_or(FutureError::NoSeries)?;
+    if prepared.backtest.series.is_empty() {
+        return Err(FutureError::NoSeries);
+    }
+    let frequency = prepared.panel.frequency;
+    let mut extended = prepared.clone();
+    let panel = &mut extended.panel;
+    let known: Vec<usize> = prepared
+        .features
+        .future
+        .iter()
+        .filter_map(|name| panel.covariate_index(name))
+        .collect();
+    let target = prepared.experiment.document.data.target.clone().unwrap_or_default();
+    let mut windows = Vec::with_capacity(prepared.backtest.series.len());
+    for &i in &prepared.backtest.series {
+        let s = &mut panel.series[i];
+        let cutoff = s.len() - 1;
+        let dates: Vec<chrono::NaiveDate> = (1..=horizon).map(|h| frequency.advance(last, h)).collect();
+        for (k, column) in s.covariates.iter_mut().enumerate() {
+            let given = s.future.covariates.get(k);
+            for (j, date) in dates.iter().enumerate() {
+                let value = given
+                    .filter(|_| s.future.dates.get(j) == Some(date))
+                    .and_then(|values| values.get(j).copied())
+                    .filter(|v| v.is_finite());
+                match value {
+                    Some(v) => column.push(v),
+                    None if known.contains(&k) => {
+                        return Err(FutureError::MissingCovariate {
+                            series: s.id.clone(),
+                            date: *date,
+                            column: prepared.panel.covariate_names[k].clone(),
+                            target,
+                        });
+                    }
+                    // Past-only covariates: models never read their future.
+                    None => column.push(f64::NAN),
+                }
+            }
+        }
+        s.dates.extend(&dates);
+        s.target.extend(std::iter::repeat_n(f64::NAN, horizon));
+        windows.push(Window::at(&prepared.experiment, i, cutoff, horizon));
+    }
+    Ok(FutureFold {
+        prepared: extended,
+        fold: Fold {
+            index: prepared.backtest.folds.len(),
+            cutoff: last,
+            test_start: frequency.advance(last, 1),
+            test_end: frequency.advance(last, horizon),
+        },
+        windows,
+        horizon,
+    })
+}
+
+/// What to forecast the future fold with.
+#[derive(Clone, Copy)]
+pub struct FutureRequest<'a> {
+    /// The configuration, as refit (a family that stops early: for a fixed
+    /// number of epochs, see `FamilySpec::fix_epochs`).
+    pub config: &'a ModelConfig,
+    /// Interval levels wanted from families with their own intervals.
+    pub levels: &'a [f64],
+    /// Per-series choices to reuse (an ARIMA order search's last fold).
+    pub choices: Option<&'a Choices>,
+    /// Where the family may save files (checkpoints) and the shared cache.
+    pub artifacts: Option<&'a Path>,
+    pub cache: Option<&'a Path>,
+    pub observer: &'a dyn FitObserver,
+}
+
+/// One outcome per window of `fold`, in its order: the forecasts, or why
+/// that series failed; `Err` when the whole fold failed.
+pub fn forecast_future(
+    fold: &FutureFold,
+    request: FutureRequest<'_>,
+) -> Result<Vec<Result<SeriesForecast, String>>, String> {
+    let mut input = fold_input(&fold.prepared, &fold.windows, request.choices);
+    input.horizon = fold.horizon;
+    input.levels = request.levels;
+    input.observer = request.observer;
+    input.context.files.artifacts = request.artifacts;
+    input.context.files.cache = request.cache;
+    forecast(&input, &request.config.family, fold.prepared.panel.nonnegative)
+}

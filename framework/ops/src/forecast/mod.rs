@@ -1,0 +1,217 @@
+//! `trendlab forecast SPEC`: the chosen configuration (the leaderboard's
+//! top one, or `--model` / `--config`) refit on every series' whole
+//! history and forecast `--horizon` periods past the data's last date, with
+//! intervals for every family, written under
+//! `forecasts/<experiment>/<data fingerprint>/`.
+//!
+//! The refit is the backtest's own code path (`trendlab_engine::future`):
+//! each family fits as in its backtest, with nothing the backtest did not
+//! have. An ARIMA order search runs again on the full data, unless
+//! `reuse_order`, which takes the orders of the last fold; a family that
+//! stops early trains for the epochs early stopping chose on the last fold.
+//! Families without intervals of their own get conformal intervals from
+//! the stored backtest errors (`trendlab_engine::conformal`).
+
+mod choose;
+mod output;
+
+pub use choose::Choice;
+pub use trendlab_engine::forecasts::ForecastFile;
+
+use crate::error::{Error, ExitStatus, Outcome};
+use crate::experiment::Workspace;
+use choose::Chosen;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use trendlab_engine::conformal::{self, IntervalMethod, SeriesErrors};
+use trendlab_engine::forecasts::forecast_dir;
+use trendlab_engine::future::{FutureFold, FutureRequest, forecast_future, future_fold};
+use trendlab_engine::store::SeriesFailure;
+use trendlab_models::{Interval, SeriesForecast};
+use trendlab_spec::Intervals;
+
+/// What `forecast` forecasts and where it writes.
+#[derive(Debug, Clone, Copy)]
+pub struct ForecastOptions<'a> {
+    /// The folder holding `runs/` (the backtest's run store); `forecasts/`
+    /// is written beside it.
+    pub out: &'a Path,
+    pub choice: Choice<'a>,
+    /// Periods past the data's last date; default `evaluation.horizon`.
+    pub horizon: Option<usize>,
+    /// Interval levels (percent); default `evaluation.levels`.
+    pub levels: Option<&'a [f64]>,
+}
+
+/// What `forecast` wrote.
+#[derive(Debug)]
+pub struct ForecastOutcome {
+    /// `forecasts/<experiment>/<data fingerprint>/`.
+    pub dir: PathBuf,
+    /// The report, rendered again with the forecast.
+    pub report_dir: PathBuf,
+    pub file: ForecastFile,
+}
+
+impl Outcome for ForecastOutcome {
+    fn exit_status(&self) -> ExitStatus {
+        ExitStatus::success_if(self.file.failures.is_empty(), ExitStatus::Failed)
+    }
+}
+
+/// Refits the chosen configuration and forecasts past the data.
+pub fn forecast(spec: &Path, options: ForecastOptions<'_>) -> Result<ForecastOutcome, Error> {
+    let w = Workspace::open(spec, options.out)?;
+    let evaluation = w.prepared.experiment.evaluation();
+    let horizon = options.horizon.unwrap_or(evaluation.horizon);
+    if horizon == 0 {
+        return Err(Error::Invalid("--horizon 0: forecast at least one period".into()));
+    }
+    let levels: Vec<f64> = options
+        .levels
+        .map_or_else(|| evaluation.levels.clone(), <[f64]>::to_vec);
+    if let Some(bad) = levels.iter().find(|l| !(**l > 0.0 && **l < 100.0)) {
+        return Err(Error::Invalid(format!(
+            "--levels {bad}: interval levels are percentages between 0 and 100 (exclusive)"
+        )));
+    }
+    let chosen = choose::choose(&w, options.choice)?;
+    let config = &w.plan.configs[chosen.config];
+    if config.family.ensemble().is_some() {
+        return Err(Error::Invalid(format!(
+            "`{}` is an ensemble: forecasting with ensembles is not available yet; choose a member with --model or --config",
+            chosen.row.label
+        )));
+    }
+    let fold = future_fold(&w.prepared, horizon).map_err(|e| Error::Invalid(e.to_string()))?;
+    let mut refit = config.clone();
+    let mut refit_note = None;
+    if let Some(best) = chosen.last_fold().training.as_ref().map(|t| t.best_epoch) {
+        if refit.family.fix_epochs(best) {
+            refit_note = Some(format!(
+                "trained {best} epochs on every window (the epochs early stopping chose on the last backtest fold)"
+            ));
+        }
+    }
+    let choices = config
+        .family
+        .reuses_first_fold()
+        .then(|| chosen.last_fold().chosen.clone());
+    let outcomes = forecast_future(
+        &fold,
+        FutureRequest {
+            config: &refit,
+            levels: &levels,
+            choices: choices.as_ref(),
+            artifacts: None,
+            cache: Some(&w.store.cache_dir()),
+            observer: &(),
+        },
+    )
+    .map_err(|reason| Error::Failed(format!("`{}` could not forecast: {reason}", chosen.row.label)))?;
+    let own = config.family.capabilities().intervals == Intervals::Own;
+    let (forecasts, failures) = split(&fold, outcomes);
+    if forecasts.is_empty() {
+        let first = failures.first().map_or("", |f| f.reason.as_str());
+        return Err(Error::Failed(format!(
+            "`{}` could not forecast any of the {} series; the first: {first}",
+            chosen.row.label,
+            failures.len()
+        )));
+    }
+    let mut forecasts = forecasts;
+    let method = if levels.is_empty() {
+        IntervalMethod::None
+    } else if own && forecasts.iter().all(|(_, f)| !f.intervals.is_empty()) {
+        IntervalMethod::Own
+    } else {
+        let errors = backtest_errors(&w, &chosen, &fold)?;
+        let conformal = conformal::intervals(&errors, horizon, &levels);
+        for (id, f) in &mut forecasts {
+            let widths = &conformal.half_widths[id.as_str()];
+            f.intervals = levels
+                .iter()
+                .zip(widths)
+                .map(|(&level, half)| Interval {
+                    level,
+                    lower: f.mean.iter().zip(half).map(|(m, h)| m - h).collect(),
+                    upper: f.mean.iter().zip(half).map(|(m, h)| m + h).collect(),
+                })
+                .collect();
+        }
+        conformal.method
+    };
+    if w.prepared.panel.nonnegative {
+        // The conformal bounds (the model's own were clipped with its forecasts).
+        forecasts.iter_mut().for_each(|(_, f)| f.clip_at_zero());
+    }
+    let file = output::forecast_file(
+        &w,
+        &chosen,
+        &fold,
+        output::Refit {
+            forecasts,
+            failures,
+            levels,
+            intervals: method,
+            note: refit_note,
+        },
+    );
+    let dir = forecast_dir(options.out, &w.plan.experiment, &w.prepared.panel.fingerprint);
+    file.write(&dir)
+        .map_err(|e| Error::failed(format!("writing the forecast to {}", dir.display()), e))?;
+    // The report shows it (Forecast section, explorer) from now on.
+    let report_dir = crate::execution::write_reports(&w, &w.store, &chosen.leaderboard, None, None)?;
+    Ok(ForecastOutcome { dir, report_dir, file })
+}
+
+/// Forecasts per series id (fold order), and the series that failed.
+fn split(
+    fold: &FutureFold,
+    outcomes: Vec<Result<SeriesForecast, String>>,
+) -> (Vec<(String, SeriesForecast)>, Vec<SeriesFailure>) {
+    let mut forecasts = Vec::new();
+    let mut failures = Vec::new();
+    for (window, outcome) in fold.windows.iter().zip(outcomes) {
+        let series = fold.prepared.panel.series[window.series].id.clone();
+        match outcome {
+            Ok(f) => forecasts.push((series, f)),
+            Err(reason) => failures.push(SeriesFailure { series, reason }),
+        }
+    }
+    (forecasts, failures)
+}
+
+/// The chosen configuration's backtest errors per series and step, with
+/// each series' scale (of its whole history).
+fn backtest_errors(w: &Workspace, chosen: &Chosen, fold: &FutureFold) -> Result<BTreeMap<String, SeriesErrors>, Error> {
+    let mut errors: BTreeMap<String, SeriesErrors> = fold
+        .windows
+        .iter()
+        .map(|window| {
+            let s = &w.prepared.panel.series[window.series];
+            (
+                s.id.clone(),
+                SeriesErrors {
+                    by_step: Vec::new(),
+                    scale: conformal::scale(&s.target),
+                },
+            )
+        })
+        .collect();
+    for record in &chosen.folds {
+        let table = w
+            .store
+            .forecasts(&record.run_id)
+            .map_err(|e| Error::failed("reading the run store", e))?;
+        for row in &table.rows {
+            if let Some(e) = errors.get_mut(&row.series_id) {
+                if e.by_step.len() < row.step {
+                    e.by_step.resize(row.step, Vec::new());
+                }
+                e.by_step[row.step - 1].push(row.actual - row.forecast);
+            }
+        }
+    }
+    Ok(errors)
+}

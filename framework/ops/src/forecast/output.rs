@@ -1,0 +1,71 @@
+//! The forecast file of a refit (`trendlab_engine::forecasts::ForecastFile`),
+//! from what `forecast` chose and computed.
+
+use super::choose::Chosen;
+use crate::experiment::Workspace;
+use chrono::NaiveDate;
+use trendlab_engine::conformal::IntervalMethod;
+use trendlab_engine::forecasts::{BacktestSummary, ForecastFile, PeriodTotal};
+use trendlab_engine::future::FutureFold;
+use trendlab_engine::store::SeriesFailure;
+use trendlab_models::SeriesForecast;
+
+/// What a refit produced, for its forecast file.
+pub(super) struct Refit {
+    pub forecasts: Vec<(String, SeriesForecast)>,
+    pub failures: Vec<SeriesFailure>,
+    pub levels: Vec<f64>,
+    pub intervals: IntervalMethod,
+    /// How the refit differs from a backtest fold's fit.
+    pub note: Option<String>,
+}
+
+pub(super) fn forecast_file(w: &Workspace, chosen: &Chosen, fold: &FutureFold, refit: Refit) -> ForecastFile {
+    let config = &w.plan.configs[chosen.config];
+    let frequency = w.prepared.panel.frequency;
+    let dates: Vec<NaiveDate> = (1..=fold.horizon)
+        .map(|h| frequency.advance(fold.fold.cutoff, h))
+        .collect();
+    let totals = dates
+        .iter()
+        .enumerate()
+        .map(|(h, &date)| PeriodTotal {
+            date,
+            step: h + 1,
+            forecast: refit.forecasts.iter().map(|(_, f)| f.mean[h]).sum(),
+        })
+        .collect();
+    let row = &chosen.row;
+    ForecastFile {
+        experiment: w.plan.experiment.clone(),
+        spec_hash: w.prepared.experiment.spec_hash.clone(),
+        data_fingerprint: w.prepared.panel.fingerprint.clone(),
+        trendlab_version: trendlab_engine::TRENDLAB_VERSION.to_string(),
+        model: config.model.clone(),
+        family: config.family.name().to_string(),
+        config: row.label.clone(),
+        config_id: row.config_id.clone(),
+        params: config.family.hashed_params(),
+        backtest: BacktestSummary {
+            rank: row.rank,
+            rank_by: chosen.leaderboard.rank_by.clone(),
+            metrics: row.metrics.clone(),
+            folds: row.folds,
+        },
+        refit: refit.note,
+        last_date: fold.fold.cutoff,
+        horizon: fold.horizon,
+        levels: refit.levels,
+        intervals_text: refit.intervals.to_string(),
+        intervals: refit.intervals,
+        clipped_at_zero: w.prepared.panel.nonnegative,
+        series: refit.forecasts.len(),
+        failures: refit.failures,
+        totals,
+        forecasts: refit
+            .forecasts
+            .into_iter()
+            .map(|(id, f)| (id, dates.clone(), f))
+            .collect(),
+    }
+}

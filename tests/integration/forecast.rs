@@ -1,0 +1,492 @@
+//! `trendlab forecast`: one code path with the backtest (a forecast from
+//! data cut at the last cutoff is that fold's backtest forecast, family by
+//! family), conformal intervals that cover what they claim on series of
+//! known noise, future covariates, and bad requests refused with nothing
+//! written.
+
+use crate::common::{files_under, stderr, trendlab, write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use trendlab_engine::future::{FutureRequest, forecast_future, future_fold};
+use trendlab_engine::{RunStatus, Summary};
+use trendlab_ops::execution::{self, RunOptions, Target};
+use trendlab_ops::forecast::{self, Choice, ForecastOptions};
+use trendlab_ops::{Budget, CompareWith, ExitStatus, Outcome, Workspace};
+
+/// A deterministic uniform in [0, 1) (SplitMix64).
+struct Rng(u64);
+
+impl Rng {
+    fn uniform(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// A standard normal (Box–Muller).
+    fn normal(&mut self) -> f64 {
+        let (u, v) = (self.uniform().max(1e-300), self.uniform());
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    }
+}
+
+/// Daily rows `date,id,y,promo` from 2024-01-01 of `series` (id, values),
+/// the first `keep` periods of each.
+fn csv(series: &[(String, Vec<f64>)], keep: usize) -> String {
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+    let mut text = String::from("date,id,y,promo\n");
+    for (id, values) in series {
+        for (t, v) in values.iter().take(keep).enumerate() {
+            let date = start + chrono::Days::new(t as u64);
+            text.push_str(&format!("{date},{id},{v},{}\n", t % 7 % 2));
+        }
+    }
+    text
+}
+
+/// A spec over `data` with `models` (TOML `[[models]]` entries).
+fn spec(dir: &Path, name: &str, data: &str, evaluation: &str, models: &str) -> PathBuf {
+    let text = format!(
+        "[experiment]\nname = \"fc\"\nseed = 7\n\n[data]\npath = \"{data}\"\ntime = \"date\"\nid = \"id\"\ntarget = \"y\"\nfrequency = \"D\"\ncovariates = [\"promo\"]\n\n[features]\nlags = [1, 2, 7]\ncalendar = [\"day_of_week\"]\n\n[evaluation]\n{evaluation}\n\n{models}"
+    );
+    write(dir, name, &text)
+}
+
+fn run(spec: &Path, out: &Path) -> Summary {
+    let options = RunOptions {
+        force: false,
+        budget: Budget::jobs(2),
+        device: None,
+        target: Target {
+            out,
+            tracking_uri: None,
+        },
+        compare: CompareWith::default(),
+    };
+    let warnings = Mutex::new(Vec::new());
+    execution::run(spec, options, &(), &warnings).unwrap().summary
+}
+
+/// Seasonal series with trend and noise (and a negative value, so nothing
+/// is clipped), `n` periods each.
+fn panel(count: usize, n: usize) -> Vec<(String, Vec<f64>)> {
+    let mut rng = Rng(11);
+    (0..count)
+        .map(|s| {
+            let values = (0..n)
+                .map(|t| {
+                    let season = [3.0, -1.0, 0.5, 2.0, -2.5, 1.0, -3.0][t % 7];
+                    20.0 + s as f64 * 5.0 + 0.05 * t as f64 + season + rng.normal()
+                })
+                .collect::<Vec<f64>>();
+            (format!("s{s}"), values)
+        })
+        .collect()
+}
+
+const MODELS: &str = r#"
+[[models]]
+name = "naive"
+family = "naive"
+
+[[models]]
+name = "snaive"
+family = "seasonal_naive"
+season = 7
+
+[[models]]
+name = "mean"
+family = "mean"
+
+[[models]]
+name = "drift"
+family = "drift"
+
+[[models]]
+name = "ridge"
+family = "linear"
+[models.grid]
+strategy = ["recursive", "direct"]
+
+[[models]]
+name = "arima"
+family = "arima"
+order = [1, 0, 1]
+seasonal_order = [0, 1, 1, 7]
+
+[[models]]
+name = "auto"
+family = "arima"
+auto = true
+[models.grid]
+reuse_order = [false, true]
+"#;
+
+/// For every family: the future fold of the data cut at the last backtest
+/// cutoff forecasts exactly what that fold's backtest forecast (point and
+/// own intervals, 1e-9 relative).
+#[test]
+fn a_forecast_from_data_cut_at_the_last_cutoff_is_that_folds_backtest_forecast() {
+    let dir = tempfile::tempdir().unwrap();
+    let series = panel(4, 90);
+    write(dir.path(), "full.csv", &csv(&series, 90));
+    let evaluation = "horizon = 5\nfolds = 3\nstep = 5\nmin_train = 40\nlevels = [80, 95]\nmetrics = [\"mae\"]";
+    let full = spec(dir.path(), "full.toml", "full.csv", evaluation, MODELS);
+    let summary = run(&full, dir.path());
+    assert!(summary.failed.is_empty(), "{:?}", summary.failed);
+    let w = Workspace::open(&full, dir.path()).unwrap();
+    let last = w.plan.folds.last().unwrap().clone();
+    // The data up to the last cutoff: 90 − 5 periods.
+    write(dir.path(), "cut.csv", &csv(&series, 85));
+    let cut = spec(dir.path(), "cut.toml", "cut.csv", evaluation, MODELS);
+    let cut = Workspace::open(&cut, dir.path()).unwrap();
+    assert_eq!(cut.prepared.panel.last_date(), Some(last.cutoff));
+    let fold = future_fold(&cut.prepared, 5).unwrap();
+    let mut families = std::collections::BTreeSet::new();
+    let mut with_intervals = std::collections::BTreeSet::new();
+    for (c, config) in w.plan.configs.iter().enumerate() {
+        let run = w
+            .plan
+            .runs_of(c)
+            .find(|r| r.fold == last.index && r.role.is_backtest())
+            .unwrap();
+        let record = w.store.record(&run.id).unwrap().unwrap();
+        assert_eq!(record.status, RunStatus::Finished, "{}", config.label());
+        let stored = w.store.forecasts(&run.id).unwrap();
+        let choices = config.family.reuses_first_fold().then_some(&record.chosen);
+        let outcomes = forecast_future(
+            &fold,
+            FutureRequest {
+                config,
+                levels: &[80.0, 95.0],
+                choices,
+                artifacts: None,
+                cache: None,
+                observer: &(),
+            },
+        )
+        .unwrap();
+        for (window, outcome) in fold.windows.iter().zip(outcomes) {
+            let id = &cut.prepared.panel.series[window.series].id;
+            let f = outcome.unwrap();
+            let rows: Vec<_> = stored.rows.iter().filter(|r| &r.series_id == id).collect();
+            assert_eq!(rows.len(), 5, "{} {id}", config.label());
+            for (h, row) in rows.iter().enumerate() {
+                let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0);
+                assert!(
+                    close(f.mean[h], row.forecast),
+                    "{} {id} step {}: forecast {} vs backtest {}",
+                    config.label(),
+                    h + 1,
+                    f.mean[h],
+                    row.forecast
+                );
+                assert_eq!(f.intervals.len(), row.bounds.len(), "{}", config.label());
+                if !row.bounds.is_empty() {
+                    with_intervals.insert(config.label());
+                }
+                for (i, (lo, hi)) in f.intervals.iter().zip(&row.bounds) {
+                    assert!(
+                        close(i.lower[h], *lo) && close(i.upper[h], *hi),
+                        "{} {id}",
+                        config.label()
+                    );
+                }
+            }
+        }
+        families.insert(record.family);
+    }
+    let expected = ["arima", "drift", "linear", "mean", "naive", "seasonal_naive"];
+    assert_eq!(families.into_iter().collect::<Vec<_>>(), expected);
+    // The baselines' and ARIMA's own intervals were compared too.
+    assert_eq!(with_intervals.len(), 7, "{with_intervals:?}");
+}
+
+/// Conformal intervals from the backtest's errors cover what they claim:
+/// 600 white-noise series of different sizes, forecast by ridge (no
+/// intervals of its own), scored on the 4 periods that follow the data.
+#[test]
+fn conformal_intervals_cover_80_and_95_percent_of_new_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(5);
+    let series: Vec<(String, Vec<f64>)> = (0..600)
+        .map(|s| {
+            let (level, sigma) = (50.0 + s as f64, 1.0 + (s % 10) as f64);
+            (format!("s{s}"), (0..84).map(|_| level + sigma * rng.normal()).collect())
+        })
+        .collect();
+    // The forecast sees 80 periods; the last 4 are the truth it is scored on.
+    write(dir.path(), "data.csv", &csv(&series, 80));
+    let evaluation = "horizon = 4\nfolds = 6\nstep = 4\nmin_train = 40\nmetrics = [\"mae\"]";
+    let models = "[[models]]\nname = \"ridge\"\nfamily = \"linear\"\nalpha = 10.0\n";
+    let spec = spec(dir.path(), "spec.toml", "data.csv", evaluation, models);
+    assert!(run(&spec, dir.path()).failed.is_empty());
+    let outcome = forecast::forecast(
+        &spec,
+        ForecastOptions {
+            out: dir.path(),
+            choice: Choice::Best,
+            horizon: Some(4),
+            levels: Some(&[80.0, 95.0]),
+        },
+    )
+    .unwrap();
+    assert_eq!(outcome.exit_status(), ExitStatus::Success);
+    let text = serde_json::to_value(&outcome.file).unwrap();
+    assert_eq!(text["intervals"]["method"], "conformal_pooled", "{text}");
+    let table = std::fs::read_to_string(outcome.dir.join("forecast.csv")).unwrap();
+    let mut reader = csv::Reader::from_reader(table.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (mut covered80, mut covered95, mut total) = (0, 0, 0);
+    for record in reader.records() {
+        let record = record.unwrap();
+        let s: usize = record[column("series_id")][1..].parse().unwrap();
+        let step: usize = record[column("step")].parse().unwrap();
+        let truth = series[s].1[79 + step];
+        let inside = |lo: &str, hi: &str| {
+            let (lo, hi): (f64, f64) = (record[column(lo)].parse().unwrap(), record[column(hi)].parse().unwrap());
+            lo <= truth && truth <= hi
+        };
+        covered80 += usize::from(inside("lo_80", "hi_80"));
+        covered95 += usize::from(inside("lo_95", "hi_95"));
+        total += 1;
+    }
+    assert_eq!(total, 2400);
+    let (c80, c95) = (covered80 as f64 / 2400.0, covered95 as f64 / 2400.0);
+    assert!((c80 - 0.80).abs() <= 0.03, "80% intervals cover {c80}");
+    assert!((c95 - 0.95).abs() <= 0.03, "95% intervals cover {c95}");
+}
+
+/// Known-in-advance covariates come from the data's rows past each
+/// series' last target; one missing is an error naming series, date and
+/// column, with exit code 2 and nothing written. So are an unknown model
+/// or configuration, no stored backtest and a horizon of 0.
+#[test]
+fn future_covariates_and_bad_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let series = panel(2, 60);
+    let mut text = csv(&series, 60);
+    // Three future rows per series (target empty, promo known); s1 lacks the third.
+    for (id, promos) in [("s0", ["1", "0", "1"]), ("s1", ["0", "1", ""])] {
+        for (j, promo) in promos.iter().enumerate() {
+            text.push_str(&format!("2024-03-{:02},{id},,{promo}\n", j + 1));
+        }
+    }
+    // Rows of a series sorted by date: move each series' future rows after its own rows.
+    let mut lines: Vec<&str> = text.lines().skip(1).collect();
+    lines.sort_by_key(|l| {
+        (
+            l.split(',').nth(1).unwrap().to_string(),
+            l.split(',').next().unwrap().to_string(),
+        )
+    });
+    write(
+        dir.path(),
+        "data.csv",
+        &format!("date,id,y,promo\n{}\n", lines.join("\n")),
+    );
+    let evaluation = "horizon = 3\nfolds = 2\nstep = 3\nmin_train = 30\nmetrics = [\"mae\"]";
+    let models = "[[models]]\nname = \"arimax\"\nfamily = \"arima\"\norder = [1, 0, 0]\nexogenous = true\n";
+    let with_future = spec(dir.path(), "spec.toml", "data.csv", evaluation, models)
+        .to_str()
+        .unwrap()
+        .to_string();
+    let text = std::fs::read_to_string(&with_future).unwrap().replace(
+        "calendar = [\"day_of_week\"]",
+        "calendar = [\"day_of_week\"]\nfuture = [\"promo\"]",
+    );
+    let spec_path = write(dir.path(), "spec.toml", &text);
+    let out = trendlab(dir.path(), &["forecast", "spec.toml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no backtest of spec.toml is stored"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(run(&spec_path, dir.path()).failed.is_empty());
+    let before = files_under(dir.path()).len();
+    for (args, message) in [
+        (
+            vec!["forecast", "spec.toml"],
+            "series `s1` has no value of the known-in-advance covariate `promo` on 2024-03-03",
+        ),
+        (
+            vec!["forecast", "spec.toml", "--model", "arimx"],
+            "did you mean `arimax`?",
+        ),
+        (
+            vec!["forecast", "spec.toml", "--config", "arima"],
+            "has no configuration `arima`",
+        ),
+        (vec!["forecast", "spec.toml", "--horizon", "0"], "--horizon 0"),
+    ] {
+        let out = trendlab(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+    }
+    assert_eq!(files_under(dir.path()).len(), before, "a refused forecast wrote files");
+    // Two periods ahead, both known for every series: it forecasts.
+    let out = trendlab(dir.path(), &["forecast", "spec.toml", "--horizon", "2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let written = files_under(&dir.path().join("forecasts/fc"));
+    let table = written.iter().find(|p| p.ends_with("forecast.csv")).unwrap();
+    let rows = std::fs::read_to_string(table).unwrap();
+    assert_eq!(rows.lines().count(), 1 + 2 * 2, "{rows}");
+    assert!(rows.contains("s1,2024-03-02,2,"), "{rows}");
+}
+
+/// The neural families, trained without validation windows for a fixed
+/// number of epochs on the CPU with a seed (as `forecast` refits them):
+/// the future fold of the data cut at the last cutoff forecasts what that
+/// fold's backtest forecast.
+#[test]
+fn neural_forecasts_from_data_cut_at_the_last_cutoff_are_that_folds_backtest_forecasts() {
+    let dir = tempfile::tempdir().unwrap();
+    let series = panel(3, 70);
+    let with_text = |keep: usize| {
+        let mut text = String::from("date,id,y,promo,desc\n");
+        for line in csv(&series, keep).lines().skip(1) {
+            let id = line.split(',').nth(1).unwrap();
+            text.push_str(&format!(
+                "{line},{} mug\n",
+                ["red", "blue", "white"][id[1..].parse::<usize>().unwrap()]
+            ));
+        }
+        text
+    };
+    write(dir.path(), "full.csv", &with_text(70));
+    write(dir.path(), "cut.csv", &with_text(66));
+    let encoder = dir.path().join("encoder");
+    std::fs::create_dir(&encoder).unwrap();
+    crate::bert_fusion::tiny_encoder(&encoder);
+    let sequence = "input_size = 8\nhidden = 8\nepochs = 3\nbatch_size = 16\nvalidation = 0\npatience = 0";
+    let models = format!(
+        "[[models]]\nname = \"lstm\"\nfamily = \"lstm\"\n{sequence}\n\n[[models]]\nname = \"fusion\"\nfamily = \"bert_fusion\"\nencoder = \"{}\"\n{sequence}\n",
+        encoder.display()
+    );
+    let evaluation = "horizon = 4\nfolds = 2\nstep = 4\nmin_train = 40\nmetrics = [\"mae\"]";
+    let with_desc = |name: &str, data: &str| {
+        let path = spec(dir.path(), name, data, evaluation, &models);
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("covariates = [\"promo\"]", "covariates = [\"promo\"]\ntext = \"desc\"");
+        write(dir.path(), name, &text)
+    };
+    let full = with_desc("full.toml", "full.csv");
+    let summary = run(&full, dir.path());
+    assert!(summary.failed.is_empty(), "{:?}", summary.failed);
+    let w = Workspace::open(&full, dir.path()).unwrap();
+    let cut = Workspace::open(&with_desc("cut.toml", "cut.csv"), dir.path()).unwrap();
+    let fold = future_fold(&cut.prepared, 4).unwrap();
+    for (c, config) in w.plan.configs.iter().enumerate() {
+        let run = w.plan.runs_of(c).find(|r| r.fold == 1).unwrap();
+        let record = w.store.record(&run.id).unwrap().unwrap();
+        let best = record.training.as_ref().unwrap().best_epoch;
+        assert_eq!(best, 3, "{}: without validation the last epoch is kept", config.label());
+        let mut refit = config.clone();
+        assert!(refit.family.fix_epochs(best));
+        let stored = w.store.forecasts(&run.id).unwrap();
+        let outcomes = forecast_future(
+            &fold,
+            FutureRequest {
+                config: &refit,
+                levels: &[],
+                choices: None,
+                artifacts: None,
+                cache: None,
+                observer: &(),
+            },
+        )
+        .unwrap();
+        for (window, outcome) in fold.windows.iter().zip(outcomes) {
+            let id = &cut.prepared.panel.series[window.series].id;
+            let f = outcome.unwrap();
+            let backtest: Vec<f64> = stored
+                .rows
+                .iter()
+                .filter(|r| &r.series_id == id)
+                .map(|r| r.forecast)
+                .collect();
+            assert_eq!(backtest.len(), 4);
+            for (a, b) in f.mean.iter().zip(&backtest) {
+                assert!(
+                    (a - b).abs() <= 1e-9 * a.abs().max(1.0),
+                    "{} {id}: {a} vs {b}",
+                    config.label()
+                );
+            }
+        }
+    }
+}
+
+/// A fixed-order ARIMA forecast is statsmodels' SARIMAX(1,1,1) fit on the
+/// whole series (`simple_differencing=True`), within 0.5% of the series'
+/// mean level (tests/goldens/make_arima_forecast.py), on four weekly
+/// retail series; `[data] nonnegative = false` keeps the forecasts as fit.
+#[test]
+fn a_fixed_order_arima_forecast_matches_statsmodels_fit_on_the_whole_series() {
+    let golden: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(crate::common::repo().join("tests/goldens/arima_forecast_retail_weekly.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut data = String::from("week,id,y\n");
+    let series = golden["series"].as_object().unwrap();
+    for (id, s) in series {
+        for (date, value) in s["dates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(s["values"].as_array().unwrap())
+        {
+            data.push_str(&format!("{},{id},{value}\n", date.as_str().unwrap()));
+        }
+    }
+    write(dir.path(), "weekly.csv", &data);
+    let spec = write(
+        dir.path(),
+        "spec.toml",
+        "[experiment]\nname = \"golden\"\n\n[data]\npath = \"weekly.csv\"\ntime = \"week\"\nid = \"id\"\ntarget = \"y\"\nfrequency = \"W-MON\"\nnonnegative = false\n\n[evaluation]\nhorizon = 8\nfolds = 2\nstep = 8\nmin_train = 20\nmetrics = [\"mae\"]\n\n[[models]]\nname = \"arima\"\nfamily = \"arima\"\norder = [1, 1, 1]\n",
+    );
+    assert!(run(&spec, dir.path()).failed.is_empty());
+    let outcome = forecast::forecast(
+        &spec,
+        ForecastOptions {
+            out: dir.path(),
+            choice: Choice::Model("arima"),
+            horizon: None,
+            levels: None,
+        },
+    )
+    .unwrap();
+    assert!(!outcome.file.clipped_at_zero);
+    assert_eq!(outcome.file.forecasts.len(), 4);
+    for (id, dates, f) in &outcome.file.forecasts {
+        let s = &series[id.as_str()];
+        let values: Vec<f64> = s["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let level = values.iter().sum::<f64>() / values.len() as f64;
+        let expected: Vec<f64> = s["forecast"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(dates.len(), 8);
+        for (h, (ours, theirs)) in f.mean.iter().zip(&expected).enumerate() {
+            assert!(
+                (ours - theirs).abs() <= 0.005 * level,
+                "{id} step {}: trendlab {ours:.3}, statsmodels {theirs:.3} (mean level {level:.1})",
+                h + 1
+            );
+        }
+    }
+}
