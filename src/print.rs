@@ -184,4 +184,9 @@ pub fn forecast(outcome: &trendlab_ops::forecast::ForecastOutcome) {
         "report:        {} (Forecast section)",
         outcome.report_dir.join("index.html").display()
     );
+    match &outcome.mirrored {
+        Some(Ok(link)) => out!("mlflow:        {link}"),
+        Some(Err(reason)) => eprintln!("warning: the forecast is not in MLflow ({reason}); it is written locally"),
+        None => {}
+    }
 }

@@ -27,9 +27,15 @@ pub struct Args {
     /// Central prediction interval levels in percent (default: the spec's evaluation.levels).
     #[arg(long, value_name = "L,L", value_delimiter = ',')]
     levels: Option<Vec<f64>>,
+    /// Known-in-advance covariates of the forecast dates: a CSV with the data's columns (target empty).
+    #[arg(long, value_name = "FILE")]
+    future: Option<PathBuf>,
     /// Folder holding `runs/` (the backtest); `forecasts/` is written there.
     #[arg(long, default_value = ".")]
     out: PathBuf,
+    /// MLflow tracking server (overrides MLFLOW_TRACKING_URI and the spec's [tracking] mlflow).
+    #[arg(long, value_name = "URI")]
+    tracking_uri: Option<String>,
 }
 
 pub fn exec(args: Args) -> anyhow::Result<ExitStatus> {
@@ -43,6 +49,8 @@ pub fn exec(args: Args) -> anyhow::Result<ExitStatus> {
         choice,
         horizon: args.horizon,
         levels: args.levels.as_deref(),
+        future: args.future.as_deref(),
+        tracking_uri: args.tracking_uri.as_deref(),
     };
     let outcome = forecast::forecast(&args.spec, options)?;
     print::forecast(&outcome);

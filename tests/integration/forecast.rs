@@ -230,6 +230,8 @@ fn conformal_intervals_cover_80_and_95_percent_of_new_values() {
             choice: Choice::Best,
             horizon: Some(4),
             levels: Some(&[80.0, 95.0]),
+            future: None,
+            tracking_uri: None,
         },
     )
     .unwrap();
@@ -336,6 +338,37 @@ fn future_covariates_and_bad_requests() {
     let rows = std::fs::read_to_string(table).unwrap();
     assert_eq!(rows.lines().count(), 1 + 2 * 2, "{rows}");
     assert!(rows.contains("s1,2024-03-02,2,"), "{rows}");
+    // --future FILE gives the missing value (its other rows: past the
+    // horizon, or already in the data), and the three periods forecast.
+    write(
+        dir.path(),
+        "future.csv",
+        "date,id,y,promo\n2024-03-03,s1,,1\n2024-03-04,s1,,0\n2024-03-01,s0,,1\n",
+    );
+    let out = trendlab(dir.path(), &["forecast", "spec.toml", "--future", "future.csv"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = std::fs::read_to_string(table).unwrap();
+    assert_eq!(rows.lines().count(), 1 + 2 * 3, "{rows}");
+    // A promo of 1 instead of 0 on the last date changes s1's ARIMAX forecast there.
+    write(dir.path(), "future.csv", "date,id,y,promo\n2024-03-03,s1,,0\n");
+    assert_eq!(
+        trendlab(dir.path(), &["forecast", "spec.toml", "--future", "future.csv"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let other = std::fs::read_to_string(table).unwrap();
+    let last = |t: &str| t.lines().find(|l| l.starts_with("s1,2024-03-03")).unwrap().to_string();
+    assert_ne!(last(&rows), last(&other));
+    // A bad --future file is named with its line.
+    write(dir.path(), "future.csv", "date,id,y,promo\n2024-03-03,s1,,lots\n");
+    let out = trendlab(dir.path(), &["forecast", "spec.toml", "--future", "future.csv"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("future.csv:2: `promo` value `lots` is not a finite number"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// The neural families, trained without validation windows for a fixed
@@ -460,6 +493,8 @@ fn a_fixed_order_arima_forecast_matches_statsmodels_fit_on_the_whole_series() {
             choice: Choice::Model("arima"),
             horizon: None,
             levels: None,
+            future: None,
+            tracking_uri: None,
         },
     )
     .unwrap();

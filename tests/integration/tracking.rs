@@ -428,3 +428,69 @@ fn an_ensembles_weights_round_trip_through_mlflow() {
         local
     );
 }
+
+/// `forecast --tracking-uri`: one run of kind `forecast` holding the refit
+/// configuration's parameters, its backtest metrics and the forecast files,
+/// exactly as written locally.
+#[test]
+fn a_forecast_is_an_mlflow_run_with_its_params_metrics_and_files() {
+    let uri = shared_uri();
+    let experiment = unique("forecast");
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec(dir.path(), &experiment, &[]);
+    let run = trendlab(dir.path(), &["run", &spec, "--out", "out", "--quiet"]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let out = trendlab(
+        dir.path(),
+        &[
+            "forecast",
+            &spec,
+            "--out",
+            "out",
+            "--model",
+            "ridge",
+            "--tracking-uri",
+            &uri,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("mlflow:        {uri}/#/experiments/")),
+        "{}",
+        stdout(&out)
+    );
+    let forecasts = runs(&uri, &experiment, "forecast");
+    assert_eq!(forecasts.len(), 1);
+    let run = &forecasts[0];
+    assert_eq!(run.info.status, "FINISHED");
+    assert_eq!(run.param("model"), Some("ridge"));
+    assert_eq!(run.param("horizon"), Some("8"));
+    assert_eq!(run.param("param.alpha"), Some("0.1"));
+    assert_eq!(run.tag("trendlab.config"), Some("ridge[alpha=0.1]"));
+    assert!(run.metric("backtest_mase").is_some_and(|m| m > 0.0));
+    let client = MlflowClient::new(&uri, Credentials::default());
+    let files: BTreeSet<String> = client
+        .list_artifacts(&run.info.run_id, "")
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        files,
+        BTreeSet::from(["forecast.csv", "forecast.json"].map(String::from))
+    );
+    let local = files_under(&dir.path().join("out/forecasts"));
+    let csv = local.iter().find(|p| p.ends_with("forecast.csv")).unwrap();
+    let root = run
+        .info
+        .artifact_uri
+        .strip_prefix("mlflow-artifacts:")
+        .unwrap()
+        .trim_matches('/');
+    let artifact = ureq::get(&format!("{uri}/api/2.0/mlflow-artifacts/artifacts/{root}/forecast.csv"))
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_vec()
+        .unwrap();
+    assert_eq!(artifact, std::fs::read(csv).unwrap());
+}

@@ -5,11 +5,13 @@
 //! Every error names the file, and the line where one is to blame.
 
 mod error;
+mod future;
 mod long;
 mod reader;
 pub mod transactions;
 
 pub use error::DataError;
+pub use future::{FutureValues, read_future};
 pub use reader::{explain_damage, gzip_damage, read_header};
 
 use chrono::NaiveDate;

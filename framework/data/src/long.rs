@@ -15,14 +15,14 @@ use trendlab_spec::{Experiment, FillPolicy, Frequency};
 
 /// Which columns to read and how.
 pub(crate) struct LongLayout {
-    time: String,
-    id: String,
-    target: String,
-    text: Option<String>,
-    numeric: Vec<String>,
-    statics: Vec<String>,
-    frequency: Frequency,
-    fill: FillPolicy,
+    pub(crate) time: String,
+    pub(crate) id: String,
+    pub(crate) target: String,
+    pub(crate) text: Option<String>,
+    pub(crate) numeric: Vec<String>,
+    pub(crate) statics: Vec<String>,
+    pub(crate) frequency: Frequency,
+    pub(crate) fill: FillPolicy,
 }
 
 impl LongLayout {

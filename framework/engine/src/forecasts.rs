@@ -105,9 +105,14 @@ impl ForecastFile {
             source,
         })?;
         write_atomic(&dir.join("forecast.csv"), &self.to_csv())?;
+        write_atomic(&dir.join("forecast.json"), &self.to_json())
+    }
+
+    /// `forecast.json`.
+    pub fn to_json(&self) -> Vec<u8> {
         let mut json = serde_json::to_vec_pretty(self).expect("forecast files serialise");
         json.push(b'\n');
-        write_atomic(&dir.join("forecast.json"), &json)
+        json
     }
 
     /// The forecast stored in `dir`; `None` when there is none.

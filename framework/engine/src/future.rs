@@ -107,6 +107,39 @@ pub fn future_fold(prepared: &Prepared, horizon: usize) -> Result<FutureFold, Fu
     })
 }
 
+/// Takes the known-in-advance covariates of the `horizon` periods after the
+/// data's last date from `values` (`--future FILE`), over what the data's
+/// own future rows give; dates past the horizon are ignored.
+pub fn use_future_values(prepared: &mut Prepared, values: &trendlab_data::FutureValues, horizon: usize) {
+    let Some(last) = prepared.panel.last_date() else {
+        return;
+    };
+    let frequency = prepared.panel.frequency;
+    let dates: Vec<chrono::NaiveDate> = (1..=horizon).map(|h| frequency.advance(last, h)).collect();
+    for s in &mut prepared.panel.series {
+        let Some(given) = values.get(&s.id) else {
+            continue;
+        };
+        let own = std::mem::take(&mut s.future);
+        let covariates = (0..s.covariates.len())
+            .map(|k| {
+                dates
+                    .iter()
+                    .map(|date| {
+                        let from_file = given.get(date).map(|row| row[k]).filter(|v| v.is_finite());
+                        let from_data = own.dates.iter().position(|d| d == date).map(|j| own.covariates[k][j]);
+                        from_file.or(from_data).unwrap_or(f64::NAN)
+                    })
+                    .collect()
+            })
+            .collect();
+        s.future = trendlab_data::FutureRows {
+            dates: dates.clone(),
+            covariates,
+        };
+    }
+}
+
 /// What to forecast the future fold with.
 #[derive(Clone, Copy)]
 pub struct FutureRequest<'a> {

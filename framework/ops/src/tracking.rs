@@ -19,7 +19,7 @@ pub fn client(uri: &str) -> MlflowClient {
 }
 
 /// Tags of the parent run of one invocation.
-fn parent_tags(prepared: &Prepared, command: &str) -> Vec<KeyValue> {
+pub(crate) fn parent_tags(prepared: &Prepared, command: &str) -> Vec<KeyValue> {
     let mut tags = vec![
         KeyValue::new("trendlab.command", command),
         KeyValue::new("trendlab.spec_hash", &prepared.experiment.spec_hash),

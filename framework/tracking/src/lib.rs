@@ -1,9 +1,10 @@
 //! Experiment tracking: a typed MLflow REST client ([`client`]) and the
 //! mirror of trendlab's run store into MLflow ([`mirror`]): parent and child
 //! runs, idempotent re-runs, survival of outages, `sync`, and reading the
-//! leaderboard back.
+//! leaderboard back; and the forecast past the data ([`forecast`]).
 
 pub mod client;
+pub mod forecast;
 pub mod mirror;
 
 pub use client::{Credentials, MlflowClient, TrackingError};

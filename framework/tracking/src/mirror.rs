@@ -20,7 +20,7 @@ use trendlab_engine::{Plan, PlannedRun, Progress, RunRecord, RunStore};
 use trendlab_spec::Score;
 
 /// Tag marking trendlab's child runs, one per model configuration.
-const KIND: &str = "trendlab.kind";
+pub(crate) const KIND: &str = "trendlab.kind";
 /// Tag holding an ensemble's members and weights per fold (JSON).
 const ENSEMBLE: &str = "trendlab.ensemble";
 /// Tag holding a configuration's content hash.

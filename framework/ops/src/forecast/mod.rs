@@ -20,12 +20,13 @@ pub use trendlab_engine::forecasts::ForecastFile;
 
 use crate::error::{Error, ExitStatus, Outcome};
 use crate::experiment::Workspace;
+use crate::tracking;
 use choose::Chosen;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use trendlab_engine::conformal::{self, IntervalMethod, SeriesErrors};
 use trendlab_engine::forecasts::forecast_dir;
-use trendlab_engine::future::{FutureFold, FutureRequest, forecast_future, future_fold};
+use trendlab_engine::future::{FutureFold, FutureRequest, forecast_future, future_fold, use_future_values};
 use trendlab_engine::store::SeriesFailure;
 use trendlab_models::{Interval, SeriesForecast};
 use trendlab_spec::Intervals;
@@ -41,6 +42,12 @@ pub struct ForecastOptions<'a> {
     pub horizon: Option<usize>,
     /// Interval levels (percent); default `evaluation.levels`.
     pub levels: Option<&'a [f64]>,
+    /// Known-in-advance covariates of the forecast dates (`--future FILE`,
+    /// the data's columns), over the data's own rows past its last target.
+    pub future: Option<&'a Path>,
+    /// `--tracking-uri` (else `MLFLOW_TRACKING_URI`, else the spec's): the
+    /// forecast is logged there as a run of kind `forecast`.
+    pub tracking_uri: Option<&'a str>,
 }
 
 /// What `forecast` wrote.
@@ -50,6 +57,9 @@ pub struct ForecastOutcome {
     pub dir: PathBuf,
     /// The report, rendered again with the forecast.
     pub report_dir: PathBuf,
+    /// With a tracking server: the MLflow run's address, or why the
+    /// forecast is not there (it is written locally either way).
+    pub mirrored: Option<Result<String, String>>,
     pub file: ForecastFile,
 }
 
@@ -61,7 +71,7 @@ impl Outcome for ForecastOutcome {
 
 /// Refits the chosen configuration and forecasts past the data.
 pub fn forecast(spec: &Path, options: ForecastOptions<'_>) -> Result<ForecastOutcome, Error> {
-    let w = Workspace::open(spec, options.out)?;
+    let mut w = Workspace::open(spec, options.out)?;
     let evaluation = w.prepared.experiment.evaluation();
     let horizon = options.horizon.unwrap_or(evaluation.horizon);
     if horizon == 0 {
@@ -82,6 +92,18 @@ pub fn forecast(spec: &Path, options: ForecastOptions<'_>) -> Result<ForecastOut
             "`{}` is an ensemble: forecasting with ensembles is not available yet; choose a member with --model or --config",
             chosen.row.label
         )));
+    }
+    if let Some(file) = options.future {
+        if w.prepared.experiment.document.data.aggregate.is_some() {
+            return Err(Error::Invalid(format!(
+                "--future {}: the data of {} is a transaction log, which has no covariates to give",
+                file.display(),
+                spec.display()
+            )));
+        }
+        let values = trendlab_data::read_future(&w.prepared.experiment, file)
+            .map_err(|e| Error::Invalid(format!("{e}\n  (--future file of {})", spec.display())))?;
+        use_future_values(&mut w.prepared, &values, horizon);
     }
     let fold = future_fold(&w.prepared, horizon).map_err(|e| Error::Invalid(e.to_string()))?;
     let mut refit = config.clone();
@@ -162,7 +184,25 @@ pub fn forecast(spec: &Path, options: ForecastOptions<'_>) -> Result<ForecastOut
         .map_err(|e| Error::failed(format!("writing the forecast to {}", dir.display()), e))?;
     // The report shows it (Forecast section, explorer) from now on.
     let report_dir = crate::execution::write_reports(&w, &w.store, &chosen.leaderboard, None, None)?;
-    Ok(ForecastOutcome { dir, report_dir, file })
+    let mirrored = tracking::tracking_uri(options.tracking_uri, &w.prepared).map(|uri| {
+        let tags = tracking::parent_tags(&w.prepared, "forecast");
+        trendlab_tracking::forecast::log_forecast(&tracking::client(&uri), &w.plan.experiment, &file, tags)
+            .map(|run| {
+                format!(
+                    "{}/#/experiments/{}/runs/{}",
+                    uri.trim_end_matches('/'),
+                    run.experiment_id,
+                    run.run_id
+                )
+            })
+            .map_err(|e| e.to_string())
+    });
+    Ok(ForecastOutcome {
+        dir,
+        report_dir,
+        file,
+        mirrored,
+    })
 }
 
 /// Forecasts per series id (fold order), and the series that failed.
