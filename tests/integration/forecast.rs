@@ -525,3 +525,52 @@ fn a_fixed_order_arima_forecast_matches_statsmodels_fit_on_the_whole_series() {
         }
     }
 }
+
+/// After `forecast`, the report has a Forecast section (the configuration,
+/// the totals per period) and the explorer's series carry their forecast;
+/// `leaderboard.md` points to the CSV; `report` keeps them.
+#[test]
+fn the_report_shows_the_forecast() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = crate::common::quickstart_variant(dir.path(), &[]);
+    let spec = spec.to_str().unwrap();
+    assert_eq!(trendlab(dir.path(), &["run", spec, "--quiet"]).status.code(), Some(0));
+    let html = || std::fs::read_to_string(dir.path().join("reports/quickstart/index.html")).unwrap();
+    assert!(!html().contains(r#"<section id="forecast">"#));
+    let out = trendlab(dir.path(), &["forecast", spec, "--model", "ridge", "--horizon", "4"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let file: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            files_under(&dir.path().join("forecasts"))
+                .into_iter()
+                .find(|p| p.ends_with("forecast.json"))
+                .unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    for _ in 0..2 {
+        let page = html();
+        assert!(page.contains(r#"<section id="forecast">"#), "no Forecast section");
+        assert!(page.contains("<strong>ridge[alpha=0.1]</strong>"));
+        let first_total = file["totals"][0]["forecast"].as_f64().unwrap();
+        assert!(
+            page.contains(&format!("{first_total:.1}")),
+            "the first period's total {first_total:.1}"
+        );
+        assert!(
+            page.contains(r#""future":{"label":"forecast: ridge[alpha=0.1]""#),
+            "explorer data lacks the forecast"
+        );
+        let md = std::fs::read_to_string(dir.path().join("reports/quickstart/leaderboard.md")).unwrap();
+        let fingerprint = file["data_fingerprint"].as_str().unwrap();
+        assert!(
+            md.contains(&format!(
+                "Forecast: `ridge[alpha=0.1]`, 4 periods after 2011-11-28, in [forecast.csv](../../forecasts/quickstart/{fingerprint}/forecast.csv)."
+            )),
+            "{md}"
+        );
+        // `report` renders it again from the stored forecast.
+        assert_eq!(trendlab(dir.path(), &["report", spec]).status.code(), Some(0));
+    }
+}

@@ -186,3 +186,75 @@ impl ForecastFile {
         Ok(Some(file))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(levels: Vec<f64>) -> ForecastFile {
+        let day = |d: u32| NaiveDate::from_ymd_opt(2024, 3, d).unwrap();
+        let forecast = |base: f64| SeriesForecast {
+            mean: vec![base, base + 0.5],
+            intervals: levels
+                .iter()
+                .map(|&level| Interval {
+                    level,
+                    lower: vec![base - level / 10.0, base - 1.0],
+                    upper: vec![base + level / 10.0, base + 1.25],
+                })
+                .collect(),
+            chosen: None,
+        };
+        ForecastFile {
+            experiment: "e".into(),
+            spec_hash: "h".into(),
+            data_fingerprint: "f".into(),
+            trendlab_version: "0".into(),
+            model: "m".into(),
+            family: "naive".into(),
+            config: "m".into(),
+            config_id: "c".into(),
+            params: serde_json::json!({}),
+            backtest: BacktestSummary {
+                rank: Some(1),
+                rank_by: "mase".into(),
+                metrics: BTreeMap::new(),
+                folds: 3,
+            },
+            refit: None,
+            last_date: day(1),
+            horizon: 2,
+            intervals: IntervalMethod::Own,
+            intervals_text: IntervalMethod::Own.to_string(),
+            levels: levels.clone(),
+            clipped_at_zero: false,
+            series: 2,
+            failures: vec![SeriesFailure {
+                series: "c".into(),
+                reason: "too short".into(),
+            }],
+            totals: Vec::new(),
+            forecasts: vec![
+                ("a".into(), vec![day(2), day(3)], forecast(10.0)),
+                ("b, \"quoted\"".into(), vec![day(2), day(3)], forecast(-3.125)),
+            ],
+        }
+    }
+
+    #[test]
+    fn a_forecast_reads_back_as_written_with_and_without_intervals() {
+        for levels in [vec![80.0, 95.0], vec![]] {
+            let dir = tempfile::tempdir().unwrap();
+            let written = file(levels.clone());
+            written.write(dir.path()).unwrap();
+            let read = ForecastFile::read(dir.path()).unwrap().unwrap();
+            assert_eq!(read.forecasts, written.forecasts, "levels {levels:?}");
+            assert_eq!(read.failures, written.failures);
+            assert_eq!(read.to_csv(), written.to_csv());
+        }
+        let empty = tempfile::tempdir().unwrap();
+        assert!(ForecastFile::read(empty.path()).unwrap().is_none());
+        std::fs::write(empty.path().join("forecast.json"), "{").unwrap();
+        assert!(ForecastFile::read(empty.path()).is_err());
+    }
+}
