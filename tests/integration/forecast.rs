@@ -14,10 +14,10 @@ use trendlab_ops::forecast::{self, Choice, ForecastOptions};
 use trendlab_ops::{Budget, CompareWith, ExitStatus, Outcome, Workspace};
 
 /// A deterministic uniform in [0, 1) (SplitMix64).
-struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    fn uniform(&mut self) -> f64 {
+    pub(crate) fn uniform(&mut self) -> f64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -26,7 +26,7 @@ impl Rng {
     }
 
     /// A standard normal (Box–Muller).
-    fn normal(&mut self) -> f64 {
+    pub(crate) fn normal(&mut self) -> f64 {
         let (u, v) = (self.uniform().max(1e-300), self.uniform());
         (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
     }
@@ -34,7 +34,7 @@ impl Rng {
 
 /// Daily rows `date,id,y,promo` from 2024-01-01 of `series` (id, values),
 /// the first `keep` periods of each.
-fn csv(series: &[(String, Vec<f64>)], keep: usize) -> String {
+pub(crate) fn csv(series: &[(String, Vec<f64>)], keep: usize) -> String {
     let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
     let mut text = String::from("date,id,y,promo\n");
     for (id, values) in series {
@@ -47,14 +47,14 @@ fn csv(series: &[(String, Vec<f64>)], keep: usize) -> String {
 }
 
 /// A spec over `data` with `models` (TOML `[[models]]` entries).
-fn spec(dir: &Path, name: &str, data: &str, evaluation: &str, models: &str) -> PathBuf {
+pub(crate) fn spec(dir: &Path, name: &str, data: &str, evaluation: &str, models: &str) -> PathBuf {
     let text = format!(
         "[experiment]\nname = \"fc\"\nseed = 7\n\n[data]\npath = \"{data}\"\ntime = \"date\"\nid = \"id\"\ntarget = \"y\"\nfrequency = \"D\"\ncovariates = [\"promo\"]\n\n[features]\nlags = [1, 2, 7]\ncalendar = [\"day_of_week\"]\n\n[evaluation]\n{evaluation}\n\n{models}"
     );
     write(dir, name, &text)
 }
 
-fn run(spec: &Path, out: &Path) -> Summary {
+pub(crate) fn run(spec: &Path, out: &Path) -> Summary {
     let options = RunOptions {
         force: false,
         budget: Budget::jobs(2),
@@ -69,9 +69,9 @@ fn run(spec: &Path, out: &Path) -> Summary {
     execution::run(spec, options, &(), &warnings).unwrap().summary
 }
 
-/// Seasonal series with trend and noise (and a negative value, so nothing
-/// is clipped), `n` periods each.
-fn panel(count: usize, n: usize) -> Vec<(String, Vec<f64>)> {
+/// Seasonal series with trend and noise around levels of 20 and up, `n`
+/// periods each.
+pub(crate) fn panel(count: usize, n: usize) -> Vec<(String, Vec<f64>)> {
     let mut rng = Rng(11);
     (0..count)
         .map(|s| {
@@ -162,6 +162,7 @@ fn a_forecast_from_data_cut_at_the_last_cutoff_is_that_folds_backtest_forecast()
                 config,
                 levels: &[80.0, 95.0],
                 choices,
+                members: None,
                 artifacts: None,
                 cache: None,
                 observer: &(),
@@ -428,6 +429,7 @@ fn neural_forecasts_from_data_cut_at_the_last_cutoff_are_that_folds_backtest_for
                 config: &refit,
                 levels: &[],
                 choices: None,
+                members: None,
                 artifacts: None,
                 cache: None,
                 observer: &(),

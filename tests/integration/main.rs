@@ -27,6 +27,7 @@ mod data_errors;
 mod editor_schema;
 mod ensemble;
 mod forecast;
+mod forecast_ensemble;
 mod lstm;
 #[cfg(feature = "service-tests")]
 mod mlflow_server;

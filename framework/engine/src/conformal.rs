@@ -20,6 +20,8 @@ use std::collections::BTreeMap;
 pub enum IntervalMethod {
     /// The family's own model.
     Own,
+    /// An ensemble's, combined from its members' own intervals.
+    Combined,
     /// Conformal, from each series' own backtest errors.
     ConformalPerSeries { folds: usize },
     /// Conformal, from the scaled backtest errors of every series.
@@ -32,6 +34,7 @@ impl std::fmt::Display for IntervalMethod {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             IntervalMethod::Own => f.write_str("the model's own"),
+            IntervalMethod::Combined => f.write_str("combined from the members' own"),
             IntervalMethod::ConformalPerSeries { folds } => {
                 write!(f, "conformal, per series (from each series' {folds} backtest folds)")
             }

@@ -11,6 +11,7 @@ use crate::execute::{fold_input, forecast};
 use crate::folds::{Fold, Window};
 use crate::prepare::Prepared;
 use std::path::Path;
+use trendlab_models::ensemble::MemberForecasts;
 use trendlab_models::{Choices, FitObserver, SeriesForecast};
 use trendlab_spec::ModelConfig;
 
@@ -150,10 +151,39 @@ pub struct FutureRequest<'a> {
     pub levels: &'a [f64],
     /// Per-series choices to reuse (an ARIMA order search's last fold).
     pub choices: Option<&'a Choices>,
+    /// An ensemble's members ([`future_members`]).
+    pub members: Option<&'a MemberForecasts>,
     /// Where the family may save files (checkpoints) and the shared cache.
     pub artifacts: Option<&'a Path>,
     pub cache: Option<&'a Path>,
     pub observer: &'a dyn FitObserver,
+}
+
+/// What ensemble run `last` (a configuration's last backtest fold) reads,
+/// for the future fold: the selection window that fold learned its weights
+/// from (so the weights are its), and as the forecasts to combine, each
+/// candidate's refit forecasts past the data (`current`: by candidate
+/// label, per window of `fold`; a candidate missing there or a series it
+/// could not forecast is `None`).
+pub fn future_members(
+    prepared: &Prepared,
+    plan: &crate::plan::Plan,
+    store: &crate::store::RunStore,
+    last: &crate::plan::PlannedRun,
+    fold: &FutureFold,
+    current: &std::collections::HashMap<String, Vec<Option<SeriesForecast>>>,
+) -> Result<MemberForecasts, String> {
+    let mut members = crate::members::gather(prepared, plan, last, store, &fold.windows)?;
+    members.current = (0..fold.windows.len())
+        .map(|i| {
+            members
+                .candidates
+                .iter()
+                .map(|c| current.get(&c.label).and_then(|f| f.get(i).cloned().flatten()))
+                .collect()
+        })
+        .collect();
+    Ok(members)
 }
 
 /// One outcome per window of `fold`, in its order: the forecasts, or why
@@ -168,5 +198,6 @@ pub fn forecast_future(
     input.observer = request.observer;
     input.context.files.artifacts = request.artifacts;
     input.context.files.cache = request.cache;
+    input.context.members = request.members;
     forecast(&input, &request.config.family, fold.prepared.panel.nonnegative)
 }

@@ -27,14 +27,6 @@ pub struct Chosen {
     pub folds: Vec<RunRecord>,
 }
 
-impl Chosen {
-    /// The last backtest fold's record (what a refit reuses: the orders an
-    /// ARIMA search chose, the epochs early stopping chose).
-    pub fn last_fold(&self) -> &RunRecord {
-        self.folds.last().expect("a ranked configuration finished its folds")
-    }
-}
-
 pub fn choose(w: &Workspace, choice: Choice<'_>) -> Result<Chosen, Error> {
     let spec = w.spec.display();
     let stored = w

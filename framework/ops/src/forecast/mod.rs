@@ -8,12 +8,15 @@
 //! each family fits as in its backtest, with nothing the backtest did not
 //! have. An ARIMA order search runs again on the full data, unless
 //! `reuse_order`, which takes the orders of the last fold; a family that
-//! stops early trains for the epochs early stopping chose on the last fold.
+//! stops early trains for the epochs early stopping chose on the last fold;
+//! an ensemble refits its members so and combines them with the weights its
+//! last fold learned (`refit`).
 //! Families without intervals of their own get conformal intervals from
 //! the stored backtest errors (`trendlab_engine::conformal`).
 
 mod choose;
 mod output;
+mod refit;
 
 pub use choose::Choice;
 pub use trendlab_engine::forecasts::ForecastFile;
@@ -26,7 +29,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use trendlab_engine::conformal::{self, IntervalMethod, SeriesErrors};
 use trendlab_engine::forecasts::forecast_dir;
-use trendlab_engine::future::{FutureFold, FutureRequest, forecast_future, future_fold, use_future_values};
+use trendlab_engine::future::{FutureFold, future_fold, use_future_values};
 use trendlab_engine::store::SeriesFailure;
 use trendlab_models::{Interval, SeriesForecast};
 use trendlab_spec::Intervals;
@@ -87,12 +90,6 @@ pub fn forecast(spec: &Path, options: ForecastOptions<'_>) -> Result<ForecastOut
     }
     let chosen = choose::choose(&w, options.choice)?;
     let config = &w.plan.configs[chosen.config];
-    if config.family.ensemble().is_some() {
-        return Err(Error::Invalid(format!(
-            "`{}` is an ensemble: forecasting with ensembles is not available yet; choose a member with --model or --config",
-            chosen.row.label
-        )));
-    }
     if let Some(file) = options.future {
         if w.prepared.experiment.document.data.aggregate.is_some() {
             return Err(Error::Invalid(format!(
@@ -106,32 +103,8 @@ pub fn forecast(spec: &Path, options: ForecastOptions<'_>) -> Result<ForecastOut
         use_future_values(&mut w.prepared, &values, horizon);
     }
     let fold = future_fold(&w.prepared, horizon).map_err(|e| Error::Invalid(e.to_string()))?;
-    let mut refit = config.clone();
-    let mut refit_note = None;
-    if let Some(best) = chosen.last_fold().training.as_ref().map(|t| t.best_epoch) {
-        if refit.family.fix_epochs(best) {
-            refit_note = Some(format!(
-                "trained {best} epochs on every window (the epochs early stopping chose on the last backtest fold)"
-            ));
-        }
-    }
-    let choices = config
-        .family
-        .reuses_first_fold()
-        .then(|| chosen.last_fold().chosen.clone());
-    let outcomes = forecast_future(
-        &fold,
-        FutureRequest {
-            config: &refit,
-            levels: &levels,
-            choices: choices.as_ref(),
-            artifacts: None,
-            cache: Some(&w.store.cache_dir()),
-            observer: &(),
-        },
-    )
-    .map_err(|reason| Error::Failed(format!("`{}` could not forecast: {reason}", chosen.row.label)))?;
-    let own = config.family.capabilities().intervals == Intervals::Own;
+    let refit::Refitted { outcomes, note } = refit::refit(&w, chosen.config, &fold, &levels)?;
+    let own = config.family.capabilities().intervals;
     let (forecasts, failures) = split(&fold, outcomes);
     if forecasts.is_empty() {
         let first = failures.first().map_or("", |f| f.reason.as_str());
@@ -144,8 +117,11 @@ pub fn forecast(spec: &Path, options: ForecastOptions<'_>) -> Result<ForecastOut
     let mut forecasts = forecasts;
     let method = if levels.is_empty() {
         IntervalMethod::None
-    } else if own && forecasts.iter().all(|(_, f)| !f.intervals.is_empty()) {
-        IntervalMethod::Own
+    } else if own != Intervals::None && forecasts.iter().all(|(_, f)| !f.intervals.is_empty()) {
+        match own {
+            Intervals::Combined => IntervalMethod::Combined,
+            Intervals::Own | Intervals::None => IntervalMethod::Own,
+        }
     } else {
         let errors = backtest_errors(&w, &chosen, &fold)?;
         let conformal = conformal::intervals(&errors, horizon, &levels);
@@ -176,7 +152,7 @@ pub fn forecast(spec: &Path, options: ForecastOptions<'_>) -> Result<ForecastOut
             failures,
             levels,
             intervals: method,
-            note: refit_note,
+            note,
         },
     );
     let dir = forecast_dir(options.out, &w.plan.experiment, &w.prepared.panel.fingerprint);
