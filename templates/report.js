@@ -1,5 +1,5 @@
 // The report's behaviour: sortable tables, the per-fold metric switch, and
-// the charts (forecast explorer, grid sensitivity, training curves) drawn
+// the charts (forecast totals, forecast explorer, grid sensitivity, training curves) drawn
 // with the inlined uPlot from the JSON in #report-data. Data-derived text is
 // only ever set through textContent or option labels, never as HTML.
 "use strict";
@@ -297,6 +297,20 @@
     draw();
   }
 
+  // The Forecast section: the total of the last periods, then of the forecast.
+  function forecastTotals(t) {
+    const el = document.getElementById("forecast-chart");
+    if (!el) return;
+    new uPlot({
+      width: widthOf(el), height: 320, tzDate: utc,
+      series: [{}, { label: "history", stroke: "#1d232a", width: 1.5 },
+        { label: "forecast", stroke: "#1f77b4", width: 2, dash: [6, 3] }],
+      scales: { x: { time: true } },
+      axes: [{}, yAxis("total")],
+    }, [t.dates.map(day), t.history, t.forecast], el);
+  }
+
+  if (data.forecast_totals) forecastTotals(data.forecast_totals);
   if (data.explorer) explorer(data.explorer);
   document.querySelectorAll(".sensitivity-chart").forEach((el) => {
     const s = data.sensitivity[+el.dataset.index];

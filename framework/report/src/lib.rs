@@ -112,6 +112,7 @@ struct Page<'a> {
 #[derive(Debug, Serialize)]
 struct ChartData<'a> {
     explorer: Option<&'a explorer::Explorer>,
+    forecast_totals: Option<ForecastTotals>,
     sensitivity: &'a [sensitivity::Sensitivity],
     training: &'a [runs::TrainingCurves],
 }
@@ -140,6 +141,7 @@ pub fn render_index(input: &ReportInput<'_>) -> Result<String, ReportError> {
     let (training, runs) = runs::gather(input)?;
     let chart_data = assets::script_json(&ChartData {
         explorer: explorer.as_ref(),
+        forecast_totals: input.forecast.map(|f| ForecastTotals::of(f, input.prepared)),
         sensitivity: &sensitivity,
         training: &training,
     });
@@ -176,6 +178,50 @@ impl ForecastSection<'_> {
             csv: forecast_csv_link(file),
             level: file.levels.iter().copied().reduce(f64::max),
             file,
+        }
+    }
+}
+
+/// The Forecast section's chart: the total over the forecast's series of
+/// their last periods of history, then of the forecast.
+#[derive(Debug, Serialize)]
+struct ForecastTotals {
+    /// ISO dates: the history's, then the forecast's.
+    dates: Vec<String>,
+    /// `None` over the forecast's dates.
+    history: Vec<Option<f64>>,
+    /// `None` over the history's dates but its last (the lines join).
+    forecast: Vec<Option<f64>>,
+}
+
+impl ForecastTotals {
+    /// History shown: four horizons, at least eight periods.
+    fn of(file: &ForecastFile, prepared: &Prepared) -> ForecastTotals {
+        let panel = &prepared.panel;
+        let ids: std::collections::HashSet<&str> = file.forecasts.iter().map(|(id, _, _)| id.as_str()).collect();
+        let shown = (4 * file.horizon).max(8);
+        let mut totals: BTreeMap<chrono::NaiveDate, f64> = BTreeMap::new();
+        for s in panel.series.iter().filter(|s| ids.contains(s.id.as_str())) {
+            let start = s.len().saturating_sub(shown);
+            for (date, value) in s.dates[start..].iter().zip(&s.target[start..]) {
+                *totals.entry(*date).or_default() += value;
+            }
+        }
+        let history: Vec<(chrono::NaiveDate, f64)> = totals.into_iter().rev().take(shown).rev().collect();
+        let n = history.len();
+        let mut dates: Vec<String> = history.iter().map(|(d, _)| d.to_string()).collect();
+        dates.extend(file.totals.iter().map(|t| t.date.to_string()));
+        let mut past: Vec<Option<f64>> = history.iter().map(|(_, v)| Some(*v)).collect();
+        past.extend(std::iter::repeat_n(None, file.totals.len()));
+        let mut future: Vec<Option<f64>> = vec![None; n];
+        if let Some(last) = future.last_mut() {
+            *last = history.last().map(|(_, v)| *v);
+        }
+        future.extend(file.totals.iter().map(|t| Some(t.forecast)));
+        ForecastTotals {
+            dates,
+            history: past,
+            forecast: future,
         }
     }
 }
