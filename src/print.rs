@@ -51,9 +51,19 @@ pub fn leaderboard(board: &Leaderboard) {
             ];
             for m in &board.metrics {
                 let s = &r.metrics[m];
-                cells.push(match (s.mean, s.std) {
-                    (Some(mean), Some(std)) => format!("{mean:.4} ± {std:.4}"),
-                    (mean, _) => number(mean),
+                // Without intervals of its own: its conformal intervals' score (‡).
+                let conformal = r
+                    .conformal
+                    .as_ref()
+                    .and_then(|c| c.metrics.get(m))
+                    .filter(|_| s.mean.is_none());
+                cells.push(match (s.mean, s.std, conformal) {
+                    (Some(mean), Some(std), _) => format!("{mean:.4} ± {std:.4}"),
+                    (None, _, Some(k)) => match (k.mean, k.std) {
+                        (Some(mean), Some(std)) => format!("{mean:.4} ± {std:.4} ‡"),
+                        (mean, _) => format!("{} ‡", number(mean)),
+                    },
+                    (mean, _, _) => number(mean),
                 });
             }
             cells.push(r.fit_seconds.map_or("-".into(), |s| format!("{s:.3}")));
@@ -66,6 +76,11 @@ pub fn leaderboard(board: &Leaderboard) {
         board.rank_by
     );
     out!("{}", table::render(&header, &rows, 3));
+    if board.rows.iter().any(|r| r.conformal.is_some()) {
+        out!(
+            "‡ no intervals of its own: scored with the conformal intervals `trendlab forecast` gives it (from the earlier folds' errors)"
+        );
+    }
     ensembles(board);
 }
 

@@ -220,10 +220,23 @@ fn conformal_intervals_cover_80_and_95_percent_of_new_values() {
         .collect();
     // The forecast sees 80 periods; the last 4 are the truth it is scored on.
     write(dir.path(), "data.csv", &csv(&series, 80));
-    let evaluation = "horizon = 4\nfolds = 6\nstep = 4\nmin_train = 40\nmetrics = [\"mae\"]";
+    let evaluation =
+        "horizon = 4\nfolds = 6\nstep = 4\nmin_train = 40\nmetrics = [\"mae\", \"coverage\"]\nlevels = [80, 95]";
     let models = "[[models]]\nname = \"ridge\"\nfamily = \"linear\"\nalpha = 10.0\n";
     let spec = spec(dir.path(), "spec.toml", "data.csv", evaluation, models);
     assert!(run(&spec, dir.path()).failed.is_empty());
+    // The same intervals, scored in the backtest (folds 1 to 5, each from
+    // the errors of the folds before it), cover what they claim too.
+    let board: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("reports/fc/leaderboard.json")).unwrap())
+            .unwrap();
+    let conformal = &board["rows"][0]["conformal"];
+    assert_eq!(conformal["folds_scored"], 5, "{conformal}");
+    assert_eq!(conformal["per_fold"]["coverage_80"][0], serde_json::Value::Null);
+    for (level, name) in [(0.80, "coverage_80"), (0.95, "coverage_95")] {
+        let covered = conformal["metrics"][name]["mean"].as_f64().unwrap();
+        assert!((covered - level).abs() <= 0.03, "backtest {name}: {covered}");
+    }
     let outcome = forecast::forecast(
         &spec,
         ForecastOptions {

@@ -47,6 +47,11 @@ pub struct LeaderboardRow {
     /// For an ensemble: its members, weights and comparison with the best one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ensemble: Option<EnsembleSummary>,
+    /// For a configuration without intervals of its own: the conformal
+    /// intervals `forecast` would give it, scored fold by fold
+    /// (`conformal_backtest`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conformal: Option<crate::conformal_backtest::ConformalScores>,
 }
 
 /// An ensemble's weights per fold and its standing against its best member.
@@ -177,6 +182,7 @@ impl LeaderboardRow {
             errors,
             notes,
             ensemble,
+            conformal: None,
         })
     }
 }

@@ -10,6 +10,7 @@
 //! ```
 
 pub mod conformal;
+pub mod conformal_backtest;
 pub mod execute;
 pub mod families;
 pub mod folds;

@@ -281,16 +281,19 @@ pub fn skipped_warning(skipped: &[(String, String)]) -> Option<String> {
     Some(message)
 }
 
-/// The leaderboard of the plan, from the local run store.
-fn local_leaderboard(w: &Workspace, store: &RunStore) -> Result<Leaderboard, Error> {
+/// The leaderboard of the plan, from the local run store, with the
+/// conformal intervals of the configurations without their own scored.
+pub(crate) fn local_leaderboard(w: &Workspace, store: &RunStore) -> Result<Leaderboard, Error> {
     let description = &w.prepared.experiment.document.experiment.description;
-    Ok(Leaderboard::build(
+    let mut board = Leaderboard::build(
         &w.plan,
         store,
         &w.prepared.experiment.scores(),
         w.prepared.experiment.rank_by(),
         description,
-    )?)
+    )?;
+    trendlab_engine::conformal_backtest::score_leaderboard(&w.prepared, &w.plan, store, &mut board)?;
+    Ok(board)
 }
 
 /// Leaderboard files and the HTML report under `<out>/reports/<experiment>/`,

@@ -317,6 +317,7 @@ mod tests {
             errors: Vec::new(),
             notes: Vec::new(),
             ensemble: None,
+            conformal: None,
         }
     }
 

@@ -471,6 +471,7 @@ fn row_from_run(run: &Run, metrics: &[Score]) -> Result<LeaderboardRow, ReadBack
         errors: list("trendlab.errors")?,
         notes: list("trendlab.notes")?,
         ensemble: run.tag(ENSEMBLE).and_then(|json| serde_json::from_str(json).ok()),
+        conformal: None,
     })
 }
 

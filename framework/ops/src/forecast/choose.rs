@@ -41,14 +41,7 @@ pub fn choose(w: &Workspace, choice: Choice<'_>) -> Result<Chosen, Error> {
         )));
     }
     let experiment = &w.prepared.experiment;
-    let leaderboard = Leaderboard::build(
-        &w.plan,
-        &w.store,
-        &experiment.scores(),
-        experiment.rank_by(),
-        &experiment.document.experiment.description,
-    )
-    .map_err(|e| Error::failed("reading the run store", e))?;
+    let leaderboard = crate::execution::local_leaderboard(w, &w.store)?;
     let ranked = |row: &&LeaderboardRow| row.rank.is_some();
     let row = match choice {
         Choice::Best => leaderboard.rows.iter().find(ranked).ok_or_else(|| {
