@@ -193,6 +193,12 @@ pub fn forecast(outcome: &trendlab_ops::forecast::ForecastOutcome) {
     for failure in &f.failures {
         eprintln!("series {} failed: {}", failure.series, failure.reason);
     }
+    if !f.skipped.is_empty() {
+        out!(
+            "  {} series of the data are not forecast (the backtest leaves them out; reasons in forecast.json)",
+            f.skipped.len()
+        );
+    }
     out!("forecast.csv:  {}", outcome.dir.join("forecast.csv").display());
     out!("forecast.json: {}", outcome.dir.join("forecast.json").display());
     out!(

@@ -43,7 +43,12 @@ pub struct ForecastFile {
     /// Forecasts and bounds clipped at zero (`[data] nonnegative`).
     pub clipped_at_zero: bool,
     pub series: usize,
+    /// Series the model could not forecast, with why.
     pub failures: Vec<SeriesFailure>,
+    /// Series of the data the backtest leaves out (too short, ending early),
+    /// with why: they are not forecast either.
+    #[serde(default)]
+    pub skipped: Vec<SeriesFailure>,
     /// Per future period, the forecast summed over every series.
     pub totals: Vec<PeriodTotal>,
     /// Per series: its id, the forecast dates and the forecasts.
@@ -233,6 +238,7 @@ mod tests {
                 series: "c".into(),
                 reason: "too short".into(),
             }],
+            skipped: Vec::new(),
             totals: Vec::new(),
             forecasts: vec![
                 ("a".into(), vec![day(2), day(3)], forecast(10.0)),

@@ -88,6 +88,9 @@ pub fn forecast(spec: &Path, options: ForecastOptions<'_>) -> Result<ForecastOut
             "--levels {bad}: interval levels are percentages between 0 and 100 (exclusive)"
         )));
     }
+    if let Some(twice) = levels.iter().enumerate().find(|(i, l)| levels[..*i].contains(l)) {
+        return Err(Error::Invalid(format!("--levels: {} is given twice", twice.1)));
+    }
     let chosen = choose::choose(&w, options.choice)?;
     let config = &w.plan.configs[chosen.config];
     if let Some(file) = options.future {
@@ -115,6 +118,7 @@ pub fn forecast(spec: &Path, options: ForecastOptions<'_>) -> Result<ForecastOut
         )));
     }
     let mut forecasts = forecasts;
+    let mut beyond = None;
     let method = if levels.is_empty() {
         IntervalMethod::None
     } else if own != Intervals::None && forecasts.iter().all(|(_, f)| !f.intervals.is_empty()) {
@@ -125,6 +129,12 @@ pub fn forecast(spec: &Path, options: ForecastOptions<'_>) -> Result<ForecastOut
     } else {
         let errors = backtest_errors(&w, &chosen, &fold)?;
         let conformal = conformal::intervals(&errors, horizon, &levels);
+        let backtest_horizon = w.prepared.experiment.evaluation().horizon;
+        if horizon > backtest_horizon {
+            beyond = Some(format!(
+                "steps past the backtest's horizon ({backtest_horizon}) take the errors of its last step"
+            ));
+        }
         for (id, f) in &mut forecasts {
             let widths = &conformal.half_widths[id.as_str()];
             f.intervals = levels
@@ -152,6 +162,7 @@ pub fn forecast(spec: &Path, options: ForecastOptions<'_>) -> Result<ForecastOut
             failures,
             levels,
             intervals: method,
+            interval_note: beyond,
             note,
         },
     );

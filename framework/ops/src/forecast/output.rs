@@ -16,6 +16,8 @@ pub(super) struct Refit {
     pub failures: Vec<SeriesFailure>,
     pub levels: Vec<f64>,
     pub intervals: IntervalMethod,
+    /// What else to say of the intervals.
+    pub interval_note: Option<String>,
     /// How the refit differs from a backtest fold's fit.
     pub note: Option<String>,
 }
@@ -56,11 +58,24 @@ pub(super) fn forecast_file(w: &Workspace, chosen: &Chosen, fold: &FutureFold, r
         last_date: fold.fold.cutoff,
         horizon: fold.horizon,
         levels: refit.levels,
-        intervals_text: refit.intervals.to_string(),
+        intervals_text: match &refit.interval_note {
+            Some(note) => format!("{}; {note}", refit.intervals),
+            None => refit.intervals.to_string(),
+        },
         intervals: refit.intervals,
         clipped_at_zero: w.prepared.panel.nonnegative,
         series: refit.forecasts.len(),
         failures: refit.failures,
+        skipped: w
+            .prepared
+            .backtest
+            .skipped
+            .iter()
+            .map(|(series, reason)| SeriesFailure {
+                series: series.clone(),
+                reason: reason.clone(),
+            })
+            .collect(),
         totals,
         forecasts: refit
             .forecasts
