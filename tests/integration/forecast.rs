@@ -159,13 +159,9 @@ fn a_forecast_from_data_cut_at_the_last_cutoff_is_that_folds_backtest_forecast()
         let outcomes = forecast_future(
             &fold,
             FutureRequest {
-                config,
                 levels: &[80.0, 95.0],
                 choices,
-                members: None,
-                artifacts: None,
-                cache: None,
-                observer: &(),
+                ..FutureRequest::new(config)
             },
         )
         .unwrap();
@@ -436,19 +432,7 @@ fn neural_forecasts_from_data_cut_at_the_last_cutoff_are_that_folds_backtest_for
         let mut refit = config.clone();
         assert!(refit.family.fix_epochs(best));
         let stored = w.store.forecasts(&run.id).unwrap();
-        let outcomes = forecast_future(
-            &fold,
-            FutureRequest {
-                config: &refit,
-                levels: &[],
-                choices: None,
-                members: None,
-                artifacts: None,
-                cache: None,
-                observer: &(),
-            },
-        )
-        .unwrap();
+        let outcomes = forecast_future(&fold, FutureRequest::new(&refit)).unwrap();
         for (window, outcome) in fold.windows.iter().zip(outcomes) {
             let id = &cut.prepared.panel.series[window.series].id;
             let f = outcome.unwrap();

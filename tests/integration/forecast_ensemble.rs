@@ -58,19 +58,7 @@ fn an_ensemble_forecast_from_data_cut_at_the_last_cutoff_is_that_folds_backtest_
         // Each candidate member refit on the cut data.
         let mut current = HashMap::new();
         for m in w.plan.candidates(c) {
-            let outcomes = forecast_future(
-                &fold,
-                FutureRequest {
-                    config: &w.plan.configs[m],
-                    levels: &[],
-                    choices: None,
-                    members: None,
-                    artifacts: None,
-                    cache: None,
-                    observer: &(),
-                },
-            )
-            .unwrap();
+            let outcomes = forecast_future(&fold, FutureRequest::new(&w.plan.configs[m])).unwrap();
             current.insert(
                 w.plan.configs[m].label(),
                 outcomes.into_iter().map(Result::ok).collect(),
@@ -85,13 +73,8 @@ fn an_ensemble_forecast_from_data_cut_at_the_last_cutoff_is_that_folds_backtest_
         let outcomes = forecast_future(
             &fold,
             FutureRequest {
-                config,
-                levels: &[],
-                choices: None,
                 members: Some(&members),
-                artifacts: None,
-                cache: None,
-                observer: &(),
+                ..FutureRequest::new(config)
             },
         )
         .unwrap();

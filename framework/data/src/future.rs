@@ -5,9 +5,7 @@
 //! future` covariates must be given for every forecast date.
 
 use crate::long::LongLayout;
-use crate::reader::{
-    DATE_FORMATS, RecordStart, cell_str, column_indexes, csv_error, date_as_read, open, parse_date, parse_number,
-};
+use crate::reader::{RecordStart, cell_str, column_indexes, csv_error, open, parse_number};
 use crate::{DataError, explain_damage};
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
@@ -35,21 +33,7 @@ fn read(layout: &LongLayout, path: &Path) -> Result<FutureValues, DataError> {
         let start = RecordStart::of(record.position());
         let err = |message: String| DataError::line(path, start.line(path), message);
         let cell = |i: usize| record.get(i).unwrap_or_default();
-        let date = parse_date(cell(time_col)).ok_or_else(|| {
-            err(format!(
-                "`{}` value `{}` is not a date: expected {DATE_FORMATS}",
-                layout.time,
-                cell_str(cell(time_col))
-            ))
-        })?;
-        if !layout.frequency.is_aligned(date) {
-            return Err(err(format!(
-                "date {} is not on the `{}` frequency (expected {})",
-                date_as_read(cell(time_col), date),
-                layout.frequency,
-                layout.frequency.floor(date)
-            )));
-        }
+        let date = layout.date(cell(time_col)).map_err(&err)?;
         let id = cell_str(cell(id_col));
         if id.is_empty() {
             return Err(err(format!("`{}` is empty", layout.id)));

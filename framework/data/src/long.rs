@@ -60,6 +60,28 @@ impl LongLayout {
     }
 }
 
+impl LongLayout {
+    /// The date in a `time` cell, on the frequency; else the message.
+    pub(crate) fn date(&self, cell: &[u8]) -> Result<NaiveDate, String> {
+        let date = parse_date(cell).ok_or_else(|| {
+            format!(
+                "`{}` value `{}` is not a date: expected {DATE_FORMATS}",
+                self.time,
+                cell_str(cell)
+            )
+        })?;
+        if !self.frequency.is_aligned(date) {
+            return Err(format!(
+                "date {} is not on the `{}` frequency (expected {})",
+                date_as_read(cell, date),
+                self.frequency,
+                self.frequency.floor(date)
+            ));
+        }
+        Ok(date)
+    }
+}
+
 /// A series while its rows are being read.
 struct Pending {
     series: Series,
@@ -132,21 +154,7 @@ pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError>
         let start = RecordStart::of(record.position());
         let err = |message: String| DataError::line(path, start.line(path), message);
         let cell = |i: usize| record.get(i).unwrap_or_default();
-        let date = parse_date(cell(time_col)).ok_or_else(|| {
-            err(format!(
-                "`{}` value `{}` is not a date: expected {DATE_FORMATS}",
-                layout.time,
-                cell_str(cell(time_col))
-            ))
-        })?;
-        if !layout.frequency.is_aligned(date) {
-            return Err(err(format!(
-                "date {} is not on the `{}` frequency (expected {})",
-                date_as_read(cell(time_col), date),
-                layout.frequency,
-                layout.frequency.floor(date)
-            )));
-        }
+        let date = layout.date(cell(time_col)).map_err(&err)?;
         let id = cell(id_col).trim_ascii();
         if id.is_empty() {
             return Err(err(format!("`{}` is empty", layout.id)));

@@ -159,6 +159,22 @@ pub struct FutureRequest<'a> {
     pub observer: &'a dyn FitObserver,
 }
 
+impl<'a> FutureRequest<'a> {
+    /// `config` refit without intervals, reused choices, members, files or
+    /// anybody listening.
+    pub fn new(config: &'a ModelConfig) -> FutureRequest<'a> {
+        FutureRequest {
+            config,
+            levels: &[],
+            choices: None,
+            members: None,
+            artifacts: None,
+            cache: None,
+            observer: &(),
+        }
+    }
+}
+
 /// What ensemble run `last` (a configuration's last backtest fold) reads,
 /// for the future fold: the selection window that fold learned its weights
 /// from (so the weights are its), and as the forecasts to combine, each

@@ -86,13 +86,11 @@ pub(super) fn refit(w: &Workspace, c: usize, fold: &FutureFold, levels: &[f64]) 
     let outcomes = forecast_future(
         fold,
         FutureRequest {
-            config: &refit_config,
             levels,
             choices: choices.as_ref(),
             members: members.as_ref(),
-            artifacts: None,
             cache: Some(&w.store.cache_dir()),
-            observer: &(),
+            ..FutureRequest::new(&refit_config)
         },
     )
     .map_err(|reason| Error::Failed(format!("`{label}` could not forecast: {reason}")))?;
