@@ -7,7 +7,7 @@
 use crate::common::{files_under, stderr, trendlab, write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use trendlab_engine::future::{FutureRequest, forecast_future, future_fold};
+use trendlab_engine::future::{FutureFold, FutureRequest, forecast_future, future_fold};
 use trendlab_engine::{RunStatus, Summary};
 use trendlab_ops::execution::{self, RunOptions, Target};
 use trendlab_ops::forecast::{self, Choice, ForecastOptions};
@@ -124,26 +124,35 @@ auto = true
 reuse_order = [false, true]
 "#;
 
+/// The backtest of `models` on 4 series of 90 days (3 folds of 5 days,
+/// under `evaluation`), and the same spec on the data cut at its last
+/// cutoff (85 days) with that data's future fold.
+pub(crate) fn backtest_and_cut(dir: &Path, evaluation: &str, models: &str) -> (Workspace, Workspace, FutureFold) {
+    let series = panel(4, 90);
+    write(dir, "full.csv", &csv(&series, 90));
+    write(dir, "cut.csv", &csv(&series, 85));
+    let full = spec(dir, "full.toml", "full.csv", evaluation, models);
+    let summary = run(&full, dir);
+    assert!(summary.failed.is_empty(), "{:?}", summary.failed);
+    let w = Workspace::open(&full, dir).unwrap();
+    let cut = Workspace::open(&spec(dir, "cut.toml", "cut.csv", evaluation, models), dir).unwrap();
+    assert_eq!(
+        cut.prepared.panel.last_date(),
+        Some(w.plan.folds.last().unwrap().cutoff)
+    );
+    let fold = future_fold(&cut.prepared, 5).unwrap();
+    (w, cut, fold)
+}
+
 /// For every family: the future fold of the data cut at the last backtest
 /// cutoff forecasts exactly what that fold's backtest forecast (point and
 /// own intervals, 1e-9 relative).
 #[test]
 fn a_forecast_from_data_cut_at_the_last_cutoff_is_that_folds_backtest_forecast() {
     let dir = tempfile::tempdir().unwrap();
-    let series = panel(4, 90);
-    write(dir.path(), "full.csv", &csv(&series, 90));
     let evaluation = "horizon = 5\nfolds = 3\nstep = 5\nmin_train = 40\nlevels = [80, 95]\nmetrics = [\"mae\"]";
-    let full = spec(dir.path(), "full.toml", "full.csv", evaluation, MODELS);
-    let summary = run(&full, dir.path());
-    assert!(summary.failed.is_empty(), "{:?}", summary.failed);
-    let w = Workspace::open(&full, dir.path()).unwrap();
+    let (w, cut, fold) = backtest_and_cut(dir.path(), evaluation, MODELS);
     let last = w.plan.folds.last().unwrap().clone();
-    // The data up to the last cutoff: 90 − 5 periods.
-    write(dir.path(), "cut.csv", &csv(&series, 85));
-    let cut = spec(dir.path(), "cut.toml", "cut.csv", evaluation, MODELS);
-    let cut = Workspace::open(&cut, dir.path()).unwrap();
-    assert_eq!(cut.prepared.panel.last_date(), Some(last.cutoff));
-    let fold = future_fold(&cut.prepared, 5).unwrap();
     let mut families = std::collections::BTreeSet::new();
     let mut with_intervals = std::collections::BTreeSet::new();
     for (c, config) in w.plan.configs.iter().enumerate() {

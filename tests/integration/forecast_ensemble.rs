@@ -4,10 +4,9 @@
 //! forecast, for every combination method.
 
 use crate::common::write;
-use crate::forecast::{csv, panel, run, spec};
+use crate::forecast::{backtest_and_cut, csv, panel, run, spec};
 use std::collections::HashMap;
-use trendlab_engine::future::{FutureRequest, forecast_future, future_fold, future_members};
-use trendlab_ops::Workspace;
+use trendlab_engine::future::{FutureRequest, forecast_future, future_members};
 
 const MODELS: &str = r#"
 [[models]]
@@ -39,16 +38,8 @@ method = ["mean", "median", "inverse_error", "greedy"]
 #[test]
 fn an_ensemble_forecast_from_data_cut_at_the_last_cutoff_is_that_folds_backtest_forecast() {
     let dir = tempfile::tempdir().unwrap();
-    let series = panel(4, 90);
-    write(dir.path(), "full.csv", &csv(&series, 90));
-    write(dir.path(), "cut.csv", &csv(&series, 85));
     let evaluation = "horizon = 5\nfolds = 3\nstep = 5\nmin_train = 40\nmetrics = [\"mae\", \"mase\"]";
-    let full = spec(dir.path(), "full.toml", "full.csv", evaluation, MODELS);
-    let summary = run(&full, dir.path());
-    assert!(summary.failed.is_empty(), "{:?}", summary.failed);
-    let w = Workspace::open(&full, dir.path()).unwrap();
-    let cut = Workspace::open(&spec(dir.path(), "cut.toml", "cut.csv", evaluation, MODELS), dir.path()).unwrap();
-    let fold = future_fold(&cut.prepared, 5).unwrap();
+    let (w, cut, fold) = backtest_and_cut(dir.path(), evaluation, MODELS);
     let last = w.plan.folds.len() - 1;
     let mut ensembles = 0;
     for (c, config) in w.plan.configs.iter().enumerate() {
