@@ -58,6 +58,7 @@ fn time_forecast(
                     levels: None,
                     future: None,
                     tracking_uri: None,
+                    jobs: Some(2),
                 },
             )
             .expect("the forecast runs");
@@ -75,7 +76,6 @@ fn time_forecast(
 
 fn main() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    rayon::ThreadPoolBuilder::new().num_threads(2).build_global().ok();
     let quickstart = repo.join("experiments/quickstart.toml");
     let daily = repo.join("experiments/retail_daily_forecast.toml");
     let out = tempfile::tempdir().expect("temp dir");

@@ -33,6 +33,9 @@ pub struct Args {
     /// Folder holding `runs/` (the backtest); `forecasts/` is written there.
     #[arg(long, default_value = ".")]
     out: PathBuf,
+    /// Worker threads the series are spread over (default: one per core); the forecasts do not depend on it.
+    #[arg(long, short, value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
     /// MLflow tracking server (overrides MLFLOW_TRACKING_URI and the spec's [tracking] mlflow).
     #[arg(long, value_name = "URI")]
     tracking_uri: Option<String>,
@@ -51,6 +54,7 @@ pub fn exec(args: Args) -> anyhow::Result<ExitStatus> {
         levels: args.levels.as_deref(),
         future: args.future.as_deref(),
         tracking_uri: args.tracking_uri.as_deref(),
+        jobs: args.jobs.map(usize::from),
     };
     let outcome = forecast::forecast(&args.spec, options)?;
     print::forecast(&outcome);

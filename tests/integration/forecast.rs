@@ -251,6 +251,7 @@ fn conformal_intervals_cover_80_and_95_percent_of_new_values() {
             levels: Some(&[80.0, 95.0]),
             future: None,
             tracking_uri: None,
+            jobs: None,
         },
     )
     .unwrap();
@@ -503,6 +504,7 @@ fn a_fixed_order_arima_forecast_matches_statsmodels_fit_on_the_whole_series() {
             levels: None,
             future: None,
             tracking_uri: None,
+            jobs: None,
         },
     )
     .unwrap();
@@ -580,5 +582,32 @@ fn the_report_shows_the_forecast() {
         );
         // `report` renders it again from the stored forecast.
         assert_eq!(trendlab(dir.path(), &["report", spec]).status.code(), Some(0));
+    }
+}
+
+/// The forecast does not depend on the number of threads (`--jobs`).
+#[test]
+fn forecasts_are_the_same_on_one_thread_and_two() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "data.csv", &csv(&panel(5, 70), 70));
+    let evaluation = "horizon = 4\nfolds = 2\nstep = 4\nmin_train = 40\nmetrics = [\"mae\"]";
+    let models = "[[models]]\nname = \"lstm\"\nfamily = \"lstm\"\ninput_size = 8\nhidden = 8\nepochs = 4\nbatch_size = 16\npatience = 2\nvalidation = 4\n\n[[models]]\nname = \"ridge\"\nfamily = \"linear\"\n";
+    let spec = spec(dir.path(), "spec.toml", "data.csv", evaluation, models);
+    assert!(run(&spec, dir.path()).failed.is_empty());
+    for model in ["lstm", "ridge"] {
+        let tables: Vec<Vec<u8>> = ["1", "2"]
+            .iter()
+            .map(|jobs| {
+                let out = trendlab(dir.path(), &["forecast", "spec.toml", "--model", model, "--jobs", jobs]);
+                assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+                let table = files_under(&dir.path().join("forecasts"))
+                    .into_iter()
+                    .find(|p| p.ends_with("forecast.csv"))
+                    .unwrap();
+                std::fs::read(table).unwrap()
+            })
+            .collect();
+        assert!(tables[0] == tables[1], "{model}: --jobs 1 and --jobs 2 differ");
+        assert!(String::from_utf8_lossy(&tables[0]).contains(&format!(",{model},{model}\n")));
     }
 }

@@ -113,6 +113,7 @@ fn forecast_combines_the_members_refits() {
                 levels: None,
                 future: None,
                 tracking_uri: None,
+                jobs: None,
             },
         )
         .unwrap();

@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod plan;
 pub mod prepare;
 pub mod schedule;
+mod scoring;
 pub mod store;
 pub mod units;
 

@@ -51,6 +51,9 @@ pub struct ForecastOptions<'a> {
     /// `--tracking-uri` (else `MLFLOW_TRACKING_URI`, else the spec's): the
     /// forecast is logged there as a run of kind `forecast`.
     pub tracking_uri: Option<&'a str>,
+    /// Worker threads the series are spread over (`--jobs`; the forecasts
+    /// do not depend on it); default: one per core.
+    pub jobs: Option<usize>,
 }
 
 /// What `forecast` wrote.
@@ -74,6 +77,18 @@ impl Outcome for ForecastOutcome {
 
 /// Refits the chosen configuration and forecasts past the data.
 pub fn forecast(spec: &Path, options: ForecastOptions<'_>) -> Result<ForecastOutcome, Error> {
+    match options.jobs {
+        None => forecast_here(spec, options),
+        Some(jobs) => rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs.max(1))
+            .build()
+            .map_err(|e| Error::failed(format!("starting {jobs} worker threads"), e))?
+            .install(|| forecast_here(spec, options)),
+    }
+}
+
+/// [`forecast`] on the current rayon pool.
+fn forecast_here(spec: &Path, options: ForecastOptions<'_>) -> Result<ForecastOutcome, Error> {
     let mut w = Workspace::open(spec, options.out)?;
     let evaluation = w.prepared.experiment.evaluation();
     let horizon = options.horizon.unwrap_or(evaluation.horizon);

@@ -1,0 +1,149 @@
+//! Scoring one fold of a run: each series' metrics against its actuals
+//! (and WRMSSE over the declared hierarchy), their means, the notes on
+//! what could not be scored, and the forecast table the run stores.
+
+use crate::folds::{Fold, Window};
+use crate::metrics::{SeriesEval, WeightedSeries, series_score, undefined_note, wrmsse};
+use crate::prepare::Prepared;
+use crate::store::{ForecastRow, ForecastTable, MetricsFile};
+use trendlab_models::SeriesForecast;
+use trendlab_spec::Metric;
+
+/// Metrics and the forecast table of one fold's scored series.
+pub(crate) fn score(
+    prepared: &Prepared,
+    scored: &[(&Window, SeriesForecast)],
+    fold: &Fold,
+) -> (MetricsFile, ForecastTable) {
+    let panel = &prepared.panel;
+    let e = prepared.experiment.evaluation();
+    let evals: Vec<SeriesEval<'_>> = scored
+        .iter()
+        .map(|(w, f)| {
+            let s = &panel.series[w.series];
+            SeriesEval {
+                train: &s.target[w.train.clone()],
+                actual: &s.target[w.test.clone()],
+                forecast: &f.mean,
+                intervals: &f.intervals,
+            }
+        })
+        .collect();
+    let windows: Vec<Window> = scored.iter().map(|(w, _)| (*w).clone()).collect();
+    let mut metrics = MetricsFile::default();
+    for score in prepared
+        .experiment
+        .scores()
+        .iter()
+        .filter(|s| s.metric != Metric::Wrmsse)
+    {
+        let mut values = Vec::new();
+        for (w, eval) in windows.iter().zip(&evals) {
+            if let Some(v) = series_score(score, eval, e.season) {
+                metrics
+                    .per_series
+                    .entry(panel.series[w.series].id.clone())
+                    .or_default()
+                    .insert(score.name(), v);
+                values.push(v);
+            }
+        }
+        let metric = score.metric;
+        let zero_actuals = evals.iter().flat_map(|s| s.actual).filter(|a| **a == 0.0).count();
+        if values.len() < evals.len() || (metric == Metric::Mape && zero_actuals > 0) {
+            let note = undefined_note(metric, evals.len() - values.len(), zero_actuals);
+            if !metrics.notes.contains(&note) {
+                metrics.notes.push(note);
+            }
+        }
+        if !values.is_empty() {
+            metrics
+                .aggregate
+                .insert(score.name(), values.iter().sum::<f64>() / values.len() as f64);
+        }
+    }
+    if e.metrics.contains(&Metric::Wrmsse) {
+        let (value, left_out) = wrmsse(
+            &weighted(prepared, &windows, &evals),
+            e.wrmsse.as_ref().map_or(0, |w| w.levels.len()),
+        );
+        if left_out > 0 {
+            metrics.notes.push(format!(
+                "wrmsse left out {left_out} aggregate series whose training data never changes"
+            ));
+        }
+        if let Some(v) = value {
+            metrics.aggregate.insert(Metric::Wrmsse.name().into(), v);
+        }
+    }
+    let levels = if scored.iter().any(|(_, f)| !f.intervals.is_empty()) {
+        e.levels.clone()
+    } else {
+        Vec::new()
+    };
+    let rows = windows
+        .iter()
+        .zip(&evals)
+        .flat_map(|(w, eval)| {
+            let s = &panel.series[w.series];
+            let with_bounds = !levels.is_empty();
+            w.test.clone().enumerate().map(move |(h, t)| ForecastRow {
+                series_id: s.id.clone(),
+                fold: fold.index,
+                cutoff: fold.cutoff,
+                date: s.dates[t],
+                step: h + 1,
+                actual: eval.actual[h],
+                forecast: eval.forecast[h],
+                bounds: if with_bounds {
+                    eval.intervals.iter().map(|i| (i.lower[h], i.upper[h])).collect()
+                } else {
+                    Vec::new()
+                },
+            })
+        })
+        .collect();
+    (metrics, ForecastTable { levels, rows })
+}
+
+/// WRMSSE inputs: each series' weight over the last training periods and
+/// its label at every declared level.
+fn weighted<'a>(prepared: &Prepared, windows: &[Window], evals: &[SeriesEval<'a>]) -> Vec<WeightedSeries<'a>> {
+    let panel = &prepared.panel;
+    let spec = prepared
+        .experiment
+        .evaluation()
+        .wrmsse
+        .clone()
+        .unwrap_or(trendlab_spec::WrmsseSection {
+            weight: None,
+            weight_periods: 28,
+            levels: vec![],
+        });
+    let weight_column = spec.weight.as_ref().and_then(|w| panel.covariate_index(w));
+    windows
+        .iter()
+        .zip(evals)
+        .map(|(w, eval)| {
+            let s = &panel.series[w.series];
+            let values = weight_column.map_or(&s.target[w.train.clone()], |k| &s.covariates[k][w.train.clone()]);
+            let weight = values[values.len().saturating_sub(spec.weight_periods)..].iter().sum();
+            let labels = spec
+                .levels
+                .iter()
+                .map(|level| {
+                    let parts: Vec<&str> = level
+                        .split('+')
+                        .map(|c| s.statics[panel.static_index(c.trim()).expect("level columns are loaded")].as_str())
+                        .collect();
+                    parts.join("+")
+                })
+                .collect();
+            WeightedSeries {
+                eval: *eval,
+                weight,
+                labels,
+            }
+        })
+        .collect()
+}
