@@ -59,6 +59,7 @@ fn time_forecast(
                     future: None,
                     tracking_uri: None,
                     jobs: Some(2),
+                    from: None,
                 },
             )
             .expect("the forecast runs");

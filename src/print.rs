@@ -172,7 +172,18 @@ pub fn forecast(outcome: &trendlab_ops::forecast::ForecastOutcome) {
         .rank
         .map_or_else(String::new, |r| format!(", #{r} on {}", f.backtest.rank_by));
     out!("forecast: {} ({}{rank})", f.config, f.family);
-    if let Some(refit) = &f.refit {
+    if let Some(from) = &outcome.from {
+        out!(
+            "  from the saved model in {}, without fitting ({})",
+            from.dir.display(),
+            if from.same_data {
+                "the data it was fitted on".to_string()
+            } else {
+                format!("newer data than it was fitted on, {}", from.fitted_on)
+            }
+        );
+    }
+    if let (Some(refit), None) = (&f.refit, &outcome.from) {
         out!("  refit: {refit}");
     }
     out!(
@@ -201,6 +212,9 @@ pub fn forecast(outcome: &trendlab_ops::forecast::ForecastOutcome) {
     }
     out!("forecast.csv:  {}", outcome.dir.join("forecast.csv").display());
     out!("forecast.json: {}", outcome.dir.join("forecast.json").display());
+    if outcome.from.is_none() {
+        out!("model:         {}", outcome.dir.join("model").display());
+    }
     out!(
         "report:        {} (Forecast section)",
         outcome.report_dir.join("index.html").display()

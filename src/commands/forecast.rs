@@ -33,6 +33,9 @@ pub struct Args {
     /// Folder holding `runs/` (the backtest); `forecasts/` is written there.
     #[arg(long, default_value = ".")]
     out: PathBuf,
+    /// Forecast from this saved model (`forecasts/<experiment>/<fingerprint>/model`) without fitting, on the same data or newer.
+    #[arg(long, value_name = "MODEL_DIR")]
+    from: Option<PathBuf>,
     /// Worker threads the series are spread over (default: one per core); the forecasts do not depend on it.
     #[arg(long, short, value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
@@ -55,6 +58,7 @@ pub fn exec(args: Args) -> anyhow::Result<ExitStatus> {
         future: args.future.as_deref(),
         tracking_uri: args.tracking_uri.as_deref(),
         jobs: args.jobs.map(usize::from),
+        from: args.from.as_deref(),
     };
     let outcome = forecast::forecast(&args.spec, options)?;
     print::forecast(&outcome);

@@ -252,6 +252,7 @@ fn conformal_intervals_cover_80_and_95_percent_of_new_values() {
             future: None,
             tracking_uri: None,
             jobs: None,
+            from: None,
         },
     )
     .unwrap();
@@ -505,6 +506,7 @@ fn a_fixed_order_arima_forecast_matches_statsmodels_fit_on_the_whole_series() {
             future: None,
             tracking_uri: None,
             jobs: None,
+            from: None,
         },
     )
     .unwrap();

@@ -114,6 +114,7 @@ fn forecast_combines_the_members_refits() {
                 future: None,
                 tracking_uri: None,
                 jobs: None,
+                from: None,
             },
         )
         .unwrap();

@@ -28,6 +28,7 @@ mod editor_schema;
 mod ensemble;
 mod forecast;
 mod forecast_ensemble;
+mod forecast_from;
 mod lstm;
 #[cfg(feature = "service-tests")]
 mod mlflow_server;

@@ -153,6 +153,8 @@ pub struct FutureRequest<'a> {
     pub choices: Option<&'a Choices>,
     /// An ensemble's members ([`future_members`]).
     pub members: Option<&'a MemberForecasts>,
+    /// A saved fit to forecast from instead of fitting (`forecast --from`).
+    pub fitted: Option<&'a trendlab_models::FittedState>,
     /// Where the family may save files (checkpoints) and the shared cache.
     pub artifacts: Option<&'a Path>,
     pub cache: Option<&'a Path>,
@@ -168,6 +170,7 @@ impl<'a> FutureRequest<'a> {
             levels: &[],
             choices: None,
             members: None,
+            fitted: None,
             artifacts: None,
             cache: None,
             observer: &(),
@@ -215,5 +218,6 @@ pub fn forecast_future(
     input.context.files.artifacts = request.artifacts;
     input.context.files.cache = request.cache;
     input.context.members = request.members;
+    input.context.fitted = request.fitted;
     forecast(&input, &request.config.family, fold.prepared.panel.nonnegative)
 }

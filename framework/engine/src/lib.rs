@@ -21,6 +21,7 @@ pub mod members;
 pub mod metrics;
 pub mod plan;
 pub mod prepare;
+pub mod saved_model;
 pub mod schedule;
 mod scoring;
 pub mod store;

@@ -88,6 +88,39 @@ pub struct FamilyContext<'a> {
     /// The members' stored forecasts (the engine reads them from the run
     /// store): families that read other runs (ensembles).
     pub members: Option<&'a ensemble::MemberForecasts>,
+    /// A fit saved earlier (`forecast --from`): families that save their
+    /// fit forecast from it instead of fitting; a series it lacks fails.
+    pub fitted: Option<&'a FittedState>,
+}
+
+/// What a family fitted, as `forecast` saves it in `model/` (reported
+/// through [`FitObserver::fitted`]) and `forecast --from` hands it back
+/// ([`FamilyContext::fitted`]): JSON shared by every series and per series;
+/// a network's weights go to [`RunFiles::artifacts`] beside it.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FittedState {
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub shared: serde_json::Value,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub series: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl FittedState {
+    /// Series `id`'s state, read as a `T`; the error says why it cannot be.
+    pub fn series_state<T: serde::de::DeserializeOwned>(&self, id: &str) -> Result<T, ModelError> {
+        let value = self
+            .series
+            .get(id)
+            .ok_or_else(|| ModelError::Unfit(format!("series `{id}` is not in the saved model")))?;
+        serde_json::from_value(value.clone())
+            .map_err(|e| ModelError::Unfit(format!("the saved model of series `{id}` is unreadable: {e}")))
+    }
+
+    /// The shared state, read as a `T`.
+    pub fn shared_state<T: serde::de::DeserializeOwned>(&self) -> Result<T, ModelError> {
+        serde_json::from_value(self.shared.clone())
+            .map_err(|e| ModelError::Unfit(format!("the saved model is unreadable: {e}")))
+    }
 }
 
 /// Where a run's files are.
@@ -150,6 +183,9 @@ pub trait FitObserver: Sync {
     fn trained(&self, _log: TrainingLog) {}
     /// Once, when an ensemble has combined its members.
     fn combined(&self, _log: &ensemble::CombinationLog) {}
+    /// Once, when a family that saves its fit has fitted (not when it
+    /// forecast from [`FamilyContext::fitted`]).
+    fn fitted(&self, _state: FittedState) {}
 }
 
 /// Ignores everything.

@@ -35,23 +35,42 @@ impl Forecaster for LinearConfig {
         let fit = |group: &[&PreparedSeries<'_>]| -> Result<Vec<Ridge>, ModelError> {
             steps.iter().map(|&step| fit(self.alpha, group, step, input)).collect()
         };
-        let shared = if self.per_series {
-            None
-        } else {
-            let usable: Vec<&PreparedSeries<'_>> = prepared.iter().filter_map(|s| s.as_ref().ok()).collect();
-            Some(fit(&usable)?)
+        // A saved fit (`forecast --from`) replaces fitting.
+        let saved = input.context.fitted;
+        let shared = match (self.per_series, saved) {
+            (true, _) => None,
+            (false, Some(state)) => Some(state.shared_state::<Vec<Ridge>>()?),
+            (false, None) => {
+                let usable: Vec<&PreparedSeries<'_>> = prepared.iter().filter_map(|s| s.as_ref().ok()).collect();
+                Some(fit(&usable)?)
+            }
         };
-        Ok(prepared
+        let mut fitted = crate::FittedState::default();
+        let outcomes = prepared
             .into_iter()
             .map(|s| {
                 let mut s = s?;
-                let models = match &shared {
-                    Some(m) => m.clone(),
-                    None => fit(&[&s])?,
+                let models = match (&shared, saved) {
+                    (Some(m), _) => m.clone(),
+                    (None, Some(state)) => state.series_state(s.history.id)?,
+                    (None, None) => {
+                        let models = fit(&[&s])?;
+                        fitted
+                            .series
+                            .insert(s.history.id.to_string(), serde_json::json!(models));
+                        models
+                    }
                 };
                 predict(self.strategy, &models, &mut s, input).map(SeriesForecast::from)
             })
-            .collect())
+            .collect();
+        if saved.is_none() {
+            if let Some(models) = &shared {
+                fitted.shared = serde_json::json!(models);
+            }
+            input.observer.fitted(fitted);
+        }
+        Ok(outcomes)
     }
 }
 

@@ -16,7 +16,7 @@ pub struct NormalEquations {
 }
 
 /// A fitted linear model `y = intercept + weights · x`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Ridge {
     pub weights: Vec<f64>,
     pub intercept: f64,

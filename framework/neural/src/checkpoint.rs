@@ -71,3 +71,32 @@ pub fn load(dir: &Path, device: &burn::tensor::Device) -> Result<(LstmNetwork, C
     let network = blank.try_load_file(dir.join(WEIGHTS)).map_err(|e| fail(&e))?;
     Ok((network, meta))
 }
+
+/// The text vectors a network was trained with (BERT-fusion; fine-tuned
+/// ones differ from the encoder's): `text_table.f32`, little-endian.
+pub const TEXT_TABLE: &str = "text_table.f32";
+
+/// Saves `table` into `dir`.
+pub fn save_text_table(dir: &Path, table: &[f32]) -> Result<(), String> {
+    let bytes: Vec<u8> = table.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(dir.join(TEXT_TABLE), bytes)
+        .map_err(|e| format!("cannot save the text vectors in {}: {e}", dir.display()))
+}
+
+/// Loads the table saved by [`save_text_table`]; it must hold `len` values
+/// (one row per distinct text of the data).
+pub fn load_text_table(dir: &Path, len: usize) -> Result<Vec<f32>, String> {
+    let path = dir.join(TEXT_TABLE);
+    let bytes = std::fs::read(&path).map_err(|e| format!("cannot load the text vectors {}: {e}", path.display()))?;
+    if bytes.len() != 4 * len {
+        return Err(format!(
+            "{} holds {} text values; this data's texts need {len} (its products changed since the model was saved)",
+            path.display(),
+            bytes.len() / 4
+        ));
+    }
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect())
+}

@@ -29,7 +29,8 @@ impl Forecaster for Lstm {
 
 /// Trains the network on a fold's windows, forecasts every series, saves
 /// the checkpoint and reports training: what the LSTM and BERT-fusion
-/// families share.
+/// families share. With a saved fit (`forecast --from`), forecasts from the
+/// checkpoint in the run files instead.
 pub(crate) fn fit_and_forecast(
     input: &FoldInput<'_>,
     config: &LstmConfig,
@@ -37,6 +38,9 @@ pub(crate) fn fit_and_forecast(
     backend: &Backend,
     tuner: Option<&mut dyn TextTuner>,
 ) -> Result<Vec<SeriesOutcome>, ModelError> {
+    if input.context.fitted.is_some() {
+        return from_checkpoint(input, windows, backend);
+    }
     let settings = TrainConfig {
         hidden: config.hidden,
         layers: config.layers,
@@ -66,7 +70,15 @@ pub(crate) fn fit_and_forecast(
     let checkpoint = match input.context.files.artifacts {
         Some(dir) => {
             let meta = Checkpoint::new(config, &trained, &windows.step_inputs, input.horizon);
-            Some(checkpoint::save(dir, &trained.network, &meta).map_err(ModelError::Unfit)?)
+            let file = checkpoint::save(dir, &trained.network, &meta).map_err(ModelError::Unfit)?;
+            if let Some(text) = &windows.forecast.text {
+                checkpoint::save_text_table(dir, &text.table).map_err(ModelError::Unfit)?;
+            }
+            input.observer.fitted(trendlab_models::FittedState {
+                shared: serde_json::json!({ "checkpoint": file }),
+                ..Default::default()
+            });
+            Some(file)
         }
         None => None,
     };
@@ -79,8 +91,44 @@ pub(crate) fn fit_and_forecast(
         stopped_early: trained.stopped_early,
         checkpoint,
     });
+    Ok(in_units(input, &windows, &predictions))
+}
+
+/// Forecasts from the checkpoint in the run files (a saved fit): the same
+/// windows, read from this data, through the saved network.
+fn from_checkpoint(
+    input: &FoldInput<'_>,
+    mut windows: FoldWindows,
+    backend: &Backend,
+) -> Result<Vec<SeriesOutcome>, ModelError> {
+    let dir = input
+        .context
+        .files
+        .artifacts
+        .ok_or_else(|| ModelError::Unfit("no folder holds the saved network".into()))?;
+    let (network, meta) = checkpoint::load(dir, backend.params_device()).map_err(ModelError::Unfit)?;
+    if meta.step_inputs != windows.step_inputs || meta.horizon != input.horizon {
+        return Err(ModelError::Unfit(format!(
+            "the saved network in {} reads {:?} for {} steps; this data gives {:?} for {}",
+            dir.display(),
+            meta.step_inputs,
+            meta.horizon,
+            windows.step_inputs,
+            input.horizon
+        )));
+    }
+    if let Some(text) = &mut windows.forecast.text {
+        text.table =
+            std::sync::Arc::new(checkpoint::load_text_table(dir, text.table.len()).map_err(ModelError::Unfit)?);
+    }
+    let predictions = predict(&network, &meta.shape(), &windows.forecast, backend);
+    Ok(in_units(input, &windows, &predictions))
+}
+
+/// The network's outputs per series, in the series' units.
+fn in_units(input: &FoldInput<'_>, windows: &FoldWindows, predictions: &[f32]) -> Vec<SeriesOutcome> {
     let h = input.horizon;
-    Ok(windows
+    windows
         .series
         .iter()
         .cloned()
@@ -93,5 +141,5 @@ pub(crate) fn fit_and_forecast(
                 .collect();
             Ok(SeriesForecast::from(mean))
         })
-        .collect())
+        .collect()
 }

@@ -37,6 +37,10 @@ pub struct Capabilities {
     pub reuses_first_fold: bool,
     /// Where its prediction intervals come from.
     pub intervals: Intervals,
+    /// Its fit is saved by `forecast` (in `model/`) and forecast from by
+    /// `forecast --from` without fitting again; `false`: it fits nothing
+    /// beyond reading each series' latest values.
+    pub saves_fit: bool,
 }
 
 /// Where a family's prediction intervals come from.
@@ -180,5 +184,6 @@ pub(crate) const fn univariate_with_intervals() -> Capabilities {
         reads_runs: false,
         reuses_first_fold: false,
         intervals: Intervals::Own,
+        saves_fit: false,
     }
 }

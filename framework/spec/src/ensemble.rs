@@ -224,6 +224,7 @@ impl Family for EnsembleConfig {
             reads_runs: true,
             reuses_first_fold: false,
             intervals: Intervals::Combined,
+            saves_fit: true,
         }
     }
 

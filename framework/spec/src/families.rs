@@ -185,6 +185,7 @@ impl Family for LinearConfig {
             reads_runs: false,
             reuses_first_fold: false,
             intervals: Intervals::None,
+            saves_fit: true,
         }
     }
     fn check(&self, _: &CheckContext<'_>) -> Vec<ParamIssue> {
@@ -277,6 +278,7 @@ impl Family for ArimaConfig {
             reads_runs: false,
             reuses_first_fold: self.reuse_order,
             intervals: Intervals::Own,
+            saves_fit: true,
         }
     }
     fn check(&self, context: &CheckContext<'_>) -> Vec<ParamIssue> {
@@ -448,6 +450,7 @@ impl Family for LstmConfig {
             reads_runs: false,
             reuses_first_fold: false,
             intervals: Intervals::None,
+            saves_fit: true,
         }
     }
     fn check(&self, _: &CheckContext<'_>) -> Vec<ParamIssue> {

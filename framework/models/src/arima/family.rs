@@ -6,6 +6,7 @@
 //! fitted fails alone, with its reason.
 
 use super::auto::{Search, auto_arima};
+use super::saved::SavedArima;
 use super::{ArimaFit, Orders, fit};
 use crate::{FoldInput, Forecaster, ModelError, SeriesForecast, SeriesHistory, SeriesOutcome, per_series};
 use trendlab_spec::families::{ArimaConfig, ArimaTrend};
@@ -81,8 +82,25 @@ fn fit_series(config: &ArimaConfig, s: &SeriesHistory<'_>, input: &FoldInput<'_>
 
 impl Forecaster for ArimaConfig {
     fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<SeriesOutcome>, ModelError> {
-        per_series(input, |s, horizon| {
-            let model = fit_series(self, s, input)?;
+        let saved = input.context.fitted;
+        let fitted = std::sync::Mutex::new(crate::FittedState::default());
+        let outcomes = per_series(input, |s, horizon| {
+            let model = match saved {
+                // A saved fit (`forecast --from`): its model on this data.
+                Some(state) => {
+                    let exogenous: &[&[f64]] = if self.exogenous { &s.future } else { &[] };
+                    state
+                        .series_state::<SavedArima>(s.id)?
+                        .refilter(s.target, exogenous, s.id)?
+                }
+                None => {
+                    let model = fit_series(self, s, input)?;
+                    let saved = serde_json::to_value(model.saved()).expect("saved fits serialise");
+                    let mut fitted = fitted.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    fitted.series.insert(s.id.to_string(), saved);
+                    model
+                }
+            };
             let forecast = model.forecast(s.target, horizon)?;
             let sd: Vec<f64> = forecast.variance.iter().map(|v| v.sqrt()).collect();
             let intervals = crate::intervals::normal(&forecast.mean, &sd, input.levels);
@@ -93,7 +111,13 @@ impl Forecaster for ArimaConfig {
                     .auto
                     .then(|| serde_json::to_value(Chosen::from(model.orders)).expect("orders serialise")),
             })
-        })
+        })?;
+        if saved.is_none() {
+            input
+                .observer
+                .fitted(fitted.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner));
+        }
+        Ok(outcomes)
     }
 }
 

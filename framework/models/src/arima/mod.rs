@@ -20,6 +20,7 @@ pub mod transform;
 
 #[cfg(test)]
 mod properties;
+pub mod saved;
 
 use polynomial::{differencing, lag_polynomial, multiply, psi_weights};
 use regression::Design;
@@ -29,7 +30,8 @@ use trendlab_spec::families::ArimaTrend;
 pub use crate::ModelError;
 
 /// How the coefficients are estimated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Method {
     /// Exact maximum likelihood (Kalman filter), from CSS starting values.
     Exact,
@@ -100,6 +102,9 @@ pub struct ArimaFit {
     pub nobs: usize,
     /// Estimated parameters, σ² included (for information criteria).
     pub parameters: usize,
+    /// The ARMA coefficients as the optimiser saw them (unconstrained),
+    /// what a saved fit keeps ([`saved::SavedArima`]).
+    unconstrained: Vec<f64>,
     arma: Arma,
     delta: Vec<f64>,
     design: Design,
@@ -215,7 +220,7 @@ fn expand(ar: &[f64], ma: &[f64], seasonal_ar: &[f64], seasonal_ma: &[f64], s: u
 }
 
 /// The orders of one model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Orders {
     /// `[p, d, q]`.
     pub order: [usize; 3],
@@ -334,24 +339,15 @@ pub fn fit_by(
     orders: &Orders,
     series: &str,
 ) -> Result<ArimaFit, ModelError> {
-    let [p, d, q] = orders.order;
-    let [sp, sd, sq, s] = orders.seasonal_order;
-    let delta = differencing(d, sd, s.max(1));
-    let design = Design::new(orders.trend, exogenous);
-    let need = delta.len() - 1 + p + sp * s + q + sq * s + design.width() + 2;
-    if y.len() < need {
-        return Err(ModelError::TooShort {
-            series: series.to_string(),
-            need,
-            have: y.len(),
-        });
-    }
-    let n = y.len();
-    let w = polynomial::apply(&delta, y);
-    let regressors: Vec<Vec<f64>> = (0..design.width())
-        .map(|j| polynomial::apply(&delta, &design.column(j, n)))
-        .collect();
-    let kept = regression::independent(&regressors);
+    let Problem {
+        delta,
+        design,
+        w,
+        regressors,
+        kept,
+    } = Problem::new(y, exogenous, orders, series)?;
+    let [p, _, q] = orders.order;
+    let [sp, _, sq, s] = orders.seasonal_order;
     let columns: Vec<&[f64]> = std::iter::once(w.as_slice())
         .chain(kept.iter().map(|j| regressors[*j].as_slice()))
         .collect();
@@ -457,11 +453,53 @@ pub fn fit_by(
         loglik,
         nobs,
         parameters: p + q + sp + sq + kept.len() + 1,
+        unconstrained: x,
         arma,
         delta,
         design,
         state,
     })
+}
+
+/// A model's data: the differencing, the regression design, the
+/// differenced target and regressors, and the regressors kept (the others
+/// are collinear).
+struct Problem {
+    delta: Vec<f64>,
+    design: Design,
+    w: Vec<f64>,
+    regressors: Vec<Vec<f64>>,
+    kept: Vec<usize>,
+}
+
+impl Problem {
+    fn new(y: &[f64], exogenous: &[&[f64]], orders: &Orders, series: &str) -> Result<Problem, ModelError> {
+        let [p, d, q] = orders.order;
+        let [sp, sd, sq, s] = orders.seasonal_order;
+        let delta = differencing(d, sd, s.max(1));
+        let design = Design::new(orders.trend, exogenous);
+        let need = delta.len() - 1 + p + sp * s + q + sq * s + design.width() + 2;
+        if y.len() < need {
+            return Err(ModelError::TooShort {
+                series: series.to_string(),
+                need,
+                have: y.len(),
+            });
+        }
+        let n = y.len();
+        let w = polynomial::apply(&delta, y);
+        let regressors: Vec<Vec<f64>> = (0..design.width())
+            .map(|j| polynomial::apply(&delta, &design.column(j, n)))
+            .collect();
+        let kept = regression::independent(&regressors);
+        Ok(Problem {
+            delta,
+            design,
+            w,
+            regressors,
+            kept,
+        })
+    }
 }
 
 /// The ARMA state after the sample: the target's minus β times the

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use trendlab_spec::{EnsembleConfig, MemberConfigs, Method, Metric};
 
 /// One configuration of a member model that may take part.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Candidate {
     /// The configuration's label (`ridge[alpha=0.1]`).
     pub label: String,
@@ -33,7 +33,7 @@ pub struct Candidate {
 
 /// Every candidate's forecasts of one series from one earlier origin,
 /// restricted to target dates on or before the ensemble fold's cutoff.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryChunk {
     /// Index of the series in [`FoldInput::series`].
     pub series: usize,

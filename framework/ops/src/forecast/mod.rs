@@ -15,6 +15,7 @@
 //! the stored backtest errors (`trendlab_engine::conformal`).
 
 mod choose;
+mod from;
 mod output;
 mod refit;
 
@@ -30,6 +31,7 @@ use std::path::{Path, PathBuf};
 use trendlab_engine::conformal::{self, IntervalMethod, SeriesErrors};
 use trendlab_engine::forecasts::forecast_dir;
 use trendlab_engine::future::{FutureFold, future_fold, use_future_values};
+use trendlab_engine::saved_model::{MODEL_FORMAT, SavedModel};
 use trendlab_engine::store::SeriesFailure;
 use trendlab_models::{Interval, SeriesForecast};
 use trendlab_spec::Intervals;
@@ -54,6 +56,9 @@ pub struct ForecastOptions<'a> {
     /// Worker threads the series are spread over (`--jobs`; the forecasts
     /// do not depend on it); default: one per core.
     pub jobs: Option<usize>,
+    /// A saved model (`--from MODEL_DIR`): forecast from it without fitting,
+    /// on the same data or newer.
+    pub from: Option<&'a Path>,
 }
 
 /// What `forecast` wrote.
@@ -67,6 +72,8 @@ pub struct ForecastOutcome {
     /// forecast is not there (it is written locally either way).
     pub mirrored: Option<Result<String, String>>,
     pub file: ForecastFile,
+    /// With `--from`: the saved model forecast from.
+    pub from: Option<from::Provenance>,
 }
 
 impl Outcome for ForecastOutcome {
@@ -90,14 +97,24 @@ pub fn forecast(spec: &Path, options: ForecastOptions<'_>) -> Result<ForecastOut
 /// [`forecast`] on the current rayon pool.
 fn forecast_here(spec: &Path, options: ForecastOptions<'_>) -> Result<ForecastOutcome, Error> {
     let mut w = Workspace::open(spec, options.out)?;
+    let saved = match options.from {
+        Some(dir) => Some(from::read(&w, dir, &options)?),
+        None => None,
+    };
     let evaluation = w.prepared.experiment.evaluation();
-    let horizon = options.horizon.unwrap_or(evaluation.horizon);
+    let horizon = match &saved {
+        Some(model) => model.horizon,
+        None => options.horizon.unwrap_or(evaluation.horizon),
+    };
     if horizon == 0 {
         return Err(Error::Invalid("--horizon 0: forecast at least one period".into()));
     }
-    let levels: Vec<f64> = options
-        .levels
-        .map_or_else(|| evaluation.levels.clone(), <[f64]>::to_vec);
+    let levels: Vec<f64> = match &saved {
+        Some(model) => model.levels.clone(),
+        None => options
+            .levels
+            .map_or_else(|| evaluation.levels.clone(), <[f64]>::to_vec),
+    };
     if let Some(bad) = levels.iter().find(|l| !(**l > 0.0 && **l < 100.0)) {
         return Err(Error::Invalid(format!(
             "--levels {bad}: interval levels are percentages between 0 and 100 (exclusive)"
@@ -106,8 +123,10 @@ fn forecast_here(spec: &Path, options: ForecastOptions<'_>) -> Result<ForecastOu
     if let Some(twice) = levels.iter().enumerate().find(|(i, l)| levels[..*i].contains(l)) {
         return Err(Error::Invalid(format!("--levels: {} is given twice", twice.1)));
     }
-    let chosen = choose::choose(&w, options.choice)?;
-    let config = &w.plan.configs[chosen.config];
+    let chosen = match &saved {
+        Some(_) => None,
+        None => Some(choose::choose(&w, options.choice)?),
+    };
     if let Some(file) = options.future {
         if w.prepared.experiment.document.data.aggregate.is_some() {
             return Err(Error::Invalid(format!(
@@ -121,71 +140,27 @@ fn forecast_here(spec: &Path, options: ForecastOptions<'_>) -> Result<ForecastOu
         use_future_values(&mut w.prepared, &values, horizon);
     }
     let fold = future_fold(&w.prepared, horizon).map_err(|e| Error::Invalid(e.to_string()))?;
-    let refit::Refitted { outcomes, note } = refit::refit(&w, chosen.config, &fold, &levels)?;
-    let own = config.family.capabilities().intervals;
-    let (forecasts, failures) = split(&fold, outcomes);
-    if forecasts.is_empty() {
-        let first = failures.first().map_or("", |f| f.reason.as_str());
-        return Err(Error::Failed(format!(
-            "`{}` could not forecast any of the {} series; the first: {first}",
-            chosen.row.label,
-            failures.len()
-        )));
-    }
-    let mut forecasts = forecasts;
-    let mut beyond = None;
-    let method = if levels.is_empty() {
-        IntervalMethod::None
-    } else if own != Intervals::None && forecasts.iter().all(|(_, f)| !f.intervals.is_empty()) {
-        match own {
-            Intervals::Combined => IntervalMethod::Combined,
-            Intervals::Own | Intervals::None => IntervalMethod::Own,
-        }
-    } else {
-        let errors = backtest_errors(&w, &chosen, &fold)?;
-        let conformal = conformal::intervals(&errors, horizon, &levels);
-        let backtest_horizon = w.prepared.experiment.evaluation().horizon;
-        if horizon > backtest_horizon {
-            beyond = Some(format!(
-                "steps past the backtest's horizon ({backtest_horizon}) take the errors of its last step"
-            ));
-        }
-        for (id, f) in &mut forecasts {
-            let widths = &conformal.half_widths[id.as_str()];
-            f.intervals = levels
-                .iter()
-                .zip(widths)
-                .map(|(&level, half)| Interval {
-                    level,
-                    lower: f.mean.iter().zip(half).map(|(m, h)| m - h).collect(),
-                    upper: f.mean.iter().zip(half).map(|(m, h)| m + h).collect(),
-                })
-                .collect();
-        }
-        conformal.method
-    };
-    if w.prepared.panel.nonnegative {
-        // The conformal bounds (the model's own were clipped with its forecasts).
-        forecasts.iter_mut().for_each(|(_, f)| f.clip_at_zero());
-    }
-    let file = output::forecast_file(
-        &w,
-        &chosen,
-        &fold,
-        output::Refit {
-            forecasts,
-            failures,
-            levels,
-            intervals: method,
-            interval_note: beyond,
-            note,
-        },
-    );
     let dir = forecast_dir(options.out, &w.plan.experiment, &w.prepared.panel.fingerprint);
+    let (file, model) = match (&saved, &chosen) {
+        (Some(model), _) => {
+            let dir = options.from.expect("a saved model comes from --from");
+            (from::forecast(&w, model, dir, &fold)?, None)
+        }
+        (None, Some(chosen)) => {
+            let staging = dir.join(format!(".model-{}.tmp", std::process::id()));
+            let (file, model) = fit_and_forecast(&w, chosen, &fold, &levels, &staging)?;
+            (file, Some((model, staging)))
+        }
+        (None, None) => unreachable!("a forecast either refits or reads a saved model"),
+    };
     file.write(&dir)
         .map_err(|e| Error::failed(format!("writing the forecast to {}", dir.display()), e))?;
+    if let Some((model, staging)) = model {
+        save_model(&model, &staging, &dir.join("model"))?;
+    }
     // The report shows it (Forecast section, explorer) from now on.
-    let report_dir = crate::execution::write_reports(&w, &w.store, &chosen.leaderboard, None, None)?;
+    let board = crate::execution::local_leaderboard(&w, &w.store)?;
+    let report_dir = crate::execution::write_reports(&w, &w.store, &board, None, None)?;
     let mirrored = tracking::tracking_uri(options.tracking_uri, &w.prepared).map(|uri| {
         let tags = tracking::parent_tags(&w.prepared, "forecast");
         trendlab_tracking::forecast::log_forecast(&tracking::client(&uri), &w.plan.experiment, &file, tags)
@@ -204,7 +179,128 @@ fn forecast_here(spec: &Path, options: ForecastOptions<'_>) -> Result<ForecastOu
         report_dir,
         file,
         mirrored,
+        from: saved.map(|model| from::Provenance::of(&model, &w, options.from.expect("read from --from"))),
     })
+}
+
+/// Refits the chosen configuration on `fold` (its files staged in
+/// `staging`) and forecasts, with intervals; returns the forecast and the
+/// model to save.
+fn fit_and_forecast(
+    w: &Workspace,
+    chosen: &Chosen,
+    fold: &FutureFold,
+    levels: &[f64],
+    staging: &Path,
+) -> Result<(ForecastFile, SavedModel), Error> {
+    let config = &w.plan.configs[chosen.config];
+    let refit::Refitted { outcomes, note, fit } = refit::refit(
+        w,
+        chosen.config,
+        fold,
+        levels,
+        refit::Source::Fit { model_dir: staging },
+    )
+    .inspect_err(|_| drop(std::fs::remove_dir_all(staging)))?;
+    let (mut forecasts, failures) = split(fold, outcomes);
+    if forecasts.is_empty() {
+        let _ = std::fs::remove_dir_all(staging);
+        let first = failures.first().map_or("", |f| f.reason.as_str());
+        return Err(Error::Failed(format!(
+            "`{}` could not forecast any of the {} series; the first: {first}",
+            chosen.row.label,
+            failures.len()
+        )));
+    }
+    let own = config.family.capabilities().intervals;
+    let mut interval_note = None;
+    let mut widths = BTreeMap::new();
+    let method = if levels.is_empty() {
+        IntervalMethod::None
+    } else if own != Intervals::None && forecasts.iter().all(|(_, f)| !f.intervals.is_empty()) {
+        match own {
+            Intervals::Combined => IntervalMethod::Combined,
+            Intervals::Own | Intervals::None => IntervalMethod::Own,
+        }
+    } else {
+        let errors = backtest_errors(w, chosen, fold)?;
+        let conformal = conformal::intervals(&errors, fold.horizon, levels);
+        let backtest_horizon = w.prepared.experiment.evaluation().horizon;
+        if fold.horizon > backtest_horizon {
+            interval_note = Some(format!(
+                "steps past the backtest's horizon ({backtest_horizon}) take the errors of its last step"
+            ));
+        }
+        widths = conformal.half_widths;
+        conformal.method
+    };
+    finish_intervals(w, &mut forecasts, levels, &widths);
+    let file = output::forecast_file(
+        w,
+        chosen,
+        fold,
+        output::Refit {
+            forecasts,
+            failures,
+            levels: levels.to_vec(),
+            intervals: method.clone(),
+            interval_note: interval_note.clone(),
+            note,
+        },
+    );
+    let model = SavedModel {
+        format: MODEL_FORMAT,
+        experiment: w.plan.experiment.clone(),
+        spec_hash: w.prepared.experiment.spec_hash.clone(),
+        data_fingerprint: w.prepared.panel.fingerprint.clone(),
+        horizon: fold.horizon,
+        levels: levels.to_vec(),
+        intervals: method,
+        interval_note,
+        conformal: widths,
+        forecast: file.clone(),
+        fit,
+    };
+    Ok((file, model))
+}
+
+/// Conformal bounds from `widths` (per series `[level][step]`; none for
+/// intervals of the model's own), then everything clipped at zero for a
+/// target that is never negative.
+fn finish_intervals(
+    w: &Workspace,
+    forecasts: &mut [(String, SeriesForecast)],
+    levels: &[f64],
+    widths: &BTreeMap<String, Vec<Vec<f64>>>,
+) {
+    for (id, f) in forecasts.iter_mut() {
+        if let Some(widths) = widths.get(id.as_str()) {
+            f.intervals = levels
+                .iter()
+                .zip(widths)
+                .map(|(&level, half)| Interval {
+                    level,
+                    lower: f.mean.iter().zip(half).map(|(m, h)| m - h).collect(),
+                    upper: f.mean.iter().zip(half).map(|(m, h)| m + h).collect(),
+                })
+                .collect();
+        }
+    }
+    if w.prepared.panel.nonnegative {
+        // The conformal bounds (the model's own were clipped with its forecasts).
+        forecasts.iter_mut().for_each(|(_, f)| f.clip_at_zero());
+    }
+}
+
+/// Moves the staged model (`model.json` written there) to `model_dir`,
+/// replacing an earlier one.
+fn save_model(model: &SavedModel, staging: &Path, model_dir: &Path) -> Result<(), Error> {
+    let failed = |e: &dyn std::fmt::Display| Error::failed(format!("saving the model in {}", model_dir.display()), e);
+    model.write(staging).map_err(|e| failed(&e))?;
+    if model_dir.exists() {
+        std::fs::remove_dir_all(model_dir).map_err(|e| failed(&e))?;
+    }
+    std::fs::rename(staging, model_dir).map_err(|e| failed(&e))
 }
 
 /// Forecasts per series id (fold order), and the series that failed.

@@ -24,24 +24,11 @@ pub(super) struct Refit {
 
 pub(super) fn forecast_file(w: &Workspace, chosen: &Chosen, fold: &FutureFold, refit: Refit) -> ForecastFile {
     let config = &w.plan.configs[chosen.config];
-    let frequency = w.prepared.panel.frequency;
-    let dates: Vec<NaiveDate> = (1..=fold.horizon)
-        .map(|h| frequency.advance(fold.fold.cutoff, h))
-        .collect();
-    let totals = dates
-        .iter()
-        .enumerate()
-        .map(|(h, &date)| PeriodTotal {
-            date,
-            step: h + 1,
-            forecast: refit.forecasts.iter().map(|(_, f)| f.mean[h]).sum(),
-        })
-        .collect();
     let row = &chosen.row;
-    ForecastFile {
+    let mut file = ForecastFile {
         experiment: w.plan.experiment.clone(),
         spec_hash: w.prepared.experiment.spec_hash.clone(),
-        data_fingerprint: w.prepared.panel.fingerprint.clone(),
+        data_fingerprint: String::new(),
         trendlab_version: trendlab_engine::TRENDLAB_VERSION.to_string(),
         model: config.model.clone(),
         family: config.family.name().to_string(),
@@ -63,24 +50,55 @@ pub(super) fn forecast_file(w: &Workspace, chosen: &Chosen, fold: &FutureFold, r
             None => refit.intervals.to_string(),
         },
         intervals: refit.intervals,
-        clipped_at_zero: w.prepared.panel.nonnegative,
-        series: refit.forecasts.len(),
-        failures: refit.failures,
-        skipped: w
-            .prepared
-            .backtest
-            .skipped
-            .iter()
-            .map(|(series, reason)| SeriesFailure {
-                series: series.clone(),
-                reason: reason.clone(),
-            })
-            .collect(),
-        totals,
-        forecasts: refit
-            .forecasts
-            .into_iter()
-            .map(|(id, f)| (id, dates.clone(), f))
-            .collect(),
-    }
+        clipped_at_zero: false,
+        series: 0,
+        failures: Vec::new(),
+        skipped: Vec::new(),
+        totals: Vec::new(),
+        forecasts: Vec::new(),
+    };
+    set_forecasts(&mut file, w, fold, refit.forecasts, refit.failures);
+    file
+}
+
+/// Sets what `file` says of the data and the forecasts: the data's
+/// fingerprint and last date, the forecasts with their dates, the totals per
+/// period, the series that failed and those the backtest leaves out.
+pub(super) fn set_forecasts(
+    file: &mut ForecastFile,
+    w: &Workspace,
+    fold: &FutureFold,
+    forecasts: Vec<(String, SeriesForecast)>,
+    failures: Vec<SeriesFailure>,
+) {
+    let frequency = w.prepared.panel.frequency;
+    let dates: Vec<NaiveDate> = (1..=fold.horizon)
+        .map(|h| frequency.advance(fold.fold.cutoff, h))
+        .collect();
+    file.totals = dates
+        .iter()
+        .enumerate()
+        .map(|(h, &date)| PeriodTotal {
+            date,
+            step: h + 1,
+            forecast: forecasts.iter().map(|(_, f)| f.mean[h]).sum(),
+        })
+        .collect();
+    file.data_fingerprint = w.prepared.panel.fingerprint.clone();
+    file.last_date = fold.fold.cutoff;
+    file.horizon = fold.horizon;
+    file.clipped_at_zero = w.prepared.panel.nonnegative;
+    file.series = forecasts.len();
+    file.failures = failures;
+    file.skipped = w
+        .prepared
+        .backtest
+        .skipped
+        .iter()
+        .map(|(series, reason)| SeriesFailure {
+            series: series.clone(),
+            reason: reason.clone(),
+        })
+        .collect();
+    file.forecasts = forecasts.into_iter().map(|(id, f)| (id, dates.clone(), f)).collect();
 }

@@ -1,0 +1,142 @@
+//! `forecast --from MODEL_DIR`: a saved model forecasts again without
+//! fitting — byte for byte on the data it was fitted on, for every family;
+//! on newer data it says so and forecasts past the new last date; a folder
+//! that is not a saved model, or one saved from another spec, is refused.
+
+use crate::common::{files_under, stderr, stdout, trendlab, write};
+use crate::forecast::{csv, panel, run, spec};
+
+const MODELS: &str = r#"
+[[models]]
+name = "naive"
+family = "naive"
+
+[[models]]
+name = "ridge"
+family = "linear"
+[models.grid]
+strategy = ["recursive", "direct"]
+
+[[models]]
+name = "arima"
+family = "arima"
+order = [1, 1, 1]
+
+[[models]]
+name = "auto"
+family = "arima"
+auto = true
+
+[[models]]
+name = "lstm"
+family = "lstm"
+input_size = 8
+hidden = 8
+epochs = 4
+batch_size = 16
+patience = 2
+validation = 4
+
+[[models]]
+name = "mix"
+family = "ensemble"
+members = ["naive", "ridge", "arima"]
+method = "inverse_error"
+"#;
+
+#[test]
+fn a_saved_model_forecasts_again_without_fitting() {
+    let dir = tempfile::tempdir().unwrap();
+    let series = panel(4, 80);
+    write(dir.path(), "data.csv", &csv(&series, 77));
+    let evaluation = "horizon = 4\nfolds = 3\nstep = 4\nmin_train = 40\nmetrics = [\"mae\"]\nlevels = [80, 95]";
+    let spec_path = spec(dir.path(), "spec.toml", "data.csv", evaluation, MODELS);
+    assert!(run(&spec_path, dir.path()).failed.is_empty());
+    let forecast_dir = || {
+        files_under(&dir.path().join("forecasts"))
+            .into_iter()
+            .find(|p| p.ends_with("forecast.csv"))
+            .map(|p| p.parent().unwrap().to_path_buf())
+            .unwrap()
+    };
+    for config in ["naive", "ridge[strategy=\"direct\"]", "arima", "auto", "lstm", "mix"] {
+        let out = trendlab(dir.path(), &["forecast", "spec.toml", "--config", config]);
+        assert_eq!(out.status.code(), Some(0), "{config}: {}", stderr(&out));
+        let fitted = forecast_dir();
+        let model = fitted.join("model");
+        assert!(model.join("model.json").is_file(), "{config}: no model.json");
+        let original = std::fs::read(fitted.join("forecast.csv")).unwrap();
+        let out = trendlab(
+            dir.path(),
+            &["forecast", "spec.toml", "--from", model.to_str().unwrap()],
+        );
+        assert_eq!(out.status.code(), Some(0), "{config} --from: {}", stderr(&out));
+        assert!(
+            stdout(&out).contains("without fitting (the data it was fitted on)"),
+            "{}",
+            stdout(&out)
+        );
+        let again = std::fs::read(fitted.join("forecast.csv")).unwrap();
+        assert!(original == again, "{config}: --from changed forecast.csv");
+    }
+    // A model of the ARIMA, then three more days of data: the saved model
+    // forecasts past them, without fitting, and says so.
+    assert_eq!(
+        trendlab(dir.path(), &["forecast", "spec.toml", "--config", "arima"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let saved = tempfile::tempdir().unwrap();
+    let model = saved.path().join("model");
+    std::fs::rename(forecast_dir().join("model"), &model).unwrap();
+    write(dir.path(), "data.csv", &csv(&series, 80));
+    let out = trendlab(
+        dir.path(),
+        &["forecast", "spec.toml", "--from", model.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("without fitting (newer data than it was fitted on"),
+        "{}",
+        stdout(&out)
+    );
+    let newer = std::fs::read_to_string(forecast_dir().join("forecast.csv")).unwrap();
+    assert!(newer.lines().nth(1).unwrap().contains(",2024-03-21,1,"), "{newer}");
+
+    // Refused, exit 2: not a saved model; a model of another spec; --model with --from.
+    let empty = tempfile::tempdir().unwrap();
+    let out = trendlab(
+        dir.path(),
+        &["forecast", "spec.toml", "--from", empty.path().to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("is not a saved model"), "{}", stderr(&out));
+    let other = std::fs::read_to_string(&spec_path)
+        .unwrap()
+        .replace("seed = 7", "seed = 8");
+    write(dir.path(), "other.toml", &other);
+    let out = trendlab(
+        dir.path(),
+        &["forecast", "other.toml", "--from", model.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("saved from another spec"), "{}", stderr(&out));
+    let out = trendlab(
+        dir.path(),
+        &[
+            "forecast",
+            "spec.toml",
+            "--model",
+            "naive",
+            "--from",
+            model.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("a saved model holds one configuration"),
+        "{}",
+        stderr(&out)
+    );
+}
