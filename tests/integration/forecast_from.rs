@@ -140,3 +140,54 @@ fn a_saved_model_forecasts_again_without_fitting() {
         stderr(&out)
     );
 }
+
+/// BERT-fusion, frozen and fine-tuned (whose text vectors are saved with
+/// the network): the saved model forecasts the same, byte for byte.
+#[test]
+fn a_saved_bert_fusion_forecasts_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let encoder = dir.path().join("encoder");
+    std::fs::create_dir(&encoder).unwrap();
+    crate::bert_fusion::tiny_encoder(&encoder);
+    let series = panel(3, 70);
+    let mut data = String::from("date,id,y,promo,desc\n");
+    for line in csv(&series, 70).lines().skip(1) {
+        let id: usize = line.split(',').nth(1).unwrap()[1..].parse().unwrap();
+        data.push_str(&format!("{line},{} mug\n", ["red", "blue", "lamp"][id]));
+    }
+    write(dir.path(), "data.csv", &data);
+    let sequence = "input_size = 8\nhidden = 8\nepochs = 3\nbatch_size = 16\nvalidation = 4\npatience = 2";
+    let models = format!(
+        "[[models]]\nname = \"frozen\"\nfamily = \"bert_fusion\"\nencoder = \"encoder\"\n{sequence}\n\n[[models]]\nname = \"tuned\"\nfamily = \"bert_fusion\"\nencoder = \"encoder\"\nfreeze = false\ntrain_layers = 1\nencoder_lr = 0.001\n{sequence}\n"
+    );
+    let evaluation = "horizon = 4\nfolds = 2\nstep = 4\nmin_train = 40\nmetrics = [\"mae\"]";
+    let path = spec(dir.path(), "spec.toml", "data.csv", evaluation, &models);
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("covariates = [\"promo\"]", "covariates = [\"promo\"]\ntext = \"desc\"");
+    write(dir.path(), "spec.toml", &text);
+    assert!(run(&path, dir.path()).failed.is_empty());
+    for model in ["frozen", "tuned"] {
+        let out = trendlab(dir.path(), &["forecast", "spec.toml", "--model", model]);
+        assert_eq!(out.status.code(), Some(0), "{model}: {}", stderr(&out));
+        let fitted = files_under(&dir.path().join("forecasts"))
+            .into_iter()
+            .find(|p| p.ends_with("forecast.csv"))
+            .unwrap();
+        let original = std::fs::read(&fitted).unwrap();
+        let model_dir = fitted.parent().unwrap().join("model");
+        let out = trendlab(
+            dir.path(),
+            &["forecast", "spec.toml", "--from", model_dir.to_str().unwrap()],
+        );
+        assert_eq!(out.status.code(), Some(0), "{model} --from: {}", stderr(&out));
+        assert!(
+            original == std::fs::read(&fitted).unwrap(),
+            "{model}: --from changed forecast.csv"
+        );
+        assert!(
+            files_under(&model_dir).iter().any(|p| p.ends_with("text_table.f32")),
+            "{model}: the text vectors are saved"
+        );
+    }
+}

@@ -476,7 +476,13 @@ fn a_forecast_is_an_mlflow_run_with_its_params_metrics_and_files() {
         .collect();
     assert_eq!(
         files,
-        BTreeSet::from(["forecast.csv", "forecast.json"].map(String::from))
+        BTreeSet::from(["forecast.csv", "forecast.json", "model"].map(String::from))
+    );
+    let model: Vec<String> = client.list_artifacts(&run.info.run_id, "model").unwrap();
+    assert_eq!(
+        model,
+        vec!["model/model.json".to_string()],
+        "a ridge model is its model.json"
     );
     let local = files_under(&dir.path().join("out/forecasts"));
     let csv = local.iter().find(|p| p.ends_with("forecast.csv")).unwrap();

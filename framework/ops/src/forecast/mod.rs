@@ -163,7 +163,9 @@ fn forecast_here(spec: &Path, options: ForecastOptions<'_>) -> Result<ForecastOu
     let report_dir = crate::execution::write_reports(&w, &w.store, &board, None, None)?;
     let mirrored = tracking::tracking_uri(options.tracking_uri, &w.prepared).map(|uri| {
         let tags = tracking::parent_tags(&w.prepared, "forecast");
-        trendlab_tracking::forecast::log_forecast(&tracking::client(&uri), &w.plan.experiment, &file, tags)
+        let model_dir = dir.join("model");
+        let model_dir = (options.from.is_none() && model_dir.is_dir()).then_some(model_dir.as_path());
+        trendlab_tracking::forecast::log_forecast(&tracking::client(&uri), &w.plan.experiment, &file, model_dir, tags)
             .map(|run| {
                 format!(
                     "{}/#/experiments/{}/runs/{}",
