@@ -160,11 +160,61 @@ pub struct PreparedSeries<'a> {
     pub y: Vec<f64>,
     past: Vec<Vec<f64>>,
     future: Vec<Vec<f64>>,
+    /// The covariates' scalers (past, then future).
+    covariate_scalers: Vec<Scaler>,
+}
+
+/// How a series was put in model units: part of a saved fit, so that
+/// `forecast --from` scales newer data as the model was fitted.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SeriesScaling {
+    pub target: Scaler,
+    /// The covariates' (past, then future).
+    pub covariates: Vec<Scaler>,
 }
 
 impl<'a> PreparedSeries<'a> {
+    /// Scales one series as a fold of `input` wants: with the statistics of
+    /// its training part, or with those of a saved fit
+    /// (`input.context.fitted`, per series `{"scaling": ...}`).
+    pub fn for_fold(
+        history: &'a SeriesHistory<'a>,
+        scaling: Scaling,
+        saved: Option<&crate::FittedState>,
+    ) -> Result<Self, ModelError> {
+        match saved {
+            None => Self::new(history, scaling),
+            Some(state) => {
+                #[derive(serde::Deserialize)]
+                struct Saved {
+                    scaling: SeriesScaling,
+                }
+                let saved: Saved = state.series_state(history.id)?;
+                Self::scaled(history, Some(saved.scaling), scaling)
+            }
+        }
+    }
+
+    /// How the series is scaled.
+    pub fn scaling(&self) -> SeriesScaling {
+        SeriesScaling {
+            target: self.scaler,
+            covariates: self.covariate_scalers.clone(),
+        }
+    }
+
     /// Scales one series; non-finite inputs are an error naming the date.
     pub fn new(history: &'a SeriesHistory<'a>, scaling: Scaling) -> Result<Self, ModelError> {
+        Self::scaled(history, None, scaling)
+    }
+
+    /// Scales one series with `saved` scalers, or fits them (`scaling` for
+    /// the target, standardising the covariates).
+    fn scaled(
+        history: &'a SeriesHistory<'a>,
+        saved: Option<SeriesScaling>,
+        scaling: Scaling,
+    ) -> Result<Self, ModelError> {
         let n = history.train_len();
         let non_finite = |what: &str, values: &[f64]| {
             values
@@ -184,17 +234,34 @@ impl<'a> PreparedSeries<'a> {
                 return Err(e);
             }
         }
-        let scaler = Scaler::fit(scaling, history.target);
-        let standardise = |c: &&[f64]| {
-            let s = Scaler::fit(Scaling::Standard, &c[..n]);
-            c.iter().map(|v| s.apply(*v)).collect()
+        let covariates = history.past.len() + history.future.len();
+        let (scaler, covariate_scalers) = match saved {
+            Some(saved) if saved.covariates.len() == covariates => (saved.target, saved.covariates),
+            Some(_) => {
+                return Err(ModelError::Unfit(format!(
+                    "the saved scaling of series `{}` is for other covariates",
+                    history.id
+                )));
+            }
+            None => (
+                Scaler::fit(scaling, history.target),
+                history
+                    .past
+                    .iter()
+                    .chain(&history.future)
+                    .map(|c| Scaler::fit(Scaling::Standard, &c[..n]))
+                    .collect(),
+            ),
         };
+        let standardise = |(c, s): (&&[f64], &Scaler)| c.iter().map(|v| s.apply(*v)).collect();
+        let (past_scalers, future_scalers) = covariate_scalers.split_at(history.past.len());
         Ok(PreparedSeries {
             history,
             scaler,
             y: history.target.iter().map(|v| scaler.apply(*v)).collect(),
-            past: history.past.iter().map(standardise).collect(),
-            future: history.future.iter().map(standardise).collect(),
+            past: history.past.iter().zip(past_scalers).map(standardise).collect(),
+            future: history.future.iter().zip(future_scalers).map(standardise).collect(),
+            covariate_scalers,
         })
     }
 }
@@ -280,5 +347,28 @@ mod tests {
             err.to_string(),
             "non-finite value in the target of series `x` at 2024-01-02"
         );
+    }
+
+    #[test]
+    fn a_saved_scaling_is_used_instead_of_fitting_one() {
+        let dates = crate::testing::daily_dates(4);
+        let target = [1.0, 2.0, 3.0, 4.0];
+        let h = crate::testing::history("x", &dates, &target);
+        let fitted = PreparedSeries::new(&h, Scaling::Standard).unwrap();
+        assert_eq!(fitted.scaling().target, Scaler::fit(Scaling::Standard, &target));
+        let mut state = crate::FittedState::default();
+        let saved = SeriesScaling {
+            target: Scaler {
+                shift: 100.0,
+                scale: 2.0,
+            },
+            covariates: vec![],
+        };
+        state.series.insert("x".into(), serde_json::json!({ "scaling": saved }));
+        let p = PreparedSeries::for_fold(&h, Scaling::Standard, Some(&state)).unwrap();
+        assert_eq!(p.y, vec![-49.5, -49.0, -48.5, -48.0]);
+        let other = crate::testing::history("y", &dates, &target);
+        let missing = PreparedSeries::for_fold(&other, Scaling::Standard, Some(&state)).unwrap_err();
+        assert_eq!(missing.to_string(), "series `y` is not in the saved model");
     }
 }

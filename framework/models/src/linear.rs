@@ -25,7 +25,7 @@ impl Forecaster for LinearConfig {
                         have: s.train_len(),
                     });
                 }
-                PreparedSeries::new(s, self.scaling)
+                PreparedSeries::for_fold(s, self.scaling, input.context.fitted)
             })
             .collect();
         let steps: Vec<usize> = match self.strategy {
@@ -35,11 +35,16 @@ impl Forecaster for LinearConfig {
         let fit = |group: &[&PreparedSeries<'_>]| -> Result<Vec<Ridge>, ModelError> {
             steps.iter().map(|&step| fit(self.alpha, group, step, input)).collect()
         };
-        // A saved fit (`forecast --from`) replaces fitting.
+        // A saved fit (`forecast --from`) replaces fitting: the shared
+        // `{"models": [...]}`, per series `{"scaling": ..., "models": [...]}`.
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct Models {
+            models: Vec<Ridge>,
+        }
         let saved = input.context.fitted;
         let shared = match (self.per_series, saved) {
             (true, _) => None,
-            (false, Some(state)) => Some(state.shared_state::<Vec<Ridge>>()?),
+            (false, Some(state)) => Some(state.shared_state::<Models>()?.models),
             (false, None) => {
                 let usable: Vec<&PreparedSeries<'_>> = prepared.iter().filter_map(|s| s.as_ref().ok()).collect();
                 Some(fit(&usable)?)
@@ -52,21 +57,22 @@ impl Forecaster for LinearConfig {
                 let mut s = s?;
                 let models = match (&shared, saved) {
                     (Some(m), _) => m.clone(),
-                    (None, Some(state)) => state.series_state(s.history.id)?,
-                    (None, None) => {
-                        let models = fit(&[&s])?;
-                        fitted
-                            .series
-                            .insert(s.history.id.to_string(), serde_json::json!(models));
-                        models
-                    }
+                    (None, Some(state)) => state.series_state::<Models>(s.history.id)?.models,
+                    (None, None) => fit(&[&s])?,
                 };
+                if saved.is_none() {
+                    let mut state = serde_json::json!({ "scaling": s.scaling() });
+                    if self.per_series {
+                        state["models"] = serde_json::json!(models);
+                    }
+                    fitted.series.insert(s.history.id.to_string(), state);
+                }
                 predict(self.strategy, &models, &mut s, input).map(SeriesForecast::from)
             })
             .collect();
         if saved.is_none() {
-            if let Some(models) = &shared {
-                fitted.shared = serde_json::json!(models);
+            if let Some(models) = shared {
+                fitted.shared = serde_json::json!(Models { models });
             }
             input.observer.fitted(fitted);
         }

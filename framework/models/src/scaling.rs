@@ -4,7 +4,7 @@
 use trendlab_spec::Scaling;
 
 /// `scaled = (value - shift) / scale`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Scaler {
     pub shift: f64,
     pub scale: f64,

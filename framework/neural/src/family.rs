@@ -76,7 +76,11 @@ pub(crate) fn fit_and_forecast(
             }
             input.observer.fitted(trendlab_models::FittedState {
                 shared: serde_json::json!({ "checkpoint": file }),
-                ..Default::default()
+                series: windows
+                    .scalings
+                    .iter()
+                    .map(|(id, scaling)| (id.clone(), serde_json::json!({ "scaling": scaling })))
+                    .collect(),
             });
             Some(file)
         }

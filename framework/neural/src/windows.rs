@@ -36,6 +36,8 @@ pub struct FoldWindows {
     pub step_inputs: Vec<String>,
     /// The anchor of each forecast window, to add to its outputs.
     pub level: Vec<f64>,
+    /// How each forecast series was scaled (for a saved fit), by id.
+    pub scalings: std::collections::BTreeMap<String, trendlab_models::features::SeriesScaling>,
 }
 
 /// Builds the windows of every series of `input`.
@@ -64,12 +66,13 @@ pub fn build(input: &FoldInput<'_>, config: &LstmConfig) -> Result<FoldWindows, 
         series: Vec::with_capacity(input.series.len()),
         step_inputs,
         level: Vec::new(),
+        scalings: Default::default(),
     };
     let prepared: Vec<Result<PreparedSeries<'_>, ModelError>> = input
         .series
         .iter()
         .map(|s| {
-            let p = PreparedSeries::new(s, config.scaling)?;
+            let p = PreparedSeries::for_fold(s, config.scaling, input.context.fitted)?;
             if s.train_len() < steps {
                 return Err(too_short(s, steps));
             }
@@ -135,6 +138,7 @@ pub fn build(input: &FoldInput<'_>, config: &LstmConfig) -> Result<FoldWindows, 
         out.level
             .push(anchor(&p, p.history.train_len() - 1, steps, config.anchor));
         out.series.push(Ok((out.forecast.len() - 1, p.scaler)));
+        out.scalings.insert(p.history.id.to_string(), p.scaling());
     }
     if out.train.is_empty() {
         let longest = input.series.iter().map(SeriesHistory::train_len).max().unwrap_or(0);
