@@ -7,7 +7,8 @@
 //! - experiments/retail_daily_forecast.toml (200 daily series; the LSTM over
 //!   the calendar, retrained on every window, 28 days ahead).
 //!
-//! Each forecast figure is the median of 3 (1 for the LSTM) on `--jobs 2`.
+//! Each forecast figure is the median of 3 (1 for the LSTM) on `--jobs 2`;
+//! last, the LSTM's forecast again from its saved model (`--from`).
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -97,4 +98,29 @@ fn main() {
     );
     let (time, what) = time_forecast(&daily, out.path(), Choice::Model("lstm"), Some(28), 1);
     println!("  forecast {what}: {:.2} s", time.as_secs_f64());
+    // The same from the saved model: no training.
+    let model = std::fs::read_dir(out.path().join("forecasts/retail-daily-forecast"))
+        .expect("the forecast folder")
+        .map(|e| e.expect("an entry").path().join("model"))
+        .find(|p| p.is_dir())
+        .expect("a saved model");
+    let start = Instant::now();
+    forecast::forecast(
+        &daily,
+        ForecastOptions {
+            out: out.path(),
+            choice: Choice::Best,
+            horizon: None,
+            levels: None,
+            future: None,
+            tracking_uri: None,
+            jobs: Some(2),
+            from: Some(&model),
+        },
+    )
+    .expect("the forecast from the saved model runs");
+    println!(
+        "  forecast --from the saved LSTM: {:.2} s",
+        start.elapsed().as_secs_f64()
+    );
 }
