@@ -29,6 +29,7 @@ mod ensemble;
 mod forecast;
 mod forecast_ensemble;
 mod forecast_from;
+mod forecast_inputs;
 mod lstm;
 #[cfg(feature = "service-tests")]
 mod mlflow_server;
