@@ -171,40 +171,30 @@
       const bands = [];
       const fold = foldSelect.value;
       const blank = () => new Array(x.length).fill(null);
+      // One forecast (starting at index f.s of the dates) with its interval fan.
+      const addForecast = (f, line, fan) => {
+        const place = (values) => {
+          const column = blank();
+          values.forEach((v, k) => { column[f.s - s.start + k] = v; });
+          return column;
+        };
+        if (f.lo.length && intervals.checked) {
+          columns.push(place(f.hi), place(f.lo));
+          const hi = columns.length - 2;
+          series.push({ label: line.label + " hi", stroke: "transparent", points: { show: false } },
+            { label: line.label + " lo", stroke: "transparent", points: { show: false } });
+          bands.push({ series: [hi, hi + 1], fill: fan });
+        }
+        columns.push(place(f.y));
+        series.push(line);
+      };
       s.forecasts.forEach((f) => {
         if (!shown[f.m] || (fold !== "all" && String(f.f) !== fold)) return;
-        const place = (values) => {
-          const column = blank();
-          values.forEach((v, k) => { column[f.s - s.start + k] = v; });
-          return column;
-        };
         const model = ex.models[f.m];
-        if (f.lo.length && intervals.checked) {
-          columns.push(place(f.hi), place(f.lo));
-          const hi = columns.length - 2;
-          series.push({ label: model.label + " hi", stroke: "transparent", points: { show: false } },
-            { label: model.label + " lo", stroke: "transparent", points: { show: false } });
-          bands.push({ series: [hi, hi + 1], fill: colour(f.m) + "22" });
-        }
-        columns.push(place(f.y));
-        series.push({ label: model.label + " fold " + f.f, stroke: colour(f.m), width: 1.5 });
+        addForecast(f, { label: model.label + " fold " + f.f, stroke: colour(f.m), width: 1.5 }, colour(f.m) + "22");
       });
       if (s.future) {
-        const f = s.future;
-        const place = (values) => {
-          const column = blank();
-          values.forEach((v, k) => { column[f.s - s.start + k] = v; });
-          return column;
-        };
-        if (f.lo.length && intervals.checked) {
-          columns.push(place(f.hi), place(f.lo));
-          const hi = columns.length - 2;
-          series.push({ label: "forecast hi", stroke: "transparent", points: { show: false } },
-            { label: "forecast lo", stroke: "transparent", points: { show: false } });
-          bands.push({ series: [hi, hi + 1], fill: "#1d232a22" });
-        }
-        columns.push(place(f.y));
-        series.push({ label: ex.future.label, stroke: "#1d232a", width: 2, dash: [6, 3] });
+        addForecast(s.future, { label: ex.future.label, stroke: "#1d232a", width: 2, dash: [6, 3] }, "#1d232a22");
       }
       const opts = {
         width: widthOf(chartEl),

@@ -124,6 +124,30 @@ auto = true
 reuse_order = [false, true]
 "#;
 
+/// Each series' future forecast from `fold` (outcomes in its window order)
+/// equals its stored backtest forecast in `stored`, 1e-9 relative.
+pub(crate) fn assert_backtest_forecasts(
+    label: &str,
+    fold: &FutureFold,
+    outcomes: Vec<Result<trendlab_models::SeriesForecast, String>>,
+    stored: &trendlab_engine::store::ForecastTable,
+) {
+    for (window, outcome) in fold.windows.iter().zip(outcomes) {
+        let id = &fold.prepared.panel.series[window.series].id;
+        let f = outcome.unwrap();
+        let backtest: Vec<f64> = stored
+            .rows
+            .iter()
+            .filter(|r| &r.series_id == id)
+            .map(|r| r.forecast)
+            .collect();
+        assert_eq!(backtest.len(), fold.horizon, "{label} {id}");
+        for (a, b) in f.mean.iter().zip(&backtest) {
+            assert!((a - b).abs() <= 1e-9 * a.abs().max(1.0), "{label} {id}: {a} vs {b}");
+        }
+    }
+}
+
 /// The backtest of `models` on 4 series of 90 days (3 folds of 5 days,
 /// under `evaluation`), and the same spec on the data cut at its last
 /// cutoff (85 days) with that data's future fold.
@@ -335,24 +359,7 @@ fn neural_forecasts_from_data_cut_at_the_last_cutoff_are_that_folds_backtest_for
         assert!(refit.family.fix_epochs(best));
         let stored = w.store.forecasts(&run.id).unwrap();
         let outcomes = forecast_future(&fold, FutureRequest::new(&refit)).unwrap();
-        for (window, outcome) in fold.windows.iter().zip(outcomes) {
-            let id = &cut.prepared.panel.series[window.series].id;
-            let f = outcome.unwrap();
-            let backtest: Vec<f64> = stored
-                .rows
-                .iter()
-                .filter(|r| &r.series_id == id)
-                .map(|r| r.forecast)
-                .collect();
-            assert_eq!(backtest.len(), 4);
-            for (a, b) in f.mean.iter().zip(&backtest) {
-                assert!(
-                    (a - b).abs() <= 1e-9 * a.abs().max(1.0),
-                    "{} {id}: {a} vs {b}",
-                    config.label()
-                );
-            }
-        }
+        assert_backtest_forecasts(&config.label(), &fold, outcomes, &stored);
     }
 }
 

@@ -4,7 +4,7 @@
 //! forecast, for every combination method.
 
 use crate::common::write;
-use crate::forecast::{backtest_and_cut, csv, panel, run, spec};
+use crate::forecast::{assert_backtest_forecasts, backtest_and_cut, csv, panel, run, spec};
 use std::collections::HashMap;
 use trendlab_engine::future::{FutureRequest, forecast_future, future_members};
 
@@ -39,7 +39,7 @@ method = ["mean", "median", "inverse_error", "greedy"]
 fn an_ensemble_forecast_from_data_cut_at_the_last_cutoff_is_that_folds_backtest_forecast() {
     let dir = tempfile::tempdir().unwrap();
     let evaluation = "horizon = 5\nfolds = 3\nstep = 5\nmin_train = 40\nmetrics = [\"mae\", \"mase\"]";
-    let (w, cut, fold) = backtest_and_cut(dir.path(), evaluation, MODELS);
+    let (w, _cut, fold) = backtest_and_cut(dir.path(), evaluation, MODELS);
     let last = w.plan.folds.len() - 1;
     let mut ensembles = 0;
     for (c, config) in w.plan.configs.iter().enumerate() {
@@ -70,24 +70,7 @@ fn an_ensemble_forecast_from_data_cut_at_the_last_cutoff_is_that_folds_backtest_
         )
         .unwrap();
         let stored = w.store.forecasts(&run.id).unwrap();
-        for (window, outcome) in fold.windows.iter().zip(outcomes) {
-            let id = &cut.prepared.panel.series[window.series].id;
-            let f = outcome.unwrap();
-            let backtest: Vec<f64> = stored
-                .rows
-                .iter()
-                .filter(|r| &r.series_id == id)
-                .map(|r| r.forecast)
-                .collect();
-            assert_eq!(backtest.len(), 5, "{} {id}", config.label());
-            for (a, b) in f.mean.iter().zip(&backtest) {
-                assert!(
-                    (a - b).abs() <= 1e-9 * a.abs().max(1.0),
-                    "{} {id}: {a} vs {b}",
-                    config.label()
-                );
-            }
-        }
+        assert_backtest_forecasts(&config.label(), &fold, outcomes, &stored);
         ensembles += 1;
     }
     assert_eq!(ensembles, 4);

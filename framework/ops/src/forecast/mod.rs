@@ -159,7 +159,11 @@ fn forecast_here(spec: &Path, options: ForecastOptions<'_>) -> Result<ForecastOu
         save_model(&model, &staging, &dir.join("model"))?;
     }
     // The report shows it (Forecast section, explorer) from now on.
-    let board = crate::execution::local_leaderboard(&w, &w.store)?;
+    // The leaderboard `choose` built, or (from a saved model) the store's.
+    let board = match chosen {
+        Some(chosen) => chosen.leaderboard,
+        None => crate::execution::local_leaderboard(&w, &w.store)?,
+    };
     let report_dir = crate::execution::write_reports(&w, &w.store, &board, None, None)?;
     let mirrored = tracking::tracking_uri(options.tracking_uri, &w.prepared).map(|uri| {
         let tags = tracking::parent_tags(&w.prepared, "forecast");

@@ -44,15 +44,19 @@ impl FitObserver for Collect {
     }
 }
 
-/// The record of configuration `c`'s last backtest fold.
-pub(super) fn last_fold(w: &Workspace, c: usize) -> Result<RunRecord, Error> {
-    let label = w.plan.configs[c].label();
-    let run = w
-        .plan
+/// Configuration `c`'s run of the last backtest fold.
+fn last_backtest_run(w: &Workspace, c: usize) -> Result<&trendlab_engine::PlannedRun, Error> {
+    w.plan
         .runs_of(c)
         .filter(|r| r.role.is_backtest())
         .max_by_key(|r| r.fold)
-        .ok_or_else(|| Error::Failed(format!("`{label}` has no backtest runs")))?;
+        .ok_or_else(|| Error::Failed(format!("`{}` has no backtest runs", w.plan.configs[c].label())))
+}
+
+/// The record of configuration `c`'s last backtest fold.
+pub(super) fn last_fold(w: &Workspace, c: usize) -> Result<RunRecord, Error> {
+    let label = w.plan.configs[c].label();
+    let run = last_backtest_run(w, c)?;
     w.store
         .record(&run.id)
         .map_err(|e| Error::failed("reading the run store", e))?
@@ -190,12 +194,7 @@ fn ensemble_members(
     let series_id = |i: usize| w.prepared.panel.series[fold.windows[i].series].id.clone();
     let members = match source {
         Source::Fit { .. } => {
-            let run = w
-                .plan
-                .runs_of(c)
-                .filter(|r| r.role.is_backtest())
-                .max_by_key(|r| r.fold)
-                .ok_or_else(|| Error::Failed(format!("`{label}` has no backtest runs")))?;
+            let run = last_backtest_run(w, c)?;
             future_members(&w.prepared, &w.plan, &w.store, run, fold, &current)
                 .map_err(|reason| Error::Failed(format!("`{label}` could not read its members: {reason}")))?
         }
