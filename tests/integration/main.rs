@@ -38,6 +38,7 @@ mod report;
 mod run_ids;
 mod scale;
 mod spec_errors;
+mod statsforecast_families;
 mod store;
 #[cfg(feature = "service-tests")]
 mod tracking;

@@ -19,6 +19,28 @@ pub fn normal(mean: &[f64], sd: &[f64], levels: &[f64]) -> Vec<Interval> {
         .collect()
 }
 
+/// Central intervals at `levels` (percent) from simulated sample paths:
+/// `paths[step]` holds every path's value at that step; the bounds are the
+/// empirical quantiles (linear interpolation, as numpy's default).
+pub fn from_paths(mut paths: Vec<Vec<f64>>, levels: &[f64]) -> Vec<Interval> {
+    for step in &mut paths {
+        step.sort_by(f64::total_cmp);
+    }
+    let quantile = |sorted: &[f64], q: f64| {
+        let pos = q * (sorted.len() - 1) as f64;
+        let (lo, frac) = (pos.floor() as usize, pos.fract());
+        sorted[lo] + frac * (sorted[(lo + 1).min(sorted.len() - 1)] - sorted[lo])
+    };
+    levels
+        .iter()
+        .map(|&level| Interval {
+            level,
+            lower: paths.iter().map(|p| quantile(p, 0.5 - level / 200.0)).collect(),
+            upper: paths.iter().map(|p| quantile(p, 0.5 + level / 200.0)).collect(),
+        })
+        .collect()
+}
+
 /// Standard normal quantile (Acklam's rational approximation, relative
 /// error below 1.2e-9).
 pub fn normal_quantile(p: f64) -> f64 {
@@ -79,5 +101,13 @@ mod tests {
         let i = &normal(&[10.0], &[2.0], &[95.0])[0];
         assert!((i.lower[0] - (10.0 - 2.0 * 1.959963984540054)).abs() < 1e-7);
         assert!((i.upper[0] - (10.0 + 2.0 * 1.959963984540054)).abs() < 1e-7);
+    }
+
+    #[test]
+    fn quantiles_of_paths_by_hand() {
+        // Values 0..=100 at one step: the 80% interval is [10, 90]; 0.5% lies between 0 and 1.
+        let i = from_paths(vec![(0..=100).rev().map(f64::from).collect()], &[80.0, 99.0]);
+        assert!((i[0].lower[0] - 10.0).abs() < 1e-12 && (i[0].upper[0] - 90.0).abs() < 1e-12);
+        assert!((i[1].lower[0] - 0.5).abs() < 1e-12 && (i[1].upper[0] - 99.5).abs() < 1e-12);
     }
 }

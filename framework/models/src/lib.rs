@@ -10,11 +10,17 @@ pub mod accuracy;
 pub mod arima;
 pub mod baselines;
 pub mod ensemble;
+pub mod ets;
 pub mod features;
+pub mod intermittent;
 pub mod intervals;
 pub mod linear;
+pub mod nelder_mead;
 pub mod ridge;
+mod saved_fits;
 pub mod scaling;
+pub mod seasonality;
+pub mod theta;
 
 use chrono::NaiveDate;
 pub use features::FeatureSet;

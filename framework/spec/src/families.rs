@@ -6,6 +6,8 @@
 use crate::bert_fusion::BertFusionConfig;
 use crate::capabilities::{Capabilities, CheckContext, Family, Intervals, univariate_with_intervals};
 use crate::ensemble::EnsembleConfig;
+use crate::intermittent::{AdidaConfig, CrostonConfig, ImapaConfig, TsbConfig};
+use crate::statistical::{EtsConfig, ThetaConfig};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +28,18 @@ pub enum FamilySpec {
     Linear(LinearConfig),
     /// Seasonal ARIMA by exact maximum likelihood.
     Arima(ArimaConfig),
+    /// Exponential smoothing state-space models (AutoETS with `Z` letters).
+    Ets(EtsConfig),
+    /// Standard, optimised and dynamic Theta methods (AutoTheta by default).
+    Theta(ThetaConfig),
+    /// Croston's method for intermittent demand (classic, SBA, optimised).
+    Croston(CrostonConfig),
+    /// Teunter–Syntetos–Babai intermittent demand.
+    Tsb(TsbConfig),
+    /// Aggregate–disaggregate intermittent demand approach.
+    Adida(AdidaConfig),
+    /// Intermittent multiple aggregation prediction algorithm.
+    Imapa(ImapaConfig),
     /// A global LSTM over windows of history, direct multi-step output.
     Lstm(LstmConfig),
     /// The LSTM fused with a pretrained BERT's embedding of the product text.

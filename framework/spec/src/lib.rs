@@ -14,9 +14,11 @@ mod experiment;
 pub mod families;
 pub mod frequency;
 pub mod grid;
+pub mod intermittent;
 mod locate;
 mod model_schema;
 pub mod schema;
+pub mod statistical;
 mod validate;
 
 pub use bert_fusion::{BertFusionConfig, Fusion, Pooling, TextFusion};
@@ -27,8 +29,10 @@ pub use experiment::{Experiment, ModelSpec};
 pub use families::{Anchor, ComputeDevice, FamilySpec, LstmConfig, Scaling, Strategy};
 pub use frequency::Frequency;
 pub use grid::ModelConfig;
+pub use intermittent::{AdidaConfig, CrostonConfig, CrostonVariant, ImapaConfig, TsbConfig};
 pub use locate::{KeyPath, Seg};
 pub use schema::*;
+pub use statistical::{Decomposition, EtsConfig, ThetaConfig, ThetaModel};
 pub use validate::MAX_PERIODS;
 
 use std::path::Path;
