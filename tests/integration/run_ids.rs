@@ -35,6 +35,23 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("mean", "window = 8"),
     ("drift", ""),
     (
+        "ets",
+        r#"model = "AAN"
+damped = true
+season = 4
+multiplicative_trend = true"#,
+    ),
+    (
+        "theta",
+        r#"model = "optimized"
+season = 4
+decomposition = "additive""#,
+    ),
+    ("croston", r#"variant = "sba""#),
+    ("tsb", "alpha_d = 0.2\nalpha_p = 0.1"),
+    ("adida", ""),
+    ("imapa", ""),
+    (
         "linear",
         r#"alpha = 0.5
 per_series = true
@@ -211,7 +228,8 @@ fn subject(dir: &Path, model: &str, features: &str) -> Result<(BTreeSet<String>,
 fn families_in_schema() -> BTreeMap<String, BTreeSet<String>> {
     let schema = trendlab_spec::json_schema();
     let entry = &schema["$defs"]["ModelEntry"];
-    let common: BTreeSet<&str> = ["family", "name", "grid", "memory_gb"].into();
+    // Keys of every model entry, not of a family (`transform`: its own test below).
+    let common: BTreeSet<&str> = ["family", "name", "grid", "memory_gb", "transform"].into();
     entry["allOf"]
         .as_array()
         .expect("one schema per family")
@@ -262,6 +280,17 @@ fn changes(key: &str, value: &Toml) -> Vec<Toml> {
             "metric" => strings(&["rmse", "mase"]),
             "solver" => strings(&["ridge", "nnls"]),
             "on_missing" => strings(&["fail"]),
+            "variant" => strings(&["classic", "optimized"]),
+            "decomposition" => strings(&["multiplicative"]),
+            // ETS's model code, or Theta's model.
+            "model"
+                if value
+                    .as_str()
+                    .is_some_and(|v| v.len() == 3 && v.chars().all(|c| c.is_ascii_uppercase())) =>
+            {
+                strings(&["ANN", "ZZN"])
+            }
+            "model" => strings(&["dynamic", "auto"]),
             other => panic!("no change written for the string parameter `{other}`: add one"),
         },
         other => panic!("no change written for `{key}` = {other}"),
@@ -365,4 +394,37 @@ fn every_parameter_of_every_family_enters_its_run_ids_and_the_device_does_not() 
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// `transform` (any family but the ensemble): "log1p" and "box_cox" give
+/// other run ids than none, and "none" written out the same ids as unset.
+#[test]
+fn a_target_transform_enters_run_ids_only_when_set() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "data.csv", &data());
+    for (family, example) in EXAMPLES
+        .iter()
+        .filter(|(f, _)| !["ensemble", "bert_fusion"].contains(f))
+    {
+        let params: toml::Table = toml::from_str(example).unwrap();
+        let ids = |transform: Option<&str>| {
+            let mut table = params.clone();
+            if let Some(t) = transform {
+                table.insert("transform".into(), Toml::String(t.into()));
+            }
+            subject(dir.path(), &model_toml(family, &table), FEATURES).unwrap().0
+        };
+        let plain = ids(None);
+        assert_eq!(
+            ids(Some("none")),
+            plain,
+            "{family}: transform = \"none\" changed its run ids"
+        );
+        let log1p = ids(Some("log1p"));
+        assert!(log1p.is_disjoint(&plain), "{family}: log1p keeps run ids");
+        assert!(
+            ids(Some("box_cox")).is_disjoint(&log1p),
+            "{family}: box_cox keeps log1p's run ids"
+        );
+    }
 }

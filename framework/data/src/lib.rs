@@ -92,6 +92,26 @@ impl Panel {
     }
 }
 
+/// Drops every period before `since` (`[data] since`), and the series left empty.
+fn keep_since(panel: &mut Panel, since: NaiveDate) -> Result<(), DataError> {
+    for s in &mut panel.series {
+        let first = s.dates.partition_point(|d| *d < since);
+        s.dates.drain(..first);
+        s.target.drain(..first);
+        for c in &mut s.covariates {
+            c.drain(..first);
+        }
+    }
+    panel.series.retain(|s| !s.is_empty());
+    if panel.series.is_empty() {
+        return Err(DataError::File {
+            path: panel.source.clone(),
+            message: format!("no series has a period on or after `[data] since` = {since}"),
+        });
+    }
+    Ok(())
+}
+
 /// Reads the dataset of an experiment.
 pub fn load(experiment: &Experiment) -> Result<Panel, DataError> {
     let data = &experiment.document.data;
@@ -101,6 +121,9 @@ pub fn load(experiment: &Experiment) -> Result<Panel, DataError> {
         None => long::load(&long::LongLayout::of(experiment), path),
     };
     let mut panel = loaded.map_err(|e| explain_damage(path, e))?;
+    if let Some(since) = data.since {
+        keep_since(&mut panel, since)?;
+    }
     panel.nonnegative = data
         .nonnegative
         .unwrap_or_else(|| panel.series.iter().flat_map(|s| &s.target).all(|v| *v >= 0.0));

@@ -24,7 +24,7 @@ use std::sync::{Mutex, mpsc};
 use std::time::Instant;
 use trendlab_models::ensemble::CombinationLog;
 use trendlab_models::{
-    Choices, EpochLoss, FitObserver, FoldInput, SeriesForecast, SeriesHistory, SeriesOutcome, TrainingLog,
+    Choices, EpochLoss, FitObserver, FoldInput, Forecaster, SeriesForecast, SeriesHistory, SeriesOutcome, TrainingLog,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -249,7 +249,7 @@ fn run_one(
         experiment: experiment.name().to_string(),
         model: config.model.clone(),
         family: config.family.name().to_string(),
-        params: config.family.params(),
+        params: config.params(),
         grid_values: config.grid_values.clone(),
         fold: run.fold,
         role: run.role,
@@ -295,7 +295,7 @@ fn run_one(
             prepared.experiment.min_train(),
             fold.cutoff
         )),
-        (Ok(_), false) => forecast(&input, &config.family, prepared.panel.nonnegative),
+        (Ok(_), false) => forecast(&input, config, prepared.panel.nonnegative),
     };
     record.fit_seconds = fit_start.elapsed().as_secs_f64();
     record.training = observer.log.lock().unwrap_or_else(|e| e.into_inner()).take();
@@ -394,6 +394,7 @@ pub fn fold_input<'a>(prepared: &'a Prepared, windows: &[Window], first_fold: Op
     let mut input = FoldInput::new(series, prepared.experiment.evaluation().horizon, features);
     input.seed = prepared.experiment.document.experiment.seed;
     input.levels = &prepared.experiment.evaluation().levels;
+    input.season = prepared.experiment.evaluation().season;
     input.context.first_fold = first_fold;
     input.context.files.spec_dir = prepared.experiment.file.parent().unwrap_or(std::path::Path::new(""));
     input
@@ -404,10 +405,15 @@ pub fn fold_input<'a>(prepared: &'a Prepared, windows: &[Window], first_fold: Op
 /// With `nonnegative`, forecasts and bounds are clipped at zero.
 pub(crate) fn forecast(
     input: &FoldInput<'_>,
-    family: &trendlab_spec::FamilySpec,
+    config: &trendlab_spec::ModelConfig,
     nonnegative: bool,
 ) -> Result<Vec<Result<SeriesForecast, String>>, String> {
-    let outcomes = catch_unwind(AssertUnwindSafe(|| forecaster(family).forecast(input)))
+    let model = trendlab_models::transform::Transformed {
+        inner: forecaster(&config.family),
+        transform: config.transform,
+        season: input.season,
+    };
+    let outcomes = catch_unwind(AssertUnwindSafe(|| model.forecast(input)))
         .map_err(|panic| {
             let message = panic
                 .downcast_ref::<String>()

@@ -219,5 +219,5 @@ pub fn forecast_future(
     input.context.files.cache = request.cache;
     input.context.members = request.members;
     input.context.fitted = request.fitted;
-    forecast(&input, &request.config.family, fold.prepared.panel.nonnegative)
+    forecast(&input, request.config, fold.prepared.panel.nonnegative)
 }

@@ -171,7 +171,7 @@ impl LeaderboardRow {
             model: config.model.clone(),
             label: config.label(),
             family: config.family.name().to_string(),
-            params: serde_json::Value::Object(config.family.params()).to_string(),
+            params: serde_json::Value::Object(config.params()).to_string(),
             config_id: plan.config_id(c),
             run_ids,
             metrics: summaries,

@@ -143,10 +143,15 @@ impl Plan {
         let hash = |content: Value| blake3::hash(content.to_string().as_bytes()).to_hex()[..16].to_string();
         let content = |config: &ModelConfig, fold: &Fold| {
             let features = config.family.uses_features().then_some(&experiment.document.features);
-            json!({
+            let mut content = json!({
                 "shared": shared, "model": config.model, "family": config.family.hashed_params(),
                 "features": features, "cutoff": fold.cutoff,
-            })
+            });
+            // Only when set, so that runs without one keep their ids.
+            if !config.transform.is_none() {
+                content["transform"] = json!(config.transform);
+            }
+            content
         };
         let planned = |config, fold: &Fold, role, id| PlannedRun {
             id,

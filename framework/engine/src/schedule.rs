@@ -146,6 +146,7 @@ mod tests {
             model_index: 0,
             config_index: 0,
             family: FamilySpec::deserialize(toml::Value::Table(table)).unwrap(),
+            transform: Default::default(),
             grid_values: Default::default(),
             memory_gb,
         }

@@ -21,6 +21,7 @@ mod saved_fits;
 pub mod scaling;
 pub mod seasonality;
 pub mod theta;
+pub mod transform;
 
 use chrono::NaiveDate;
 pub use features::FeatureSet;
@@ -59,6 +60,9 @@ pub struct FoldInput<'a> {
     /// Levels (percent, e.g. 80 and 95) of the central prediction intervals
     /// wanted, for families that produce them.
     pub levels: &'a [f64],
+    /// The experiment's seasonal period (`[evaluation] season`): the block
+    /// length of Box-Cox's λ.
+    pub season: usize,
     /// Hears about training progress.
     pub observer: &'a dyn FitObserver,
     /// What only some families read.
@@ -75,6 +79,7 @@ impl<'a> FoldInput<'a> {
             features,
             seed: 0,
             levels: &[],
+            season: 1,
             observer: &(),
             context: FamilyContext::default(),
         }

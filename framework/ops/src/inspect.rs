@@ -103,7 +103,7 @@ impl PlanOutcome {
             "configs": plan.configs.iter().enumerate().map(|(c, config)| json!({
                 "model": config.model, "label": config.label(), "family": config.family.name(),
                 "capabilities": config.family.capabilities(),
-                "params": config.family.params(),
+                "params": config.params(),
                 "runs": plan.runs_of(c).map(|r| json!({"id": r.id, "fold": r.fold, "reads": r.reads})).collect::<Vec<_>>(),
                 "validation_runs": plan.validation_runs_of(c).map(|r| json!({"id": r.id, "origin": r.fold})).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),

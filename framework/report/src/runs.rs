@@ -107,7 +107,7 @@ pub fn gather(input: &ReportInput<'_>) -> Result<(Vec<TrainingCurves>, Vec<Confi
             details.push(ConfigRuns {
                 label: row.label.clone(),
                 family: row.family.clone(),
-                params: config.family.params(),
+                params: config.params(),
                 runs,
             });
         }

@@ -200,12 +200,14 @@ impl ModelSpec {
                     table.insert(key.to_string(), value.clone());
                     grid_values.insert(key.to_string(), toml_to_json(value));
                 }
+                let transform = crate::transform::take(&mut table)?;
                 let family = FamilySpec::deserialize(toml::Value::Table(table)).map_err(|e| e.to_string())?;
                 Ok(ModelConfig {
                     model: self.name.clone(),
                     model_index: self.index,
                     config_index,
                     family,
+                    transform,
                     grid_values,
                     memory_gb: self.memory_gb,
                 })

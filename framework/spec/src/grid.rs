@@ -13,6 +13,9 @@ pub struct ModelConfig {
     /// Position of this combination within the model's grid.
     pub config_index: usize,
     pub family: FamilySpec,
+    /// The target transform the family fits under (`transform`); part of
+    /// run ids when set.
+    pub transform: crate::TargetTransform,
     pub grid_values: BTreeMap<String, serde_json::Value>,
     /// Declared memory of one run, in GB (the model's `memory_gb`); the
     /// local scheduler's budget, never part of run ids.
@@ -20,6 +23,15 @@ pub struct ModelConfig {
 }
 
 impl ModelConfig {
+    /// Parameters as recorded for runs: the family's, and `transform` when set.
+    pub fn params(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut params = self.family.params();
+        if !self.transform.is_none() {
+            params.insert(crate::transform::KEY.into(), serde_json::json!(self.transform));
+        }
+        params
+    }
+
     /// `ridge[alpha=0.1]`, or just `naive` without a grid.
     pub fn label(&self) -> String {
         if self.grid_values.is_empty() {

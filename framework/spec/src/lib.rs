@@ -19,6 +19,7 @@ mod locate;
 mod model_schema;
 pub mod schema;
 pub mod statistical;
+pub mod transform;
 mod validate;
 
 pub use bert_fusion::{BertFusionConfig, Fusion, Pooling, TextFusion};
@@ -33,6 +34,7 @@ pub use intermittent::{AdidaConfig, CrostonConfig, CrostonVariant, ImapaConfig, 
 pub use locate::{KeyPath, Seg};
 pub use schema::*;
 pub use statistical::{Decomposition, EtsConfig, ThetaConfig, ThetaModel};
+pub use transform::TargetTransform;
 pub use validate::MAX_PERIODS;
 
 use std::path::Path;

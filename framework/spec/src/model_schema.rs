@@ -80,6 +80,13 @@ fn entry_of(variant: &Value, definitions: &Map<String, Value>) -> Value {
         }),
     );
     properties.insert(
+        "transform".into(),
+        json!({
+            "enum": ["none", "log1p", "box_cox"],
+            "description": "Transform of the target the family fits under, inverted for forecasts and interval bounds: log1p, or Box-Cox with λ per series by Guerrero's method."
+        }),
+    );
+    properties.insert(
         "memory_gb".into(),
         json!({
             "type": "number", "exclusiveMinimum": 0,

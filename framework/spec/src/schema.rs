@@ -85,8 +85,21 @@ pub struct DataSection {
     /// keeps negative forecasts, `true` clips whatever the data holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonnegative: Option<bool>,
+    /// Keep only the periods on or after this date ("2014-05-24"), e.g. the
+    /// last two years of a long history; a series with none left is dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "date")]
+    #[schemars(with = "Option<String>")]
+    pub since: Option<chrono::NaiveDate>,
     /// Build series by aggregating a transaction log instead.
     pub aggregate: Option<AggregateSection>,
+}
+
+/// A date written "YYYY-MM-DD".
+fn date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<chrono::NaiveDate>, D::Error> {
+    let text = String::deserialize(d)?;
+    chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+        .map(Some)
+        .map_err(|e| serde::de::Error::custom(format!("`{text}` is not a date written YYYY-MM-DD ({e})")))
 }
 
 /// Policy for dates missing from a regular series.

@@ -7,6 +7,7 @@ use crate::capabilities::CheckContext;
 use crate::diagnostics::{Diagnostic, did_you_mean, unknown_field_name, with_suggestion};
 use crate::experiment::ModelSpec;
 use crate::families::FamilySpec;
+use crate::families::ParamIssue;
 use crate::frequency::Frequency;
 use crate::locate::{KeyPath, Target, span_of};
 use crate::schema::*;
@@ -545,6 +546,16 @@ impl Checker<'_> {
                 _ => (model.clone().key("family"), Target::Value),
             }
         };
+        let mut table = table.clone();
+        let transform = match crate::transform::take(&mut table) {
+            Ok(t) => t,
+            Err(message) => {
+                let (path, target) = located(crate::transform::KEY, Target::Value);
+                self.error(path, target, message);
+                return false;
+            }
+        };
+        let table = &table;
         match serde_path_to_error::deserialize::<_, FamilySpec>(toml::Value::Table(table.clone())) {
             Err(e) => {
                 let inner = e.inner().to_string();
@@ -575,7 +586,13 @@ impl Checker<'_> {
                     spec_dir: self.file.parent().unwrap_or(Path::new("")),
                     has_future_covariates: self.has_future_covariates,
                 };
-                let issues = spec.check(&context);
+                let mut issues = spec.check(&context);
+                if !transform.is_none() && spec.capabilities().reads_runs {
+                    issues.push(ParamIssue {
+                        field: crate::transform::KEY,
+                        message: "an ensemble combines its members' forecasts, already transformed back: give `transform` to the members".into(),
+                    });
+                }
                 for issue in &issues {
                     let (path, target) = located(issue.field, Target::Value);
                     self.error(path, target, issue.message.clone());

@@ -228,7 +228,7 @@ impl Mirror {
             .client
             .create_run(&self.experiment_id, &row.label, &tags[..2], now_ms())?;
         let mut params = vec![KeyValue::new("model", &row.model), KeyValue::new("family", &row.family)];
-        for (key, value) in plan.configs[c].family.params() {
+        for (key, value) in plan.configs[c].params() {
             params.push(KeyValue::new(
                 key,
                 value.as_str().map_or_else(|| value.to_string(), String::from),
