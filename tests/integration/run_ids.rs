@@ -52,6 +52,21 @@ decomposition = "additive""#,
     ("adida", ""),
     ("imapa", ""),
     (
+        "gbdt",
+        r#"objective = "tweedie"
+tweedie_power = 1.3
+quantile = 0.3
+learning_rate = 0.05
+rounds = 50
+max_leaves = 15
+min_child_weight = 2.0
+subsample = 0.8
+colsample = 0.7
+lambda = 0.5
+strategy = "direct"
+scaling = "none""#,
+    ),
+    (
         "linear",
         r#"alpha = 0.5
 per_series = true
@@ -109,7 +124,11 @@ solver = "nnls""#,
 
 /// Parameters that cannot change alone (the spec would be invalid), with
 /// the whole parameter set they change to.
-const JOINT_CHANGES: &[(&str, &str, &str)] = &[("arima", "auto", "order = [1, 0, 1]")];
+const JOINT_CHANGES: &[(&str, &str, &str)] = &[
+    ("arima", "auto", "order = [1, 0, 1]"),
+    // Doubled or halved, a Tweedie power leaves (1, 2).
+    ("gbdt", "tweedie_power", "objective = \"tweedie\"\ntweedie_power = 1.8"),
+];
 
 /// Every parameter of `family = "lstm"` (BERT-fusion takes them too).
 macro_rules! lstm_params {
@@ -281,6 +300,7 @@ fn changes(key: &str, value: &Toml) -> Vec<Toml> {
             "solver" => strings(&["ridge", "nnls"]),
             "on_missing" => strings(&["fail"]),
             "variant" => strings(&["classic", "optimized"]),
+            "objective" => strings(&["squared_error", "poisson", "absolute"]),
             "decomposition" => strings(&["multiplicative"]),
             // ETS's model code, or Theta's model.
             "model"

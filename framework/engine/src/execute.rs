@@ -211,6 +211,7 @@ struct RunObserver<'a> {
     progress: &'a dyn Progress,
     log: Mutex<Option<TrainingLog>>,
     combination: Mutex<Option<CombinationLog>>,
+    importance: Mutex<Vec<(String, f64)>>,
 }
 
 impl FitObserver for RunObserver<'_> {
@@ -224,6 +225,10 @@ impl FitObserver for RunObserver<'_> {
 
     fn combined(&self, log: &CombinationLog) {
         *self.combination.lock().unwrap_or_else(|e| e.into_inner()) = Some(log.clone());
+    }
+
+    fn importance(&self, gains: &[(String, f64)]) {
+        *self.importance.lock().unwrap_or_else(|e| e.into_inner()) = gains.to_vec();
     }
 }
 
@@ -269,6 +274,7 @@ fn run_one(
         chosen: Default::default(),
         training: None,
         ensemble: None,
+        importance: Vec::new(),
     };
     let fit_start = Instant::now();
     let observer = RunObserver {
@@ -276,6 +282,7 @@ fn run_one(
         progress,
         log: Mutex::new(None),
         combination: Mutex::new(None),
+        importance: Mutex::new(Vec::new()),
     };
     let run_dir = store.run_dir(&run.id);
     let mut input = fold_input(prepared, windows, first_fold);
@@ -300,6 +307,7 @@ fn run_one(
     record.fit_seconds = fit_start.elapsed().as_secs_f64();
     record.training = observer.log.lock().unwrap_or_else(|e| e.into_inner()).take();
     record.ensemble = observer.combination.lock().unwrap_or_else(|e| e.into_inner()).take();
+    record.importance = std::mem::take(&mut *observer.importance.lock().unwrap_or_else(|e| e.into_inner()));
     let mut scored: Vec<(&Window, SeriesForecast)> = Vec::new();
     match outcomes {
         Ok(outcomes) => {

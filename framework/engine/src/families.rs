@@ -2,6 +2,9 @@
 //! exhaustive, so a new `FamilySpec` variant does not compile until its
 //! module is wired here.
 //!
+//! The gradient-boosted trees come from `trendlab-gbdt` (perpetual), behind
+//! the engine's default feature `gbdt`, for the same reason.
+//!
 //! The neural families come from `trendlab-neural` (burn, tokenizers),
 //! behind the engine's default feature `neural`: crates that only read the
 //! run store (the report, tracking, the cluster launchers) use the engine
@@ -18,6 +21,7 @@ pub fn forecaster(family: &FamilySpec) -> &dyn Forecaster {
         FamilySpec::Mean(c) => c,
         FamilySpec::Drift(c) => c,
         FamilySpec::Linear(c) => c,
+        FamilySpec::Gbdt(c) => trees::gbdt(c),
         FamilySpec::Arima(c) => c,
         FamilySpec::Ets(c) => c,
         FamilySpec::Theta(c) => c,
@@ -28,6 +32,39 @@ pub fn forecaster(family: &FamilySpec) -> &dyn Forecaster {
         FamilySpec::Lstm(c) => neural::lstm(c),
         FamilySpec::BertFusion(c) => neural::bert_fusion(c),
         FamilySpec::Ensemble(c) => c,
+    }
+}
+
+#[cfg(feature = "gbdt")]
+mod trees {
+    use trendlab_gbdt::Gbdt;
+    use trendlab_gbdt::ref_cast::RefCast;
+    use trendlab_models::Forecaster;
+    use trendlab_spec::GbdtConfig;
+
+    pub fn gbdt(config: &GbdtConfig) -> &dyn Forecaster {
+        Gbdt::ref_cast(config)
+    }
+}
+
+/// Stands in for the tree family in a build without it.
+#[cfg(not(feature = "gbdt"))]
+mod trees {
+    use trendlab_models::{FoldInput, Forecaster, ModelError, SeriesOutcome};
+    use trendlab_spec::GbdtConfig;
+
+    struct WithoutTrees;
+
+    impl Forecaster for WithoutTrees {
+        fn forecast(&self, _: &FoldInput<'_>) -> Result<Vec<SeriesOutcome>, ModelError> {
+            Err(ModelError::Unfit(
+                "this build has no gbdt family (trendlab-engine without its `gbdt` feature)".into(),
+            ))
+        }
+    }
+
+    pub fn gbdt(_: &GbdtConfig) -> &'static dyn Forecaster {
+        &WithoutTrees
     }
 }
 

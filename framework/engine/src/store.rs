@@ -60,6 +60,10 @@ pub struct RunRecord {
     /// selection window they were learned on, dropped members.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ensemble: Option<trendlab_models::ensemble::CombinationLog>,
+    /// A tree model's gain importance per feature (shares summing to one),
+    /// largest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub importance: Vec<(String, f64)>,
 }
 
 /// One series a model could not forecast.

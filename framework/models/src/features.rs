@@ -20,6 +20,12 @@ pub struct FeatureSet {
     pub lags: Vec<usize>,
     pub rolling: Vec<(usize, RollingStat)>,
     pub calendar: Vec<CalendarFeature>,
+    /// Statistics over every value up to the origin.
+    pub expanding: Vec<RollingStat>,
+    /// (season, seasons): the mean of the same position in the last seasons.
+    pub seasonal_rolling: Vec<(usize, usize)>,
+    /// Smoothing weights of exponentially weighted means.
+    pub ewm: Vec<f64>,
     /// Past-only covariates, by name (`SeriesHistory::past` order).
     pub past: Vec<String>,
     /// Known-in-advance covariates, by name (`SeriesHistory::future` order).
@@ -33,6 +39,9 @@ impl Default for FeatureSet {
             lags: vec![],
             rolling: vec![],
             calendar: vec![],
+            expanding: vec![],
+            seasonal_rolling: vec![],
+            ewm: vec![],
             past: vec![],
             future: vec![],
             frequency: Frequency::Daily,
@@ -52,6 +61,13 @@ impl FeatureSet {
                 .flat_map(|r| r.stats.iter().map(|s| (r.window, *s)))
                 .collect(),
             calendar: spec.calendar.clone(),
+            expanding: spec.expanding.clone(),
+            seasonal_rolling: spec
+                .seasonal_rolling
+                .iter()
+                .flat_map(|r| r.windows.iter().map(|k| (r.season, *k)))
+                .collect(),
+            ewm: spec.ewm.clone(),
             past: used.iter().filter(|c| !spec.future.contains(c)).cloned().collect(),
             future: spec.future.clone(),
             frequency,
@@ -66,6 +82,13 @@ impl FeatureSet {
                 .iter()
                 .map(|(w, s)| format!("rolling_{s:?}_{w}").to_lowercase()),
         );
+        names.extend(self.expanding.iter().map(|s| format!("expanding_{s:?}").to_lowercase()));
+        names.extend(
+            self.seasonal_rolling
+                .iter()
+                .map(|(s, k)| format!("seasonal_mean_{s}x{k}")),
+        );
+        names.extend(self.ewm.iter().map(|a| format!("ewm_{a}")));
         for c in &self.calendar {
             let name = format!("{c:?}").to_lowercase();
             match c {
@@ -88,6 +111,8 @@ impl FeatureSet {
             .iter()
             .copied()
             .chain(self.rolling.iter().map(|r| r.0))
+            .chain(self.seasonal_rolling.iter().map(|(s, k)| s * k))
+            .chain((!self.expanding.is_empty() || !self.ewm.is_empty()).then_some(1))
             .max()
             .unwrap_or(0)
     }
@@ -114,11 +139,49 @@ impl FeatureSet {
         for &(w, stat) in &self.rolling {
             out.push(rolling(&known[known.len() - w..], stat));
         }
+        for &stat in &self.expanding {
+            out.push(rolling(known, stat));
+        }
+        for &(season, seasons) in &self.seasonal_rolling {
+            out.push(seasonal_mean(known, t, season, seasons));
+        }
+        for &alpha in &self.ewm {
+            out.push(ewm(known, alpha));
+        }
         self.calendar_at(s.history.dates[t], out);
         let last_observed = origin.min(s.history.train_len() - 1);
         out.extend(s.past.iter().map(|c| c[last_observed]));
         out.extend(s.future.iter().map(|c| c[t]));
     }
+}
+
+/// The mean of the values at t − j·season (j ≥ 1) among `known`, the
+/// `seasons` latest of them; the last known value if none is known.
+fn seasonal_mean(known: &[f64], t: usize, season: usize, seasons: usize) -> f64 {
+    let origin = known.len() - 1;
+    let first = (t - origin).div_ceil(season).max(1);
+    let values: Vec<f64> = (first..first + seasons)
+        .filter_map(|j| t.checked_sub(j * season))
+        .map(|i| known[i])
+        .collect();
+    if values.is_empty() {
+        known[origin]
+    } else {
+        values.iter().sum::<f64>() / values.len() as f64
+    }
+}
+
+/// The exponentially weighted mean at the last of `known` with weight
+/// `alpha` on the newest value, started from the oldest value it reaches
+/// (weights below 1e-8 of the newest's dropped).
+fn ewm(known: &[f64], alpha: f64) -> f64 {
+    let reach = if alpha >= 1.0 {
+        1
+    } else {
+        ((1e-8f64).ln() / (1.0 - alpha).ln()).ceil() as usize + 1
+    };
+    let window = &known[known.len().saturating_sub(reach)..];
+    window[1..].iter().fold(window[0], |m, v| alpha * v + (1.0 - alpha) * m)
 }
 
 fn rolling(window: &[f64], stat: RollingStat) -> f64 {
@@ -129,6 +192,25 @@ fn rolling(window: &[f64], stat: RollingStat) -> f64 {
         RollingStat::Std => (window.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt(),
         RollingStat::Min => window.iter().copied().fold(f64::INFINITY, f64::min),
         RollingStat::Max => window.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    }
+}
+
+#[cfg(test)]
+mod window_tests {
+    use super::{ewm, seasonal_mean};
+
+    #[test]
+    fn seasonal_means_and_exponential_weights_by_hand() {
+        // Period 3, values 1..=9 known (origin 8): target 9 reads 6 (j = 1) and 3 (j = 2).
+        let known: Vec<f64> = (1..=9).map(f64::from).collect();
+        assert_eq!(seasonal_mean(&known, 9, 3, 2), (7.0 + 4.0) / 2.0);
+        // Target 10, two steps past the origin: j starts at 1 still (10 − 3 = 7 <= 8).
+        assert_eq!(seasonal_mean(&known, 10, 3, 1), 8.0);
+        // Target 12 with season 2: 12 − 2 = 10 is not known, so j starts at 2 (value at 8).
+        assert_eq!(seasonal_mean(&known, 12, 2, 2), (9.0 + 7.0) / 2.0);
+        // α = 0.5 from 1: 1 → 1.5 → 2.25.
+        assert_eq!(ewm(&[1.0, 2.0, 3.0], 0.5), 2.25);
+        assert_eq!(ewm(&[1.0, 2.0, 3.0], 1.0), 3.0);
     }
 }
 
@@ -278,6 +360,47 @@ impl PreparedSeries<'_> {
     }
 }
 
+/// Forecasts one series `input.horizon` steps past its training data, in
+/// its original units: `model(k, row)` is the model of horizon step k + 1
+/// (the one-step model, k = 0, for `Recursive`, whose forecasts are fed
+/// back as lags) on that step's feature row.
+pub fn forecast_steps(
+    strategy: trendlab_spec::Strategy,
+    s: &mut PreparedSeries<'_>,
+    input: &crate::FoldInput<'_>,
+    mut model: impl FnMut(usize, &[f64]) -> f64,
+) -> Result<Vec<f64>, ModelError> {
+    let n = s.history.train_len();
+    let mut row = Vec::with_capacity(input.features.width());
+    let mut out = Vec::with_capacity(input.horizon);
+    for h in 0..input.horizon {
+        let t = n + h;
+        row.clear();
+        let value = match strategy {
+            trendlab_spec::Strategy::Recursive => {
+                input.features.row(s, t, t - 1, &mut row);
+                let v = model(0, &row);
+                s.y.push(v);
+                v
+            }
+            trendlab_spec::Strategy::Direct => {
+                input.features.row(s, t, n - 1, &mut row);
+                model(h, &row)
+            }
+        };
+        let value = s.scaler.invert(value);
+        if !value.is_finite() {
+            return Err(ModelError::Numerical(format!(
+                "forecast {} of series `{}` is not finite",
+                h + 1,
+                s.history.id
+            )));
+        }
+        out.push(value);
+    }
+    Ok(out)
+}
+
 /// Calls `visit(row, target)` for every training row of `s` for a model of
 /// horizon step `step` (origin `t - step`), in time order.
 pub fn training_rows(features: &FeatureSet, s: &PreparedSeries<'_>, step: usize, mut visit: impl FnMut(&[f64], f64)) {
@@ -316,6 +439,7 @@ mod tests {
             past: vec!["price".into()],
             future: vec!["promo".into()],
             frequency: Frequency::Daily,
+            ..FeatureSet::default()
         };
         assert_eq!(features.warmup(), 3);
         assert_eq!(features.width(), 8);

@@ -194,6 +194,9 @@ pub trait FitObserver: Sync {
     fn trained(&self, _log: TrainingLog) {}
     /// Once, when an ensemble has combined its members.
     fn combined(&self, _log: &ensemble::CombinationLog) {}
+    /// Once, when a tree model has fitted: gain importance per feature
+    /// (shares summing to one), largest first.
+    fn importance(&self, _gains: &[(String, f64)]) {}
     /// Once, when a family that saves its fit has fitted (not when it
     /// forecast from [`FamilyContext::fitted`]).
     fn fitted(&self, _state: FittedState) {}

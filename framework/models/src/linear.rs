@@ -3,7 +3,7 @@
 //! series. Multi-step forecasts are recursive (one one-step model, forecasts
 //! fed back as lags) or direct (one model per horizon step).
 
-use crate::features::{PreparedSeries, training_rows};
+use crate::features::{PreparedSeries, forecast_steps, training_rows};
 use crate::ridge::{NormalEquations, Ridge};
 use crate::{FoldInput, Forecaster, ModelError, SeriesForecast, SeriesOutcome};
 use trendlab_spec::Strategy;
@@ -67,7 +67,8 @@ impl Forecaster for LinearConfig {
                     }
                     fitted.series.insert(s.history.id.to_string(), state);
                 }
-                predict(self.strategy, &models, &mut s, input).map(SeriesForecast::from)
+                forecast_steps(self.strategy, &mut s, input, |step, row| models[step].predict(row))
+                    .map(SeriesForecast::from)
             })
             .collect();
         if saved.is_none() {
@@ -87,44 +88,6 @@ fn fit(alpha: f64, group: &[&PreparedSeries<'_>], step: usize, input: &FoldInput
         training_rows(input.features, s, step, |x, y| equations.add(x, y));
     }
     equations.solve(alpha)
-}
-
-/// Forecasts one series and returns them in the original units.
-fn predict(
-    strategy: Strategy,
-    models: &[Ridge],
-    s: &mut PreparedSeries<'_>,
-    input: &FoldInput<'_>,
-) -> Result<Vec<f64>, ModelError> {
-    let n = s.history.train_len();
-    let mut row = Vec::with_capacity(input.features.width());
-    let mut out = Vec::with_capacity(input.horizon);
-    for h in 0..input.horizon {
-        let t = n + h;
-        row.clear();
-        let value = match strategy {
-            Strategy::Recursive => {
-                input.features.row(s, t, t - 1, &mut row);
-                let v = models[0].predict(&row);
-                s.y.push(v);
-                v
-            }
-            Strategy::Direct => {
-                input.features.row(s, t, n - 1, &mut row);
-                models[h].predict(&row)
-            }
-        };
-        let value = s.scaler.invert(value);
-        if !value.is_finite() {
-            return Err(ModelError::Numerical(format!(
-                "forecast {} of series `{}` is not finite",
-                h + 1,
-                s.history.id
-            )));
-        }
-        out.push(value);
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

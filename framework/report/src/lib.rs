@@ -102,6 +102,7 @@ struct Page<'a> {
     explorer: Option<explorer::ExplorerSummary>,
     sensitivity: Vec<sensitivity::Sensitivity>,
     training: Vec<runs::TrainingCurves>,
+    importance: Vec<runs::Importance>,
     runs: Vec<runs::ConfigRuns>,
     /// The charts' data, escaped for a `<script type="application/json">`.
     chart_data: String,
@@ -138,7 +139,11 @@ pub fn render_index(input: &ReportInput<'_>) -> Result<String, ReportError> {
     let scores = input.prepared.experiment.scores();
     let explorer = explorer::Explorer::build(input)?;
     let sensitivity = sensitivity::Sensitivity::of_plan(input.plan, input.board);
-    let (training, runs) = runs::gather(input)?;
+    let runs::Gathered {
+        training,
+        importance,
+        runs,
+    } = runs::gather(input)?;
     let chart_data = assets::script_json(&ChartData {
         explorer: explorer.as_ref(),
         forecast_totals: input.forecast.map(|f| ForecastTotals::of(f, input.prepared)),
@@ -154,6 +159,7 @@ pub fn render_index(input: &ReportInput<'_>) -> Result<String, ReportError> {
         explorer: explorer.as_ref().map(explorer::Explorer::summary),
         sensitivity,
         training,
+        importance,
         runs,
         chart_data,
         assets: assets::Assets::inlined(),

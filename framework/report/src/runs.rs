@@ -1,6 +1,7 @@
 //! Per-run facts from the run store: the training curves of trained
-//! families (loss per epoch, per fold) and the details of every
-//! configuration's runs (parameters, status, timings, device).
+//! families (loss per epoch, per fold), tree models' feature importance,
+//! and the details of every configuration's runs (parameters, status,
+//! timings, device).
 
 use crate::{ReportError, ReportInput};
 use serde::Serialize;
@@ -23,6 +24,39 @@ pub struct FoldCurve {
     /// The epoch (1-based) whose weights forecast.
     pub best_epoch: usize,
     pub stopped_early: bool,
+}
+
+/// A tree model's gain importance per feature, averaged over its folds
+/// (shares summing to one), largest first.
+#[derive(Debug, Clone, Serialize)]
+pub struct Importance {
+    pub label: String,
+    pub features: Vec<(String, f64)>,
+}
+
+impl Importance {
+    fn averaged(label: &str, folds: &[Vec<(String, f64)>]) -> Option<Importance> {
+        if folds.is_empty() {
+            return None;
+        }
+        let mut totals: std::collections::BTreeMap<&str, f64> = std::collections::BTreeMap::new();
+        for (name, share) in folds.iter().flatten() {
+            *totals.entry(name).or_default() += share / folds.len() as f64;
+        }
+        let mut features: Vec<(String, f64)> = totals.into_iter().map(|(n, s)| (n.to_string(), s)).collect();
+        features.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Some(Importance {
+            label: label.to_string(),
+            features,
+        })
+    }
+}
+
+/// What [`gather`] finds.
+pub struct Gathered {
+    pub training: Vec<TrainingCurves>,
+    pub importance: Vec<Importance>,
+    pub runs: Vec<ConfigRuns>,
 }
 
 /// One configuration and its backtest runs.
@@ -69,10 +103,12 @@ impl RunDetails {
     }
 }
 
-/// The training curves of every trained configuration and the run details
-/// of every configuration, in leaderboard order.
-pub fn gather(input: &ReportInput<'_>) -> Result<(Vec<TrainingCurves>, Vec<ConfigRuns>), ReportError> {
+/// The training curves of every trained configuration, the importance of
+/// every tree model and the run details of every configuration, in
+/// leaderboard order.
+pub fn gather(input: &ReportInput<'_>) -> Result<Gathered, ReportError> {
     let mut curves = Vec::new();
+    let mut importance = Vec::new();
     let mut details = Vec::new();
     for row in &input.board.rows {
         let Some(c) = input.config_of(row) else {
@@ -82,9 +118,13 @@ pub fn gather(input: &ReportInput<'_>) -> Result<(Vec<TrainingCurves>, Vec<Confi
         let mut runs = Vec::new();
         let mut folds = Vec::new();
         let mut device = None;
+        let mut gains = Vec::new();
         for run in input.plan.runs_of(c) {
             let record = input.store.record(&run.id)?;
             runs.push(RunDetails::of(&run.id, run.fold, record.as_ref()));
+            if let Some(r) = record.as_ref().filter(|r| !r.importance.is_empty()) {
+                gains.push(r.importance.clone());
+            }
             if let Some(log) = record.and_then(|r| r.training) {
                 device.get_or_insert_with(|| log.device.clone());
                 folds.push(FoldCurve {
@@ -96,6 +136,7 @@ pub fn gather(input: &ReportInput<'_>) -> Result<(Vec<TrainingCurves>, Vec<Confi
                 });
             }
         }
+        importance.extend(Importance::averaged(&row.label, &gains));
         if !folds.is_empty() {
             curves.push(TrainingCurves {
                 label: row.label.clone(),
@@ -112,5 +153,9 @@ pub fn gather(input: &ReportInput<'_>) -> Result<(Vec<TrainingCurves>, Vec<Confi
             });
         }
     }
-    Ok((curves, details))
+    Ok(Gathered {
+        training: curves,
+        importance,
+        runs: details,
+    })
 }

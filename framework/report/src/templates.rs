@@ -13,7 +13,7 @@ macro_rules! templates {
     };
 }
 
-const TEMPLATES: [(&str, &str); 13] = templates![
+const TEMPLATES: [(&str, &str); 14] = templates![
     "base.html",
     "index.html",
     "sections/header.html",
@@ -22,6 +22,7 @@ const TEMPLATES: [(&str, &str); 13] = templates![
     "sections/explorer.html",
     "sections/sensitivity.html",
     "sections/training.html",
+    "sections/importance.html",
     "sections/ensembles.html",
     "sections/runs.html",
     "sections/failures.html",

@@ -94,6 +94,7 @@ macro_rules! as_family {
             FamilySpec::Drift(c) => c,
             FamilySpec::Linear(c) => c,
             FamilySpec::Arima(c) => c,
+            FamilySpec::Gbdt(c) => c,
             FamilySpec::Ets(c) => c,
             FamilySpec::Theta(c) => c,
             FamilySpec::Croston(c) => c,

@@ -6,6 +6,7 @@
 use crate::bert_fusion::BertFusionConfig;
 use crate::capabilities::{Capabilities, CheckContext, Family, Intervals, univariate_with_intervals};
 use crate::ensemble::EnsembleConfig;
+use crate::gbdt::GbdtConfig;
 use crate::intermittent::{AdidaConfig, CrostonConfig, ImapaConfig, TsbConfig};
 use crate::statistical::{EtsConfig, ThetaConfig};
 use schemars::JsonSchema;
@@ -28,6 +29,8 @@ pub enum FamilySpec {
     Linear(LinearConfig),
     /// Seasonal ARIMA by exact maximum likelihood.
     Arima(ArimaConfig),
+    /// A global gradient-boosted tree model on the `[features]`.
+    Gbdt(GbdtConfig),
     /// Exponential smoothing state-space models (AutoETS with `Z` letters).
     Ets(EtsConfig),
     /// Standard, optimised and dynamic Theta methods (AutoTheta by default).

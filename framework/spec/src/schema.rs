@@ -144,11 +144,31 @@ pub struct FeaturesSection {
     pub rolling: Vec<RollingSpec>,
     #[serde(default)]
     pub calendar: Vec<CalendarFeature>,
+    /// Statistics over every value up to the origin (e.g. `["mean"]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expanding: Vec<RollingStat>,
+    /// Means of the same position in the last `windows` seasons (the mean of
+    /// the last 4 Mondays: `{ season = 7, windows = [4] }`), values up to
+    /// the origin only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seasonal_rolling: Vec<SeasonalRollingSpec>,
+    /// Exponentially weighted means up to the origin, one per smoothing
+    /// weight α in (0, 1] (weights below 1e-8 of the newest's are dropped).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ewm: Vec<f64>,
     /// Covariates used as features (default: all of `data.covariates`).
     pub covariates: Option<Vec<String>>,
     /// Covariates known in advance (used at the target date, not lagged).
     #[serde(default)]
     pub future: Vec<String>,
+}
+
+/// Means of the same position in the last `windows` seasons of `season` periods.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeasonalRollingSpec {
+    pub season: usize,
+    pub windows: Vec<usize>,
 }
 
 /// One rolling window and its statistics, over past values only.

@@ -194,6 +194,23 @@ impl Checker<'_> {
                 self.at(path.key("stats"), "list at least one of mean, std, min, max");
             }
         }
+        for (i, r) in f.seasonal_rolling.iter().enumerate() {
+            let path = KeyPath::from(["features", "seasonal_rolling"]).index(i);
+            if r.season == 0 {
+                self.at(path.clone().key("season"), "season must be at least 1");
+            }
+            if r.windows.is_empty() || r.windows.contains(&0) {
+                self.at(path.key("windows"), "list numbers of seasons, each at least 1");
+            }
+        }
+        for (i, alpha) in f.ewm.iter().enumerate() {
+            if !(*alpha > 0.0 && *alpha <= 1.0) {
+                self.at(
+                    KeyPath::from(["features", "ewm"]).index(i),
+                    format!("an exponential weight must be in (0, 1], got {alpha}"),
+                );
+            }
+        }
         let declared: Vec<&str> = doc.data.covariates.iter().map(String::as_str).collect();
         let lists = [
             ("covariates", f.covariates.as_deref().unwrap_or(&[])),
