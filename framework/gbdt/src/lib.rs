@@ -7,7 +7,7 @@
 //! number of threads). Gain importance per feature is reported to the run
 //! (`importance` in run.json, and the report).
 
-use hessboost::config::GrowPolicy;
+use hessboost::config::{GrowPolicy, LeafEstimation};
 use hessboost::model::{BoostedModel, ImportanceType};
 use hessboost::objective::{Quantiles, Tweedie};
 use hessboost::prelude::*;
@@ -41,8 +41,16 @@ impl Gbdt {
                 Objective::Quantile(Quantiles::new([c.quantile]).map_err(|e| failed("set up", e))?)
             }
         };
+        // The quantile and absolute losses have no useful Hessian: their
+        // leaves take the exact quantile of the residuals they hold, as
+        // LightGBM renews them.
+        let leaves = match c.objective {
+            GbdtObjective::Quantile | GbdtObjective::Absolute => LeafEstimation::Exact,
+            _ => LeafEstimation::Newton,
+        };
         TrainingParams::builder()
             .objective(objective)
+            .leaf_estimation(leaves)
             .tree_method(TreeMethod::Hist)
             .grow_policy(GrowPolicy::LossGuide)
             .unlimited_depth()
