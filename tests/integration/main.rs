@@ -18,6 +18,7 @@ mod bert_fusion;
 mod bert_minilm;
 #[cfg(feature = "service-tests")]
 mod browser;
+mod categorical;
 mod cli;
 #[cfg(feature = "service-tests")]
 mod cluster_services;

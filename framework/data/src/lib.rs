@@ -4,6 +4,7 @@
 //!
 //! Every error names the file, and the line where one is to blame.
 
+mod categorical;
 mod error;
 mod future;
 mod long;
@@ -27,6 +28,10 @@ pub struct Panel {
     pub covariate_names: Vec<String>,
     /// Names of the per-series attribute columns, in `Series::statics` order.
     pub static_names: Vec<String>,
+    /// The covariates made from `[data] events` (known in advance).
+    pub event_covariates: Vec<String>,
+    /// The covariates made from `[data] static` (constant within a series).
+    pub static_covariates: Vec<String>,
     pub source: PathBuf,
     /// BLAKE3 of the file's bytes and of the options it was read with (not
     /// of its path: moving a file does not invalidate its runs).

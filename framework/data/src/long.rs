@@ -3,6 +3,7 @@
 //! come in date order; duplicate dates, off-frequency dates, bad numbers and
 //! (unless `fill = "zero"`) gaps are errors naming the line.
 
+use crate::categorical::Interner;
 use crate::reader::{
     DATE_FORMATS, RecordStart, cell_str, check_span, column_indexes, csv_error, date_as_read, open, parse_date,
     parse_number,
@@ -21,6 +22,10 @@ pub(crate) struct LongLayout {
     pub(crate) text: Option<String>,
     pub(crate) numeric: Vec<String>,
     pub(crate) statics: Vec<String>,
+    /// `[data] events`: categorical columns read after the numeric ones.
+    pub(crate) events: Vec<String>,
+    /// `[data] static`: the statics that become model inputs.
+    pub(crate) model_statics: Vec<String>,
     pub(crate) frequency: Frequency,
     pub(crate) fill: FillPolicy,
 }
@@ -42,6 +47,7 @@ impl LongLayout {
             .flat_map(|w| &w.levels)
             .flat_map(|l| l.split('+'))
             .map(str::trim)
+            .chain(data.statics.iter().map(String::as_str))
         {
             if !statics.iter().any(|s| s == col) {
                 statics.push(col.to_string());
@@ -54,6 +60,8 @@ impl LongLayout {
             text: data.text.clone(),
             numeric,
             statics,
+            events: data.events.clone(),
+            model_statics: data.statics.clone(),
             frequency: experiment.frequency,
             fill: data.fill,
         }
@@ -82,6 +90,22 @@ impl LongLayout {
     }
 }
 
+/// The event columns while rows are read: their indexes and values seen.
+struct EventColumns {
+    columns: Vec<usize>,
+    values: Vec<Interner>,
+    /// Where their codes start among a series' covariates.
+    offset: usize,
+}
+
+impl EventColumns {
+    fn push_codes(&mut self, record: &csv::ByteRecord, covariates: &mut [Vec<f64>]) {
+        for ((k, &c), values) in self.columns.iter().enumerate().zip(&mut self.values) {
+            covariates[self.offset + k].push(values.code(record.get(c).unwrap_or_default()));
+        }
+    }
+}
+
 /// A series while its rows are being read.
 struct Pending {
     series: Series,
@@ -99,6 +123,7 @@ fn add_future_row(
     date: NaiveDate,
     record: &csv::ByteRecord,
     numeric_cols: &[usize],
+    events: &mut EventColumns,
     layout: &LongLayout,
     start: RecordStart,
     path: &Path,
@@ -126,6 +151,7 @@ fn add_future_row(
         };
         p.series.future.covariates[k].push(value);
     }
+    events.push_codes(record, &mut p.series.future.covariates);
     p.series.future.dates.push(date);
     p.future_starts.push(start);
     Ok(())
@@ -144,6 +170,12 @@ pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError>
     };
     let numeric_cols = column_indexes(path, &header, &layout.numeric)?;
     let static_cols = column_indexes(path, &header, &layout.statics)?;
+    let mut events = EventColumns {
+        columns: column_indexes(path, &header, &layout.events)?,
+        values: vec![Interner::default(); layout.events.len()],
+        offset: numeric_cols.len(),
+    };
+    let width = numeric_cols.len() + layout.events.len();
 
     let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
     let mut pending: Vec<Pending> = Vec::new();
@@ -170,11 +202,11 @@ pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError>
                     text: text_col.map(|c| cell_str(cell(c))).filter(|t| !t.is_empty()),
                     dates: Vec::new(),
                     target: Vec::new(),
-                    covariates: vec![Vec::new(); numeric_cols.len()],
+                    covariates: vec![Vec::new(); width],
                     statics: static_cols.iter().map(|&c| cell_str(cell(c))).collect(),
                     future: FutureRows {
                         dates: Vec::new(),
-                        covariates: vec![Vec::new(); numeric_cols.len()],
+                        covariates: vec![Vec::new(); width],
                     },
                 },
                 starts: Vec::new(),
@@ -184,7 +216,7 @@ pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError>
         });
         let p = &mut pending[slot];
         let Some(target) = target else {
-            add_future_row(p, date, &record, &numeric_cols, layout, start, path)?;
+            add_future_row(p, date, &record, &numeric_cols, &mut events, layout, start, path)?;
             continue;
         };
         if let Some(&future) = p.series.future.dates.first() {
@@ -215,7 +247,7 @@ pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError>
         for (k, &c) in static_cols.iter().enumerate() {
             if cell(c).trim_ascii() != p.series.statics[k].as_bytes() {
                 return Err(err(format!(
-                    "`{}` changes within series `{}` (`{}` here, `{}` before); hierarchy columns must be constant per series",
+                    "`{}` changes within series `{}` (`{}` here, `{}` before); static and hierarchy columns must be constant per series",
                     layout.statics[k],
                     p.series.id,
                     cell_str(cell(c)),
@@ -226,6 +258,7 @@ pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError>
         for (k, &c) in numeric_cols.iter().enumerate() {
             p.series.covariates[k].push(parse_number(cell(c), &layout.numeric[k]).map_err(&err)?);
         }
+        events.push_codes(&record, &mut p.series.covariates);
         p.series.dates.push(date);
         p.series.target.push(target);
         p.starts.push(start);
@@ -233,20 +266,71 @@ pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError>
     if pending.is_empty() {
         return Err(DataError::file(path, "no data rows"));
     }
-    let series = pending
+    let mut series = pending
         .into_iter()
         .map(|p| fill_gaps(p, layout, path))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut covariate_names = layout.numeric.clone();
+    let event_covariates = expand_events(&mut series, &events, layout);
+    covariate_names.extend(event_covariates.iter().cloned());
+    let static_covariates = expand_statics(&mut series, layout);
+    covariate_names.extend(static_covariates.iter().cloned());
     Ok(Panel {
         frequency: layout.frequency,
         series,
-        covariate_names: layout.numeric.clone(),
+        covariate_names,
+        event_covariates,
+        static_covariates,
         static_names: layout.statics.clone(),
         source: path.to_path_buf(),
         fingerprint: String::new(),
         rows_read,
         nonnegative: false,
     })
+}
+
+/// Replaces the event columns' codes among each series' covariates (and
+/// future rows') by their model columns; returns those columns' names.
+fn expand_events(series: &mut [Series], events: &EventColumns, layout: &LongLayout) -> Vec<String> {
+    let encodings: Vec<_> = events
+        .values
+        .iter()
+        .zip(&layout.events)
+        .map(|(values, name)| values.encoding(name))
+        .collect();
+    for s in series.iter_mut() {
+        for covariates in [&mut s.covariates, &mut s.future.covariates] {
+            let codes = covariates.split_off(events.offset);
+            for (e, codes) in encodings.iter().zip(&codes) {
+                covariates.extend(e.expand(codes));
+            }
+        }
+    }
+    encodings.into_iter().flat_map(|e| e.names).collect()
+}
+
+/// Appends the `[data] static` columns' model columns, constant over each
+/// series' periods and future rows; returns their names.
+fn expand_statics(series: &mut [Series], layout: &LongLayout) -> Vec<String> {
+    let mut names = Vec::new();
+    for column in &layout.model_statics {
+        let k = layout
+            .statics
+            .iter()
+            .position(|s| s == column)
+            .expect("model statics are statics");
+        let mut values = Interner::default();
+        let codes: Vec<f64> = series.iter().map(|s| values.code(s.statics[k].as_bytes())).collect();
+        let encoding = values.encoding(column);
+        for (s, code) in series.iter_mut().zip(codes) {
+            let row = &encoding.rows[code as usize];
+            let (n, future) = (s.len(), s.future.dates.len());
+            s.covariates.extend(row.iter().map(|v| vec![*v; n]));
+            s.future.covariates.extend(row.iter().map(|v| vec![*v; future]));
+        }
+        names.extend(encoding.names);
+    }
+    names
 }
 
 /// Checks that consecutive dates are one period apart; fills gaps with zeros

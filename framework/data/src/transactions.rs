@@ -103,6 +103,8 @@ pub fn aggregate(path: &Path, spec: &AggregateSection, frequency: Frequency) -> 
         .map(|(id, totals)| to_series(path, id, totals, frequency, last))
         .collect::<Result<_, _>>()?;
     Ok(Panel {
+        event_covariates: Vec::new(),
+        static_covariates: Vec::new(),
         frequency,
         series,
         covariate_names: Vec::new(),

@@ -71,11 +71,18 @@ pub fn future_fold(prepared: &Prepared, horizon: usize) -> Result<FutureFold, Fu
         let dates: Vec<chrono::NaiveDate> = (1..=horizon).map(|h| frequency.advance(last, h)).collect();
         for (k, column) in s.covariates.iter_mut().enumerate() {
             let given = s.future.covariates.get(k);
+            // A `[data] static` column is known: the series' own value.
+            let fixed = prepared
+                .panel
+                .static_covariates
+                .contains(&prepared.panel.covariate_names[k]);
+            let constant = column.last().copied().filter(|_| fixed);
             for (j, date) in dates.iter().enumerate() {
                 let value = given
                     .filter(|_| s.future.dates.get(j) == Some(date))
                     .and_then(|values| values.get(j).copied())
-                    .filter(|v| v.is_finite());
+                    .filter(|v| v.is_finite())
+                    .or(constant);
                 match value {
                     Some(v) => column.push(v),
                     None if known.contains(&k) => {
@@ -117,6 +124,11 @@ pub fn use_future_values(prepared: &mut Prepared, values: &trendlab_data::Future
     };
     let frequency = prepared.panel.frequency;
     let dates: Vec<chrono::NaiveDate> = (1..=horizon).map(|h| frequency.advance(last, h)).collect();
+    // The file holds the `[data] covariates` (the first columns); events
+    // come from the data's own future rows, static columns are constant.
+    let constant: Vec<bool> = (prepared.panel.covariate_names.iter())
+        .map(|name| prepared.panel.static_covariates.contains(name))
+        .collect();
     for s in &mut prepared.panel.series {
         let Some(given) = values.get(&s.id) else {
             continue;
@@ -127,9 +139,13 @@ pub fn use_future_values(prepared: &mut Prepared, values: &trendlab_data::Future
                 dates
                     .iter()
                     .map(|date| {
-                        let from_file = given.get(date).map(|row| row[k]).filter(|v| v.is_finite());
+                        let from_file = given
+                            .get(date)
+                            .and_then(|row| row.get(k).copied())
+                            .filter(|v| v.is_finite());
                         let from_data = own.dates.iter().position(|d| d == date).map(|j| own.covariates[k][j]);
-                        from_file.or(from_data).unwrap_or(f64::NAN)
+                        let fixed = constant[k].then(|| s.covariates[k].last().copied()).flatten();
+                        from_file.or(from_data).or(fixed).unwrap_or(f64::NAN)
                     })
                     .collect()
             })

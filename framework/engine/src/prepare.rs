@@ -68,7 +68,8 @@ pub fn prepare(spec_path: &Path) -> Result<Prepared, PrepareError> {
         return Err(invalid(vec![too_long]));
     }
     let data_covariates = &experiment.document.data.covariates;
-    let features = FeatureSet::from_spec(&experiment.document.features, data_covariates, panel.frequency);
+    let features = FeatureSet::from_spec(&experiment.document.features, data_covariates, panel.frequency)
+        .with_known(&panel.event_covariates, &panel.static_covariates);
     Ok(Prepared {
         experiment,
         panel,

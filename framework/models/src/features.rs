@@ -30,6 +30,9 @@ pub struct FeatureSet {
     pub past: Vec<String>,
     /// Known-in-advance covariates, by name (`SeriesHistory::future` order).
     pub future: Vec<String>,
+    /// Those of `future` constant within each series (made from `[data]
+    /// static`): inputs of models across series, not regressors of one.
+    pub statics: Vec<String>,
     pub frequency: Frequency,
 }
 
@@ -44,6 +47,7 @@ impl Default for FeatureSet {
             ewm: vec![],
             past: vec![],
             future: vec![],
+            statics: vec![],
             frequency: Frequency::Daily,
         }
     }
@@ -70,8 +74,28 @@ impl FeatureSet {
             ewm: spec.ewm.clone(),
             past: used.iter().filter(|c| !spec.future.contains(c)).cloned().collect(),
             future: spec.future.clone(),
+            statics: Vec::new(),
             frequency,
         }
+    }
+
+    /// With the covariates the data made from `[data] events` and `[data]
+    /// static` (known in advance, after the spec's own).
+    pub fn with_known(mut self, events: &[String], statics: &[String]) -> Self {
+        self.future.extend(events.iter().chain(statics).cloned());
+        self.statics = statics.to_vec();
+        self
+    }
+
+    /// The known-in-advance covariates of `s` that vary within a series
+    /// (regressors of a per-series model such as ARIMAX).
+    pub fn varying_future<'a>(&self, s: &crate::SeriesHistory<'a>) -> Vec<&'a [f64]> {
+        s.future
+            .iter()
+            .zip(&self.future)
+            .filter(|(_, name)| !self.statics.contains(name))
+            .map(|(c, _)| *c)
+            .collect()
     }
 
     /// Column names, in row order.

@@ -180,6 +180,28 @@ impl FamilySpec {
     }
 }
 
+/// `Family` for configs whose parameters need no check (if any), on the
+/// CPU, without epochs: `unchecked_family!(capabilities; Config, ...)`.
+macro_rules! unchecked_family {
+    ($capabilities:expr; $($config:ty),*) => {$(
+        impl $crate::capabilities::Family for $config {
+            fn capabilities(&self) -> $crate::capabilities::Capabilities {
+                $capabilities
+            }
+            fn check(&self, _: &$crate::capabilities::CheckContext<'_>) -> Vec<$crate::families::ParamIssue> {
+                Vec::new()
+            }
+            fn device_mut(&mut self) -> Option<&mut $crate::families::ComputeDevice> {
+                None
+            }
+            fn fix_epochs(&mut self, _: usize) -> bool {
+                false
+            }
+        }
+    )*};
+}
+pub(crate) use unchecked_family;
+
 /// A family that forecasts each series from its own history on the CPU,
 /// with its own intervals (the baselines).
 pub(crate) const fn univariate_with_intervals() -> Capabilities {

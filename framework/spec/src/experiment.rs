@@ -143,10 +143,18 @@ impl Experiment {
             .into_iter()
             .filter_map(|(key, col)| optional(["data", key], col))
             .chain(
-                data.covariates
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| (KeyPath::from(["data", "covariates"]).index(i), c.as_str())),
+                [
+                    ("covariates", &data.covariates),
+                    ("static", &data.statics),
+                    ("events", &data.events),
+                ]
+                .into_iter()
+                .flat_map(|(key, columns)| {
+                    columns
+                        .iter()
+                        .enumerate()
+                        .map(move |(i, c)| (KeyPath::from(["data", key]).index(i), c.as_str()))
+                }),
             )
             .collect(),
         };

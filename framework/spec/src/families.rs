@@ -97,28 +97,9 @@ impl FamilySpec {
 #[serde(deny_unknown_fields)]
 pub struct NaiveConfig {}
 
-/// Families without parameters: each series' own history, on the CPU,
-/// with their own intervals.
-macro_rules! parameterless_family {
-    ($($config:ty),*) => {$(
-        impl Family for $config {
-            fn capabilities(&self) -> Capabilities {
-                univariate_with_intervals()
-            }
-            fn check(&self, _: &CheckContext<'_>) -> Vec<ParamIssue> {
-                Vec::new()
-            }
-            fn device_mut(&mut self) -> Option<&mut ComputeDevice> {
-                None
-            }
-            fn fix_epochs(&mut self, _: usize) -> bool {
-                false
-            }
-        }
-    )*};
-}
-
-parameterless_family!(NaiveConfig, DriftConfig);
+// Families without parameters: each series' own history, on the CPU,
+// with their own intervals.
+crate::capabilities::unchecked_family!(univariate_with_intervals(); NaiveConfig, DriftConfig);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -80,24 +80,4 @@ impl Family for TsbConfig {
     }
 }
 
-/// Families whose parameters need no check.
-macro_rules! unchecked_intermittent_family {
-    ($($config:ty),*) => {$(
-        impl Family for $config {
-            fn capabilities(&self) -> Capabilities {
-                univariate_points()
-            }
-            fn check(&self, _: &CheckContext<'_>) -> Vec<ParamIssue> {
-                Vec::new()
-            }
-            fn device_mut(&mut self) -> Option<&mut ComputeDevice> {
-                None
-            }
-            fn fix_epochs(&mut self, _: usize) -> bool {
-                false
-            }
-        }
-    )*};
-}
-
-unchecked_intermittent_family!(CrostonConfig, AdidaConfig, ImapaConfig);
+crate::capabilities::unchecked_family!(univariate_points(); CrostonConfig, AdidaConfig, ImapaConfig);

@@ -77,6 +77,16 @@ pub struct DataSection {
     /// Numeric covariate columns.
     #[serde(default)]
     pub covariates: Vec<String>,
+    /// Columns constant within each series (store, department, category):
+    /// one-hot (or numeric) inputs of the families that learn across series
+    /// (linear, gbdt, lstm); a value that changes within a series is an error.
+    #[serde(rename = "static", default, skip_serializing_if = "Vec::is_empty")]
+    pub statics: Vec<String>,
+    /// Known-in-advance event or flag columns (an event's name, a SNAP day):
+    /// one-hot (or numeric) known-in-advance covariates of every family
+    /// that reads features, ARIMA's regressors with `exogenous = true`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<String>,
     /// What to do with missing dates inside a series.
     #[serde(default)]
     pub fill: FillPolicy,

@@ -128,11 +128,17 @@ impl Checker<'_> {
                         self.error(["data", key].into(), Target::Key, format!("`data.{key}` does not apply with [data.aggregate]; its columns are `sum`, `by` and `time` there"));
                     }
                 }
-                if !data.covariates.is_empty() {
-                    self.at(
-                        ["data", "covariates"],
-                        "covariates are not supported with [data.aggregate]",
-                    );
+                for (key, columns) in [
+                    ("covariates", &data.covariates),
+                    ("static", &data.statics),
+                    ("events", &data.events),
+                ] {
+                    if !columns.is_empty() {
+                        self.at(
+                            ["data", key],
+                            format!("{key} columns are not supported with [data.aggregate]"),
+                        );
+                    }
                 }
                 if let Some(w) = &doc.evaluation.wrmsse {
                     if w.weight.is_some() || !w.levels.is_empty() {
@@ -167,6 +173,29 @@ impl Checker<'_> {
         };
         if frequency.is_none() {
             self.at(["data"], "missing field `frequency` (one of D, W-MON..W-SUN, MS, M)");
+        }
+        for (i, column) in data.events.iter().enumerate() {
+            let elsewhere = if data.covariates.contains(column) {
+                Some("covariates")
+            } else if data.statics.contains(column) {
+                Some("static")
+            } else {
+                None
+            };
+            if let Some(list) = elsewhere {
+                self.at(
+                    KeyPath::from(["data", "events"]).index(i),
+                    format!("`{column}` is in `data.{list}` too: an event column is read as events only"),
+                );
+            }
+        }
+        for (i, column) in data.statics.iter().enumerate() {
+            if data.covariates.contains(column) {
+                self.at(
+                    KeyPath::from(["data", "static"]).index(i),
+                    format!("`{column}` is in `data.covariates` too: a static column is read as static only"),
+                );
+            }
         }
         (data_path, frequency)
     }

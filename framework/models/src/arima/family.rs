@@ -58,9 +58,13 @@ impl Orders {
 
 /// Fits one series: fixed orders, the first fold's choice, or a search.
 fn fit_series(config: &ArimaConfig, s: &SeriesHistory<'_>, input: &FoldInput<'_>) -> Result<ArimaFit, ModelError> {
-    let exogenous: &[&[f64]] = if config.exogenous { &s.future } else { &[] };
+    let exogenous = if config.exogenous {
+        input.features.varying_future(s)
+    } else {
+        Vec::new()
+    };
     if let Some(orders) = Orders::of(config) {
-        return fit(s.target, exogenous, &orders, s.id);
+        return fit(s.target, &exogenous, &orders, s.id);
     }
     let reused = input
         .context
@@ -69,13 +73,13 @@ fn fit_series(config: &ArimaConfig, s: &SeriesHistory<'_>, input: &FoldInput<'_>
         .and_then(|choices| choices.get(s.id))
         .and_then(|value| serde_json::from_value::<Chosen>(value.clone()).ok());
     match reused {
-        Some(chosen) => fit(s.target, exogenous, &chosen.into(), s.id),
+        Some(chosen) => fit(s.target, &exogenous, &chosen.into(), s.id),
         None => {
             let search = Search {
                 season: config.season.unwrap_or(1),
                 approximation: config.approximation,
             };
-            auto_arima(s.target, exogenous, search, s.id)
+            auto_arima(s.target, &exogenous, search, s.id)
         }
     }
 }
@@ -88,10 +92,14 @@ impl Forecaster for ArimaConfig {
             let model = match saved {
                 // A saved fit (`forecast --from`): its model on this data.
                 Some(state) => {
-                    let exogenous: &[&[f64]] = if self.exogenous { &s.future } else { &[] };
+                    let exogenous = if self.exogenous {
+                        input.features.varying_future(s)
+                    } else {
+                        Vec::new()
+                    };
                     state
                         .series_state::<SavedArima>(s.id)?
-                        .refilter(s.target, exogenous, s.id)?
+                        .refilter(s.target, &exogenous, s.id)?
                 }
                 None => {
                     let model = fit_series(self, s, input)?;

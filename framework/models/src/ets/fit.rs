@@ -122,10 +122,48 @@ fn admissible(p: &Smoothing, form: &Form) -> bool {
     let mut poly = vec![phi * (1.0 - alpha - gamma), alpha + beta - alpha * phi + gamma - 1.0];
     poly.extend(std::iter::repeat_n(alpha + beta - alpha * phi, form.period - 2));
     poly.extend([alpha + beta - phi, 1.0]);
-    // Largest root modulus = 1 / smallest root modulus of the reversed polynomial.
-    let reversed: Vec<f64> = poly.iter().rev().copied().collect();
-    let smallest = crate::arima::polynomial::min_root_modulus(&reversed);
-    smallest.is_finite() && 1.0 / smallest <= 1.0 + 1e-10
+    // Without damping (φ = 1) the polynomial always has the root z = 1, on
+    // the boundary the reference admits: divide it out, test the rest.
+    let at_one: f64 = poly.iter().sum();
+    if at_one.abs() < 1e-9 {
+        let mut quotient = vec![0.0; poly.len() - 1];
+        let mut carry = 0.0;
+        for i in (1..poly.len()).rev() {
+            carry += poly[i];
+            quotient[i - 1] = carry;
+        }
+        return roots_within(&quotient, 1.0 + 1e-10);
+    }
+    roots_within(&poly, 1.0 + 1e-10)
+}
+
+/// Whether every root of `c0 + c1 z + … + cd z^d` has modulus below
+/// `radius`: the Schur–Cohn test (the polynomial's reflection coefficients
+/// all inside the unit circle) on the polynomial of z·radius, in O(d²)
+/// with no eigenvalues.
+fn roots_within(poly: &[f64], radius: f64) -> bool {
+    let mut a: Vec<f64> = poly
+        .iter()
+        .enumerate()
+        .map(|(i, c)| c * radius.powi(i as i32))
+        .collect();
+    while a.len() > 1 {
+        let n = a.len() - 1;
+        // Monic, so that the coefficients neither vanish nor overflow.
+        let lead = a[n];
+        if lead == 0.0 || !lead.is_finite() {
+            return false;
+        }
+        a.iter_mut().for_each(|c| *c /= lead);
+        let k = a[0];
+        if k.abs() >= 1.0 {
+            return false;
+        }
+        // (p(z) − k · p*(z)) / z: one degree lower, the same roots inside
+        // the unit circle but one, none leaving it.
+        a = (0..n).map(|i| a[i + 1] - k * a[n - 1 - i]).collect();
+    }
+    true
 }
 
 /// Fits `form` to `y` (at least as many values as parameters + 2);
@@ -202,6 +240,37 @@ mod tests {
             damped,
             period,
         }
+    }
+
+    #[test]
+    fn the_schur_cohn_test_agrees_with_the_roots() {
+        let mut state = 99u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+        };
+        for degree in 1..=9 {
+            for _ in 0..200 {
+                let mut poly: Vec<f64> = (0..degree).map(|_| next() * 0.9).collect();
+                poly.push(1.0);
+                let reversed: Vec<f64> = poly.iter().rev().copied().collect();
+                let largest = 1.0 / crate::arima::polynomial::min_root_modulus(&reversed);
+                if (largest - 1.0).abs() > 1e-6 {
+                    assert_eq!(
+                        roots_within(&poly, 1.0),
+                        largest < 1.0,
+                        "{poly:?}: largest root {largest}"
+                    );
+                }
+            }
+        }
+        // (z − 0.5)(z + 0.8) inside; (z − 1.2) outside; z² + 1 on the circle.
+        assert!(roots_within(&[-0.4, 0.3, 1.0], 1.0));
+        assert!(!roots_within(&[-1.2, 1.0], 1.0));
+        assert!(!roots_within(&[1.0, 0.0, 1.0], 1.0));
+        assert!(roots_within(&[1.0, 0.0, 1.0], 1.0 + 1e-10));
     }
 
     #[test]

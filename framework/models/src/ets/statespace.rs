@@ -101,8 +101,32 @@ impl Form {
         }
     }
 
+    /// The forecast one step ahead of `state` (`forecast` with one step).
+    #[inline]
+    pub fn one_step(&self, state: &State, phi: f64) -> f64 {
+        let f = match self.trend {
+            Kind::None => state.level,
+            Kind::Additive => state.level + phi * state.growth,
+            Kind::Multiplicative if state.growth < 0.0 => return f64::NAN,
+            Kind::Multiplicative => state.level * state.growth.powf(phi),
+        };
+        match self.season {
+            Kind::None => f,
+            Kind::Additive => f + state.season[self.period.max(1) - 1],
+            Kind::Multiplicative => f * state.season[self.period.max(1) - 1],
+        }
+    }
+
     /// The state after observing `y` in `old`.
     pub fn update(&self, old: &State, p: &Smoothing, y: f64) -> State {
+        let mut next = old.clone();
+        self.update_in_place(&mut next, p, y);
+        next
+    }
+
+    /// Observes `y` in `state` (the season shifts by one, in place).
+    pub fn update_in_place(&self, state: &mut State, p: &Smoothing, y: f64) {
+        let old = &*state;
         let m = self.period.max(1);
         let (q, phib) = match self.trend {
             Kind::None => (old.level, 0.0),
@@ -136,21 +160,23 @@ impl Form {
                 phib + (p.beta / p.alpha) * (r - phib)
             }
         };
-        let season = match self.season {
-            Kind::None => Vec::new(),
+        let newest = match self.season {
+            Kind::None => None,
             kind => {
                 let t = match kind {
                     Kind::Additive => y - q,
                     _ if q.abs() < TOL => HUGE,
                     _ => y / q,
                 };
-                let mut s = Vec::with_capacity(m);
-                s.push(last_season + p.gamma * (t - last_season));
-                s.extend_from_slice(&old.season[..m - 1]);
-                s
+                Some(last_season + p.gamma * (t - last_season))
             }
         };
-        State { level, growth, season }
+        state.level = level;
+        state.growth = growth;
+        if let Some(newest) = newest {
+            state.season.rotate_right(1);
+            state.season[0] = newest;
+        }
     }
 }
 
@@ -173,10 +199,8 @@ pub fn filter(form: &Form, p: &Smoothing, initial: &State, y: &[f64]) -> Filtere
     let mut state = initial.clone();
     let mut errors = Vec::with_capacity(y.len());
     let (mut squares, mut log_scale, mut mse) = (0.0, 0.0, 0.0);
-    let mut f = [0.0];
     for (i, &value) in y.iter().enumerate() {
-        form.forecast(&state, p.phi, &mut f);
-        let yhat = f[0];
+        let yhat = form.one_step(&state, p.phi);
         if yhat.is_nan() {
             return Filtered {
                 errors,
@@ -191,10 +215,12 @@ pub fn filter(form: &Form, p: &Smoothing, initial: &State, y: &[f64]) -> Filtere
         };
         mse += ((value - yhat).powi(2) - mse) / (i + 1) as f64;
         squares += e * e;
-        let scale = yhat.abs();
-        log_scale += if scale > 0.0 { scale.ln() } else { (scale + 1e-8).ln() };
+        if form.error == Kind::Multiplicative {
+            let scale = yhat.abs();
+            log_scale += if scale > 0.0 { scale.ln() } else { (scale + 1e-8).ln() };
+        }
         errors.push(e);
-        state = form.update(&state, p, value);
+        form.update_in_place(&mut state, p, value);
     }
     let n = y.len() as f64;
     let mut likelihood = n * (if squares > 0.0 { squares } else { squares + 1e-8 }).ln();
