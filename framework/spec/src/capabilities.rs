@@ -38,8 +38,9 @@ pub struct Capabilities {
     /// Where its prediction intervals come from.
     pub intervals: Intervals,
     /// Its fit is saved by `forecast` (in `model/`) and forecast from by
-    /// `forecast --from` without fitting again; `false`: it fits nothing
-    /// beyond reading each series' latest values.
+    /// `forecast --from` without fitting again; `false`: `--from` fits it
+    /// again on the data (the baselines fit nothing beyond each series'
+    /// latest values; the intermittent methods and `gbdt` refit).
     pub saves_fit: bool,
 }
 
