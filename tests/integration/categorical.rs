@@ -95,3 +95,59 @@ fn a_column_both_event_and_covariate_is_refused() {
         "{error}"
     );
 }
+
+/// Every family that reads features trains and forecasts on them: the
+/// global ones across series, ARIMAX on the events alone.
+#[test]
+fn feature_families_run_on_events_and_statics() {
+    let dir = tempfile::tempdir().unwrap();
+    // 40 days of two stores' sales, a sale every week lifting them by 4.
+    let first = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+    let mut data = String::from("date,id,y,store,event,snap\n");
+    for (id, store) in [("a", "S1"), ("b", "S2")] {
+        for d in 0..40u64 {
+            let sale = d % 7 == 3;
+            let y = d % 5 + 1 + 4 * u64::from(sale);
+            let day = first + chrono::Days::new(d);
+            data += &format!("{day},{id},{y},{store},{},{}\n", if sale { "Sale" } else { "" }, d % 2);
+        }
+    }
+    write(dir.path(), "data.csv", &data);
+    let spec = spec().replace("min_train = 2", "min_train = 20\nfolds = 2\nmetrics = [\"mae\"]")
+        + r#"
+[[models]]
+name = "gbdt"
+family = "gbdt"
+rounds = 20
+[[models]]
+name = "lstm"
+family = "lstm"
+input_size = 7
+hidden = 4
+epochs = 2
+validation = 0
+[[models]]
+name = "arimax"
+family = "arima"
+order = [1, 0, 0]
+exogenous = true
+"#;
+    let spec = spec
+        .replace("[features]\nlags = [1]", "[features]\nlags = [1]\nfuture = [\"snap\"]")
+        .replace(
+            "events = [\"event\", \"snap\"]",
+            "events = [\"event\"]\ncovariates = [\"snap\"]",
+        );
+    write(dir.path(), "spec.toml", &spec);
+    let o = crate::common::trendlab(dir.path(), &["run", "spec.toml", "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let board: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("reports/categorical/leaderboard.json")).unwrap())
+            .unwrap();
+    let rows = board["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    for row in rows {
+        assert_eq!(row["folds_finished"], 2, "{row}");
+        assert!(row["metrics"]["mae"]["mean"].as_f64().unwrap().is_finite(), "{row}");
+    }
+}

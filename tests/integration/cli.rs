@@ -85,9 +85,9 @@ fn plan_lists_runs_for_people_and_machines() {
     let o = trendlab(&repo(), &["plan", "experiments/m5_daily.toml", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let plan: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    // naive, snaive7, mean28 + 2 alphas x 2 strategies, on 3 folds.
-    assert_eq!(plan["configs"].as_array().unwrap().len(), 7);
-    assert_eq!(plan["total_runs"], 21);
+    // naive, snaive7, mean28 + 2 alphas x 2 strategies + gbdt, on 3 folds.
+    assert_eq!(plan["configs"].as_array().unwrap().len(), 8);
+    assert_eq!(plan["total_runs"], 24);
     assert_eq!(plan["series"], 50);
     assert_eq!(plan["folds"][2]["test_end"], "2016-05-22");
     let text = trendlab(&repo(), &["plan", "experiments/quickstart.toml"]);

@@ -387,5 +387,5 @@ fn examples_are_rendered_by_the_current_templates() {
             assert!(page.with_file_name(file).is_file(), "{} lacks {file}", page.display());
         }
     }
-    assert_eq!(pages, 5, "the five example reports");
+    assert_eq!(pages, 7, "the seven example reports");
 }

@@ -90,15 +90,17 @@ impl LongLayout {
     }
 }
 
-/// The event columns while rows are read: their indexes and values seen.
-struct EventColumns {
+/// The covariate columns while rows are read: the numeric ones' indexes,
+/// then the event columns' indexes and the values seen in them.
+struct CovariateColumns {
+    numeric: Vec<usize>,
     columns: Vec<usize>,
     values: Vec<Interner>,
     /// Where their codes start among a series' covariates.
     offset: usize,
 }
 
-impl EventColumns {
+impl CovariateColumns {
     fn push_codes(&mut self, record: &csv::ByteRecord, covariates: &mut [Vec<f64>]) {
         for ((k, &c), values) in self.columns.iter().enumerate().zip(&mut self.values) {
             covariates[self.offset + k].push(values.code(record.get(c).unwrap_or_default()));
@@ -122,8 +124,7 @@ fn add_future_row(
     p: &mut Pending,
     date: NaiveDate,
     record: &csv::ByteRecord,
-    numeric_cols: &[usize],
-    events: &mut EventColumns,
+    covariates: &mut CovariateColumns,
     layout: &LongLayout,
     start: RecordStart,
     path: &Path,
@@ -143,7 +144,7 @@ fn add_future_row(
             p.series.id, layout.target
         )));
     }
-    for (k, &c) in numeric_cols.iter().enumerate() {
+    for (k, &c) in covariates.numeric.iter().enumerate() {
         let text = record.get(c).unwrap_or_default();
         let value = match text.trim_ascii().is_empty() {
             true => f64::NAN,
@@ -151,7 +152,7 @@ fn add_future_row(
         };
         p.series.future.covariates[k].push(value);
     }
-    events.push_codes(record, &mut p.series.future.covariates);
+    covariates.push_codes(record, &mut p.series.future.covariates);
     p.series.future.dates.push(date);
     p.future_starts.push(start);
     Ok(())
@@ -170,7 +171,8 @@ pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError>
     };
     let numeric_cols = column_indexes(path, &header, &layout.numeric)?;
     let static_cols = column_indexes(path, &header, &layout.statics)?;
-    let mut events = EventColumns {
+    let mut events = CovariateColumns {
+        numeric: numeric_cols.clone(),
         columns: column_indexes(path, &header, &layout.events)?,
         values: vec![Interner::default(); layout.events.len()],
         offset: numeric_cols.len(),
@@ -216,7 +218,7 @@ pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError>
         });
         let p = &mut pending[slot];
         let Some(target) = target else {
-            add_future_row(p, date, &record, &numeric_cols, &mut events, layout, start, path)?;
+            add_future_row(p, date, &record, &mut events, layout, start, path)?;
             continue;
         };
         if let Some(&future) = p.series.future.dates.first() {
@@ -291,7 +293,7 @@ pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError>
 
 /// Replaces the event columns' codes among each series' covariates (and
 /// future rows') by their model columns; returns those columns' names.
-fn expand_events(series: &mut [Series], events: &EventColumns, layout: &LongLayout) -> Vec<String> {
+fn expand_events(series: &mut [Series], events: &CovariateColumns, layout: &LongLayout) -> Vec<String> {
     let encodings: Vec<_> = events
         .values
         .iter()

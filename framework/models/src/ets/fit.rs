@@ -253,8 +253,7 @@ mod tests {
         };
         for degree in 1..=9 {
             for _ in 0..200 {
-                let mut poly: Vec<f64> = (0..degree).map(|_| next() * 0.9).collect();
-                poly.push(1.0);
+                let poly: Vec<f64> = (0..degree).map(|_| next() * 0.9).chain([1.0]).collect();
                 let reversed: Vec<f64> = poly.iter().rev().copied().collect();
                 let largest = 1.0 / crate::arima::polynomial::min_root_modulus(&reversed);
                 if (largest - 1.0).abs() > 1e-6 {
