@@ -120,14 +120,7 @@ pub fn auto_ets(y: &[f64], search: &Search) -> Result<EtsFit, NoFit> {
         return Err(NoFit::TooShort { need: smallest + 5 });
     }
     if y.iter().all(|v| *v == y[0]) {
-        let form = Form {
-            error: Kind::Additive,
-            trend: Kind::None,
-            season: Kind::None,
-            damped: false,
-            period: 1,
-        };
-        return fit_form(y, form, Some(0.9999)).ok_or(NoFit::Failed);
+        return fit_form(y, Form::SIMPLE, Some(0.9999)).ok_or(NoFit::Failed);
     }
     let forms = search.forms(y);
     if forms.is_empty() {

@@ -59,6 +59,15 @@ pub struct State {
 }
 
 impl Form {
+    /// ETS(A,N,N): simple exponential smoothing.
+    pub const SIMPLE: Form = Form {
+        error: Kind::Additive,
+        trend: Kind::None,
+        season: Kind::None,
+        damped: false,
+        period: 1,
+    };
+
     /// "ETS(M,Ad,N)".
     pub fn name(&self) -> String {
         format!(
@@ -242,13 +251,7 @@ mod tests {
     #[test]
     fn simple_exponential_smoothing_by_hand() {
         // ETS(A,N,N) with α = 0.5 from level 1: forecasts 1, 3, 2.5; errors 4, -1, 4.5.
-        let form = Form {
-            error: Kind::Additive,
-            trend: Kind::None,
-            season: Kind::None,
-            damped: false,
-            period: 1,
-        };
+        let form = Form::SIMPLE;
         let p = Smoothing {
             alpha: 0.5,
             beta: 0.0,
