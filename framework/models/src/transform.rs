@@ -153,7 +153,7 @@ impl Forecaster for Transformed<'_> {
                 ..input.series[i].clone()
             })
             .collect();
-        let mut outcomes = if series.is_empty() {
+        let outcomes = if series.is_empty() {
             Vec::new()
         } else {
             self.inner.forecast(&FoldInput {
@@ -168,23 +168,20 @@ impl Forecaster for Transformed<'_> {
                 kept.len()
             )));
         }
-        let mut results: Vec<SeriesOutcome> = fitted
+        let mut outcomes = outcomes.into_iter();
+        Ok(fitted
             .into_iter()
-            .map(|f| match f {
-                Err(e) => Err(e),
-                Ok(_) => Ok(SeriesForecast::default()),
+            .map(|f| {
+                let f = f?;
+                let outcome = outcomes.next().expect("one outcome per kept series");
+                outcome.map(|mut forecast| {
+                    if let Some(f) = f {
+                        back_transform(&mut forecast, f);
+                    }
+                    forecast
+                })
             })
-            .collect();
-        for (&i, outcome) in kept.iter().zip(outcomes.drain(..)) {
-            let Ok(Some(f)) = Fitted::of(self.transform, &input.series[i], self.season) else {
-                continue;
-            };
-            results[i] = outcome.map(|mut forecast| {
-                back_transform(&mut forecast, f);
-                forecast
-            });
-        }
-        Ok(results)
+            .collect())
     }
 }
 
