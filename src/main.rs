@@ -30,6 +30,7 @@ use std::process::ExitCode;
   trendlab run experiments/quickstart.toml --jobs 2
   trendlab slurm submit experiments/quickstart.toml --throttle 8
   trendlab report experiments/quickstart.toml
+  trendlab export experiments/quickstart.toml
   trendlab forecast experiments/quickstart.toml --horizon 12
   trendlab schema > trendlab.schema.json")]
 struct Cli {
@@ -55,6 +56,8 @@ enum Command {
     K8s(k8s::Command),
     /// Rebuild the leaderboard and HTML report from the run store (or from MLflow).
     Report(report::Args),
+    /// Write the stored forecasts and per-series metrics of every finished run as CSV.
+    Export(export::Args),
     /// Refit the best configuration on all data and forecast the next periods, with intervals.
     Forecast(forecast::Args),
     /// Mirror every stored run that the MLflow server lacks (after an outage).
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
         Command::Slurm(command) => slurm::exec(command),
         Command::K8s(command) => k8s::exec(command),
         Command::Report(args) => report::exec(args),
+        Command::Export(args) => export::exec(args),
         Command::Forecast(args) => forecast::exec(args),
         Command::Sync(args) => sync::exec(args),
         Command::Schema(args) => schema::exec(args),

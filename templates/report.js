@@ -151,7 +151,7 @@
       const query = search.value.trim().toLowerCase();
       select.textContent = "";
       ex.series.forEach((s, i) => {
-        const text = s.id + (s.text ? " — " + s.text : "");
+        const text = (s.level ? "Σ " : "") + s.id + (s.text ? " — " + s.text : "");
         if (query && !text.toLowerCase().includes(query)) return;
         const option = document.createElement("option");
         option.value = String(i);

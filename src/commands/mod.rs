@@ -2,6 +2,7 @@
 //! calls (`trendlab_ops`), and what it prints.
 
 pub mod embed;
+pub mod export;
 pub mod forecast;
 pub mod k8s;
 pub mod plan;

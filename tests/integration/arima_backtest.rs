@@ -1,5 +1,5 @@
 //! The arima family inside `trendlab run`: prediction intervals in
-//! forecasts.csv and the interval metrics, a series that cannot be fitted
+//! the stored forecasts and the interval metrics, a series that cannot be fitted
 //! failing alone, ARIMAX on a known-in-advance covariate, and `reuse_order`.
 
 use crate::common::{records, stdout, trendlab, write};
@@ -107,8 +107,9 @@ family = \"linear\"
         assert_eq!(record.failed_series[0].series, "flat");
         assert!(record.failed_series[0].reason.contains("could not be evaluated"));
         assert!(metrics.notes[0].starts_with("1 of 3 series failed and are not scored (flat: "));
-        assert_eq!(metrics.per_series.keys().collect::<Vec<_>>(), ["a", "b"]);
-        // forecasts.csv: nested intervals around the forecast, at both levels.
+        let per_series = store.series_metrics(&record.run_id).unwrap();
+        assert_eq!(per_series.keys().collect::<Vec<_>>(), ["a", "b"]);
+        // The forecasts: nested intervals around the forecast, at both levels.
         assert_eq!(table.levels, [80.0, 95.0]);
         assert_eq!(table.rows.len(), 2 * 7);
         for row in &table.rows {

@@ -1,6 +1,6 @@
 //! The commands end to end on the bundled experiments.
 
-use crate::common::{on_quickstart, repo, stderr, stdout, trendlab};
+use crate::common::{forecasts_csv, on_quickstart, repo, stderr, stdout, trendlab};
 
 #[test]
 fn quickstart_ranks_baselines_and_ridge_with_finite_metrics_for_every_series() {
@@ -29,29 +29,24 @@ fn quickstart_ranks_baselines_and_ridge_with_finite_metrics_for_every_series() {
             .find(|r| r[1] == model)
             .unwrap_or_else(|| panic!("{model} missing"));
         for run_id in row[4].split(';') {
-            let metrics: serde_json::Value = serde_json::from_slice(
-                &std::fs::read(out.path().join("runs/quickstart").join(run_id).join("metrics.json")).unwrap(),
-            )
-            .unwrap();
-            let per_series = metrics["per_series"].as_object().unwrap();
+            let store = trendlab_engine::RunStore::new(out.path(), "quickstart");
+            let per_series = store.series_metrics(run_id).unwrap();
             assert_eq!(per_series.len(), 200, "{model}: every series scored");
             for (id, values) in per_series {
                 for metric in ["mae", "rmse", "smape", "mase"] {
-                    let v = values[metric]
-                        .as_f64()
+                    let v = *values
+                        .get(metric)
                         .unwrap_or_else(|| panic!("{model} {id} lacks {metric}"));
                     assert!(v.is_finite(), "{model} {id} {metric} = {v}");
                 }
             }
         }
     }
-    let forecasts = std::fs::read_to_string(
-        out.path()
+    let forecasts = forecasts_csv(
+        &out.path()
             .join("runs/quickstart")
-            .join(rows[0][4].split(';').next().unwrap())
-            .join("forecasts.csv"),
-    )
-    .unwrap();
+            .join(rows[0][4].split(';').next().unwrap()),
+    );
     // Baselines give 95% intervals (the default level); ridge gives none.
     let header = if rows[0][2] == "linear" {
         "series_id,fold,cutoff,date,step,actual,forecast"

@@ -114,3 +114,11 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// A stored run's forecasts (`<run dir>/forecasts.parquet`) as the CSV
+/// `trendlab export` writes.
+pub fn forecasts_csv(run_dir: &Path) -> String {
+    let table = trendlab_engine::store::ForecastTable::from_parquet(&run_dir.join("forecasts.parquet"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    String::from_utf8(table.to_csv()).expect("UTF-8")
+}

@@ -1,7 +1,7 @@
 //! Ensembles end to end: only the new runs are computed when an ensemble is
 //! added, weights never see their own fold, failed members fail or drop.
 
-use crate::common::{dataset, records, stderr, stdout, trendlab, write};
+use crate::common::{dataset, forecasts_csv, records, stderr, stdout, trendlab, write};
 use std::path::{Path, PathBuf};
 use trendlab_engine::store::{RunRecord, RunStatus};
 
@@ -208,7 +208,7 @@ fn ensemble_fold(out: &Path, model: &str, fold: usize) -> (serde_json::Value, St
         .unwrap();
     assert_eq!(record.status, RunStatus::Finished, "{:?}", record.error);
     let log = record.ensemble.expect("an ensemble records its combination");
-    let forecasts = std::fs::read_to_string(out.join("runs/leak").join(&record.run_id).join("forecasts.csv")).unwrap();
+    let forecasts = forecasts_csv(&out.join("runs/leak").join(&record.run_id));
     // The forecasts file holds actuals too; keep the forecast column.
     let forecasts = forecasts
         .lines()

@@ -323,7 +323,7 @@ fn runs_are_deterministic_and_failures_stay_in_their_run() {
                     .join(out)
                     .join("runs/lstm-small")
                     .join(&r.run_id)
-                    .join("forecasts.csv"),
+                    .join("forecasts.parquet"),
             )
             .unwrap()
         };

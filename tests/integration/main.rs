@@ -36,6 +36,7 @@ mod lstm;
 mod mlflow_server;
 mod ops;
 mod report;
+mod report_scale;
 mod run_ids;
 mod scale;
 mod spec_errors;

@@ -2,7 +2,7 @@
 //! their data exists, escaping of data-derived text, `--compare` and the
 //! regression gate's exit codes.
 
-use crate::common::{quickstart_variant, stderr, stdout, trendlab, write};
+use crate::common::{forecasts_csv, quickstart_variant, stderr, stdout, trendlab, write};
 use serde_json::Value;
 use std::path::Path;
 
@@ -66,7 +66,13 @@ fn sections_appear_when_their_data_exists() {
     let data = chart_data(&html);
     let explorer = &data["explorer"];
     let series = explorer["series"].as_array().unwrap();
-    assert_eq!(series.len(), 200);
+    // The total first (the quickstart declares no other level), then every series.
+    assert_eq!(series.len(), 1 + 200);
+    assert_eq!(
+        (&series[0]["id"], &series[0]["level"]),
+        (&"total".into(), &"total".into())
+    );
+    assert!(series[1..].iter().all(|s| s.get("level").is_none()));
     // Each model once, by its best configuration; the leaderboard's order.
     let models: Vec<&str> = explorer["models"]
         .as_array()
@@ -77,14 +83,14 @@ fn sections_appear_when_their_data_exists() {
     assert_eq!(models.len(), 5, "{models:?}");
     let board: Value = serde_json::from_str(&read(&dir.path().join("reports/quickstart/leaderboard.json"))).unwrap();
     assert_eq!(models[0], board["rows"][0]["label"].as_str().unwrap());
-    // A series' forecasts sit on its own dates and match forecasts.csv.
-    let first = &series[0];
+    // A series' forecasts sit on its own dates and match the stored ones.
+    let first = &series[1];
     let id = first["id"].as_str().unwrap();
     let forecasts = first["forecasts"].as_array().unwrap();
     assert_eq!(forecasts.len(), 5 * 3, "5 models × 3 folds");
     let top = forecasts.iter().find(|f| f["m"] == 0 && f["f"] == 2).unwrap();
     let run_id = board["rows"][0]["run_ids"][2].as_str().unwrap();
-    let csv = read(&dir.path().join("runs/quickstart").join(run_id).join("forecasts.csv"));
+    let csv = forecasts_csv(&dir.path().join("runs/quickstart").join(run_id));
     let stored: Vec<(String, f64)> = csv
         .lines()
         .skip(1)
@@ -97,6 +103,28 @@ fn sections_appear_when_their_data_exists() {
     for (k, (date, value)) in stored.iter().enumerate() {
         assert_eq!(dates[start + k], date.as_str());
         assert!((top["y"][k].as_f64().unwrap() - value).abs() < 5e-4, "{date}");
+    }
+    // The total's forecast is the sum of every series' forecast, date by date.
+    let total = series[0]["forecasts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["m"] == 0 && f["f"] == 2)
+        .unwrap();
+    let mut sums: std::collections::BTreeMap<String, f64> = Default::default();
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        *sums.entry(f[3].to_string()).or_default() += f[6].parse::<f64>().unwrap();
+    }
+    let start = total["s"].as_u64().unwrap() as usize;
+    assert_eq!(total["y"].as_array().unwrap().len(), sums.len());
+    for (k, (date, sum)) in sums.iter().enumerate() {
+        assert_eq!(dates[start + k], date.as_str());
+        assert!(
+            (total["y"][k].as_f64().unwrap() - sum).abs() < 5e-4,
+            "{date}: {} vs {sum}",
+            total["y"][k]
+        );
     }
     // Grid sensitivity: alpha with one line per strategy, and strategy.
     let sensitivity = data["sensitivity"].as_array().unwrap();
@@ -118,17 +146,17 @@ fn sections_appear_when_their_data_exists() {
         .unwrap();
     assert_eq!(alpha["lines"][0]["metric"][2], row["metrics"]["mase"]["mean"]);
 
-    // A finished run whose forecasts.csv is gone is a damaged store: an
+    // A finished run whose forecasts.parquet is gone is a damaged store: an
     // error naming the file, not a silently partial chart.
     for entry in std::fs::read_dir(dir.path().join("runs/quickstart")).unwrap() {
-        let path = entry.unwrap().path().join("forecasts.csv");
+        let path = entry.unwrap().path().join("forecasts.parquet");
         if path.exists() {
             std::fs::remove_file(path).unwrap();
         }
     }
     let o = trendlab(dir.path(), &["report", spec.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1), "a missing forecasts.csv is an error");
-    assert!(stderr(&o).contains("forecasts.csv"), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(1), "a missing forecasts.parquet is an error");
+    assert!(stderr(&o).contains("forecasts.parquet"), "{}", stderr(&o));
 }
 
 #[test]
@@ -217,7 +245,7 @@ family = "naive"
     assert!(html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;&#x2F;script&gt; &amp; &lt;!--"));
     // ...and intact once the page's script parses the chart data.
     let data = chart_data(&html);
-    assert_eq!(data["explorer"]["series"][0]["text"], evil);
+    assert_eq!(data["explorer"]["series"][1]["text"], evil);
     assert!(html.contains(r"\u003cscript\u003ealert"));
     let markdown = read(&dir.path().join("reports/escaping/leaderboard.md"));
     assert!(!markdown.contains("<script"), "{markdown}");

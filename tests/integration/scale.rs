@@ -79,7 +79,9 @@ fn work_units_by_shard_fill_the_store_as_a_local_run_does() {
         leaderboard_without_timing(&local, "quickstart")
     );
     for record in records(&local, "quickstart") {
-        let path = Path::new("runs/quickstart").join(&record.run_id).join("forecasts.csv");
+        let path = Path::new("runs/quickstart")
+            .join(&record.run_id)
+            .join("forecasts.parquet");
         assert_eq!(
             std::fs::read(cluster.join(&path)).unwrap(),
             std::fs::read(local.join(&path)).unwrap()
@@ -243,13 +245,18 @@ fn concurrent_workers_on_one_unit_leave_one_valid_result() {
         files.sort();
         assert_eq!(
             files,
-            ["forecasts.csv", "metrics.json", "run.json"],
+            [
+                "forecasts.parquet",
+                "metrics.json",
+                "run.json",
+                "series_metrics.parquet"
+            ],
             "no temporary file is left"
         );
         let stored = records(&dir.path().join(&out), "quickstart");
         assert_eq!(stored.len(), 1);
         assert_eq!(stored[0].status, trendlab_engine::RunStatus::Finished);
-        for file in ["forecasts.csv", "metrics.json"] {
+        for file in ["forecasts.parquet", "series_metrics.parquet", "metrics.json"] {
             assert_eq!(
                 std::fs::read(dir.path().join(&out).join(&run_dir).join(file)).unwrap(),
                 std::fs::read(reference.join(&run_dir).join(file)).unwrap()

@@ -83,7 +83,7 @@ fn same_spec_and_seed_give_identical_forecasts_and_leaderboards() {
     }
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     for record in records(&a, "quickstart") {
-        for file in ["forecasts.csv", "metrics.json"] {
+        for file in ["forecasts.parquet", "series_metrics.parquet", "metrics.json"] {
             let path = Path::new("runs/quickstart").join(&record.run_id).join(file);
             assert_eq!(
                 std::fs::read(a.join(&path)).unwrap(),
@@ -175,10 +175,10 @@ fn damaged_runs_are_reported_moved_aside_and_recomputed() {
         .collect();
     let (garbage, no_forecasts, crashed) = (&ids[0], &ids[1], &ids[2]);
     std::fs::write(runs.join(garbage).join("metrics.json"), "{ this is not json").unwrap();
-    std::fs::remove_file(runs.join(no_forecasts).join("forecasts.csv")).unwrap();
+    std::fs::remove_file(runs.join(no_forecasts).join("forecasts.parquet")).unwrap();
     // A write that died before its record: no run.json, an old temporary file.
     std::fs::remove_file(runs.join(crashed).join("run.json")).unwrap();
-    let stale = runs.join(crashed).join(".forecasts.csv.4242.0.tmp");
+    let stale = runs.join(crashed).join(".forecasts.parquet.4242.0.tmp");
     std::fs::write(&stale, "half a file").unwrap();
     let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
     std::fs::File::options()

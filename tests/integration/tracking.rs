@@ -99,7 +99,15 @@ fn a_run_is_mirrored_once_with_params_metrics_tags_and_artifacts() {
         }
         assert!(child.metric("mase_std").is_some() && child.metric("fit_seconds").is_some());
         let files = client.list_artifacts(&child.info.run_id, "fold1").unwrap();
-        assert_eq!(files, ["fold1/forecasts.csv", "fold1/metrics.json", "fold1/run.json"]);
+        assert_eq!(
+            files,
+            [
+                "fold1/forecasts.parquet",
+                "fold1/metrics.json",
+                "fold1/run.json",
+                "fold1/series_metrics.parquet"
+            ]
+        );
     }
     let ridge = children
         .iter()

@@ -101,7 +101,7 @@ pub fn script(manifest: &Manifest, group: Group, worker: &Worker, options: &Arra
             worker.manifest.display()
         ),
         format!(
-            "# Array task i runs unit {} + i. Written by `trendlab slurm submit`.",
+            "# Array task i runs unit OFFSET + i, OFFSET being the script's argument ({} for the\n# group's first array; a group larger than MaxArraySize is several arrays). Written by\n# `trendlab slurm submit`.",
             range.first
         ),
         format!("#SBATCH --job-name=trendlab-{}-{}", manifest.experiment, group.name()),
@@ -135,7 +135,7 @@ pub fn script(manifest: &Manifest, group: Group, worker: &Worker, options: &Arra
         "work".into(),
         shell_quote(&worker.manifest.to_string_lossy()),
         "--offset".into(),
-        range.first.to_string(),
+        format!("\"${{1:-{}}}\"", range.first),
         "--out".into(),
         shell_quote(&worker.out.to_string_lossy()),
         "--jobs".into(),
@@ -172,6 +172,7 @@ fn ranges(indexes: &[usize]) -> Vec<(usize, usize)> {
 }
 
 /// One array to hand to sbatch: a script, the units, the `--array` value.
+/// Task `i` runs unit `first + i`.
 #[derive(Debug, Clone)]
 pub struct ArrayRequest {
     pub group: Group,
@@ -181,40 +182,82 @@ pub struct ArrayRequest {
     pub array: String,
 }
 
+/// Slurm's default MaxArraySize: task indexes run from 0 to 1000.
+pub const DEFAULT_MAX_ARRAY_SIZE: usize = 1001;
+
+/// The cluster's MaxArraySize (task indexes must stay below it), from
+/// `scontrol show config`; Slurm's default when it cannot be read.
+pub fn max_array_size() -> usize {
+    run("scontrol", &["show".into(), "config".into()])
+        .ok()
+        .and_then(|text| parse_max_array_size(&text))
+        .unwrap_or(DEFAULT_MAX_ARRAY_SIZE)
+}
+
+/// `MaxArraySize = 1001` among `scontrol show config`'s lines.
+fn parse_max_array_size(config: &str) -> Option<usize> {
+    config.lines().find_map(|line| {
+        let (key, value) = line.split_once('=')?;
+        (key.trim() == "MaxArraySize").then(|| value.trim().parse().ok())?
+    })
+}
+
 impl ArrayRequest {
-    /// Every unit of `group`.
-    pub fn whole(manifest: &Manifest, group: Group, dir: &SlurmDir, throttle: Option<u32>) -> Option<ArrayRequest> {
-        let range = manifest.group(group)?;
-        Some(ArrayRequest {
+    /// Every unit of `group`: one array, or several when the group has more
+    /// units than `max_size` (the cluster's MaxArraySize).
+    pub fn whole(
+        manifest: &Manifest,
+        group: Group,
+        dir: &SlurmDir,
+        throttle: Option<u32>,
+        max_size: usize,
+    ) -> Vec<ArrayRequest> {
+        let Some(range) = manifest.group(group) else {
+            return Vec::new();
+        };
+        Self::some(
+            manifest,
             group,
-            script: dir.script(group),
-            first: range.first,
-            units: range.indexes().collect(),
-            array: array_spec(&[(0, range.count - 1)], throttle),
-        })
+            &range.indexes().collect::<Vec<_>>(),
+            dir,
+            throttle,
+            max_size,
+        )
     }
 
-    /// Only `units` of `group` (a resubmission).
+    /// Only `units` of `group` (a resubmission), in arrays whose task
+    /// indexes stay below `max_size`: the group's units in chunks of
+    /// `max_size`, each chunk an array of its own.
     pub fn some(
         manifest: &Manifest,
         group: Group,
         units: &[usize],
         dir: &SlurmDir,
         throttle: Option<u32>,
-    ) -> Option<ArrayRequest> {
-        let range = manifest.group(group)?;
-        let mine: Vec<usize> = units.iter().copied().filter(|u| range.indexes().contains(u)).collect();
-        if mine.is_empty() {
-            return None;
+        max_size: usize,
+    ) -> Vec<ArrayRequest> {
+        let Some(range) = manifest.group(group) else {
+            return Vec::new();
+        };
+        let max_size = max_size.max(1);
+        let mut by_chunk: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+        for &u in units.iter().filter(|u| range.indexes().contains(u)) {
+            by_chunk.entry((u - range.first) / max_size).or_default().push(u);
         }
-        let tasks: Vec<usize> = mine.iter().map(|u| u - range.first).collect();
-        Some(ArrayRequest {
-            group,
-            script: dir.script(group),
-            first: range.first,
-            units: mine,
-            array: array_spec(&ranges(&tasks), throttle),
-        })
+        by_chunk
+            .into_iter()
+            .map(|(chunk, mine)| {
+                let first = range.first + chunk * max_size;
+                let tasks: Vec<usize> = mine.iter().map(|u| u - first).collect();
+                ArrayRequest {
+                    group,
+                    script: dir.script(group),
+                    first,
+                    units: mine,
+                    array: array_spec(&ranges(&tasks), throttle),
+                }
+            })
+            .collect()
     }
 
     /// The sbatch command line; ensembles depend on `after` (job ids).
@@ -233,7 +276,9 @@ impl ArrayRequest {
         if hold {
             args.push("--hold".into());
         }
+        // The script's argument: the unit of task 0.
         args.push(self.script.to_string_lossy().into_owned());
+        args.push(self.first.to_string());
         args
     }
 }
@@ -356,6 +401,62 @@ mod tests {
         assert_eq!(array_spec(&[(0, 11)], Some(4)), "0-11%4");
         assert_eq!(array_spec(&ranges(&[1, 2, 3, 7, 9, 10]), None), "1-3,7,9-10");
         assert_eq!(array_spec(&ranges(&[5]), Some(2)), "5%2");
+    }
+
+    #[test]
+    fn max_array_size_is_read_from_scontrol() {
+        let config = "Configuration data as of 2026-11-29T08:00:00\nMaxArraySize            = 5\nMaxJobCount = 10000\n";
+        assert_eq!(parse_max_array_size(config), Some(5));
+        assert_eq!(parse_max_array_size("MaxJobCount = 10000\n"), None);
+    }
+
+    #[test]
+    fn a_group_larger_than_max_array_size_is_several_arrays() {
+        use trendlab_engine::units::GroupRange;
+        let manifest = Manifest {
+            format: trendlab_engine::units::MANIFEST_FORMAT,
+            trendlab: String::new(),
+            experiment: "e".into(),
+            spec: "spec.toml".into(),
+            spec_hash: String::new(),
+            data_fingerprint: String::new(),
+            groups: vec![
+                GroupRange {
+                    group: Group::Classical,
+                    first: 0,
+                    count: 12,
+                },
+                GroupRange {
+                    group: Group::Ensembles,
+                    first: 12,
+                    count: 2,
+                },
+            ],
+            units: Vec::new(),
+        };
+        let dir = SlurmDir { dir: "slurm".into() };
+        // Task indexes stay below 5: units 0-4, 5-9 and 10-11, each array from task 0.
+        let arrays = ArrayRequest::whole(&manifest, Group::Classical, &dir, Some(2), 5);
+        let shape: Vec<(usize, &str, Vec<usize>)> = arrays
+            .iter()
+            .map(|a| (a.first, a.array.as_str(), a.units.clone()))
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                (0, "0-4%2", vec![0, 1, 2, 3, 4]),
+                (5, "0-4%2", vec![5, 6, 7, 8, 9]),
+                (10, "0-1%2", vec![10, 11])
+            ]
+        );
+        // The script learns its first unit from its argument.
+        assert_eq!(arrays[1].sbatch_args(&[], &dir, false).last().unwrap(), "5");
+        // A resubmission of some units keeps each in its chunk.
+        let again = ArrayRequest::some(&manifest, Group::Classical, &[3, 7, 8, 11], &dir, None, 5);
+        let shape: Vec<(usize, &str)> = again.iter().map(|a| (a.first, a.array.as_str())).collect();
+        assert_eq!(shape, [(0, "3"), (5, "2-3"), (10, "1")]);
+        let ensembles = ArrayRequest::whole(&manifest, Group::Ensembles, &dir, None, 5);
+        assert_eq!((ensembles[0].first, ensembles[0].array.as_str()), (12, "0-1"));
     }
 
     #[test]

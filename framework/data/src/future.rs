@@ -17,6 +17,9 @@ pub type FutureValues = BTreeMap<String, BTreeMap<NaiveDate, Vec<f64>>>;
 
 /// Reads `path` for `experiment`'s series.
 pub fn read_future(experiment: &Experiment, path: &Path) -> Result<FutureValues, DataError> {
+    if crate::is_parquet(path) {
+        return Err(DataError::file(path, "future covariates are read from CSV or CSV.gz"));
+    }
     read(&LongLayout::of(experiment), path).map_err(|e| explain_damage(path, e))
 }
 

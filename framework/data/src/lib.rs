@@ -8,11 +8,13 @@ mod categorical;
 mod error;
 mod future;
 mod long;
+mod parquet_rows;
 mod reader;
 pub mod transactions;
 
 pub use error::DataError;
 pub use future::{FutureValues, read_future};
+pub use parquet_rows::is_parquet;
 pub use reader::{explain_damage, gzip_damage, read_header};
 
 use chrono::NaiveDate;
@@ -94,6 +96,17 @@ impl Panel {
     }
     pub fn static_index(&self, name: &str) -> Option<usize> {
         self.static_names.iter().position(|n| n == name)
+    }
+
+    /// The group of series `s` at an aggregation level: the values of the
+    /// level's columns (`"state_id+cat_id"`), joined by `+`; `None` when a
+    /// column was not loaded.
+    pub fn level_label(&self, s: &Series, level: &str) -> Option<String> {
+        let parts = level
+            .split('+')
+            .map(|c| Some(s.statics[self.static_index(c.trim())?].as_str()))
+            .collect::<Option<Vec<&str>>>()?;
+        Some(parts.join("+"))
     }
 }
 

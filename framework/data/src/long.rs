@@ -5,8 +5,7 @@
 
 use crate::categorical::Interner;
 use crate::reader::{
-    DATE_FORMATS, RecordStart, cell_str, check_span, column_indexes, csv_error, date_as_read, open, parse_date,
-    parse_number,
+    DATE_FORMATS, RecordStart, Rows, cell_str, check_span, column_indexes, date_as_read, parse_date, parse_number,
 };
 use crate::{DataError, FutureRows, Panel, Series};
 use chrono::NaiveDate;
@@ -111,10 +110,12 @@ impl CovariateColumns {
 /// A series while its rows are being read.
 struct Pending {
     series: Series,
-    /// Where each row starts (for messages).
-    starts: Vec<RecordStart>,
-    /// Where each future row starts.
-    future_starts: Vec<RecordStart>,
+    /// Where its last row starts (for messages).
+    last_start: RecordStart,
+    /// Where its first future row starts.
+    first_future: RecordStart,
+    /// Whether periods are missing between its rows (filled with zeros).
+    gaps: bool,
 }
 
 /// Keeps a row with an empty target as a future row of its series: it must
@@ -129,7 +130,7 @@ fn add_future_row(
     start: RecordStart,
     path: &Path,
 ) -> Result<(), DataError> {
-    let err = |message: String| DataError::line(path, start.line(path), message);
+    let err = |message: String| start.error(path, message);
     let previous = p.series.future.dates.last().or(p.series.dates.last());
     let Some(&previous) = previous else {
         return Err(err(format!(
@@ -153,14 +154,16 @@ fn add_future_row(
         p.series.future.covariates[k].push(value);
     }
     covariates.push_codes(record, &mut p.series.future.covariates);
+    if p.series.future.dates.is_empty() {
+        p.first_future = start;
+    }
     p.series.future.dates.push(date);
-    p.future_starts.push(start);
     Ok(())
 }
 
 pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError> {
-    let mut reader = open(path)?;
-    let header = reader.byte_headers().map_err(|e| csv_error(path, e))?.clone();
+    let mut rows = Rows::open(path)?;
+    let header = rows.header(path)?;
     let fixed: Vec<&str> = vec![&layout.time, &layout.id, &layout.target];
     let [time_col, id_col, target_col] = column_indexes(path, &header, &fixed)?[..] else {
         unreachable!()
@@ -183,10 +186,10 @@ pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError>
     let mut pending: Vec<Pending> = Vec::new();
     let mut record = csv::ByteRecord::new();
     let mut rows_read = 0;
-    while reader.read_byte_record(&mut record).map_err(|e| csv_error(path, e))? {
+    while rows.read(path, &mut record)? {
         rows_read += 1;
-        let start = RecordStart::of(record.position());
-        let err = |message: String| DataError::line(path, start.line(path), message);
+        let start = rows.start(&record);
+        let err = |message: String| start.error(path, message);
         let cell = |i: usize| record.get(i).unwrap_or_default();
         let date = layout.date(cell(time_col)).map_err(&err)?;
         let id = cell(id_col).trim_ascii();
@@ -211,8 +214,9 @@ pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError>
                         covariates: vec![Vec::new(); width],
                     },
                 },
-                starts: Vec::new(),
-                future_starts: Vec::new(),
+                last_start: start,
+                first_future: start,
+                gaps: false,
             });
             pending.len() - 1
         });
@@ -223,27 +227,39 @@ pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError>
         };
         if let Some(&future) = p.series.future.dates.first() {
             return Err(err(format!(
-                "series `{}` has a `{}` on {date} after the row of {future} left it empty (line {}): only rows past a series' last `{}` may leave it empty",
+                "series `{}` has a `{}` on {date} after the row of {future} left it empty ({}): only rows past a series' last `{}` may leave it empty",
                 p.series.id,
                 layout.target,
-                p.future_starts[0].line(path),
+                p.first_future.place(path),
                 layout.target
             )));
         }
-        if let (Some(&last), Some(&last_start)) = (p.series.dates.last(), p.starts.last()) {
+        if let Some(&last) = p.series.dates.last() {
+            let last_start = p.last_start;
             if date == last {
                 return Err(err(format!(
-                    "duplicate row for series `{}` on {date} (first at line {})",
+                    "duplicate row for series `{}` on {date} (first at {})",
                     p.series.id,
-                    last_start.line(path)
+                    last_start.place(path)
                 )));
             }
             if date < last {
                 return Err(err(format!(
-                    "rows are not sorted: series `{}` has {date} after {last} (line {}); sort by date within each series",
+                    "rows are not sorted: series `{}` has {date} after {last} ({}); sort by date within each series",
                     p.series.id,
-                    last_start.line(path)
+                    last_start.place(path)
                 )));
+            }
+            let missing = layout.frequency.periods_between(last, date) - 1;
+            if missing > 0 {
+                if layout.fill == FillPolicy::Error {
+                    return Err(err(format!(
+                        "series `{}` skips {missing} period(s) between {last} ({}) and {date}; set data.fill = \"zero\" to fill gaps with zeros",
+                        p.series.id,
+                        last_start.place(path),
+                    )));
+                }
+                p.gaps = true;
             }
         }
         for (k, &c) in static_cols.iter().enumerate() {
@@ -263,7 +279,7 @@ pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError>
         events.push_codes(&record, &mut p.series.covariates);
         p.series.dates.push(date);
         p.series.target.push(target);
-        p.starts.push(start);
+        p.last_start = start;
     }
     if pending.is_empty() {
         return Err(DataError::file(path, "no data rows"));
@@ -335,34 +351,14 @@ fn expand_statics(series: &mut [Series], layout: &LongLayout) -> Vec<String> {
     names
 }
 
-/// Checks that consecutive dates are one period apart; fills gaps with zeros
-/// or reports the first one, per the fill policy.
+/// Fills the periods missing between a series' rows with zeros (`fill =
+/// "zero"`; with `fill = "error"` the first gap was reported while reading).
 fn fill_gaps(p: Pending, layout: &LongLayout, path: &Path) -> Result<Series, DataError> {
     let freq = layout.frequency;
-    let s = &p.series;
-    let has_gap = s.dates.windows(2).any(|w| freq.periods_between(w[0], w[1]) != 1);
-    if !has_gap {
+    if !p.gaps {
         return Ok(p.series);
     }
-    if layout.fill == FillPolicy::Error {
-        let i = s
-            .dates
-            .windows(2)
-            .position(|w| freq.periods_between(w[0], w[1]) != 1)
-            .expect("has a gap");
-        let missing = freq.periods_between(s.dates[i], s.dates[i + 1]) - 1;
-        return Err(DataError::line(
-            path,
-            p.starts[i + 1].line(path),
-            format!(
-                "series `{}` skips {missing} period(s) between {} (line {}) and {}; set data.fill = \"zero\" to fill gaps with zeros",
-                s.id,
-                s.dates[i],
-                p.starts[i].line(path),
-                s.dates[i + 1]
-            ),
-        ));
-    }
+    let s = &p.series;
     let first: NaiveDate = s.dates[0];
     let n = check_span(path, &s.id, first, *s.dates.last().expect("non-empty"), freq)?;
     let mut filled = Series {

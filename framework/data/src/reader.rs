@@ -2,6 +2,7 @@
 //! loaders need (dates, numbers) with errors that name the line.
 
 use crate::DataError;
+use crate::parquet_rows::{ParquetRows, is_parquet};
 use chrono::NaiveDate;
 use flate2::read::MultiGzDecoder;
 use std::fs::File;
@@ -52,11 +53,14 @@ pub fn explain_damage(path: &Path, error: DataError) -> DataError {
 }
 
 /// Where a record starts, for messages: the csv crate's byte offset, and
-/// its line count (which is one short after a CRLF line end).
+/// its line count (which is one short after a CRLF line end); or a Parquet
+/// file's row number.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct RecordStart {
     byte: u64,
     csv_line: u64,
+    /// The 1-based row of a Parquet file.
+    row: Option<u64>,
 }
 
 impl RecordStart {
@@ -64,7 +68,24 @@ impl RecordStart {
         position.map_or(RecordStart::default(), |p| RecordStart {
             byte: p.byte(),
             csv_line: p.line(),
+            row: None,
         })
+    }
+
+    /// The error `message` about this record of `path`.
+    pub(crate) fn error(self, path: &Path, message: String) -> DataError {
+        match self.row {
+            Some(row) => DataError::file(path, format!("row {row}: {message}")),
+            None => DataError::line(path, self.line(path), message),
+        }
+    }
+
+    /// Where the record is, for messages: `line 12` (CSV) or `row 11` (Parquet).
+    pub(crate) fn place(self, path: &Path) -> String {
+        match self.row {
+            Some(row) => format!("row {row}"),
+            None => format!("line {}", self.line(path)),
+        }
     }
 
     /// The physical line (1-based) the record starts on, whatever the line
@@ -100,8 +121,53 @@ fn physical_line(path: &Path, byte: u64) -> Option<u64> {
     }
 }
 
-/// Column names of a CSV or CSV.gz file.
+/// The rows of a long-format file: CSV (plain or gzip) or Parquet.
+pub(crate) enum Rows {
+    Csv(csv::Reader<Box<dyn Read>>),
+    Parquet(ParquetRows),
+}
+
+impl Rows {
+    pub(crate) fn open(path: &Path) -> Result<Rows, DataError> {
+        Ok(if is_parquet(path) {
+            Rows::Parquet(ParquetRows::open(path)?)
+        } else {
+            Rows::Csv(open(path)?)
+        })
+    }
+
+    pub(crate) fn header(&mut self, path: &Path) -> Result<csv::ByteRecord, DataError> {
+        match self {
+            Rows::Csv(reader) => reader.byte_headers().map_err(|e| csv_error(path, e)).cloned(),
+            Rows::Parquet(rows) => Ok(csv::ByteRecord::from(rows.header().to_vec())),
+        }
+    }
+
+    /// Reads the next row into `record`; `false` at the end.
+    pub(crate) fn read(&mut self, path: &Path, record: &mut csv::ByteRecord) -> Result<bool, DataError> {
+        match self {
+            Rows::Csv(reader) => reader.read_byte_record(record).map_err(|e| csv_error(path, e)),
+            Rows::Parquet(rows) => rows.read(record),
+        }
+    }
+
+    /// Where `record`, the row just read, starts.
+    pub(crate) fn start(&self, record: &csv::ByteRecord) -> RecordStart {
+        match self {
+            Rows::Csv(_) => RecordStart::of(record.position()),
+            Rows::Parquet(rows) => RecordStart {
+                row: Some(rows.row()),
+                ..RecordStart::default()
+            },
+        }
+    }
+}
+
+/// Column names of a CSV, CSV.gz or Parquet file.
 pub fn read_header(path: &Path) -> Result<Vec<String>, DataError> {
+    if is_parquet(path) {
+        return Ok(ParquetRows::open(path)?.header().to_vec());
+    }
     let mut reader = open(path)?;
     let header = reader.headers().map_err(|e| csv_error(path, e))?;
     if header.is_empty() {

@@ -22,6 +22,12 @@ struct KeyTotals {
 /// Reads the log at `path` and returns one series per key, each from its
 /// first period with a transaction to the last period of the whole log.
 pub fn aggregate(path: &Path, spec: &AggregateSection, frequency: Frequency) -> Result<Panel, DataError> {
+    if crate::is_parquet(path) {
+        return Err(DataError::file(
+            path,
+            "a raw transaction log (`[data] aggregate`) is read from CSV or CSV.gz; convert it, or give a long-format Parquet file without `aggregate`",
+        ));
+    }
     let mut reader = open(path)?;
     let header = reader.byte_headers().map_err(|e| csv_error(path, e))?.clone();
     let [sum_col, by_col, time_col] = column_indexes(path, &header, &[&spec.sum, &spec.by, &spec.time])?[..] else {

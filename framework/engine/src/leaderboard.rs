@@ -52,6 +52,10 @@ pub struct LeaderboardRow {
     /// (`conformal_backtest`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conformal: Option<crate::conformal_backtest::ConformalScores>,
+    /// WRMSSE's weighted RMSSE per aggregation level (the total, each
+    /// declared level, the series), mean over folds; empty without WRMSSE.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub levels: Vec<(String, f64)>,
 }
 
 /// An ensemble's weights per fold and its standing against its best member.
@@ -110,6 +114,9 @@ impl LeaderboardRow {
         }
         self.per_fold.values_mut().flatten().for_each(round);
         round(&mut self.fit_seconds);
+        for (_, value) in &mut self.levels {
+            *value = round_significant(*value);
+        }
         if let Some(summary) = &mut self.ensemble {
             summary.weights.iter_mut().flat_map(|w| w.values_mut()).for_each(round);
         }
@@ -125,6 +132,7 @@ impl LeaderboardRow {
             metrics.iter().map(|m| (m.name(), vec![None; folds])).collect();
         let (mut run_ids, mut errors, mut notes, mut fit, mut finished) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), 0);
+        let mut levels: Vec<(String, Vec<f64>)> = Vec::new();
         let mut ensemble = config.family.ensemble().map(|e| EnsembleSummary {
             members: e.members.clone(),
             weights: vec![BTreeMap::new(); folds],
@@ -152,6 +160,12 @@ impl LeaderboardRow {
                     notes.extend(values.notes.iter().map(|n| format!("fold {}: {n}", run.fold)));
                     for (name, slots) in &mut per_fold {
                         slots[k] = values.aggregate.get(name).copied();
+                    }
+                    for (name, value) in values.wrmsse_levels {
+                        match levels.iter_mut().find(|(n, _)| *n == name) {
+                            Some((_, values)) => values.push(value),
+                            None => levels.push((name, vec![value])),
+                        }
                     }
                 }
             }
@@ -183,6 +197,12 @@ impl LeaderboardRow {
             notes,
             ensemble,
             conformal: None,
+            // Levels scored in every fold only, as the means above.
+            levels: levels
+                .into_iter()
+                .filter(|(_, values)| finished == folds && values.len() == folds)
+                .filter_map(|(name, values)| Some((name, mean_std(&values).0?)))
+                .collect(),
         })
     }
 }

@@ -62,8 +62,8 @@ fn group_sum<'a>(members: &[&WeightedSeries<'a>]) -> (Vec<f64>, Vec<f64>, Vec<f6
 /// weights being each group's share of the level's weight. The RMSSE scale
 /// is the mean squared one-step change of the training values from the
 /// group's first non-zero value on (as in M5). Groups whose scale is zero
-/// are left out and counted. Returns `(value, groups left out)`.
-pub fn wrmsse(series: &[WeightedSeries<'_>], level_count: usize) -> (Option<f64>, usize) {
+/// are left out and counted.
+pub fn wrmsse(series: &[WeightedSeries<'_>], level_count: usize) -> Wrmsse {
     let mut level_scores = Vec::new();
     let mut left_out = 0;
     let levels: Vec<Option<usize>> = std::iter::once(None).chain((0..level_count).map(Some)).collect();
@@ -101,11 +101,33 @@ pub fn wrmsse(series: &[WeightedSeries<'_>], level_count: usize) -> (Option<f64>
                 None => left_out += 1,
             }
         }
-        if weights > 0.0 {
-            level_scores.push(weighted / weights);
-        }
+        level_scores.push((weights > 0.0).then(|| weighted / weights));
     }
-    (mean(level_scores.into_iter()), left_out)
+    Wrmsse {
+        value: mean(level_scores.iter().flatten().copied()),
+        left_out,
+        per_level: level_scores,
+    }
+}
+
+/// WRMSSE and its parts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Wrmsse {
+    /// The mean over the levels that could be scored.
+    pub value: Option<f64>,
+    /// Groups left out for a zero scale.
+    pub left_out: usize,
+    /// The weighted RMSSE of each level: the total, each declared level in
+    /// order, the series themselves (`None`: no group could be scored).
+    pub per_level: Vec<Option<f64>>,
+}
+
+/// The names of WRMSSE's levels in [`Wrmsse::per_level`] order.
+pub fn wrmsse_level_names(declared: &[String]) -> Vec<String> {
+    std::iter::once("total".to_string())
+        .chain(declared.iter().cloned())
+        .chain(std::iter::once("series".to_string()))
+        .collect()
 }
 
 /// Mean and sample standard deviation (`None` for fewer than two values).
@@ -154,7 +176,7 @@ mod tests {
         // b: scale 4; mse = 2 → rmsse √(1/2).
         let bottom = (3.0 * (0.125f64).sqrt() + 1.0 * 0.5f64.sqrt()) / 4.0;
         // total = level "x": train aligned by end [0, 5, 5] → from first non-zero [5, 5]: scale 0 → left out.
-        let (value, left_out) = wrmsse(&[a, b], 1);
+        let Wrmsse { value, left_out, .. } = wrmsse(&[a, b], 1);
         assert_eq!(left_out, 2);
         close(value, bottom);
     }
@@ -188,9 +210,16 @@ mod tests {
         // actual (3, 3), forecast (4, 5) → errors (1, 2) → rmsse √(2.5/13).
         let total = (2.5f64 / 13.0).sqrt();
         // The declared level splits {a} and {b}: the same as the series level.
-        let (value, left_out) = wrmsse(&[a, b], 1);
+        let Wrmsse {
+            value,
+            left_out,
+            per_level,
+        } = wrmsse(&[a, b], 1);
         assert_eq!(left_out, 0);
         close(value, (total + series_level + series_level) / 3.0);
+        for (level, expected) in per_level.into_iter().zip([total, series_level, series_level]) {
+            close(level, expected);
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! what could not be scored, and the forecast table the run stores.
 
 use crate::folds::{Fold, Window};
-use crate::metrics::{SeriesEval, WeightedSeries, series_score, undefined_note, wrmsse};
+use crate::metrics::{SeriesEval, WeightedSeries, Wrmsse, series_score, undefined_note, wrmsse, wrmsse_level_names};
 use crate::prepare::Prepared;
 use crate::store::{ForecastRow, ForecastTable, MetricsFile};
 use trendlab_models::SeriesForecast;
@@ -63,10 +63,17 @@ pub(crate) fn score(
         }
     }
     if e.metrics.contains(&Metric::Wrmsse) {
-        let (value, left_out) = wrmsse(
-            &weighted(prepared, &windows, &evals),
-            e.wrmsse.as_ref().map_or(0, |w| w.levels.len()),
-        );
+        let declared = e.wrmsse.as_ref().map_or(&[][..], |w| &w.levels[..]);
+        let Wrmsse {
+            value,
+            left_out,
+            per_level,
+        } = wrmsse(&weighted(prepared, &windows, &evals), declared.len());
+        metrics.wrmsse_levels = wrmsse_level_names(declared)
+            .into_iter()
+            .zip(per_level)
+            .filter_map(|(name, v)| Some((name, v?)))
+            .collect();
         if left_out > 0 {
             metrics.notes.push(format!(
                 "wrmsse left out {left_out} aggregate series whose training data never changes"
@@ -131,13 +138,7 @@ fn weighted<'a>(prepared: &Prepared, windows: &[Window], evals: &[SeriesEval<'a>
             let labels = spec
                 .levels
                 .iter()
-                .map(|level| {
-                    let parts: Vec<&str> = level
-                        .split('+')
-                        .map(|c| s.statics[panel.static_index(c.trim()).expect("level columns are loaded")].as_str())
-                        .collect();
-                    parts.join("+")
-                })
+                .map(|level| panel.level_label(s, level).expect("level columns are loaded"))
                 .collect();
             WeightedSeries {
                 eval: *eval,

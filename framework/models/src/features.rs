@@ -158,25 +158,67 @@ impl FeatureSet {
 
     /// Appends the features of target period `t` seen from origin `o` to `out`.
     pub fn row(&self, s: &PreparedSeries<'_>, t: usize, origin: usize, out: &mut Vec<f64>) {
+        let mut columns = OriginColumns::default();
+        self.origin_columns(s, origin, &mut columns);
+        let mut calendar = Vec::new();
+        self.calendar_at(s.history.dates[t], &mut calendar);
+        self.row_from(s, t, origin, &columns, &calendar, out);
+    }
+
+    /// The columns of origin `origin` that do not depend on the target date.
+    fn origin_columns(&self, s: &PreparedSeries<'_>, origin: usize, columns: &mut OriginColumns) {
         let known = &s.y[..=origin];
-        out.extend(self.lags.iter().map(|&l| known[known.len() - l]));
-        for &(w, stat) in &self.rolling {
-            out.push(rolling(&known[known.len() - w..], stat));
-        }
-        for &stat in &self.expanding {
-            out.push(rolling(known, stat));
-        }
+        let OriginColumns {
+            head,
+            ewm: smoothed,
+            past,
+        } = columns;
+        head.clear();
+        head.extend(self.lags.iter().map(|&l| known[known.len() - l]));
+        head.extend(
+            self.rolling
+                .iter()
+                .map(|&(w, stat)| rolling(&known[known.len() - w..], stat)),
+        );
+        head.extend(self.expanding.iter().map(|&stat| rolling(known, stat)));
+        smoothed.clear();
+        smoothed.extend(self.ewm.iter().map(|&alpha| ewm(known, alpha)));
+        let last_observed = origin.min(s.history.train_len() - 1);
+        past.clear();
+        past.extend(s.past.iter().map(|c| c[last_observed]));
+    }
+
+    /// Appends the row of target period `t` from origin `origin`, whose
+    /// date-independent columns are `columns` and calendar columns
+    /// `calendar`, to `out`.
+    fn row_from(
+        &self,
+        s: &PreparedSeries<'_>,
+        t: usize,
+        origin: usize,
+        columns: &OriginColumns,
+        calendar: &[f64],
+        out: &mut Vec<f64>,
+    ) {
+        let known = &s.y[..=origin];
+        out.extend_from_slice(&columns.head);
         for &(season, seasons) in &self.seasonal_rolling {
             out.push(seasonal_mean(known, t, season, seasons));
         }
-        for &alpha in &self.ewm {
-            out.push(ewm(known, alpha));
-        }
-        self.calendar_at(s.history.dates[t], out);
-        let last_observed = origin.min(s.history.train_len() - 1);
-        out.extend(s.past.iter().map(|c| c[last_observed]));
+        out.extend_from_slice(&columns.ewm);
+        out.extend_from_slice(calendar);
+        out.extend_from_slice(&columns.past);
         out.extend(s.future.iter().map(|c| c[t]));
     }
+}
+
+/// The columns of a row fixed by its origin: lags, rolling and expanding
+/// statistics, exponentially weighted means, past-only covariates.
+#[derive(Debug, Default)]
+struct OriginColumns {
+    head: Vec<f64>,
+    ewm: Vec<f64>,
+    past: Vec<f64>,
 }
 
 /// The mean of the values at t − j·season (j ≥ 1) among `known`, the
@@ -428,12 +470,41 @@ pub fn forecast_steps(
 /// Calls `visit(row, target)` for every training row of `s` for a model of
 /// horizon step `step` (origin `t - step`), in time order.
 pub fn training_rows(features: &FeatureSet, s: &PreparedSeries<'_>, step: usize, mut visit: impl FnMut(&[f64], f64)) {
-    let first = (features.warmup() + step - 1).max(step);
+    training_rows_by_step(features, s, &[step], |_, row, y| visit(row, y));
+}
+
+/// [`training_rows`] of the models of every horizon step in `steps` at
+/// once: `visit(k, row, target)` for step `steps[k]`. Each origin's lags and
+/// windows are computed once for all steps; each step's rows still come in
+/// time order, exactly as `training_rows(features, s, steps[k], ..)` gives them.
+pub fn training_rows_by_step(
+    features: &FeatureSet,
+    s: &PreparedSeries<'_>,
+    steps: &[usize],
+    mut visit: impl FnMut(usize, &[f64], f64),
+) {
+    let n = s.history.train_len();
+    let Some(&nearest) = steps.iter().min() else { return };
+    let mut columns = OriginColumns::default();
     let mut row = Vec::with_capacity(features.width());
-    for t in first..s.history.train_len() {
-        row.clear();
-        features.row(s, t, t - step, &mut row);
-        visit(&row, s.y[t]);
+    // Each date's calendar columns, computed once.
+    let width = features.calendar_width();
+    let mut calendar = Vec::with_capacity(n * width);
+    for &date in &s.history.dates[..n] {
+        features.calendar_at(date, &mut calendar);
+    }
+    // Step h's first target is max(warmup + h − 1, h): origin max(warmup − 1, 0).
+    for origin in features.warmup().saturating_sub(1)..n.saturating_sub(nearest) {
+        features.origin_columns(s, origin, &mut columns);
+        for (k, &step) in steps.iter().enumerate() {
+            let t = origin + step;
+            if t < n {
+                row.clear();
+                let at = &calendar[t * width..(t + 1) * width];
+                features.row_from(s, t, origin, &columns, at, &mut row);
+                visit(k, &row, s.y[t]);
+            }
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! series. Multi-step forecasts are recursive (one one-step model, forecasts
 //! fed back as lags) or direct (one model per horizon step).
 
-use crate::features::{PreparedSeries, forecast_steps, training_rows};
+use crate::features::{PreparedSeries, forecast_steps, training_rows_by_step};
 use crate::ridge::{NormalEquations, Ridge};
 use crate::{FoldInput, Forecaster, ModelError, SeriesForecast, SeriesOutcome};
 use trendlab_spec::Strategy;
@@ -32,9 +32,7 @@ impl Forecaster for LinearConfig {
             Strategy::Recursive => vec![1],
             Strategy::Direct => (1..=input.horizon).collect(),
         };
-        let fit = |group: &[&PreparedSeries<'_>]| -> Result<Vec<Ridge>, ModelError> {
-            steps.iter().map(|&step| fit(self.alpha, group, step, input)).collect()
-        };
+        let fit = |group: &[&PreparedSeries<'_>]| fit(self.alpha, group, &steps, input);
         // A saved fit (`forecast --from`) replaces fitting: the shared
         // `{"models": [...]}`, per series `{"scaling": ..., "models": [...]}`.
         #[derive(serde::Serialize, serde::Deserialize)]
@@ -81,13 +79,20 @@ impl Forecaster for LinearConfig {
     }
 }
 
-/// Fits the model of horizon step `step` on the rows of every series in `group`.
-fn fit(alpha: f64, group: &[&PreparedSeries<'_>], step: usize, input: &FoldInput<'_>) -> Result<Ridge, ModelError> {
-    let mut equations = NormalEquations::new(input.features.width());
+/// Fits the models of horizon steps `steps` on the rows of every series in
+/// `group`, in one pass over the rows (each origin's features computed once
+/// for every step).
+fn fit(
+    alpha: f64,
+    group: &[&PreparedSeries<'_>],
+    steps: &[usize],
+    input: &FoldInput<'_>,
+) -> Result<Vec<Ridge>, ModelError> {
+    let mut equations = vec![NormalEquations::new(input.features.width()); steps.len()];
     for s in group {
-        training_rows(input.features, s, step, |x, y| equations.add(x, y));
+        training_rows_by_step(input.features, s, steps, |k, x, y| equations[k].add(x, y));
     }
-    equations.solve(alpha)
+    equations.iter().map(|e| e.solve(alpha)).collect()
 }
 
 #[cfg(test)]

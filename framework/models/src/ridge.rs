@@ -1,6 +1,7 @@
 //! Ridge regression by the normal equations: rows are accumulated into
-//! XᵀX / Xᵀy (never stored), the intercept is left unpenalised by centring,
-//! and the system is solved by Cholesky factorisation (nalgebra).
+//! XᵀX / Xᵀy (never stored; XᵀX's upper triangle only, as it is symmetric),
+//! the intercept is left unpenalised by centring, and the system is solved
+//! by Cholesky factorisation (nalgebra).
 
 use crate::ModelError;
 use nalgebra::{DMatrix, DVector};
@@ -9,9 +10,10 @@ use nalgebra::{DMatrix, DVector};
 #[derive(Debug, Clone)]
 pub struct NormalEquations {
     n: f64,
-    xtx: DMatrix<f64>,
-    xty: DVector<f64>,
-    sum_x: DVector<f64>,
+    /// XᵀX row by row; entries below the diagonal stay zero.
+    xtx: Vec<f64>,
+    xty: Vec<f64>,
+    sum_x: Vec<f64>,
     sum_y: f64,
 }
 
@@ -26,9 +28,9 @@ impl NormalEquations {
     pub fn new(width: usize) -> Self {
         NormalEquations {
             n: 0.0,
-            xtx: DMatrix::zeros(width, width),
-            xty: DVector::zeros(width),
-            sum_x: DVector::zeros(width),
+            xtx: vec![0.0; width * width],
+            xty: vec![0.0; width],
+            sum_x: vec![0.0; width],
             sum_y: 0.0,
         }
     }
@@ -38,12 +40,22 @@ impl NormalEquations {
     }
 
     pub fn add(&mut self, x: &[f64], y: f64) {
-        let x = DVector::from_column_slice(x);
-        self.xtx.ger(1.0, &x, &x, 1.0);
-        self.xty.axpy(y, &x, 1.0);
-        self.sum_x += &x;
+        let width = self.xty.len();
+        debug_assert_eq!(x.len(), width, "row width");
+        for (i, &xi) in x.iter().enumerate() {
+            let row = &mut self.xtx[i * width + i..(i + 1) * width];
+            for (cell, &xj) in row.iter_mut().zip(&x[i..]) {
+                *cell += xi * xj;
+            }
+            self.xty[i] += y * xi;
+            self.sum_x[i] += xi;
+        }
         self.sum_y += y;
         self.n += 1.0;
+    }
+
+    fn width(&self) -> usize {
+        self.xty.len()
     }
 
     /// Minimises ‖y − b − Xw‖² + alpha‖w‖².
@@ -53,10 +65,12 @@ impl NormalEquations {
                 "no training rows (series shorter than the lags and windows need)".into(),
             ));
         }
-        let mean_x = &self.sum_x / self.n;
+        let width = self.width();
+        let xtx = DMatrix::from_fn(width, width, |i, j| self.xtx[i.min(j) * width + i.max(j)]);
+        let mean_x = DVector::from_column_slice(&self.sum_x) / self.n;
         let mean_y = self.sum_y / self.n;
-        let mut gram = &self.xtx - (&mean_x * mean_x.transpose()) * self.n;
-        let rhs = &self.xty - &mean_x * (mean_y * self.n);
+        let mut gram = xtx - (&mean_x * mean_x.transpose()) * self.n;
+        let rhs = DVector::from_column_slice(&self.xty) - &mean_x * (mean_y * self.n);
         for i in 0..gram.nrows() {
             gram[(i, i)] += alpha;
         }
@@ -65,7 +79,7 @@ impl NormalEquations {
             ModelError::Numerical(format!(
                 "the {}x{} design is singular (constant or collinear features){}",
                 self.rows(),
-                self.xtx.ncols(),
+                width,
                 if alpha == 0.0 { "; use alpha > 0" } else { "" }
             ))
         };

@@ -8,7 +8,7 @@
 //! builds a plan or opens a run store.
 //!
 //! ```text
-//! validate · plan · run · report · sync · work · slurm · k8s · embed
+//! validate · plan · run · report · export · sync · work · slurm · k8s · embed
 //!        └── Workspace::open(spec, out) → engine (execute) → report / tracking / cluster
 //! ```
 
@@ -16,6 +16,7 @@ mod compare;
 mod error;
 pub mod execution;
 pub mod experiment;
+pub mod export;
 pub mod forecast;
 pub mod inspect;
 pub mod scale_out;

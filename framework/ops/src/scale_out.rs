@@ -66,10 +66,17 @@ pub fn submit(
         out: w.out.clone(),
     };
     let mut requests = Vec::new();
+    let max_size = slurm::max_array_size();
     for range in &manifest.groups {
         let script = slurm::script(&manifest, range.group, &worker, options, &dir);
         trendlab_engine::store::write_atomic(&dir.script(range.group), script.as_bytes())?;
-        requests.extend(ArrayRequest::whole(&manifest, range.group, &dir, options.throttle));
+        requests.extend(ArrayRequest::whole(
+            &manifest,
+            range.group,
+            &dir,
+            options.throttle,
+            max_size,
+        ));
     }
     let mut outcome = SubmitOutcome {
         manifest_path,
@@ -201,10 +208,11 @@ pub fn resubmit(spec: &Path, out: &Path, throttle: Option<u32>, hold: bool) -> R
     if failed.is_empty() {
         return Ok(outcome);
     }
+    let max_size = slurm::max_array_size();
     let requests: Vec<ArrayRequest> = manifest
         .groups
         .iter()
-        .filter_map(|range| ArrayRequest::some(&manifest, range.group, &failed, &dir, throttle))
+        .flat_map(|range| ArrayRequest::some(&manifest, range.group, &failed, &dir, throttle, max_size))
         .collect();
     if let Some(missing) = requests.iter().find(|r| !r.script.exists()) {
         return Err(Error::Failed(format!(

@@ -318,6 +318,7 @@ mod tests {
             notes: Vec::new(),
             ensemble: None,
             conformal: None,
+            levels: Vec::new(),
         }
     }
 

@@ -1,10 +1,12 @@
-//! The forecast explorer's data: every evaluated series' history and, for
-//! each model's best configuration, its backtest forecasts per fold with
-//! the widest prediction interval it produced. Read from the run store's
-//! `forecasts.csv`; the page's script draws it (pick a series by id or
+//! The forecast explorer's data: the aggregates of the evaluation's levels
+//! ([`aggregates`]) and the held series ([`held`]: all of a small panel),
+//! each with its history and, for each model's best configuration, its
+//! backtest forecasts per fold (a series' with the widest prediction
+//! interval it produced). Read from the run store's
+//! forecasts; the page's script draws it (pick a series by id or
 //! product description, toggle models and folds, zoom and pan).
 
-use crate::{ReportError, ReportInput};
+use crate::{ReportError, ReportInput, aggregates, held};
 use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -30,6 +32,12 @@ pub struct Explorer {
     pub series: Vec<ExplorerSeries>,
     /// The forecast past the data (`trendlab forecast`), when stored.
     pub future: Option<ExplorerModel>,
+    /// How the held series were chosen, when some were left out.
+    #[serde(skip)]
+    pub held: Option<held::Choice>,
+    /// Entries before the series: the aggregates.
+    #[serde(skip)]
+    pub aggregates: usize,
 }
 
 /// One model, shown by its best configuration.
@@ -45,6 +53,9 @@ pub struct ExplorerModel {
 pub struct ExplorerSeries {
     pub id: String,
     pub text: Option<String>,
+    /// An aggregate's level (`total`, `state_id`...); `None` for a series.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
     /// Index into `dates` of the first value.
     pub start: usize,
     pub values: Vec<f64>,
@@ -75,7 +86,10 @@ pub struct SeriesForecast {
 /// What the page's text says about the explorer.
 #[derive(Debug, Serialize)]
 pub struct ExplorerSummary {
+    /// Series held (aggregates aside).
     pub series: usize,
+    pub aggregates: usize,
+    pub held: Option<held::Choice>,
     pub models: Vec<String>,
     /// The configuration of the forecast past the data, when shown.
     pub future: Option<String>,
@@ -85,22 +99,61 @@ impl Explorer {
     /// `None` when the store holds no forecast of any model (a report
     /// rebuilt from MLflow alone).
     pub fn build(input: &ReportInput<'_>) -> Result<Option<Explorer>, ReportError> {
-        let (mut dates, mut series) = histories(input);
-        if let Some(forecast) = input.forecast {
-            let future: BTreeSet<NaiveDate> = forecast
-                .forecasts
-                .iter()
-                .flat_map(|(_, d, _)| d.iter().copied())
-                .collect();
-            dates = dates
-                .into_iter()
-                .chain(future)
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
-        }
+        let panel = &input.prepared.panel;
+        let evaluated = &input.prepared.backtest.series;
+        let held = held::choose(input, evaluated)?;
+        let declared = input
+            .prepared
+            .experiment
+            .evaluation()
+            .wrmsse
+            .as_ref()
+            .map_or(&[][..], |w| &w.levels[..]);
+        let per_level = input.prepared.experiment.document.report.per_level;
+        let groups = aggregates::groups(panel, evaluated, declared, per_level);
+        let dates = explorer_dates(input);
         let date_index: HashMap<NaiveDate, usize> = dates.iter().enumerate().map(|(i, d)| (*d, i)).collect();
-        let position: HashMap<&str, usize> = series.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
+        // Aggregates first, then the held series.
+        let mut series: Vec<ExplorerSeries> = groups
+            .iter()
+            .map(|g| {
+                let sums = aggregates::history(panel, g, &date_index, dates.len());
+                ExplorerSeries {
+                    id: g.id(),
+                    text: Some(format!("sum of {} series", g.members.len())),
+                    level: Some(g.level.clone()),
+                    start: sums.start,
+                    values: sums.values.into_iter().map(rounded).collect(),
+                    forecasts: Vec::new(),
+                    future: None,
+                }
+            })
+            .collect();
+        series.extend(held.series.iter().map(|&i| {
+            let s = &panel.series[i];
+            ExplorerSeries {
+                id: s.id.clone(),
+                text: s.text.clone(),
+                level: None,
+                start: s.dates.first().and_then(|d| date_index.get(d)).copied().unwrap_or(0),
+                values: s.target.iter().copied().map(rounded).collect(),
+                forecasts: Vec::new(),
+                future: None,
+            }
+        }));
+        // Where each evaluated series' forecasts go: its own entry, its groups.
+        let own: HashMap<&str, usize> = held
+            .series
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| (panel.series[i].id.as_str(), groups.len() + k))
+            .collect();
+        let mut member_of: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (g, group) in groups.iter().enumerate() {
+            for &i in &group.members {
+                member_of.entry(panel.series[i].id.as_str()).or_default().push(g);
+            }
+        }
         let mut placed: Vec<Vec<SeriesForecast>> = (0..series.len()).map(|_| Vec::new()).collect();
         let mut models = Vec::new();
         for c in best_config_per_model(input) {
@@ -120,25 +173,29 @@ impl Explorer {
                 level = widest.map(|k| table.levels[k]);
                 any = true;
                 let mut by_series: BTreeMap<usize, SeriesForecast> = BTreeMap::new();
+                let mut sums = aggregates::ForecastSums::default();
                 for row in &table.rows {
-                    let (Some(&s), Some(&at)) = (position.get(row.series_id.as_str()), date_index.get(&row.date))
-                    else {
+                    let Some(&at) = date_index.get(&row.date) else { continue };
+                    for &g in member_of.get(row.series_id.as_str()).into_iter().flatten() {
+                        sums.add(g, at, row.forecast);
+                    }
+                    let Some(&s) = own.get(row.series_id.as_str()) else {
                         continue;
                     };
                     // Rows of a series come in step order.
-                    let forecast = by_series.entry(s).or_insert_with(|| SeriesForecast {
-                        model: models.len(),
-                        fold: run.fold,
-                        start: at,
-                        mean: Vec::new(),
-                        lo: Vec::new(),
-                        hi: Vec::new(),
-                    });
+                    let forecast = by_series
+                        .entry(s)
+                        .or_insert_with(|| SeriesForecast::starting(models.len(), run.fold, at));
                     forecast.mean.push(rounded(row.forecast));
                     if let Some(k) = widest {
                         forecast.lo.push(rounded(row.bounds[k].0));
                         forecast.hi.push(rounded(row.bounds[k].1));
                     }
+                }
+                for (g, sum) in sums.into_sums() {
+                    let mut forecast = SeriesForecast::starting(models.len(), run.fold, sum.start);
+                    forecast.mean = sum.values.into_iter().map(rounded).collect();
+                    by_series.insert(g, forecast);
                 }
                 for (s, forecast) in by_series {
                     placed[s].push(forecast);
@@ -173,47 +230,55 @@ impl Explorer {
                 .collect(),
             series,
             future,
+            held: held.choice,
+            aggregates: groups.len(),
         }))
     }
 
     pub fn summary(&self) -> ExplorerSummary {
         ExplorerSummary {
-            series: self.series.len(),
+            series: self.series.len() - self.aggregates,
+            aggregates: self.aggregates,
+            held: self.held.clone(),
             models: self.models.iter().map(|m| m.label.clone()).collect(),
             future: self.future.as_ref().map(|m| m.label.clone()),
         }
     }
 }
 
-/// Every period of the evaluated series (ascending) and each series'
-/// history, placed on them.
-fn histories(input: &ReportInput<'_>) -> (Vec<NaiveDate>, Vec<ExplorerSeries>) {
+impl SeriesForecast {
+    fn starting(model: usize, fold: usize, start: usize) -> SeriesForecast {
+        SeriesForecast {
+            model,
+            fold,
+            start,
+            mean: Vec::new(),
+            lo: Vec::new(),
+            hi: Vec::new(),
+        }
+    }
+}
+
+/// Every period from the evaluated series' first to the last, then the
+/// forecast's past the data when one is stored.
+fn explorer_dates(input: &ReportInput<'_>) -> Vec<NaiveDate> {
     let panel = &input.prepared.panel;
-    let evaluated: Vec<&trendlab_data::Series> = input
-        .prepared
-        .backtest
-        .series
-        .iter()
-        .map(|&i| &panel.series[i])
-        .collect();
-    let dates: Vec<NaiveDate> = evaluated
-        .iter()
-        .flat_map(|s| s.dates.iter().copied())
-        .collect::<BTreeSet<_>>()
+    let evaluated = || input.prepared.backtest.series.iter().map(|&i| &panel.series[i]);
+    let first = evaluated().filter_map(|s| s.dates.first()).min().copied();
+    let last = evaluated().filter_map(|s| s.dates.last()).max().copied();
+    let future = input
+        .forecast
         .into_iter()
-        .collect();
-    let series = evaluated
-        .iter()
-        .map(|s| ExplorerSeries {
-            id: s.id.clone(),
-            text: s.text.clone(),
-            start: s.dates.first().map_or(0, |d| dates.partition_point(|x| x < d)),
-            values: s.target.iter().copied().map(rounded).collect(),
-            forecasts: Vec::new(),
-            future: None,
-        })
-        .collect();
-    (dates, series)
+        .flat_map(|f| f.forecasts.iter().filter_map(|(_, d, _)| d.last().copied()))
+        .max();
+    let (Some(first), Some(last)) = (first, last.max(future)) else {
+        return Vec::new();
+    };
+    let mut dates = vec![first];
+    while let Some(&d) = dates.last().filter(|d| **d < last) {
+        dates.push(panel.frequency.advance(d, 1));
+    }
+    dates
 }
 
 /// Places the forecast past the data on its series (with its widest

@@ -11,9 +11,11 @@
 //! travels as JSON in a `<script type="application/json">` block, escaped so
 //! that no string in it can close the block (see [`assets::script_json`]).
 
+pub mod aggregates;
 pub mod assets;
 pub mod compare;
 pub mod explorer;
+pub mod held;
 pub mod runs;
 pub mod sensitivity;
 mod templates;

@@ -19,6 +19,62 @@ pub struct SpecDocument {
     pub models: Vec<ModelEntry>,
     #[serde(default)]
     pub tracking: TrackingSection,
+    #[serde(default, skip_serializing_if = "ReportSection::is_default")]
+    pub report: ReportSection,
+}
+
+/// `[report]`: which series the report's explorer holds. Up to `all_up_to`
+/// evaluated series it holds them all; past that, the union of the `top`
+/// largest by volume, the `worst` by the ranking metric for the best model,
+/// a seeded random `sample` and the `series` named, with a note of how many
+/// were left out. Every aggregation level of the evaluation (the total, each
+/// `[evaluation.wrmsse] levels` entry) has its own entries besides.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSection {
+    /// Hold every series when there are at most this many. Default 500.
+    #[serde(default = "ReportSection::default_all_up_to")]
+    pub all_up_to: usize,
+    /// The series with the largest total of the target. Default 25.
+    #[serde(default = "ReportSection::default_pick")]
+    pub top: usize,
+    /// The series the best model forecasts worst (by the ranking metric). Default 25.
+    #[serde(default = "ReportSection::default_pick")]
+    pub worst: usize,
+    /// Series drawn at random (seeded by the experiment's seed). Default 25.
+    #[serde(default = "ReportSection::default_pick")]
+    pub sample: usize,
+    /// Series always held, by id.
+    #[serde(default)]
+    pub series: Vec<String>,
+    /// Aggregate series held per aggregation level (the largest by volume). Default 25.
+    #[serde(default = "ReportSection::default_pick")]
+    pub per_level: usize,
+}
+
+impl Default for ReportSection {
+    fn default() -> Self {
+        ReportSection {
+            all_up_to: Self::default_all_up_to(),
+            top: Self::default_pick(),
+            worst: Self::default_pick(),
+            sample: Self::default_pick(),
+            series: Vec::new(),
+            per_level: Self::default_pick(),
+        }
+    }
+}
+
+impl ReportSection {
+    fn default_all_up_to() -> usize {
+        500
+    }
+    fn default_pick() -> usize {
+        25
+    }
+    pub fn is_default(&self) -> bool {
+        *self == ReportSection::default()
+    }
 }
 
 /// `[tracking]`: where runs are mirrored besides the local run store.
@@ -237,7 +293,7 @@ pub struct EvaluationSection {
     /// a per-level metric, its first level).
     pub rank_by: Option<Metric>,
     /// Levels (percent) of the central prediction intervals that families
-    /// with intervals write to forecasts.csv (`lo_95`, `hi_95`) and the
+    /// with intervals write to the stored forecasts (`lo_95`, `hi_95`) and the
     /// interval metrics score.
     #[serde(default = "default_levels")]
     pub levels: Vec<f64>,

@@ -260,7 +260,13 @@ impl Mirror {
         values.extend(training_curves(plan, c, store, timestamp));
         self.client.log(&run.run_id, values, params, tags[2..].to_vec())?;
         for (k, planned) in plan.runs_of(c).enumerate() {
-            for file in ["run.json", "metrics.json", "forecasts.csv"] {
+            for file in [
+                "run.json",
+                "metrics.json",
+                "forecasts.parquet",
+                "series_metrics.parquet",
+                "forecasts.csv",
+            ] {
                 if let Ok(bytes) = std::fs::read(store.run_dir(&planned.id).join(file)) {
                     self.client.upload_artifact(&run, &format!("fold{k}/{file}"), &bytes)?;
                 }
@@ -472,6 +478,8 @@ fn row_from_run(run: &Run, metrics: &[Score]) -> Result<LeaderboardRow, ReadBack
         notes: list("trendlab.notes")?,
         ensemble: run.tag(ENSEMBLE).and_then(|json| serde_json::from_str(json).ok()),
         conformal: None,
+        // Not mirrored: a report rebuilt from MLflow has no per-level table.
+        levels: Vec::new(),
     })
 }
 

@@ -1,11 +1,17 @@
 //! The local run store: `runs/<experiment>/<run-id>/` holding `run.json`
-//! (parameters, status, timings, error), `metrics.json` and `forecasts.csv`.
+//! (parameters, status, timings, error), `metrics.json` (aggregate metrics
+//! and notes), `forecasts.parquet` and `series_metrics.parquet` ([`columns`]).
+//! Stores written before the columnar files (`forecasts.csv`, per-series
+//! metrics inside `metrics.json`) are read as they are.
 //! Every file is written to a temporary name and renamed into place, and
 //! `run.json` is written last: a run counts as done only once its record
 //! says so, and a crash never leaves a half-written file behind.
 
+pub mod columns;
+
 use crate::plan::RunRole;
 use chrono::NaiveDate;
+pub use columns::{FORECAST_COLUMNS, SeriesMetrics};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -73,16 +79,26 @@ pub struct SeriesFailure {
     pub reason: String,
 }
 
-/// `metrics.json`: aggregate (mean over series) and per-series values.
+/// A run's metrics: aggregate (mean over series) and per-series values.
+/// The store keeps the aggregate in `metrics.json` and the per-series
+/// values in `series_metrics.parquet` (read them with
+/// [`RunStore::series_metrics`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetricsFile {
     pub aggregate: BTreeMap<String, f64>,
-    pub per_series: BTreeMap<String, BTreeMap<String, f64>>,
+    /// Empty in a `metrics.json` read back, except in stores written
+    /// before `series_metrics.parquet`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub per_series: SeriesMetrics,
     /// Why some values are missing (zero actuals, zero scale...).
     pub notes: Vec<String>,
+    /// WRMSSE's weighted RMSSE per aggregation level (the total, each
+    /// `[evaluation.wrmsse] levels` entry, the series), in that order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wrmsse_levels: Vec<(String, f64)>,
 }
 
-/// One line of `forecasts.csv`.
+/// One row of a run's forecasts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ForecastRow {
     pub series_id: String,
@@ -96,8 +112,8 @@ pub struct ForecastRow {
     pub bounds: Vec<(f64, f64)>,
 }
 
-/// `forecasts.csv`: `series_id,fold,cutoff,date,step,actual,forecast`, then
-/// `lo_<level>,hi_<level>` for each interval level the model produced.
+/// A run's forecasts: `series_id,fold,cutoff,date,step,actual,forecast`,
+/// then `lo_<level>,hi_<level>` for each interval level the model produced.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ForecastTable {
     /// Interval levels (percent), in column order.
@@ -105,10 +121,9 @@ pub struct ForecastTable {
     pub rows: Vec<ForecastRow>,
 }
 
-const FORECAST_COLUMNS: [&str; 7] = ["series_id", "fold", "cutoff", "date", "step", "actual", "forecast"];
-
 impl ForecastTable {
-    fn to_csv(&self) -> Vec<u8> {
+    /// The table as CSV (`trendlab export`; the store's format before Parquet).
+    pub fn to_csv(&self) -> Vec<u8> {
         let mut writer = csv::Writer::from_writer(Vec::new());
         let header = FORECAST_COLUMNS
             .iter()
@@ -133,6 +148,7 @@ impl ForecastTable {
         writer.into_inner().expect("writing to memory cannot fail")
     }
 
+    /// Reads a `forecasts.csv` of a store written before Parquet.
     fn from_csv(path: &Path) -> Result<ForecastTable, StoreError> {
         let corrupt = |message: String| StoreError::Corrupt {
             path: path.to_path_buf(),
@@ -239,7 +255,8 @@ impl RunStore {
     }
 
     /// Whether run `id` is stored, and whole: a finished run's record,
-    /// metrics and forecasts all read back; a failed run's record does.
+    /// metrics, forecasts and series metrics all read back; a failed run's
+    /// record does.
     pub fn health(&self, id: &str) -> RunHealth {
         let record = match self.record(id) {
             Ok(None) => return RunHealth::Absent,
@@ -254,7 +271,9 @@ impl RunStore {
             Ok(None) => Err(format!("{}: missing", self.run_dir(id).join("metrics.json").display())),
             Err(e) => Err(e.to_string()),
         };
-        match metrics.and_then(|()| self.forecasts(id).map(|_| ()).map_err(|e| e.to_string())) {
+        let forecasts = || self.forecasts(id).map(|_| ()).map_err(|e| e.to_string());
+        let series_metrics = || self.series_metrics(id).map(|_| ()).map_err(|e| e.to_string());
+        match metrics.and_then(|()| forecasts()).and_then(|()| series_metrics()) {
             Ok(()) => RunHealth::Finished,
             Err(reason) => RunHealth::Damaged(reason),
         }
@@ -307,8 +326,32 @@ impl RunStore {
         read_json(&self.run_dir(id).join("metrics.json"))
     }
 
+    /// Each series' metrics of finished run `id`: `series → metric → value`.
+    pub fn series_metrics(&self, id: &str) -> Result<SeriesMetrics, StoreError> {
+        let path = self.run_dir(id).join("series_metrics.parquet");
+        if path.exists() {
+            return columns::series_metrics_from_parquet(&path);
+        }
+        // A store written before series_metrics.parquet.
+        match self.metrics(id)? {
+            Some(m) if !m.per_series.is_empty() => Ok(m.per_series),
+            _ => Err(missing(&path)),
+        }
+    }
+
+    /// The forecasts of finished run `id`.
     pub fn forecasts(&self, id: &str) -> Result<ForecastTable, StoreError> {
-        ForecastTable::from_csv(&self.run_dir(id).join("forecasts.csv"))
+        let dir = self.run_dir(id);
+        let path = dir.join("forecasts.parquet");
+        if path.exists() {
+            return ForecastTable::from_parquet(&path);
+        }
+        // A store written before forecasts.parquet.
+        let legacy = dir.join("forecasts.csv");
+        if legacy.exists() {
+            return ForecastTable::from_csv(&legacy);
+        }
+        Err(missing(&path))
     }
 
     /// Stores a finished run: forecasts, metrics, then the record.
@@ -319,8 +362,16 @@ impl RunStore {
         forecasts: &ForecastTable,
     ) -> Result<(), StoreError> {
         let dir = self.prepare_dir(&record.run_id)?;
-        write_atomic(&dir.join("forecasts.csv"), &forecasts.to_csv())?;
-        write_atomic(&dir.join("metrics.json"), &to_json(metrics))?;
+        write_atomic(&dir.join("forecasts.parquet"), &forecasts.to_parquet())?;
+        write_atomic(
+            &dir.join("series_metrics.parquet"),
+            &columns::series_metrics_to_parquet(&metrics.per_series),
+        )?;
+        let aggregate = MetricsFile {
+            per_series: SeriesMetrics::new(),
+            ..metrics.clone()
+        };
+        write_atomic(&dir.join("metrics.json"), &to_json(&aggregate))?;
         write_atomic(&dir.join("run.json"), &to_json(record))
     }
 
@@ -358,6 +409,14 @@ fn sweep_stale_temporaries(dir: &Path) {
         if stale && path.extension().is_some_and(|e| e == "tmp") {
             let _ = std::fs::remove_file(&path);
         }
+    }
+}
+
+/// The error of a finished run's file that is not there.
+fn missing(path: &Path) -> StoreError {
+    StoreError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(std::io::ErrorKind::NotFound, "missing"),
     }
 }
 

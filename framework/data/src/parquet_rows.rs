@@ -1,0 +1,215 @@
+//! Long-format Parquet input (M5 is often shared as Parquet): its rows
+//! turned into the same cells a CSV row gives, so one loader checks both
+//! and its messages name the row (`data.parquet: row 12: ...`). Strings,
+//! integers, floats, booleans (1/0), dates and timestamps are read; a null
+//! cell reads as an empty one. A damaged or truncated file is an error
+//! naming it.
+
+use crate::DataError;
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Date32Type, Date64Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type,
+    UInt32Type, UInt64Type,
+};
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::{DataType, TimeUnit};
+use chrono::{DateTime, NaiveDate};
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Whether `path` names a Parquet file (by its `.parquet` or `.pq` extension).
+pub fn is_parquet(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "parquet" || e == "pq")
+}
+
+/// A Parquet file read row by row as CSV-like cells.
+pub(crate) struct ParquetRows {
+    path: PathBuf,
+    reader: ParquetRecordBatchReader,
+    header: Vec<String>,
+    batch: Option<RecordBatch>,
+    /// The next row of `batch`.
+    next: usize,
+    /// Rows handed out so far.
+    rows: u64,
+}
+
+fn damaged(path: &Path, e: impl std::fmt::Display) -> DataError {
+    DataError::file(path, format!("damaged or truncated Parquet file: {e}"))
+}
+
+impl ParquetRows {
+    pub(crate) fn open(path: &Path) -> Result<ParquetRows, DataError> {
+        let file = std::fs::File::open(path).map_err(|source| DataError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| damaged(path, e))?;
+        let header = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
+        for field in builder.schema().fields() {
+            if !readable(field.data_type()) {
+                return Err(DataError::file(
+                    path,
+                    format!(
+                        "column `{}` has Parquet/Arrow type {}, which trendlab does not read (strings, integers, floats, booleans, dates and timestamps)",
+                        field.name(),
+                        field.data_type()
+                    ),
+                ));
+            }
+        }
+        let reader = builder
+            .with_batch_size(64 * 1024)
+            .build()
+            .map_err(|e| damaged(path, e))?;
+        Ok(ParquetRows {
+            path: path.to_path_buf(),
+            reader,
+            header,
+            batch: None,
+            next: 0,
+            rows: 0,
+        })
+    }
+
+    pub(crate) fn header(&self) -> &[String] {
+        &self.header
+    }
+
+    /// The 1-based number of the row last read.
+    pub(crate) fn row(&self) -> u64 {
+        self.rows
+    }
+
+    /// Reads the next row into `record`; `false` at the end.
+    pub(crate) fn read(&mut self, record: &mut csv::ByteRecord) -> Result<bool, DataError> {
+        loop {
+            if let Some(batch) = &self.batch {
+                if self.next < batch.num_rows() {
+                    record.clear();
+                    let mut cell = Vec::new();
+                    for column in batch.columns() {
+                        cell.clear();
+                        format_cell(column.as_ref(), self.next, &mut cell);
+                        record.push_field(&cell);
+                    }
+                    self.next += 1;
+                    self.rows += 1;
+                    return Ok(true);
+                }
+            }
+            match self.reader.next() {
+                None => return Ok(false),
+                Some(Err(e)) => return Err(damaged(&self.path, e)),
+                Some(Ok(batch)) => {
+                    self.batch = Some(batch);
+                    self.next = 0;
+                }
+            }
+        }
+    }
+}
+
+/// Whether [`format_cell`] reads columns of type `t`.
+fn readable(t: &DataType) -> bool {
+    match t {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Boolean | DataType::Null => true,
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => true,
+        DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => true,
+        DataType::Float32 | DataType::Float64 | DataType::Date32 | DataType::Date64 => true,
+        DataType::Timestamp(_, _) => true,
+        DataType::Dictionary(_, value) => readable(value),
+        _ => false,
+    }
+}
+
+/// Appends the text of `column[i]` to `out` (nothing for a null).
+fn format_cell(column: &dyn Array, i: usize, out: &mut Vec<u8>) {
+    if column.is_null(i) {
+        return;
+    }
+    let _ = match column.data_type() {
+        DataType::Utf8 => out.write_all(column.as_string::<i32>().value(i).as_bytes()),
+        DataType::LargeUtf8 => out.write_all(column.as_string::<i64>().value(i).as_bytes()),
+        DataType::Utf8View => out.write_all(column.as_string_view().value(i).as_bytes()),
+        DataType::Boolean => out.write_all(if column.as_boolean().value(i) { b"1" } else { b"0" }),
+        DataType::Int8 => write!(out, "{}", column.as_primitive::<Int8Type>().value(i)),
+        DataType::Int16 => write!(out, "{}", column.as_primitive::<Int16Type>().value(i)),
+        DataType::Int32 => write!(out, "{}", column.as_primitive::<Int32Type>().value(i)),
+        DataType::Int64 => write!(out, "{}", column.as_primitive::<Int64Type>().value(i)),
+        DataType::UInt8 => write!(out, "{}", column.as_primitive::<UInt8Type>().value(i)),
+        DataType::UInt16 => write!(out, "{}", column.as_primitive::<UInt16Type>().value(i)),
+        DataType::UInt32 => write!(out, "{}", column.as_primitive::<UInt32Type>().value(i)),
+        DataType::UInt64 => write!(out, "{}", column.as_primitive::<UInt64Type>().value(i)),
+        DataType::Float32 => write!(out, "{}", column.as_primitive::<Float32Type>().value(i)),
+        DataType::Float64 => write!(out, "{}", column.as_primitive::<Float64Type>().value(i)),
+        DataType::Date32 => {
+            let days = column.as_primitive::<Date32Type>().value(i);
+            write!(out, "{}", epoch() + chrono::Duration::days(i64::from(days)))
+        }
+        DataType::Date64 => write_instant(out, column.as_primitive::<Date64Type>().value(i), 1_000),
+        DataType::Timestamp(unit, _) => {
+            let per_second = match unit {
+                TimeUnit::Second => 1,
+                TimeUnit::Millisecond => 1_000,
+                TimeUnit::Microsecond => 1_000_000,
+                TimeUnit::Nanosecond => 1_000_000_000,
+            };
+            let value = column
+                .as_primitive_opt::<arrow_array::types::TimestampSecondType>()
+                .map(|a| a.value(i))
+                .or_else(|| {
+                    column
+                        .as_primitive_opt::<arrow_array::types::TimestampMillisecondType>()
+                        .map(|a| a.value(i))
+                })
+                .or_else(|| {
+                    column
+                        .as_primitive_opt::<arrow_array::types::TimestampMicrosecondType>()
+                        .map(|a| a.value(i))
+                })
+                .or_else(|| {
+                    column
+                        .as_primitive_opt::<arrow_array::types::TimestampNanosecondType>()
+                        .map(|a| a.value(i))
+                })
+                .unwrap_or_default();
+            write_instant(out, value, per_second)
+        }
+        DataType::Dictionary(_, _) => {
+            let dictionary = column.as_any_dictionary();
+            let keys = dictionary.keys();
+            let key = match keys.data_type() {
+                DataType::Int8 => keys.as_primitive::<Int8Type>().value(i) as usize,
+                DataType::Int16 => keys.as_primitive::<Int16Type>().value(i) as usize,
+                DataType::Int32 => keys.as_primitive::<Int32Type>().value(i) as usize,
+                DataType::Int64 => keys.as_primitive::<Int64Type>().value(i) as usize,
+                DataType::UInt8 => keys.as_primitive::<UInt8Type>().value(i) as usize,
+                DataType::UInt16 => keys.as_primitive::<UInt16Type>().value(i) as usize,
+                DataType::UInt32 => keys.as_primitive::<UInt32Type>().value(i) as usize,
+                DataType::UInt64 => keys.as_primitive::<UInt64Type>().value(i) as usize,
+                _ => return,
+            };
+            format_cell(dictionary.values().as_ref(), key, out);
+            Ok(())
+        }
+        _ => Ok(()),
+    };
+}
+
+fn epoch() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date")
+}
+
+/// An instant `value / per_second` seconds after the epoch: its date, and
+/// its time of day when it is not midnight.
+fn write_instant(out: &mut Vec<u8>, value: i64, per_second: i64) -> std::io::Result<()> {
+    let seconds = value.div_euclid(per_second);
+    let nanos = (value.rem_euclid(per_second) * (1_000_000_000 / per_second)) as u32;
+    match DateTime::from_timestamp(seconds, nanos) {
+        Some(t) if t.time() == chrono::NaiveTime::MIN => write!(out, "{}", t.date_naive()),
+        Some(t) => write!(out, "{}", t.naive_utc()),
+        None => Ok(()),
+    }
+}
