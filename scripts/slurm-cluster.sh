@@ -88,7 +88,9 @@ JobCompType=jobcomp/none
 MpiDefault=none
 ReturnToService=2
 MinJobAge=3600
-MaxArraySize=10001
+# Lowered from Slurm's 1001 so that a test submits a group larger than it
+# (as several arrays); the quickstart's 21 units still fit one array.
+MaxArraySize=40
 NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$memory_mb State=UNKNOWN
 PartitionName=main Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF

@@ -15,11 +15,14 @@ pub struct Args {
     /// Write the work units (for `trendlab work`, job arrays) to this file instead.
     #[arg(long, value_name = "FILE", conflicts_with = "json")]
     manifest: Option<PathBuf>,
+    /// With --manifest: split each run of a family that fits series one by one into N units of series (overrides [scale] series_per_unit).
+    #[arg(long, value_name = "N", requires = "manifest", value_parser = clap::value_parser!(u32).range(1..))]
+    series_shards: Option<u32>,
 }
 
 pub fn exec(args: Args) -> anyhow::Result<ExitStatus> {
     if let Some(path) = &args.manifest {
-        let outcome = trendlab_ops::units::write_manifest(&args.spec, path)?;
+        let outcome = trendlab_ops::units::write_manifest(&args.spec, path, args.series_shards.map(|n| n as usize))?;
         let groups: Vec<String> = outcome
             .manifest
             .groups

@@ -235,3 +235,52 @@ fn slurm_arrays_match_a_local_run_and_resubmit_only_the_killed_task() {
         leaderboard_without_timing(&dir.path().join("local"), "quickstart")
     );
 }
+
+#[test]
+fn series_shards_on_slurm_past_max_array_size_match_a_local_run() {
+    required_env("SLURM_CONF");
+    let dir = tempfile::tempdir().unwrap();
+    // Auto-ARIMA and the naive baseline on the 200 weekly series, 25 series
+    // a unit: 8 shards per fold, 48 classical units against the test
+    // cluster's MaxArraySize of 40.
+    let text = std::fs::read_to_string(repo().join("experiments/arima_weekly.toml")).unwrap();
+    let data = repo().join("datasets/online_retail_weekly.csv");
+    let text = text.split("[[models]]\nname = \"mean\"").next().unwrap().replace(
+        "\"../datasets/online_retail_weekly.csv\"",
+        &format!("{:?}", data.to_str().unwrap()),
+    ) + "[[models]]\nname = \"auto_arima\"\nfamily = \"arima\"\nauto = true\n\n[scale]\nseries_per_unit = 25\n";
+    let spec = crate::common::write(dir.path(), "spec.toml", &text);
+    let out = dir.path().join("cluster");
+    let o = trendlab(
+        dir.path(),
+        &["slurm", "submit", spec.to_str().unwrap(), "--out", "cluster"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ledger: Value =
+        serde_json::from_slice(&std::fs::read(out.join("runs/arima-weekly/slurm/submissions.json")).unwrap()).unwrap();
+    let arrays: Vec<(u64, &str)> = ledger["submissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["first"].as_u64().unwrap(), s["array"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        arrays,
+        [(0, "0-39"), (40, "0-7")],
+        "one group of 48 units as two arrays"
+    );
+    let status = settled_status(dir.path(), &spec, &out);
+    assert_eq!(status["counts"]["done"], 48, "{status}");
+    let o = trendlab(dir.path(), &["report", spec.to_str().unwrap(), "--out", "cluster"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = trendlab(
+        dir.path(),
+        &["run", spec.to_str().unwrap(), "--out", "local", "--quiet"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        leaderboard_without_timing(&out, "arima-weekly"),
+        leaderboard_without_timing(&dir.path().join("local"), "arima-weekly")
+    );
+    assert_eq!(records(&out, "arima-weekly").len(), 6, "every run merged");
+}

@@ -39,6 +39,7 @@ mod report;
 mod report_scale;
 mod run_ids;
 mod scale;
+mod series_shards;
 mod spec_errors;
 mod statsforecast_families;
 mod store;

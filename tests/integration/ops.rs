@@ -102,7 +102,7 @@ fn work_errors_carry_their_exit_codes() {
 
     // A real manifest and a unit past its end: invalid too.
     let spec = quickstart_variant(dir.path(), &[]);
-    let manifest = units::write_manifest(&spec, &dir.path().join("units/plan.json")).unwrap();
+    let manifest = units::write_manifest(&spec, &dir.path().join("units/plan.json"), None).unwrap();
     assert_eq!(manifest.exit_status(), ExitStatus::Success);
     let past = Selection {
         index: Some(manifest.manifest.units.len()),

@@ -100,11 +100,18 @@ pub fn unit_states(
         .collect()
 }
 
-/// Done or failed by the store alone; `None` while runs are missing.
+/// Done or failed by the store alone; `None` while runs are missing. A
+/// series shard's unit is done once its part is stored (the run itself is
+/// merged when the last part is).
 fn stored_state(unit: &WorkUnit, store: &RunStore) -> Result<Option<UnitState>, StoreError> {
     let mut all_finished = true;
     for id in &unit.runs {
-        match store.record(id)? {
+        let record = match (store.record(id)?, unit.series) {
+            (Some(record), _) => Some(record),
+            (None, Some(shard)) => trendlab_engine::shards::part_record(store, id, shard)?,
+            (None, None) => None,
+        };
+        match record {
             Some(record) if record.status == RunStatus::Failed => {
                 let reason = record.error.unwrap_or_default();
                 return Ok(Some(UnitState::Failed(format!("run {id} failed: {reason}"))));

@@ -182,7 +182,11 @@ pub fn execute_runs(
 
 /// What the first fold of `run`'s configuration chose per series, when the
 /// family reuses it and that fold finished.
-fn first_fold_choices(plan: &Plan, run: &PlannedRun, store: &RunStore) -> Result<Option<Choices>, StoreError> {
+pub(crate) fn first_fold_choices(
+    plan: &Plan,
+    run: &PlannedRun,
+    store: &RunStore,
+) -> Result<Option<Choices>, StoreError> {
     if !plan.reuses_first_fold(run) {
         return Ok(None);
     }
@@ -196,12 +200,12 @@ fn first_fold_choices(plan: &Plan, run: &PlannedRun, store: &RunStore) -> Result
 }
 
 /// What one run executes against.
-struct RunContext<'a> {
-    prepared: &'a Prepared,
-    plan: &'a Plan,
-    run: &'a PlannedRun,
-    store: &'a RunStore,
-    progress: &'a dyn Progress,
+pub(crate) struct RunContext<'a> {
+    pub prepared: &'a Prepared,
+    pub plan: &'a Plan,
+    pub run: &'a PlannedRun,
+    pub store: &'a RunStore,
+    pub progress: &'a dyn Progress,
 }
 
 /// Passes a family's epochs to the progress bar and keeps its training log
@@ -238,6 +242,34 @@ fn run_one(
     windows: &[Window],
     first_fold: Option<&Choices>,
 ) -> Result<RunRecord, StoreError> {
+    let started = Instant::now();
+    let Computed { record, scored } = compute(context, windows, first_fold);
+    let fold = context.plan.fold_of(context.run);
+    finish(
+        context.prepared,
+        context.store,
+        fold,
+        record,
+        &scored,
+        windows.len(),
+        Some(started),
+    )
+}
+
+/// A run computed, not yet stored: its record and each scored series'
+/// forecast.
+pub(crate) struct Computed<'w> {
+    pub record: RunRecord,
+    pub scored: Vec<(&'w Window, SeriesForecast)>,
+}
+
+/// Fits and forecasts the series of `windows` (all of a run's, or a
+/// shard's); failed series are in the record, the others in `scored`.
+pub(crate) fn compute<'w>(
+    context: &RunContext<'_>,
+    windows: &'w [Window],
+    first_fold: Option<&Choices>,
+) -> Computed<'w> {
     let RunContext {
         prepared,
         plan,
@@ -245,7 +277,6 @@ fn run_one(
         store,
         progress,
     } = *context;
-    let started = Instant::now();
     let experiment = &prepared.experiment;
     let config = &plan.configs[run.config];
     let fold = plan.fold_of(run);
@@ -325,31 +356,54 @@ fn run_one(
                     }),
                 }
             }
-            if scored.is_empty() {
-                record.status = RunStatus::Failed;
-                record.error = Some(format!(
-                    "all {} series failed; the first: {}",
-                    windows.len(),
-                    record.failed_series.first().map_or("", |f| f.reason.as_str())
-                ));
-            }
+            fail_if_none_scored(&mut record, scored.is_empty(), windows.len());
         }
         Err(reason) => {
             record.status = RunStatus::Failed;
             record.error = Some(reason);
         }
     }
+    Computed { record, scored }
+}
+
+/// A run none of whose `series` could be scored fails, with the first reason.
+pub(crate) fn fail_if_none_scored(record: &mut RunRecord, none_scored: bool, series: usize) {
+    if none_scored {
+        record.status = RunStatus::Failed;
+        record.error = Some(format!(
+            "all {series} series failed; the first: {}",
+            record.failed_series.first().map_or("", |f| f.reason.as_str())
+        ));
+    }
+}
+
+/// Scores and stores a computed run of `series` series (its total seconds
+/// measured from `started`, when given).
+pub(crate) fn finish(
+    prepared: &Prepared,
+    store: &RunStore,
+    fold: &crate::folds::Fold,
+    mut record: RunRecord,
+    scored: &[(&Window, SeriesForecast)],
+    series: usize,
+    started: Option<Instant>,
+) -> Result<RunRecord, StoreError> {
+    let total = |record: &mut RunRecord| {
+        if let Some(started) = started {
+            record.total_seconds = started.elapsed().as_secs_f64();
+        }
+    };
     if record.status == RunStatus::Failed {
-        record.total_seconds = started.elapsed().as_secs_f64();
+        total(&mut record);
         store.save_failed(&record)?;
     } else {
-        let (mut metrics, table) = score(prepared, &scored, fold);
+        let (mut metrics, table) = score(prepared, scored, fold);
         if !record.failed_series.is_empty() {
             metrics
                 .notes
-                .insert(0, failed_series_note(&record.failed_series, windows.len()));
+                .insert(0, failed_series_note(&record.failed_series, series));
         }
-        record.total_seconds = started.elapsed().as_secs_f64();
+        total(&mut record);
         store.save_finished(&record, &metrics, &table)?;
     }
     Ok(record)

@@ -24,6 +24,7 @@ pub mod prepare;
 pub mod saved_model;
 pub mod schedule;
 mod scoring;
+pub mod shards;
 pub mod store;
 pub mod units;
 

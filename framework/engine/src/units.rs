@@ -10,6 +10,12 @@
 //! a contiguous range of unit indexes: the task index of an array over one
 //! group plus the group's `first` is the unit's index.
 //!
+//! A run of a family that fits series one by one may be split further into
+//! series shards (`[scale] series_per_unit`, `plan --series-shards N`):
+//! unit k of n runs the k-th n-th of the evaluated series, stores its part
+//! beside the run ([`crate::shards`]), and the worker that stores the last
+//! part merges them into the run, exactly as a local run stores it.
+//!
 //! The manifest (`plan.json`) records the spec (relative to the manifest),
 //! its hash and the data fingerprint; a worker rebuilds the plan from the
 //! spec and refuses to run when the run ids no longer match.
@@ -69,6 +75,29 @@ pub struct WorkUnit {
     /// Indexes of the units whose runs this unit reads.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub after: Vec<usize>,
+    /// The part of the series this unit runs, when its runs are split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<SeriesShard>,
+}
+
+/// Shard `index` of `count` of a run's series: the evaluated series (in
+/// the backtest's order) from `index·N/count` up to `(index+1)·N/count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SeriesShard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl SeriesShard {
+    /// The positions among `n` evaluated series this shard holds.
+    pub fn positions(&self, n: usize) -> std::ops::Range<usize> {
+        self.index * n / self.count..(self.index + 1) * n / self.count
+    }
+
+    /// `3of8`: the folder of its part beside the run.
+    pub fn name(&self) -> String {
+        format!("{}of{}", self.index, self.count)
+    }
 }
 
 /// The units of one group: indexes `first .. first + count`.
@@ -131,8 +160,15 @@ pub enum ManifestError {
 }
 
 impl Manifest {
-    /// The units of `plan`; `spec` as the manifest will record it.
-    pub fn new(plan: &Plan, spec: PathBuf, spec_hash: &str, data_fingerprint: &str) -> Manifest {
+    /// The units of `plan`; `spec` as the manifest will record it. Runs of a
+    /// configuration `c` are split into `shards(c)` series shards (1: whole).
+    pub fn new(
+        plan: &Plan,
+        spec: PathBuf,
+        spec_hash: &str,
+        data_fingerprint: &str,
+        shards: &dyn Fn(usize) -> usize,
+    ) -> Manifest {
         let mut by_group: Vec<(Group, String, Vec<&PlannedRun>)> = Vec::new();
         let mut unit_of_first_fold: HashMap<&str, usize> = HashMap::new();
         for run in &plan.runs {
@@ -157,40 +193,63 @@ impl Manifest {
             unit_of_first_fold.insert(run.id.as_str(), by_group.len());
             by_group.push((group, label, vec![run]));
         }
-        // Stable within a group: plan order.
+        // Stable within a group: plan order, a run's shards in order.
         let mut order: Vec<usize> = (0..by_group.len()).collect();
         order.sort_by_key(|&u| by_group[u].0);
-        let mut units: Vec<WorkUnit> = order
-            .iter()
-            .enumerate()
-            .map(|(index, &u)| {
-                let (group, label, runs) = &by_group[u];
-                let ids: Vec<String> = runs.iter().map(|r| r.id.clone()).collect();
-                WorkUnit {
-                    index,
-                    id: blake3::hash(ids.join(";").as_bytes()).to_hex()[..16].to_string(),
-                    group: *group,
-                    label: label.clone(),
-                    runs: ids,
-                    after: Vec::new(),
+        let mut units: Vec<WorkUnit> = Vec::new();
+        for &u in &order {
+            let (group, label, runs) = &by_group[u];
+            let ids: Vec<String> = runs.iter().map(|r| r.id.clone()).collect();
+            let count = shards(runs[0].config).max(1);
+            let parts: Vec<Option<SeriesShard>> = match count {
+                1 => vec![None],
+                _ => (0..count).map(|index| Some(SeriesShard { index, count })).collect(),
+            };
+            for series in parts {
+                let mut content = ids.join(";");
+                let mut label = label.clone();
+                if let Some(shard) = series {
+                    content.push_str(&format!("#{}", shard.name()));
+                    label.push_str(&format!(" series {}/{}", shard.index + 1, shard.count));
                 }
+                units.push(WorkUnit {
+                    index: units.len(),
+                    id: blake3::hash(content.as_bytes()).to_hex()[..16].to_string(),
+                    group: *group,
+                    label,
+                    runs: ids.clone(),
+                    after: Vec::new(),
+                    series,
+                });
+            }
+        }
+        let mut unit_of_run: HashMap<String, Vec<usize>> = HashMap::new();
+        for u in &units {
+            for r in &u.runs {
+                unit_of_run.entry(r.clone()).or_default().push(u.index);
+            }
+        }
+        let run_by_id: HashMap<&str, &PlannedRun> = plan.runs.iter().map(|r| (r.id.as_str(), r)).collect();
+        // Units holding other runs this unit's runs read (not the shards of
+        // its own runs, which hold the same runs).
+        let afters: Vec<Vec<usize>> = units
+            .iter()
+            .map(|unit| {
+                let after: BTreeSet<usize> = unit
+                    .runs
+                    .iter()
+                    .filter_map(|id| run_by_id.get(id.as_str()).copied())
+                    .flat_map(|r| plan.prerequisites(r))
+                    .filter_map(|id| unit_of_run.get(id))
+                    .flatten()
+                    .copied()
+                    .filter(|&u| units[u].runs != unit.runs)
+                    .collect();
+                after.into_iter().collect()
             })
             .collect();
-        let unit_of_run: HashMap<String, usize> = units
-            .iter()
-            .flat_map(|u| u.runs.iter().map(move |r| (r.clone(), u.index)))
-            .collect();
-        let run_by_id: HashMap<&str, &PlannedRun> = plan.runs.iter().map(|r| (r.id.as_str(), r)).collect();
-        for unit in &mut units {
-            let after: BTreeSet<usize> = unit
-                .runs
-                .iter()
-                .filter_map(|id| run_by_id.get(id.as_str()).copied())
-                .flat_map(|r| plan.prerequisites(r))
-                .filter_map(|id| unit_of_run.get(id).copied())
-                .filter(|&u| u != unit.index)
-                .collect();
-            unit.after = after.into_iter().collect();
+        for (unit, after) in units.iter_mut().zip(afters) {
+            unit.after = after;
         }
         let groups = <Group as strum::IntoEnumIterator>::iter()
             .filter_map(|group| {

@@ -41,7 +41,7 @@ pub fn submit(
     let w = Workspace::open_absolute(spec, out)?;
     let dir = SlurmDir::new(&w.store);
     std::fs::create_dir_all(dir.logs()).map_err(|e| Error::failed(format!("creating {}", dir.logs().display()), e))?;
-    let manifest = w.manifest(absolute(spec)?);
+    let manifest = w.manifest(absolute(spec)?, None);
     let manifest_path = dir.manifest();
     let mut ledger = Ledger::read(&dir.ledger())?;
     // Submissions of another plan name other units: start a new ledger.
@@ -258,7 +258,7 @@ pub fn k8s_manifest(spec: &Path, out: &Path, options: &JobOptions) -> Result<Job
     let manifest_path = folder.join("plan.json");
     let spec_in_manifest =
         pathdiff::diff_paths(spec, &folder).ok_or_else(|| Error::Failed("relating the spec to the manifest".into()))?;
-    let manifest = w.manifest(spec_in_manifest);
+    let manifest = w.manifest(spec_in_manifest, None);
     manifest.write(&manifest_path)?;
     Ok(JobsOutcome {
         yaml: k8s::jobs_yaml(&manifest, &manifest_path, out, options),

@@ -90,14 +90,18 @@ impl Outcome for ManifestOutcome {
 }
 
 /// `trendlab plan SPEC --manifest FILE`.
-pub fn write_manifest(spec: &Path, manifest_path: &Path) -> Result<ManifestOutcome, Error> {
+pub fn write_manifest(
+    spec: &Path,
+    manifest_path: &Path,
+    series_shards: Option<usize>,
+) -> Result<ManifestOutcome, Error> {
     let w = Workspace::open(spec, Path::new("."))?;
     let folder = manifest_path.parent().filter(|p| !p.as_os_str().is_empty());
     if let Some(folder) = folder {
         std::fs::create_dir_all(folder).map_err(|e| Error::failed(format!("creating {}", folder.display()), e))?;
     }
     let spec_in_manifest = relative_to(spec, folder.unwrap_or(Path::new(".")))?;
-    let manifest = w.manifest(spec_in_manifest);
+    let manifest = w.manifest(spec_in_manifest, series_shards);
     manifest.write(manifest_path)?;
     Ok(ManifestOutcome {
         path: manifest_path.to_path_buf(),
@@ -107,13 +111,30 @@ pub fn write_manifest(spec: &Path, manifest_path: &Path) -> Result<ManifestOutco
 }
 
 impl Workspace {
-    /// The manifest of this plan; `spec` as the manifest records it.
-    pub fn manifest(&self, spec: PathBuf) -> Manifest {
+    /// The manifest of this plan; `spec` as the manifest records it. The
+    /// runs of families that fit series one by one are split into
+    /// `series_shards` units (`--series-shards`), else into units of
+    /// `[scale] series_per_unit` series.
+    pub fn manifest(&self, spec: PathBuf, series_shards: Option<usize>) -> Manifest {
+        let evaluated = self.prepared.backtest.series.len().max(1);
+        let per_unit = self.prepared.experiment.document.scale.series_per_unit;
+        let shards = |c: usize| {
+            if !self.plan.configs[c].family.capabilities().per_series {
+                return 1;
+            }
+            let count = match (series_shards, per_unit) {
+                (Some(n), _) => n,
+                (None, Some(per)) => evaluated.div_ceil(per.max(1)),
+                (None, None) => 1,
+            };
+            count.clamp(1, evaluated)
+        };
         Manifest::new(
             &self.plan,
             spec,
             &self.prepared.experiment.spec_hash,
             &self.prepared.panel.fingerprint,
+            &shards,
         )
     }
 }
@@ -186,7 +207,31 @@ pub fn work(
         force: false,
         budget: Budget::jobs(options.jobs),
     };
-    let summary = trendlab_engine::execute_runs(&w.prepared, &w.plan, &runs, &w.store, run_options, progress)?;
+    let whole: Vec<&PlannedRun> = units
+        .iter()
+        .filter(|u| u.series.is_none())
+        .flat_map(|u| u.runs.iter())
+        .map(|id| run_by_id[id.as_str()])
+        .collect();
+    let mut summary = trendlab_engine::execute_runs(&w.prepared, &w.plan, &whole, &w.store, run_options, progress)?;
+    for unit in &units {
+        let Some(shard) = unit.series else { continue };
+        let runs: Vec<&PlannedRun> = unit.runs.iter().map(|id| run_by_id[id.as_str()]).collect();
+        let part = trendlab_engine::shards::execute_shard(
+            &w.prepared,
+            &w.plan,
+            &runs,
+            &w.store,
+            shard,
+            run_options,
+            progress,
+        )?;
+        summary.planned += part.planned;
+        summary.skipped += part.skipped;
+        summary.finished += part.finished;
+        summary.failed.extend(part.failed);
+        summary.repaired.extend(part.repaired);
+    }
     Ok(WorkOutcome {
         units: units.iter().map(|u| (u.index, u.label.clone())).collect(),
         summary,

@@ -42,6 +42,11 @@ pub struct Capabilities {
     /// again on the data (the baselines fit nothing beyond each series'
     /// latest values; the intermittent methods and `gbdt` refit).
     pub saves_fit: bool,
+    /// Fits each series on its own (a series' forecast depends on that
+    /// series alone): its runs may be split into shards of series, one
+    /// work unit each (`[scale] series_per_unit`). `false` for families
+    /// that learn across series and for those reading other runs.
+    pub per_series: bool,
 }
 
 /// Where a family's prediction intervals come from.
@@ -215,5 +220,6 @@ pub(crate) const fn univariate_with_intervals() -> Capabilities {
         reuses_first_fold: false,
         intervals: Intervals::Own,
         saves_fit: false,
+        per_series: true,
     }
 }

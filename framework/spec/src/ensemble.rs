@@ -225,6 +225,8 @@ impl Family for EnsembleConfig {
             reuses_first_fold: false,
             intervals: Intervals::Combined,
             saves_fit: true,
+            // Reads its members' runs, whole.
+            per_series: false,
         }
     }
 

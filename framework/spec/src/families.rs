@@ -184,6 +184,8 @@ impl Family for LinearConfig {
             reuses_first_fold: false,
             intervals: Intervals::None,
             saves_fit: true,
+            // One model per series with `per_series`; else one across them.
+            per_series: self.per_series,
         }
     }
     fn check(&self, _: &CheckContext<'_>) -> Vec<ParamIssue> {
@@ -277,6 +279,7 @@ impl Family for ArimaConfig {
             reuses_first_fold: self.reuse_order,
             intervals: Intervals::Own,
             saves_fit: true,
+            per_series: true,
         }
     }
     fn check(&self, context: &CheckContext<'_>) -> Vec<ParamIssue> {
@@ -449,6 +452,8 @@ impl Family for LstmConfig {
             reuses_first_fold: false,
             intervals: Intervals::None,
             saves_fit: true,
+            // One network across series.
+            per_series: false,
         }
     }
     fn check(&self, _: &CheckContext<'_>) -> Vec<ParamIssue> {

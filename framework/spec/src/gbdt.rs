@@ -101,6 +101,8 @@ impl Family for GbdtConfig {
             reuses_first_fold: false,
             intervals: Intervals::None,
             saves_fit: false,
+            // One model across series.
+            per_series: false,
         }
     }
     fn check(&self, _: &CheckContext<'_>) -> Vec<ParamIssue> {

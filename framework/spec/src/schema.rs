@@ -21,6 +21,28 @@ pub struct SpecDocument {
     pub tracking: TrackingSection,
     #[serde(default, skip_serializing_if = "ReportSection::is_default")]
     pub report: ReportSection,
+    #[serde(default, skip_serializing_if = "ScaleSection::is_default")]
+    pub scale: ScaleSection,
+}
+
+/// `[scale]`: how `plan --manifest` cuts the plan into work units.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScaleSection {
+    /// Split each run of a family that fits series one by one (baselines,
+    /// ARIMA, ETS, Theta, intermittent methods, per-series linear) into work
+    /// units of at most this many series, so a job array spreads them over
+    /// workers; families that learn across series (linear, LSTM, gbdt) stay
+    /// one unit per fold. The merged results equal a local run's.
+    /// `--series-shards N` overrides it with N units per run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series_per_unit: Option<usize>,
+}
+
+impl ScaleSection {
+    pub fn is_default(&self) -> bool {
+        *self == ScaleSection::default()
+    }
 }
 
 /// `[report]`: which series the report's explorer holds. Up to `all_up_to`

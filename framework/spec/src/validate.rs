@@ -45,6 +45,9 @@ pub(crate) fn check(
     let (data_path, frequency) = checker.data(document);
     checker.features(document);
     checker.evaluation(&document.evaluation);
+    if document.scale.series_per_unit == Some(0) {
+        checker.at(["scale", "series_per_unit"], "series_per_unit must be at least 1");
+    }
     let models = checker.models(&document.models);
     match frequency {
         Some(frequency) if checker.found.is_empty() => Ok(Checked {
