@@ -35,6 +35,8 @@ mod lstm;
 #[cfg(feature = "service-tests")]
 mod mlflow_server;
 mod ops;
+mod parquet_input;
+mod reconcile;
 mod report;
 mod report_scale;
 mod run_ids;

@@ -173,9 +173,13 @@ fn damaged_runs_are_reported_moved_aside_and_recomputed() {
         .into_iter()
         .map(|r| r.run_id)
         .collect();
-    let (garbage, no_forecasts, crashed) = (&ids[0], &ids[1], &ids[2]);
+    let (garbage, no_forecasts, crashed, truncated) = (&ids[0], &ids[1], &ids[2], &ids[3]);
     std::fs::write(runs.join(garbage).join("metrics.json"), "{ this is not json").unwrap();
     std::fs::remove_file(runs.join(no_forecasts).join("forecasts.parquet")).unwrap();
+    // A Parquet file cut short (a full disk, a copy that stopped).
+    let parquet = runs.join(truncated).join("series_metrics.parquet");
+    let bytes = std::fs::read(&parquet).unwrap();
+    std::fs::write(&parquet, &bytes[..bytes.len() * 2 / 3]).unwrap();
     // A write that died before its record: no run.json, an old temporary file.
     std::fs::remove_file(runs.join(crashed).join("run.json")).unwrap();
     let stale = runs.join(crashed).join(".forecasts.parquet.4242.0.tmp");
@@ -191,24 +195,28 @@ fn damaged_runs_are_reported_moved_aside_and_recomputed() {
     let report = trendlab(dir.path(), &["report", spec, "--out", "out"]);
     assert_eq!(report.status.code(), Some(1), "{}", stderr(&report));
     let err = stderr(&report);
-    for id in [garbage, no_forecasts] {
+    for id in [garbage, no_forecasts, truncated] {
         assert!(
             err.contains(&format!("warning: run {id} is damaged and left out of the report")),
             "{err}"
         );
     }
+    assert!(
+        err.contains("series_metrics.parquet"),
+        "the damaged file is named: {err}"
+    );
     assert!(err.contains("`trendlab run"), "{err}");
     assert!(dir.path().join("out/reports/quickstart/index.html").is_file());
 
     let again = trendlab(dir.path(), &["run", spec, "--out", "out", "--quiet"]);
     assert!(again.status.success(), "{}", stderr(&again));
     assert!(
-        stdout(&again).contains("21 runs planned: 18 skipped (already finished), 3 finished, 0 failed"),
+        stdout(&again).contains("21 runs planned: 17 skipped (already finished), 4 finished, 0 failed"),
         "{}",
         stdout(&again)
     );
     let err = stderr(&again);
-    for id in [garbage, no_forecasts] {
+    for id in [garbage, no_forecasts, truncated] {
         assert!(err.contains(&format!("warning: run {id} was damaged (")), "{err}");
         let kept: Vec<_> = std::fs::read_dir(runs.join("damaged"))
             .unwrap()

@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, mpsc};
 use std::time::Instant;
 use trendlab_models::ensemble::CombinationLog;
+use trendlab_models::reconcile::{Hierarchy, Reconciled};
 use trendlab_models::{
     Choices, EpochLoss, FitObserver, FoldInput, Forecaster, SeriesForecast, SeriesHistory, SeriesOutcome, TrainingLog,
 };
@@ -333,7 +334,12 @@ pub(crate) fn compute<'w>(
             prepared.experiment.min_train(),
             fold.cutoff
         )),
-        (Ok(_), false) => forecast(&input, config, prepared.panel.nonnegative),
+        (Ok(_), false) => forecast(
+            &input,
+            config,
+            prepared.panel.nonnegative,
+            hierarchy(prepared, windows, config),
+        ),
     };
     record.fit_seconds = fit_start.elapsed().as_secs_f64();
     record.training = observer.log.lock().unwrap_or_else(|e| e.into_inner()).take();
@@ -462,6 +468,38 @@ pub fn fold_input<'a>(prepared: &'a Prepared, windows: &[Window], first_fold: Op
     input
 }
 
+/// The hierarchy `config` reconciles over: the total and each group of
+/// `[evaluation.wrmsse] levels` among the series of `windows` (none
+/// without `reconcile`).
+pub(crate) fn hierarchy(prepared: &Prepared, windows: &[Window], config: &trendlab_spec::ModelConfig) -> Hierarchy {
+    let mut aggregates = Vec::new();
+    if config.reconcile.forecasts_aggregates() && !windows.is_empty() {
+        let panel = &prepared.panel;
+        aggregates.push(("total".to_string(), (0..windows.len()).collect()));
+        let levels = prepared
+            .experiment
+            .evaluation()
+            .wrmsse
+            .iter()
+            .flat_map(|w| w.levels.clone());
+        for level in levels {
+            let mut groups: std::collections::BTreeMap<String, Vec<usize>> = Default::default();
+            for (k, w) in windows.iter().enumerate() {
+                let label = panel
+                    .level_label(&panel.series[w.series], &level)
+                    .expect("level columns are loaded");
+                groups.entry(label).or_default().push(k);
+            }
+            aggregates.extend(
+                groups
+                    .into_iter()
+                    .map(|(key, members)| (format!("{level} = {key}"), members)),
+            );
+        }
+    }
+    Hierarchy { aggregates }
+}
+
 /// Runs the model, turning errors and panics into a reason; each series'
 /// outcome is checked (shape, finite values) and fails alone if malformed.
 /// With `nonnegative`, forecasts and bounds are clipped at zero.
@@ -469,11 +507,18 @@ pub(crate) fn forecast(
     input: &FoldInput<'_>,
     config: &trendlab_spec::ModelConfig,
     nonnegative: bool,
+    hierarchy: Hierarchy,
 ) -> Result<Vec<Result<SeriesForecast, String>>, String> {
-    let model = trendlab_models::transform::Transformed {
+    let transformed = trendlab_models::transform::Transformed {
         inner: forecaster(&config.family),
         transform: config.transform,
         season: input.season,
+    };
+    // Each node (series or aggregate) transformed on its own, then reconciled.
+    let model = Reconciled {
+        inner: &transformed,
+        method: config.reconcile,
+        hierarchy,
     };
     let outcomes = catch_unwind(AssertUnwindSafe(|| model.forecast(input)))
         .map_err(|panic| {

@@ -209,6 +209,7 @@ mod tests {
                 })
                 .collect(),
             chosen: None,
+            residuals: Vec::new(),
         };
         ForecastFile {
             experiment: "e".into(),

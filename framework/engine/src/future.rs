@@ -235,5 +235,6 @@ pub fn forecast_future(
     input.context.files.cache = request.cache;
     input.context.members = request.members;
     input.context.fitted = request.fitted;
-    forecast(&input, request.config, fold.prepared.panel.nonnegative)
+    let hierarchy = crate::execute::hierarchy(&fold.prepared, &fold.windows, request.config);
+    forecast(&input, request.config, fold.prepared.panel.nonnegative, hierarchy)
 }

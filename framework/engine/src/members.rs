@@ -228,7 +228,7 @@ fn by_series(table: &ForecastTable) -> BySeries<'_> {
 }
 
 /// A member's stored forecast of one series (with its intervals).
-fn series_forecast(rows: &[&ForecastRow], levels: &[f64], horizon: usize) -> Option<SeriesForecast> {
+pub(crate) fn series_forecast(rows: &[&ForecastRow], levels: &[f64], horizon: usize) -> Option<SeriesForecast> {
     if rows.len() != horizon {
         return None;
     }
@@ -244,5 +244,6 @@ fn series_forecast(rows: &[&ForecastRow], levels: &[f64], horizon: usize) -> Opt
             })
             .collect(),
         chosen: None,
+        residuals: Vec::new(),
     })
 }

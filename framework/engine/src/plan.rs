@@ -151,6 +151,9 @@ impl Plan {
             if !config.transform.is_none() {
                 content["transform"] = json!(config.transform);
             }
+            if !config.reconcile.is_none() {
+                content["reconcile"] = json!(config.reconcile);
+            }
             content
         };
         let planned = |config, fold: &Fold, role, id| PlannedRun {

@@ -147,6 +147,7 @@ mod tests {
             config_index: 0,
             family: FamilySpec::deserialize(toml::Value::Table(table)).unwrap(),
             transform: Default::default(),
+            reconcile: Default::default(),
             grid_values: Default::default(),
             memory_gb,
         }

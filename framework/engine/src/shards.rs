@@ -9,6 +9,7 @@
 
 use crate::execute::{Computed, RunContext, compute, fail_if_none_scored, finish, first_fold_choices};
 use crate::folds::Window;
+use crate::members::series_forecast;
 use crate::plan::{Plan, PlannedRun};
 use crate::prepare::Prepared;
 use crate::scoring::score;
@@ -18,7 +19,7 @@ use crate::{Progress, RunOptions, Summary};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
-use trendlab_models::{Choices, Interval, SeriesForecast};
+use trendlab_models::{Choices, SeriesForecast};
 
 /// `<run>/shards/<k>of<n>/`.
 fn part_dir(store: &RunStore, id: &str, shard: SeriesShard) -> PathBuf {
@@ -186,27 +187,16 @@ fn shard_choices(
 
 /// Each series' forecast in `table`, with its intervals.
 fn forecasts_of(table: &ForecastTable) -> HashMap<String, SeriesForecast> {
-    let mut out: HashMap<String, SeriesForecast> = HashMap::new();
+    let mut rows: HashMap<&str, Vec<&crate::store::ForecastRow>> = HashMap::new();
     for row in &table.rows {
-        let f = out.entry(row.series_id.clone()).or_insert_with(|| SeriesForecast {
-            intervals: table
-                .levels
-                .iter()
-                .map(|&level| Interval {
-                    level,
-                    lower: Vec::new(),
-                    upper: Vec::new(),
-                })
-                .collect(),
-            ..SeriesForecast::default()
-        });
-        f.mean.push(row.forecast);
-        for (interval, (lo, hi)) in f.intervals.iter_mut().zip(&row.bounds) {
-            interval.lower.push(*lo);
-            interval.upper.push(*hi);
-        }
+        rows.entry(row.series_id.as_str()).or_default().push(row);
     }
-    out
+    rows.into_iter()
+        .filter_map(|(id, rows)| {
+            let horizon = rows.len();
+            Some((id.to_string(), series_forecast(&rows, &table.levels, horizon)?))
+        })
+        .collect()
 }
 
 /// Merges the `count` parts of `run` into the run once all are stored

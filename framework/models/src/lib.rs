@@ -16,6 +16,7 @@ pub mod intermittent;
 pub mod intervals;
 pub mod linear;
 pub mod nelder_mead;
+pub mod reconcile;
 pub mod ridge;
 mod saved_fits;
 pub mod scaling;
@@ -225,6 +226,10 @@ pub struct SeriesForecast {
     /// What the model chose for the series (an automatic search's orders),
     /// recorded in the run and offered back to later folds.
     pub chosen: Option<serde_json::Value>,
+    /// In-sample one-step residuals (actual minus fitted), ending at the
+    /// last training period; empty for a family that gives none. MinT
+    /// reconciliation estimates the forecast error covariance from them.
+    pub residuals: Vec<f64>,
 }
 
 /// A central prediction interval at one level.

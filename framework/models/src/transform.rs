@@ -189,6 +189,8 @@ impl Forecaster for Transformed<'_> {
 fn back_transform(forecast: &mut SeriesForecast, f: Fitted) {
     let back = |v: &mut f64| *v = f.back(*v);
     forecast.mean.iter_mut().for_each(back);
+    // Residuals of the transformed series do not transform back.
+    forecast.residuals.clear();
     for interval in &mut forecast.intervals {
         interval
             .lower

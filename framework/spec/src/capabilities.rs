@@ -47,6 +47,9 @@ pub struct Capabilities {
     /// work unit each (`[scale] series_per_unit`). `false` for families
     /// that learn across series and for those reading other runs.
     pub per_series: bool,
+    /// Gives each series' in-sample one-step residuals with its forecasts
+    /// (`SeriesForecast::residuals`), which MinT reconciliation needs.
+    pub residuals: bool,
 }
 
 /// Where a family's prediction intervals come from.
@@ -221,5 +224,6 @@ pub(crate) const fn univariate_with_intervals() -> Capabilities {
         intervals: Intervals::Own,
         saves_fit: false,
         per_series: true,
+        residuals: true,
     }
 }

@@ -227,6 +227,7 @@ impl Family for EnsembleConfig {
             saves_fit: true,
             // Reads its members' runs, whole.
             per_series: false,
+            residuals: false,
         }
     }
 

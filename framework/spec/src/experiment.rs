@@ -209,6 +209,7 @@ impl ModelSpec {
                     grid_values.insert(key.to_string(), toml_to_json(value));
                 }
                 let transform = crate::transform::take(&mut table)?;
+                let reconcile = crate::reconcile::take(&mut table)?;
                 let family = FamilySpec::deserialize(toml::Value::Table(table)).map_err(|e| e.to_string())?;
                 Ok(ModelConfig {
                     model: self.name.clone(),
@@ -216,6 +217,7 @@ impl ModelSpec {
                     config_index,
                     family,
                     transform,
+                    reconcile,
                     grid_values,
                     memory_gb: self.memory_gb,
                 })

@@ -186,6 +186,7 @@ impl Family for LinearConfig {
             saves_fit: true,
             // One model per series with `per_series`; else one across them.
             per_series: self.per_series,
+            residuals: false,
         }
     }
     fn check(&self, _: &CheckContext<'_>) -> Vec<ParamIssue> {
@@ -280,6 +281,7 @@ impl Family for ArimaConfig {
             intervals: Intervals::Own,
             saves_fit: true,
             per_series: true,
+            residuals: false,
         }
     }
     fn check(&self, context: &CheckContext<'_>) -> Vec<ParamIssue> {
@@ -454,6 +456,7 @@ impl Family for LstmConfig {
             saves_fit: true,
             // One network across series.
             per_series: false,
+            residuals: false,
         }
     }
     fn check(&self, _: &CheckContext<'_>) -> Vec<ParamIssue> {

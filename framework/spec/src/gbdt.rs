@@ -103,6 +103,7 @@ impl Family for GbdtConfig {
             saves_fit: false,
             // One model across series.
             per_series: false,
+            residuals: false,
         }
     }
     fn check(&self, _: &CheckContext<'_>) -> Vec<ParamIssue> {

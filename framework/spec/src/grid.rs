@@ -16,6 +16,9 @@ pub struct ModelConfig {
     /// The target transform the family fits under (`transform`); part of
     /// run ids when set.
     pub transform: crate::TargetTransform,
+    /// How its forecasts are reconciled over the hierarchy (`reconcile`);
+    /// part of run ids when set.
+    pub reconcile: crate::Reconcile,
     pub grid_values: BTreeMap<String, serde_json::Value>,
     /// Declared memory of one run, in GB (the model's `memory_gb`); the
     /// local scheduler's budget, never part of run ids.
@@ -26,6 +29,9 @@ impl ModelConfig {
     /// Parameters as recorded for runs: the family's, and `transform` when set.
     pub fn params(&self) -> serde_json::Map<String, serde_json::Value> {
         let mut params = self.family.params();
+        if !self.reconcile.is_none() {
+            params.insert(crate::reconcile::KEY.into(), serde_json::json!(self.reconcile));
+        }
         if !self.transform.is_none() {
             params.insert(crate::transform::KEY.into(), serde_json::json!(self.transform));
         }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 const fn univariate_points() -> Capabilities {
     Capabilities {
         intervals: Intervals::None,
+        residuals: false,
         ..univariate_with_intervals()
     }
 }

@@ -87,6 +87,13 @@ fn entry_of(variant: &Value, definitions: &Map<String, Value>) -> Value {
         }),
     );
     properties.insert(
+        "reconcile".into(),
+        json!({
+            "enum": ["none", "bottom_up", "top_down", "min_trace"],
+            "description": "Forecast the aggregates of [evaluation.wrmsse] levels too and reconcile: bottom_up (the series' forecasts summed), top_down (the total split by historical shares), min_trace (MinT with the shrunk covariance of in-sample residuals)."
+        }),
+    );
+    properties.insert(
         "memory_gb".into(),
         json!({
             "type": "number", "exclusiveMinimum": 0,

@@ -41,6 +41,7 @@ impl Family for EtsConfig {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             saves_fit: true,
+            residuals: true,
             ..univariate_with_intervals()
         }
     }
@@ -142,6 +143,7 @@ impl Family for ThetaConfig {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             saves_fit: true,
+            residuals: false,
             ..univariate_with_intervals()
         }
     }

@@ -38,6 +38,15 @@ pub(crate) fn check(
         doc,
         found: Vec::new(),
         has_future_covariates: !document.features.future.is_empty(),
+        has_covariates: !document.features.future.is_empty()
+            || !document.data.events.is_empty()
+            || !document.data.statics.is_empty()
+            || !document
+                .features
+                .covariates
+                .as_ref()
+                .unwrap_or(&document.data.covariates)
+                .is_empty(),
         run_limit: (document.experiment.max_runs(), document.evaluation.folds),
         step_and_span: span(&document.evaluation)
             .map(|s| (document.evaluation.step.unwrap_or(document.evaluation.horizon), s)),
@@ -88,6 +97,8 @@ struct Checker<'a> {
     found: Vec<Diagnostic>,
     /// Whether `[features] future` lists known-in-advance covariates.
     has_future_covariates: bool,
+    /// Whether feature-reading families get covariates (past, future, events, statics).
+    has_covariates: bool,
     /// `max_runs` and the folds each configuration runs on.
     run_limit: (u64, usize),
     /// The step between origins and the periods the backtest spans, when
@@ -526,6 +537,14 @@ impl Checker<'_> {
                 return false;
             }
         };
+        let reconcile = match crate::reconcile::take(&mut table) {
+            Ok(r) => r,
+            Err(message) => {
+                let (path, target) = located(crate::reconcile::KEY, Target::Value);
+                self.error(path, target, message);
+                return false;
+            }
+        };
         let table = &table;
         match serde_path_to_error::deserialize::<_, FamilySpec>(toml::Value::Table(table.clone())) {
             Err(e) => {
@@ -564,6 +583,7 @@ impl Checker<'_> {
                         message: "an ensemble combines its members' forecasts, already transformed back: give `transform` to the members".into(),
                     });
                 }
+                issues.extend(reconcile_issues(reconcile, &spec.capabilities(), self.has_covariates));
                 for issue in &issues {
                     let (path, target) = located(issue.field, Target::Value);
                     self.error(path, target, issue.message.clone());
@@ -572,6 +592,37 @@ impl Checker<'_> {
             }
         }
     }
+}
+
+/// What `reconcile` cannot do with a family: an ensemble (reconcile its
+/// members), MinT without in-sample residuals, aggregates of covariates.
+fn reconcile_issues(
+    reconcile: crate::Reconcile,
+    capabilities: &crate::Capabilities,
+    has_covariates: bool,
+) -> Vec<ParamIssue> {
+    let issue = |message: &str| ParamIssue {
+        field: crate::reconcile::KEY,
+        message: message.into(),
+    };
+    let mut issues = Vec::new();
+    if reconcile.is_none() {
+        return issues;
+    }
+    if capabilities.reads_runs {
+        issues.push(issue(
+            "an ensemble combines its members' forecasts: give `reconcile` to the members",
+        ));
+    } else if reconcile == crate::Reconcile::MinTrace && !capabilities.residuals {
+        issues.push(issue(
+            "min_trace estimates the error covariance from in-sample one-step residuals, which this family does not give (ets and the baselines naive, seasonal_naive, mean and drift do): use bottom_up or top_down",
+        ));
+    } else if reconcile.forecasts_aggregates() && capabilities.reads_features && has_covariates {
+        issues.push(issue(
+            "the aggregates have no covariates: reconcile a family that reads `[features]` only without covariates",
+        ));
+    }
+    issues
 }
 
 /// The key whose value causes `message` when serde lost the path (tagged

@@ -113,6 +113,7 @@ impl Forecaster for ArimaConfig {
             let sd: Vec<f64> = forecast.variance.iter().map(|v| v.sqrt()).collect();
             let intervals = crate::intervals::normal(&forecast.mean, &sd, input.levels);
             Ok(SeriesForecast {
+                residuals: Vec::new(),
                 mean: forecast.mean,
                 intervals,
                 chosen: self

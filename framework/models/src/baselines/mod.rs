@@ -33,7 +33,8 @@ fn with_intervals(
     spread: impl Fn(usize) -> f64,
     levels: &[f64],
 ) -> SeriesForecast {
-    let (squares, n) = residuals.fold((0.0, 0usize), |(s, n), e| (s + e * e, n + 1));
+    let residuals: Vec<f64> = residuals.collect();
+    let (squares, n) = residuals.iter().fold((0.0, 0usize), |(s, n), e| (s + e * e, n + 1));
     let intervals = if n > parameters {
         let sigma = (squares / (n - parameters) as f64).sqrt();
         let sd: Vec<f64> = (1..=mean.len()).map(|h| sigma * spread(h)).collect();
@@ -45,6 +46,7 @@ fn with_intervals(
         mean,
         intervals,
         chosen: None,
+        residuals,
     }
 }
 

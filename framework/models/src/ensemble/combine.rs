@@ -130,6 +130,7 @@ fn series(
     };
     let steps = 0..input.horizon;
     SeriesForecast {
+        residuals: Vec::new(),
         mean: steps.clone().map(|h| combine(&|f| f.mean[h])).collect(),
         intervals: if with_intervals {
             (0..input.levels.len())
@@ -167,6 +168,7 @@ mod tests {
                 upper: upper.to_vec(),
             }],
             chosen: None,
+            residuals: Vec::new(),
         })
     }
 

@@ -44,10 +44,11 @@ impl Forecaster for EtsConfig {
         per_series_fits(
             input,
             |s| fit(self, s),
-            |model, _, horizon| {
+            |model, s, horizon| {
                 let mean = model.forecast(horizon);
                 let intervals = model.intervals(&mean, input.levels, input.seed);
                 Ok(SeriesForecast {
+                    residuals: super::statespace::residuals(&model.form, &model.smoothing, &model.initial, s.target),
                     mean,
                     intervals,
                     chosen: Some(serde_json::json!({

@@ -203,6 +203,19 @@ pub struct Filtered {
     pub mse: f64,
 }
 
+/// The one-step residuals y − ŷ of the model run from `initial` over `y`
+/// (in the data's units, whatever the error's kind).
+pub fn residuals(form: &Form, p: &Smoothing, initial: &State, y: &[f64]) -> Vec<f64> {
+    let mut state = initial.clone();
+    y.iter()
+        .map(|&value| {
+            let yhat = form.one_step(&state, p.phi);
+            form.update_in_place(&mut state, p, value);
+            value - yhat
+        })
+        .collect()
+}
+
 /// Runs the model from `initial` over `y`.
 pub fn filter(form: &Form, p: &Smoothing, initial: &State, y: &[f64]) -> Filtered {
     let mut state = initial.clone();

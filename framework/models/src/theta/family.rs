@@ -35,6 +35,7 @@ impl Forecaster for ThetaConfig {
                 let f = model.forecast(s.target, horizon);
                 let intervals = model.intervals(&f, input.levels, input.seed);
                 Ok(SeriesForecast {
+                    residuals: Vec::new(),
                     mean: f.mean,
                     intervals,
                     chosen: Some(serde_json::json!({
