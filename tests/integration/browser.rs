@@ -4,9 +4,9 @@
 //! `TRENDLAB_CHROMEDRIVER`). The page is opened from `file://`, as a
 //! reader opens a downloaded report, with the network closed to it.
 
+use crate::common::chart_data;
 use crate::common::{free_port, required_env};
 use crate::common::{on_quickstart, stderr};
-use crate::report::chart_data;
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

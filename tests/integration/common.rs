@@ -122,3 +122,13 @@ pub fn forecasts_csv(run_dir: &Path) -> String {
         .unwrap_or_else(|e| panic!("{e}"));
     String::from_utf8(table.to_csv()).expect("UTF-8")
 }
+
+/// The chart data a report embeds (its `report-data` JSON block).
+pub fn chart_data(html: &str) -> serde_json::Value {
+    let start = html
+        .find(r#"<script type="application/json" id="report-data">"#)
+        .expect("the report embeds its chart data");
+    let body = &html[start..];
+    let body = &body[body.find('>').unwrap() + 1..];
+    serde_json::from_str(&body[..body.find("</script>").unwrap()]).expect("the chart data is JSON")
+}

@@ -2,19 +2,9 @@
 //! their data exists, escaping of data-derived text, `--compare` and the
 //! regression gate's exit codes.
 
-use crate::common::{forecasts_csv, quickstart_variant, stderr, stdout, trendlab, write};
+use crate::common::{chart_data, forecasts_csv, quickstart_variant, stderr, stdout, trendlab, write};
 use serde_json::Value;
 use std::path::Path;
-
-/// The charts' data embedded in a report.
-pub fn chart_data(html: &str) -> Value {
-    let start = html
-        .find(r#"<script type="application/json" id="report-data">"#)
-        .expect("the report embeds its chart data");
-    let body = &html[start..];
-    let body = &body[body.find('>').unwrap() + 1..];
-    serde_json::from_str(&body[..body.find("</script>").unwrap()]).expect("the chart data is JSON")
-}
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))

@@ -4,18 +4,9 @@
 //! level of the evaluation has its own entries, and the leaderboard shows
 //! WRMSSE per level.
 
-use crate::common::{dataset, quickstart_variant, repo, stderr, trendlab, write};
+use crate::common::{chart_data, dataset, quickstart_variant, repo, stderr, trendlab, write};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-
-fn chart_data(html: &str) -> Value {
-    let start = html
-        .find(r#"<script type="application/json" id="report-data">"#)
-        .expect("the report embeds its chart data");
-    let body = &html[start..];
-    let body = &body[body.find('>').unwrap() + 1..];
-    serde_json::from_str(&body[..body.find("</script>").unwrap()]).expect("the chart data is JSON")
-}
 
 /// The explorer's entries: `(id, level)`.
 fn entries(data: &Value) -> Vec<(String, Option<String>)> {

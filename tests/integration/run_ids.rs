@@ -247,8 +247,8 @@ fn subject(dir: &Path, model: &str, features: &str) -> Result<(BTreeSet<String>,
 fn families_in_schema() -> BTreeMap<String, BTreeSet<String>> {
     let schema = trendlab_spec::json_schema();
     let entry = &schema["$defs"]["ModelEntry"];
-    // Keys of every model entry, not of a family (`transform`: its own test below).
-    let common: BTreeSet<&str> = ["family", "name", "grid", "memory_gb", "transform"].into();
+    // Keys of every model entry, not of a family (`transform`, `reconcile`: their own test below).
+    let common: BTreeSet<&str> = ["family", "name", "grid", "memory_gb", "transform", "reconcile"].into();
     entry["allOf"]
         .as_array()
         .expect("one schema per family")
@@ -417,9 +417,10 @@ fn every_parameter_of_every_family_enters_its_run_ids_and_the_device_does_not() 
 }
 
 /// `transform` (any family but the ensemble): "log1p" and "box_cox" give
-/// other run ids than none, and "none" written out the same ids as unset.
+/// other run ids than none, and "none" written out the same ids as unset;
+/// so does `reconcile`.
 #[test]
-fn a_target_transform_enters_run_ids_only_when_set() {
+fn a_target_transform_and_reconciliation_enter_run_ids_only_when_set() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "data.csv", &data());
     for (family, example) in EXAMPLES
@@ -427,14 +428,24 @@ fn a_target_transform_enters_run_ids_only_when_set() {
         .filter(|(f, _)| !["ensemble", "bert_fusion"].contains(f))
     {
         let params: toml::Table = toml::from_str(example).unwrap();
-        let ids = |transform: Option<&str>| {
+        let with = |key: &str, value: Option<&str>| {
             let mut table = params.clone();
-            if let Some(t) = transform {
-                table.insert("transform".into(), Toml::String(t.into()));
+            if let Some(v) = value {
+                table.insert(key.into(), Toml::String(v.into()));
             }
             subject(dir.path(), &model_toml(family, &table), FEATURES).unwrap().0
         };
+        let ids = |transform: Option<&str>| with("transform", transform);
         let plain = ids(None);
+        assert_eq!(
+            with("reconcile", Some("none")),
+            plain,
+            "{family}: reconcile = \"none\" changed its run ids"
+        );
+        assert!(
+            with("reconcile", Some("bottom_up")).is_disjoint(&plain),
+            "{family}: reconcile = \"bottom_up\" keeps run ids"
+        );
         assert_eq!(
             ids(Some("none")),
             plain,

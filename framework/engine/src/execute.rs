@@ -140,14 +140,7 @@ pub fn execute_runs(
             (_, Err(_)) => {}
         }
     };
-    let jobs = options.budget.jobs.max(1);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .build()
-        .map_err(|e| StoreError::Io {
-            path: store.dir().to_path_buf(),
-            source: std::io::Error::other(format!("cannot start {jobs} worker threads: {e}")),
-        })?;
+    let pool = worker_pool(options.budget.jobs, store)?;
     let mut scheduler = Scheduler::new(plan, &pending, options.budget);
     let (done, finished) = mpsc::channel::<&PlannedRun>();
     // The scheduler runs on this thread; runs (and their series) on the pool.
@@ -179,6 +172,18 @@ pub fn execute_runs(
     let mut summary = outcome.into_inner().unwrap_or_else(|e| e.into_inner())?;
     summary.failed.sort_by_key(|r| (r.model.clone(), r.role, r.fold));
     Ok(summary)
+}
+
+/// The pool of `jobs` threads runs (and their series) execute on.
+pub(crate) fn worker_pool(jobs: usize, store: &RunStore) -> Result<rayon::ThreadPool, StoreError> {
+    let jobs = jobs.max(1);
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .map_err(|e| StoreError::Io {
+            path: store.dir().to_path_buf(),
+            source: std::io::Error::other(format!("cannot start {jobs} worker threads: {e}")),
+        })
 }
 
 /// What the first fold of `run`'s configuration chose per series, when the

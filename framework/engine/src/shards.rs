@@ -95,14 +95,7 @@ pub fn execute_shard(
         planned: runs.len(),
         ..Summary::default()
     };
-    let jobs = options.budget.jobs.max(1);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .build()
-        .map_err(|e| StoreError::Io {
-            path: store.dir().to_path_buf(),
-            source: std::io::Error::other(format!("cannot start {jobs} worker threads: {e}")),
-        })?;
+    let pool = crate::execute::worker_pool(options.budget.jobs, store)?;
     let pending: Vec<&PlannedRun> = runs
         .iter()
         .copied()

@@ -42,11 +42,5 @@ pub const KEY: &str = "reconcile";
 
 /// Removes `reconcile` from a model's parameter table and reads it.
 pub fn take(table: &mut toml::Table) -> Result<Reconcile, String> {
-    match table.remove(KEY) {
-        None => Ok(Reconcile::None),
-        Some(value) => Reconcile::deserialize(value).map_err(|e| {
-            let e = e.to_string();
-            format!("reconcile: {}", e.lines().next().unwrap_or_default())
-        }),
-    }
+    crate::transform::take_key(table, KEY)
 }

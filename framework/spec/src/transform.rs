@@ -30,11 +30,21 @@ pub const KEY: &str = "transform";
 
 /// Removes `transform` from a model's parameter table and reads it.
 pub fn take(table: &mut toml::Table) -> Result<TargetTransform, String> {
-    match table.remove(KEY) {
-        None => Ok(TargetTransform::None),
-        Some(value) => TargetTransform::deserialize(value).map_err(|e| {
+    take_key(table, KEY)
+}
+
+/// Removes model-level key `key` (not a family parameter: `transform`,
+/// `reconcile`) from a model's parameter table and reads it; its default
+/// when absent.
+pub(crate) fn take_key<T: Default + for<'de> Deserialize<'de>>(
+    table: &mut toml::Table,
+    key: &str,
+) -> Result<T, String> {
+    match table.remove(key) {
+        None => Ok(T::default()),
+        Some(value) => T::deserialize(value).map_err(|e| {
             let e = e.to_string();
-            format!("transform: {}", e.lines().next().unwrap_or_default())
+            format!("{key}: {}", e.lines().next().unwrap_or_default())
         }),
     }
 }
