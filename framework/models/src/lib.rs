@@ -103,6 +103,11 @@ pub struct FamilyContext<'a> {
     /// A fit saved earlier (`forecast --from`): families that save their
     /// fit forecast from it instead of fitting; a series it lacks fails.
     pub fitted: Option<&'a FittedState>,
+    /// Whether to return each series' in-sample residuals
+    /// ([`SeriesForecast::residuals`]): families with `residuals`, when MinT
+    /// reconciliation asks (kept otherwise, they would cost a copy of every
+    /// series).
+    pub residuals: bool,
 }
 
 /// What a family fitted, as `forecast` saves it in `model/` (reported
@@ -227,7 +232,8 @@ pub struct SeriesForecast {
     /// recorded in the run and offered back to later folds.
     pub chosen: Option<serde_json::Value>,
     /// In-sample one-step residuals (actual minus fitted), ending at the
-    /// last training period; empty for a family that gives none. MinT
+    /// last training period, when [`FamilyContext::residuals`] asks for
+    /// them; else empty, as for a family that gives none. MinT
     /// reconciliation estimates the forecast error covariance from them.
     pub residuals: Vec<f64>,
 }

@@ -13,26 +13,16 @@ impl Forecaster for LinearConfig {
     fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<SeriesOutcome>, ModelError> {
         let features = input.features;
         let need = features.warmup().max(1);
-        // A series too short for the features fails alone; the rest train the model.
-        let prepared: Vec<Result<PreparedSeries<'_>, ModelError>> = input
-            .series
-            .iter()
-            .map(|s| {
-                if s.train_len() < need {
-                    return Err(ModelError::TooShort {
-                        series: s.id.to_string(),
-                        need,
-                        have: s.train_len(),
-                    });
-                }
-                PreparedSeries::for_fold(s, self.scaling, input.context.fitted)
-            })
-            .collect();
+        // A series too short for the features fails alone; the rest train the
+        // model. Each series is scaled when its turn comes (once to fit, once
+        // to forecast), never all at once: at M5's size the scaled copies
+        // would hold hundreds of megabytes.
+        let prepare = |s| prepare(self, s, need, input);
         let steps: Vec<usize> = match self.strategy {
             Strategy::Recursive => vec![1],
             Strategy::Direct => (1..=input.horizon).collect(),
         };
-        let fit = |group: &[&PreparedSeries<'_>]| fit(self.alpha, group, &steps, input);
+
         // A saved fit (`forecast --from`) replaces fitting: the shared
         // `{"models": [...]}`, per series `{"scaling": ..., "models": [...]}`.
         #[derive(serde::Serialize, serde::Deserialize)]
@@ -44,19 +34,20 @@ impl Forecaster for LinearConfig {
             (true, _) => None,
             (false, Some(state)) => Some(state.shared_state::<Models>()?.models),
             (false, None) => {
-                let usable: Vec<&PreparedSeries<'_>> = prepared.iter().filter_map(|s| s.as_ref().ok()).collect();
-                Some(fit(&usable)?)
+                let usable = input.series.iter().filter_map(|s| prepare(s).ok());
+                Some(fit(self.alpha, usable, &steps, input)?)
             }
         };
         let mut fitted = crate::FittedState::default();
-        let outcomes = prepared
-            .into_iter()
+        let outcomes = input
+            .series
+            .iter()
             .map(|s| {
-                let mut s = s?;
+                let mut s = prepare(s)?;
                 let models = match (&shared, saved) {
                     (Some(m), _) => m.clone(),
                     (None, Some(state)) => state.series_state::<Models>(s.history.id)?.models,
-                    (None, None) => fit(&[&s])?,
+                    (None, None) => fit(self.alpha, [&s], &steps, input)?,
                 };
                 if saved.is_none() {
                     let mut state = serde_json::json!({ "scaling": s.scaling() });
@@ -79,18 +70,35 @@ impl Forecaster for LinearConfig {
     }
 }
 
+/// `s` scaled for the model, or why it cannot take part (too short).
+fn prepare<'a>(
+    config: &LinearConfig,
+    s: &'a crate::SeriesHistory<'a>,
+    need: usize,
+    input: &FoldInput<'_>,
+) -> Result<PreparedSeries<'a>, ModelError> {
+    if s.train_len() < need {
+        return Err(ModelError::TooShort {
+            series: s.id.to_string(),
+            need,
+            have: s.train_len(),
+        });
+    }
+    PreparedSeries::for_fold(s, config.scaling, input.context.fitted)
+}
+
 /// Fits the models of horizon steps `steps` on the rows of every series in
 /// `group`, in one pass over the rows (each origin's features computed once
 /// for every step).
-fn fit(
+fn fit<'s, S: std::borrow::Borrow<PreparedSeries<'s>>>(
     alpha: f64,
-    group: &[&PreparedSeries<'_>],
+    group: impl IntoIterator<Item = S>,
     steps: &[usize],
     input: &FoldInput<'_>,
 ) -> Result<Vec<Ridge>, ModelError> {
     let mut equations = vec![NormalEquations::new(input.features.width()); steps.len()];
     for s in group {
-        training_rows_by_step(input.features, s, steps, |k, x, y| equations[k].add(x, y));
+        training_rows_by_step(input.features, s.borrow(), steps, |k, x, y| equations[k].add(x, y));
     }
     equations.iter().map(|e| e.solve(alpha)).collect()
 }

@@ -200,6 +200,7 @@ impl Forecaster for Reconciled<'_> {
         }
         let sums = aggregate(input, &self.hierarchy);
         let mut all: FoldInput<'_> = input.clone();
+        all.context.residuals = self.method == Reconcile::MinTrace;
         for ((name, _), (target, dates)) in self
             .hierarchy
             .aggregates

@@ -50,6 +50,21 @@ fn entry_of(variant: &Value, definitions: &Map<String, Value>) -> Value {
     let mut properties = Map::new();
     let mut required = Vec::new();
     gather(variant, definitions, &mut properties, &mut required);
+    // Model-level keys (not family parameters), fixed or swept like them.
+    properties.insert(
+        "transform".into(),
+        json!({
+            "enum": ["none", "log1p", "box_cox"],
+            "description": "Transform of the target the family fits under, inverted for forecasts and interval bounds: log1p, or Box-Cox with λ per series by Guerrero's method."
+        }),
+    );
+    properties.insert(
+        "reconcile".into(),
+        json!({
+            "enum": ["none", "bottom_up", "top_down", "min_trace"],
+            "description": "Forecast the aggregates of [evaluation.wrmsse] levels too and reconcile: bottom_up (the series' forecasts summed), top_down (the total split by historical shares), min_trace (MinT with the shrunk covariance of in-sample residuals)."
+        }),
+    );
     let grid: Map<String, Value> = properties
         .iter()
         .filter(|(name, _)| *name != "family")
@@ -77,20 +92,6 @@ fn entry_of(variant: &Value, definitions: &Map<String, Value>) -> Value {
             "description": "Parameters swept: each maps to a list of values; the runs are their cartesian product.",
             "properties": grid,
             "additionalProperties": false,
-        }),
-    );
-    properties.insert(
-        "transform".into(),
-        json!({
-            "enum": ["none", "log1p", "box_cox"],
-            "description": "Transform of the target the family fits under, inverted for forecasts and interval bounds: log1p, or Box-Cox with λ per series by Guerrero's method."
-        }),
-    );
-    properties.insert(
-        "reconcile".into(),
-        json!({
-            "enum": ["none", "bottom_up", "top_down", "min_trace"],
-            "description": "Forecast the aggregates of [evaluation.wrmsse] levels too and reconcile: bottom_up (the series' forecasts summed), top_down (the total split by historical shares), min_trace (MinT with the shrunk covariance of in-sample residuals)."
         }),
     );
     properties.insert(

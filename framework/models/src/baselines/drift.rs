@@ -20,7 +20,7 @@ impl Forecaster for DriftConfig {
             let residuals = y.windows(2).map(|w| w[1] - w[0] - slope);
             let t = y.len() as f64;
             let spread = |step: usize| (step as f64 * (1.0 + step as f64 / (t - 1.0))).sqrt();
-            Ok(with_intervals(mean, residuals, 1, spread, input.levels))
+            Ok(with_intervals(mean, residuals, 1, spread, input))
         })
     }
 }

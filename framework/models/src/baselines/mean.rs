@@ -14,7 +14,7 @@ impl Forecaster for MeanConfig {
             let mean = window.iter().sum::<f64>() / window.len() as f64;
             let residuals = window.iter().map(|v| v - mean);
             let spread = |_| (1.0 + 1.0 / window.len() as f64).sqrt();
-            Ok(with_intervals(vec![mean; h], residuals, 1, spread, input.levels))
+            Ok(with_intervals(vec![mean; h], residuals, 1, spread, input))
         })
     }
 }

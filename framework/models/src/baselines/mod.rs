@@ -31,10 +31,12 @@ fn with_intervals(
     residuals: impl Iterator<Item = f64>,
     parameters: usize,
     spread: impl Fn(usize) -> f64,
-    levels: &[f64],
+    input: &crate::FoldInput<'_>,
 ) -> SeriesForecast {
+    let levels = input.levels;
     let residuals: Vec<f64> = residuals.collect();
     let (squares, n) = residuals.iter().fold((0.0, 0usize), |(s, n), e| (s + e * e, n + 1));
+    let residuals = if input.context.residuals { residuals } else { Vec::new() };
     let intervals = if n > parameters {
         let sigma = (squares / (n - parameters) as f64).sqrt();
         let sd: Vec<f64> = (1..=mean.len()).map(|h| sigma * spread(h)).collect();

@@ -11,13 +11,7 @@ impl Forecaster for NaiveConfig {
             let y = require(s, 1)?;
             let residuals = y.windows(2).map(|w| w[1] - w[0]);
             let spread = |step: usize| (step as f64).sqrt();
-            Ok(with_intervals(
-                vec![y[y.len() - 1]; h],
-                residuals,
-                0,
-                spread,
-                input.levels,
-            ))
+            Ok(with_intervals(vec![y[y.len() - 1]; h], residuals, 0, spread, input))
         })
     }
 }

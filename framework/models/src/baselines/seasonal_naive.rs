@@ -16,7 +16,7 @@ impl Forecaster for SeasonalNaiveConfig {
             let residuals = y.iter().skip(m).zip(y).map(|(a, b)| a - b);
             // Step h repeats a value from ⌊(h − 1)/m⌋ + 1 seasons back.
             let spread = |step: usize| (((step - 1) / m + 1) as f64).sqrt();
-            Ok(with_intervals(mean, residuals, 0, spread, input.levels))
+            Ok(with_intervals(mean, residuals, 0, spread, input))
         })
     }
 }

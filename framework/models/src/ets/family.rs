@@ -48,7 +48,10 @@ impl Forecaster for EtsConfig {
                 let mean = model.forecast(horizon);
                 let intervals = model.intervals(&mean, input.levels, input.seed);
                 Ok(SeriesForecast {
-                    residuals: super::statespace::residuals(&model.form, &model.smoothing, &model.initial, s.target),
+                    residuals: match input.context.residuals {
+                        true => super::statespace::residuals(&model.form, &model.smoothing, &model.initial, s.target),
+                        false => Vec::new(),
+                    },
                     mean,
                     intervals,
                     chosen: Some(serde_json::json!({
