@@ -248,3 +248,35 @@ fn damaged_runs_are_reported_moved_aside_and_recomputed() {
     let report = trendlab(dir.path(), &["report", spec, "--out", "out"]);
     assert_eq!(report.status.code(), Some(0), "{}", stderr(&report));
 }
+
+/// `trendlab export`: every finished run's forecasts and per-series metrics
+/// as CSV, the same values as the store's Parquet files.
+#[test]
+fn export_writes_the_stored_columns_as_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = quickstart_variant(dir.path(), &[]);
+    let spec = spec.to_str().unwrap();
+    let o = trendlab(dir.path(), &["run", spec, "--out", "out", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = trendlab(dir.path(), &["export", spec, "--out", "out"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("exported 21 finished run(s)"), "{}", stdout(&o));
+    let out = dir.path().join("out");
+    let store = trendlab_engine::RunStore::new(&out, "quickstart");
+    for record in records(&out, "quickstart") {
+        let exported = out.join("exports/quickstart").join(&record.run_id);
+        let csv = std::fs::read_to_string(exported.join("forecasts.csv")).unwrap();
+        assert_eq!(csv, crate::common::forecasts_csv(&store.run_dir(&record.run_id)));
+        assert!(csv.starts_with("series_id,fold,cutoff,date,step,actual,forecast"));
+        let metrics = std::fs::read_to_string(exported.join("series_metrics.csv")).unwrap();
+        let stored = store.series_metrics(&record.run_id).unwrap();
+        let mut lines = metrics.lines();
+        assert_eq!(lines.next(), Some("series_id,mae,mase,rmse,smape"));
+        for (line, (id, values)) in lines.zip(&stored) {
+            let cells: Vec<&str> = line.split(',').collect();
+            assert_eq!(cells[0], id);
+            assert_eq!(cells[1].parse::<f64>().unwrap(), values["mae"], "{id}");
+        }
+        assert_eq!(metrics.lines().count(), 1 + stored.len());
+    }
+}
