@@ -583,7 +583,11 @@ impl Checker<'_> {
                         message: "an ensemble combines its members' forecasts, already transformed back: give `transform` to the members".into(),
                     });
                 }
-                issues.extend(reconcile_issues(reconcile, &spec.capabilities(), self.has_covariates));
+                issues.extend(crate::reconcile::issues(
+                    reconcile,
+                    &spec.capabilities(),
+                    self.has_covariates,
+                ));
                 for issue in &issues {
                     let (path, target) = located(issue.field, Target::Value);
                     self.error(path, target, issue.message.clone());
@@ -592,37 +596,6 @@ impl Checker<'_> {
             }
         }
     }
-}
-
-/// What `reconcile` cannot do with a family: an ensemble (reconcile its
-/// members), MinT without in-sample residuals, aggregates of covariates.
-fn reconcile_issues(
-    reconcile: crate::Reconcile,
-    capabilities: &crate::Capabilities,
-    has_covariates: bool,
-) -> Vec<ParamIssue> {
-    let issue = |message: &str| ParamIssue {
-        field: crate::reconcile::KEY,
-        message: message.into(),
-    };
-    let mut issues = Vec::new();
-    if reconcile.is_none() {
-        return issues;
-    }
-    if capabilities.reads_runs {
-        issues.push(issue(
-            "an ensemble combines its members' forecasts: give `reconcile` to the members",
-        ));
-    } else if reconcile == crate::Reconcile::MinTrace && !capabilities.residuals {
-        issues.push(issue(
-            "min_trace estimates the error covariance from in-sample one-step residuals, which this family does not give (ets and the baselines naive, seasonal_naive, mean and drift do): use bottom_up or top_down",
-        ));
-    } else if reconcile.forecasts_aggregates() && capabilities.reads_features && has_covariates {
-        issues.push(issue(
-            "the aggregates have no covariates: reconcile a family that reads `[features]` only without covariates",
-        ));
-    }
-    issues
 }
 
 /// The key whose value causes `message` when serde lost the path (tagged
