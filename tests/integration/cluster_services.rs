@@ -131,6 +131,19 @@ fn settled_status(dir: &Path, spec: &Path, out: &Path) -> Value {
     }
 }
 
+/// The report of the runs the cluster stored under `dir/cluster` renders,
+/// and its leaderboard equals a local run's (`dir/local`) but for timing.
+fn assert_cluster_matches_a_local_run(dir: &Path, spec: &Path, experiment: &str) {
+    let o = trendlab(dir, &["report", spec.to_str().unwrap(), "--out", "cluster"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = trendlab(dir, &["run", spec.to_str().unwrap(), "--out", "local", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        leaderboard_without_timing(&dir.join("cluster"), experiment),
+        leaderboard_without_timing(&dir.join("local"), experiment)
+    );
+}
+
 fn run_json_times(out: &Path) -> BTreeMap<String, SystemTime> {
     records(out, "quickstart")
         .into_iter()
@@ -223,17 +236,7 @@ fn slurm_arrays_match_a_local_run_and_resubmit_only_the_killed_task() {
         stdout(&o)
     );
 
-    let o = trendlab(dir.path(), &["report", spec.to_str().unwrap(), "--out", "cluster"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let o = trendlab(
-        dir.path(),
-        &["run", spec.to_str().unwrap(), "--out", "local", "--quiet"],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(
-        leaderboard_without_timing(&out, "quickstart"),
-        leaderboard_without_timing(&dir.path().join("local"), "quickstart")
-    );
+    assert_cluster_matches_a_local_run(dir.path(), &spec, "quickstart");
 }
 
 #[test]
@@ -271,16 +274,6 @@ fn series_shards_on_slurm_past_max_array_size_match_a_local_run() {
     );
     let status = settled_status(dir.path(), &spec, &out);
     assert_eq!(status["counts"]["done"], 48, "{status}");
-    let o = trendlab(dir.path(), &["report", spec.to_str().unwrap(), "--out", "cluster"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let o = trendlab(
-        dir.path(),
-        &["run", spec.to_str().unwrap(), "--out", "local", "--quiet"],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(
-        leaderboard_without_timing(&out, "arima-weekly"),
-        leaderboard_without_timing(&dir.path().join("local"), "arima-weekly")
-    );
+    assert_cluster_matches_a_local_run(dir.path(), &spec, "arima-weekly");
     assert_eq!(records(&out, "arima-weekly").len(), 6, "every run merged");
 }

@@ -8,8 +8,9 @@
 use crate::DataError;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Date32Type, Date64Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type,
-    UInt32Type, UInt64Type,
+    Date32Type, Date64Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
+    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt8Type,
+    UInt16Type, UInt32Type, UInt64Type,
 };
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, TimeUnit};
@@ -150,31 +151,12 @@ fn format_cell(column: &dyn Array, i: usize, out: &mut Vec<u8>) {
         }
         DataType::Date64 => write_instant(out, column.as_primitive::<Date64Type>().value(i), 1_000),
         DataType::Timestamp(unit, _) => {
-            let per_second = match unit {
-                TimeUnit::Second => 1,
-                TimeUnit::Millisecond => 1_000,
-                TimeUnit::Microsecond => 1_000_000,
-                TimeUnit::Nanosecond => 1_000_000_000,
+            let (value, per_second) = match unit {
+                TimeUnit::Second => (column.as_primitive::<TimestampSecondType>().value(i), 1),
+                TimeUnit::Millisecond => (column.as_primitive::<TimestampMillisecondType>().value(i), 1_000),
+                TimeUnit::Microsecond => (column.as_primitive::<TimestampMicrosecondType>().value(i), 1_000_000),
+                TimeUnit::Nanosecond => (column.as_primitive::<TimestampNanosecondType>().value(i), 1_000_000_000),
             };
-            let value = column
-                .as_primitive_opt::<arrow_array::types::TimestampSecondType>()
-                .map(|a| a.value(i))
-                .or_else(|| {
-                    column
-                        .as_primitive_opt::<arrow_array::types::TimestampMillisecondType>()
-                        .map(|a| a.value(i))
-                })
-                .or_else(|| {
-                    column
-                        .as_primitive_opt::<arrow_array::types::TimestampMicrosecondType>()
-                        .map(|a| a.value(i))
-                })
-                .or_else(|| {
-                    column
-                        .as_primitive_opt::<arrow_array::types::TimestampNanosecondType>()
-                        .map(|a| a.value(i))
-                })
-                .unwrap_or_default();
             write_instant(out, value, per_second)
         }
         DataType::Dictionary(_, _) => {
@@ -211,5 +193,30 @@ fn write_instant(out: &mut Vec<u8>, value: i64, per_second: i64) -> std::io::Res
         Some(t) if t.time() == chrono::NaiveTime::MIN => write!(out, "{}", t.date_naive()),
         Some(t) => write!(out, "{}", t.naive_utc()),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_cell;
+    use arrow_array::{Date32Array, TimestampMillisecondArray, TimestampNanosecondArray};
+
+    fn text(column: &dyn arrow_array::Array, i: usize) -> String {
+        let mut out = Vec::new();
+        format_cell(column, i, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn dates_and_timestamps_read_as_the_csv_loader_reads_them() {
+        // 2011-01-29 is day 15,003 after the epoch.
+        assert_eq!(text(&Date32Array::from(vec![15_003]), 0), "2011-01-29");
+        let day_ms = 15_003 * 86_400_000_i64;
+        let ms = TimestampMillisecondArray::from(vec![Some(day_ms), Some(day_ms + 30_600_000), None]);
+        assert_eq!(text(&ms, 0), "2011-01-29");
+        assert_eq!(text(&ms, 1), "2011-01-29 08:30:00");
+        assert_eq!(text(&ms, 2), "", "a null reads as an empty cell");
+        let ns = TimestampNanosecondArray::from(vec![day_ms * 1_000_000]);
+        assert_eq!(text(&ns, 0), "2011-01-29");
     }
 }
