@@ -2,6 +2,7 @@
 
 use crate::table;
 use trendlab_engine::leaderboard::{Leaderboard, VersusBest};
+use trendlab_engine::significance::{Significance, p_text};
 use trendlab_engine::{RunRecord, plan::origin_label};
 use trendlab_ops::tracking::Mirrored;
 
@@ -38,6 +39,11 @@ pub fn failed(failed: &[RunRecord]) {
 pub fn leaderboard(board: &Leaderboard) {
     let mut header = vec!["rank".to_string(), "model".into(), "family".into()];
     header.extend(board.metrics.iter().cloned());
+    let significance = board.significance.as_ref();
+    let tested = significance.is_some_and(|s| s.tested);
+    if tested {
+        header.extend(["vs best".to_string(), "CI".into()]);
+    }
     header.push("fit s".into());
     let number = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.4}"));
     let rows: Vec<Vec<String>> = board
@@ -66,6 +72,17 @@ pub fn leaderboard(board: &Leaderboard) {
                     (mean, _, _) => number(mean),
                 });
             }
+            if tested {
+                cells.push(match (&r.test, r.rank) {
+                    (_, Some(1)) => "best".into(),
+                    (Some(t), _) => format!("{} p {}", if t.tied { "tied" } else { "worse" }, p_text(t.p_holm)),
+                    _ => "-".into(),
+                });
+                cells.push(
+                    r.interval
+                        .map_or("-".into(), |i| format!("[{:.4}, {:.4}]", i.low, i.high)),
+                );
+            }
             cells.push(r.fit_seconds.map_or("-".into(), |s| format!("{s:.3}")));
             cells
         })
@@ -81,7 +98,68 @@ pub fn leaderboard(board: &Leaderboard) {
             "‡ no intervals of its own: scored with the conformal intervals `trendlab forecast` gives it (from the earlier folds' errors)"
         );
     }
+    if let Some(s) = significance {
+        significance_lines(board, s);
+    }
     ensembles(board);
+}
+
+/// What the tests say below the table: their reading, the ranks' test and
+/// each segment's best.
+fn significance_lines(board: &Leaderboard, s: &Significance) {
+    if let Some(metric) = s.metric.as_ref().filter(|_| s.tested) {
+        let pct = s.interval_level * 100.0;
+        out!(
+            "vs best: Wilcoxon signed-rank on per-series {metric} against the best, Holm-adjusted; tied = not significantly worse at alpha {}; CI: {pct:.0}% bootstrap over series",
+            s.alpha
+        );
+    }
+    for note in &s.notes {
+        out!("note: {note}");
+    }
+    if let Some(r) = &s.ranks {
+        out!(
+            "ranks over {} series × fold blocks: Friedman chi² {:.2}, p {}; Nemenyi CD {:.3} (alpha {}); average ranks {}",
+            r.blocks,
+            r.statistic,
+            p_text(r.p_value),
+            r.critical_difference,
+            s.alpha,
+            r.configurations
+                .iter()
+                .map(|(label, rank)| format!("{label} {rank:.2}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let (Some(metric), false) = (&s.metric, s.segments.is_empty()) else {
+        return;
+    };
+    let header = ["segment", "series", "best", metric.as_str(), "runner-up"].map(String::from);
+    let rows: Vec<Vec<String>> = s
+        .segments
+        .iter()
+        .map(|seg| {
+            let cell = |k: usize| {
+                seg.rows
+                    .get(k)
+                    .and_then(|r| Some((r.label.clone(), r.metrics.get(metric).copied().flatten()?)))
+            };
+            let (best, value) = cell(0).map_or(("-".into(), "-".into()), |(l, v)| (l, format!("{v:.4}")));
+            vec![
+                format!("{}: {}", seg.dimension, seg.segment),
+                seg.series.to_string(),
+                best,
+                value,
+                cell(1).map_or("-".into(), |(l, v)| format!("{l} {v:.4}")),
+            ]
+        })
+        .collect();
+    out!(
+        "\nbest per segment — {} (every segment's leaderboard in leaderboard.json)",
+        board.experiment
+    );
+    out!("{}", table::render(&header, &rows, 2));
 }
 
 /// Each ensemble against its best member: mean and fold by fold.

@@ -12,7 +12,7 @@ fn quickstart_ranks_baselines_and_ridge_with_finite_metrics_for_every_series() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "rank,model,family,params,run_ids,mae_mean,mae_std,rmse_mean,rmse_std,smape_mean,smape_std,mase_mean,mase_std,fit_seconds"
+        "rank,model,family,params,run_ids,mae_mean,mae_std,rmse_mean,rmse_std,smape_mean,smape_std,mase_mean,mase_std,vs_best,p_value,p_holm,ci_low,ci_high,fit_seconds"
     );
     let rows: Vec<Vec<String>> = csv::Reader::from_reader(csv.as_bytes())
         .records()

@@ -132,3 +132,9 @@ pub fn chart_data(html: &str) -> serde_json::Value {
     let body = &body[body.find('>').unwrap() + 1..];
     serde_json::from_str(&body[..body.find("</script>").unwrap()]).expect("the chart data is JSON")
 }
+
+/// A JSON file, parsed.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}

@@ -42,6 +42,7 @@ mod report_scale;
 mod run_ids;
 mod scale;
 mod series_shards;
+mod significance;
 mod spec_errors;
 mod statsforecast_families;
 mod store;

@@ -313,16 +313,47 @@ fn compare_marks_changes_new_and_removed_models_in_html_and_markdown() {
     assert!(html.contains(r#"<span class="better""#) && html.contains(r#"<span class="worse""#));
 }
 
+/// Multiplies the best configuration's per-series `metric` values of an
+/// old leaderboard, series by series, by `factor(k)` (k counts the values).
+fn scale_series(board: &mut Value, metric: &str, factor: impl Fn(usize) -> f64) {
+    let values = &mut board["significance"]["series_values"];
+    let best = values["best"][metric]
+        .as_str()
+        .expect("a best configuration")
+        .to_string();
+    let folds = values["values"][&best][metric]
+        .as_array_mut()
+        .expect("the leaderboard carries the best configuration's per-series values");
+    // Each fold is one string of comma-separated values (empty: not scored).
+    let mut k = 0;
+    for fold in folds.iter_mut() {
+        let cells: Vec<String> = fold
+            .as_str()
+            .unwrap()
+            .split(',')
+            .map(|cell| match cell.parse::<f64>() {
+                Ok(v) => {
+                    k += 1;
+                    (v * factor(k - 1)).to_string()
+                }
+                Err(_) => cell.to_string(),
+            })
+            .collect();
+        *fold = Value::from(cells.join(","));
+    }
+}
+
 #[test]
 fn the_regression_gate_exits_1_only_past_its_threshold() {
     let dir = tempfile::tempdir().unwrap();
     let spec = quickstart_with_old_leaderboard(dir.path(), |old| {
-        // The old best MASE was 4% lower than today's best.
+        // The old best MASE was 4% lower than today's best, series by series.
         let rows = old["rows"].as_array_mut().unwrap();
         for row in rows.iter_mut() {
             let value = row["metrics"]["mase"]["mean"].as_f64().unwrap();
             row["metrics"]["mase"]["mean"] = Value::from(value / 1.04);
         }
+        scale_series(old, "mase", |_| 1.0 / 1.04);
     });
     let spec = spec.to_str().unwrap();
     let gate = |threshold: &str| {
@@ -341,10 +372,16 @@ fn the_regression_gate_exits_1_only_past_its_threshold() {
     let failed = gate("mase:3");
     assert_eq!(failed.status.code(), Some(1), "{}", stderr(&failed));
     assert!(
-        stderr(&failed).contains("+4.00% worse (limit 3%)"),
+        stderr(&failed).contains("+4.00% worse (limit 3%), significant (p < 0.001 on 600 series × fold pairs)"),
         "{}",
         stderr(&failed)
     );
+    let markdown = read(&dir.path().join("reports/quickstart/leaderboard.md"));
+    assert!(markdown.contains("(worse 4.0%, p < 0.001 on 600 pairs)"), "{markdown}");
+    // Beside each row's change, the test of its own series: the best's 4%
+    // is real, the others' means moved with no series behind them.
+    assert!(markdown.contains("mase ▲4.0% worse (p < 0.001)"), "{markdown}");
+    assert!(markdown.contains("mase ▲4.0% worse (p = 1.000)"), "{markdown}");
     // The report was written anyway.
     let board: Value = serde_json::from_str(&read(&dir.path().join("reports/quickstart/leaderboard.json"))).unwrap();
     assert!(mean(&board, board["rows"][0]["label"].as_str().unwrap(), "mase") > 0.0);
@@ -358,6 +395,27 @@ fn the_regression_gate_exits_1_only_past_its_threshold() {
     let unknown = gate("wape:5");
     assert_eq!(unknown.status.code(), Some(2));
     assert!(stderr(&unknown).contains("`wape` is not a metric of this experiment (mae, rmse, smape, mase)"));
+    // The same 4% on the means, but the series disagree: half of them were
+    // worse before, half better (noise, not a regression). The gate passes
+    // and says why.
+    let old_path = dir.path().join("old.json");
+    let mut old: Value = serde_json::from_str(&read(&old_path)).unwrap();
+    scale_series(&mut old, "mase", |k| if k % 2 == 0 { 1.04 * 1.3 } else { 1.04 * 0.7 });
+    std::fs::write(&old_path, serde_json::to_vec_pretty(&old).unwrap()).unwrap();
+    let noise = gate("mase:3");
+    assert_eq!(noise.status.code(), Some(0), "{}", stderr(&noise));
+    assert!(
+        stdout(&noise).contains("+4.00% (limit +3%), not significant (p = 0."),
+        "{}",
+        stdout(&noise)
+    );
+    // An old leaderboard without per-series values is gated on its means.
+    old["significance"] = Value::Null;
+    std::fs::write(&old_path, serde_json::to_vec_pretty(&old).unwrap()).unwrap();
+    let means_only = gate("mase:3");
+    assert_eq!(means_only.status.code(), Some(1), "{}", stderr(&means_only));
+    assert!(stderr(&means_only).contains("means only"), "{}", stderr(&means_only));
+
     let malformed = gate("mase");
     assert_eq!(malformed.status.code(), Some(2), "clap refuses it");
     assert!(stderr(&malformed).contains("METRIC:PCT"), "{}", stderr(&malformed));

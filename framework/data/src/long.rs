@@ -44,6 +44,7 @@ impl LongLayout {
         for col in wrmsse
             .iter()
             .flat_map(|w| &w.levels)
+            .chain(&experiment.evaluation().segments)
             .flat_map(|l| l.split('+'))
             .map(str::trim)
             .chain(data.statics.iter().map(String::as_str))

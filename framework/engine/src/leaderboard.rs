@@ -56,6 +56,13 @@ pub struct LeaderboardRow {
     /// declared level, the series), mean over folds; empty without WRMSSE.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub levels: Vec<(String, f64)>,
+    /// The paired test against the best configuration (`significance`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<crate::significance::BestTest>,
+    /// Bootstrap interval (level 1 − alpha) of the tested metric's mean
+    /// over series.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<trendlab_stats::Interval>,
 }
 
 /// An ensemble's weights per fold and its standing against its best member.
@@ -93,6 +100,10 @@ pub struct Leaderboard {
     pub rank_by: String,
     pub metrics: Vec<String>,
     pub rows: Vec<LeaderboardRow>,
+    /// Paired tests, ranks, segments; `None` without per-series values
+    /// (a leaderboard read back from MLflow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub significance: Option<crate::significance::Significance>,
 }
 
 /// Significant digits of every number in a leaderboard: far beyond any
@@ -197,6 +208,8 @@ impl LeaderboardRow {
             notes,
             ensemble,
             conformal: None,
+            test: None,
+            interval: None,
             // Levels scored in every fold only, as the means above.
             levels: levels
                 .into_iter()
@@ -205,6 +218,27 @@ impl LeaderboardRow {
                 .collect(),
         })
     }
+}
+
+/// Sorts `items` by `key`, smaller first and those without one last (a
+/// stable sort), and returns their 1-based ranks (`None` without a key).
+pub(crate) fn rank_by_key<T>(items: &mut [T], key: impl Fn(&T) -> Option<f64>) -> Vec<Option<usize>> {
+    items.sort_by(|a, b| match (key(a), key(b)) {
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    });
+    let mut rank = 0;
+    items
+        .iter()
+        .map(|item| {
+            key(item).map(|_| {
+                rank += 1;
+                rank
+            })
+        })
+        .collect()
 }
 
 /// Sets each ensemble row's comparison with its best member row.
@@ -285,18 +319,9 @@ impl Leaderboard {
                 .and_then(|s| s.mean)
                 .map(|v| rank_by.rank_key(v))
         };
-        rows.sort_by(|a, b| match (key(a), key(b)) {
-            (Some(x), Some(y)) => x.total_cmp(&y),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => std::cmp::Ordering::Equal,
-        });
-        let mut rank = 0;
-        for row in &mut rows {
-            row.rank = key(row).map(|_| {
-                rank += 1;
-                rank
-            });
+        let ranks = rank_by_key(&mut rows, key);
+        for (row, rank) in rows.iter_mut().zip(ranks) {
+            row.rank = rank;
         }
         Leaderboard {
             experiment: experiment.to_string(),
@@ -304,11 +329,16 @@ impl Leaderboard {
             rank_by: rank_by.name(),
             metrics: metrics.iter().map(Score::name).collect(),
             rows,
+            significance: None,
         }
     }
 
     /// `leaderboard.csv`: rank, model, family, params, run_ids, then
-    /// `<metric>_mean,<metric>_std` for every metric, then fit_seconds.
+    /// `<metric>_mean,<metric>_std` for every metric, then the paired test
+    /// against the best (`vs_best`: best, tied or worse; `p_value`,
+    /// `p_holm`) and the bootstrap interval of the tested metric's mean
+    /// (`ci_low`, `ci_high`), empty where not tested, then fit_seconds
+    /// (last: the one column that depends on the machine).
     pub fn to_csv(&self) -> Vec<u8> {
         let mut writer = csv::Writer::from_writer(Vec::new());
         let mut header: Vec<String> = ["rank", "model", "family", "params", "run_ids"]
@@ -317,7 +347,9 @@ impl Leaderboard {
         for m in &self.metrics {
             header.extend([format!("{m}_mean"), format!("{m}_std")]);
         }
+        header.extend(["vs_best", "p_value", "p_holm", "ci_low", "ci_high"].map(String::from));
         header.push("fit_seconds".into());
+        let tested = self.significance.as_ref().is_some_and(|s| s.tested);
         writer.write_record(&header).expect("writing to memory");
         let number = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v}"));
         for row in &self.rows {
@@ -332,6 +364,16 @@ impl Leaderboard {
                 let s = &row.metrics[m];
                 record.extend([number(s.mean), number(s.std)]);
             }
+            record.push(match (&row.test, row.rank) {
+                (_, Some(1)) if tested => "best".into(),
+                (Some(t), _) => if t.tied { "tied" } else { "worse" }.into(),
+                _ => String::new(),
+            });
+            let p = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:e}"));
+            record.push(p(row.test.as_ref().map(|t| t.p_value)));
+            record.push(p(row.test.as_ref().map(|t| t.p_holm)));
+            record.push(number(row.interval.map(|i| i.low)));
+            record.push(number(row.interval.map(|i| i.high)));
             record.push(number(row.fit_seconds));
             writer.write_record(&record).expect("writing to memory");
         }

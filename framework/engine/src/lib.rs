@@ -25,6 +25,7 @@ pub mod saved_model;
 pub mod schedule;
 mod scoring;
 pub mod shards;
+pub mod significance;
 pub mod store;
 pub mod units;
 

@@ -6,6 +6,7 @@ use crate::error::Error;
 use std::path::Path;
 use trendlab_engine::Prepared;
 use trendlab_engine::leaderboard::Leaderboard;
+use trendlab_engine::significance::p_phrase;
 use trendlab_report::compare::{GateOutcome, PastLeaderboard};
 use trendlab_report::{Comparison, RegressionGate};
 
@@ -21,6 +22,8 @@ pub struct CompareWith<'a> {
 pub struct Baseline<'a> {
     past: Option<(String, PastLeaderboard)>,
     gate: Option<(&'a RegressionGate, trendlab_spec::Score)>,
+    /// `[evaluation] alpha`.
+    alpha: f64,
 }
 
 /// The regression gate's verdict.
@@ -30,6 +33,10 @@ pub enum GateVerdict {
         metric: String,
         percent_worse: f64,
         limit: f64,
+        /// The paired test's p-value and pairs, when both leaderboards
+        /// carry per-series values.
+        test: Option<(f64, usize)>,
+        alpha: f64,
     },
     Failed {
         metric: String,
@@ -37,6 +44,7 @@ pub enum GateVerdict {
         new: f64,
         percent_worse: f64,
         limit: f64,
+        test: Option<(f64, usize)>,
     },
     /// No model has the metric on both leaderboards.
     NoData { metric: String, source: String },
@@ -55,20 +63,41 @@ impl std::fmt::Display for GateVerdict {
                 metric,
                 percent_worse,
                 limit,
-            } => write!(
-                f,
-                "regression gate: best {metric} {percent_worse:+.2}% (limit +{limit}%): passed"
-            ),
+                test,
+                alpha,
+            } => {
+                write!(
+                    f,
+                    "regression gate: best {metric} {percent_worse:+.2}% (limit +{limit}%)"
+                )?;
+                match test {
+                    Some((p, pairs)) if *percent_worse > *limit => write!(
+                        f,
+                        ", not significant ({} on {pairs} series × fold pairs, alpha {alpha})",
+                        p_phrase(*p)
+                    )?,
+                    Some((p, pairs)) => write!(f, ", {} on {pairs} pairs", p_phrase(*p))?,
+                    None => write!(f, ", means only (no per-series values on both sides)")?,
+                }
+                write!(f, ": passed")
+            }
             GateVerdict::Failed {
                 metric,
                 old,
                 new,
                 percent_worse,
                 limit,
-            } => write!(
-                f,
-                "regression gate failed: best {metric} went from {old:.6} to {new:.6}, {percent_worse:+.2}% worse (limit {limit}%)"
-            ),
+                test,
+            } => {
+                write!(
+                    f,
+                    "regression gate failed: best {metric} went from {old:.6} to {new:.6}, {percent_worse:+.2}% worse (limit {limit}%)"
+                )?;
+                match test {
+                    Some((p, pairs)) => write!(f, ", significant ({} on {pairs} series × fold pairs)", p_phrase(*p)),
+                    None => write!(f, " (means only: the old leaderboard carries no per-series values)"),
+                }
+            }
             GateVerdict::NoData { metric, source } => write!(
                 f,
                 "regression gate failed: no model has a mean {metric} on both {source} and this leaderboard"
@@ -93,7 +122,11 @@ impl<'a> CompareWith<'a> {
             )),
             None => None,
         };
-        Ok(Baseline { past, gate })
+        Ok(Baseline {
+            past,
+            gate,
+            alpha: prepared.experiment.evaluation().alpha,
+        })
     }
 }
 
@@ -110,11 +143,13 @@ impl Baseline<'_> {
         };
         let metric = gate.metric.to_string();
         let limit = gate.percent;
-        Some(match gate.check(comparison, &score) {
-            GateOutcome::Passed { percent_worse } => GateVerdict::Passed {
+        Some(match gate.check(comparison, &score, self.alpha) {
+            GateOutcome::Passed { percent_worse, test } => GateVerdict::Passed {
                 metric,
                 percent_worse,
                 limit,
+                test: test.map(|t| (t.p_value, t.pairs)),
+                alpha: self.alpha,
             },
             GateOutcome::Failed { percent_worse, change } => GateVerdict::Failed {
                 metric,
@@ -122,6 +157,7 @@ impl Baseline<'_> {
                 new: change.new,
                 percent_worse,
                 limit,
+                test: change.test.map(|t| (t.p_value, t.pairs)),
             },
             GateOutcome::NoData => GateVerdict::NoData {
                 metric,

@@ -194,13 +194,20 @@ pub fn report(spec: &Path, options: ReportOptions<'_>) -> Result<ReportOutcome, 
             ));
         };
         let description = &w.prepared.experiment.document.experiment.description;
-        trendlab_tracking::leaderboard_from_mlflow(
+        let mut board = trendlab_tracking::leaderboard_from_mlflow(
             &tracking::client(&uri),
             &w.plan,
             &w.prepared.experiment.scores(),
             w.prepared.experiment.rank_by(),
             description,
-        )?
+        )?;
+        if board.significance.is_none() {
+            board.significance = Some(trendlab_engine::significance::Significance::untested(
+                &w.prepared,
+                "no test: no parent run in MLflow holds a leaderboard of these configurations (a report from the local run store has them)",
+            ));
+        }
+        board
     } else {
         if !w
             .plan
@@ -282,7 +289,8 @@ pub fn skipped_warning(skipped: &[(String, String)]) -> Option<String> {
 }
 
 /// The leaderboard of the plan, from the local run store, with the
-/// conformal intervals of the configurations without their own scored.
+/// conformal intervals of the configurations without their own scored and
+/// its significance tests, intervals and segments.
 pub(crate) fn local_leaderboard(w: &Workspace, store: &RunStore) -> Result<Leaderboard, Error> {
     let description = &w.prepared.experiment.document.experiment.description;
     let mut board = Leaderboard::build(
@@ -293,6 +301,7 @@ pub(crate) fn local_leaderboard(w: &Workspace, store: &RunStore) -> Result<Leade
         description,
     )?;
     trendlab_engine::conformal_backtest::score_leaderboard(&w.prepared, &w.plan, store, &mut board)?;
+    trendlab_engine::significance::annotate(&w.prepared, &w.plan, store, &mut board)?;
     Ok(board)
 }
 

@@ -6,11 +6,21 @@
 //! changed, which changes every hash. A metric's change is ▲ when its value
 //! went up and ▼ when it went down; whether that is better follows the
 //! metric (lower MAE, higher R², coverage nearer its level).
+//!
+//! Changes are compared on the series too: both leaderboards carry
+//! per-series values (`significance.series_values`: the tested metric's of
+//! every configuration, each metric's best), and a Wilcoxon signed-rank
+//! test on the series × fold pairs they share says whether a change is
+//! real. The gate fails only on a change of the best that is both larger
+//! than its limit and significant at `[evaluation] alpha`; an old
+//! leaderboard without per-series values (written before they existed) is
+//! gated on its means.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 use trendlab_engine::Leaderboard;
+use trendlab_engine::significance::{FoldValues, SeriesValues, paired_differences, positions};
 use trendlab_spec::Score;
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +44,21 @@ pub enum CompareError {
 pub struct PastLeaderboard {
     pub experiment: String,
     pub rows: Vec<PastRow>,
+    #[serde(default)]
+    pub significance: Option<PastSignificance>,
+}
+
+/// What the gate reads of an old leaderboard's significance section.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PastSignificance {
+    #[serde(default)]
+    pub series_values: Option<SeriesValues>,
+}
+
+impl PastLeaderboard {
+    fn series_values(&self) -> Option<&SeriesValues> {
+        self.significance.as_ref()?.series_values.as_ref()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -74,6 +99,56 @@ pub struct Change {
     pub arrow: &'static str,
     /// `better`, `worse` or `same`, by the metric's direction.
     pub verdict: &'static str,
+    /// The paired test of the per-series values behind the two means (a
+    /// row's own on both sides; for a metric's best, the two best
+    /// configurations'), when both leaderboards hold them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test: Option<ChangeTest>,
+}
+
+/// Wilcoxon signed-rank test of new against old on the series × fold
+/// pairs both leaderboards scored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChangeTest {
+    pub pairs: usize,
+    pub statistic: f64,
+    pub p_value: f64,
+    /// The configurations compared.
+    pub old_label: String,
+    pub new_label: String,
+}
+
+impl ChangeTest {
+    /// The test of `old_label`'s values in `old` against `new_label`'s in
+    /// `new` for metric `score`, pairs matched by series id and fold.
+    pub fn between(score: &Score, old: (&SeriesValues, &str), new: (&SeriesValues, &str)) -> Option<ChangeTest> {
+        let name = score.name();
+        let then: &FoldValues = old.0.of(old.1, &name)?;
+        let now: &FoldValues = new.0.of(new.1, &name)?;
+        let position = positions(&old.0.series);
+        let (mut before, mut after) = (Vec::new(), Vec::new());
+        for (fold, values) in now.iter().enumerate() {
+            let Some(old_fold) = then.get(fold) else { continue };
+            for (id, value) in new.0.series.iter().zip(values) {
+                let old_value = position
+                    .get(id.as_str())
+                    .and_then(|&k| old_fold.get(k).copied().flatten());
+                if let (Some(a), Some(b)) = (value, old_value) {
+                    after.push(*a);
+                    before.push(b);
+                }
+            }
+        }
+        let d = paired_differences(&after, &before, |v| score.rank_key(v));
+        let w = trendlab_stats::wilcoxon(&d);
+        Some(ChangeTest {
+            pairs: d.len(),
+            statistic: w.statistic,
+            p_value: w.p_value,
+            old_label: old.1.to_string(),
+            new_label: new.1.to_string(),
+        })
+    }
 }
 
 impl Change {
@@ -94,6 +169,7 @@ impl Change {
                 std::cmp::Ordering::Greater => "worse",
                 std::cmp::Ordering::Equal => "same",
             },
+            test: None,
         }
     }
 
@@ -140,6 +216,7 @@ pub struct Comparison {
 
 impl Comparison {
     pub fn new(source: &str, old: &PastLeaderboard, new: &Leaderboard, scores: &[Score]) -> Self {
+        let new_values = new.significance.as_ref().and_then(|s| s.series_values.as_ref());
         let old_rows: BTreeMap<&str, &PastRow> = old.rows.iter().map(|r| (r.label.as_str(), r)).collect();
         let rows = new
             .rows
@@ -152,7 +229,11 @@ impl Comparison {
                         let name = score.name();
                         let now = row.metrics.get(&name)?.mean?;
                         let then = past?.metrics.get(&name)?.mean?;
-                        Some((name, Change::of(score, then, now)))
+                        let mut change = Change::of(score, then, now);
+                        if let (Some(o), Some(n)) = (old.series_values(), new_values) {
+                            change.test = ChangeTest::between(score, (o, &row.label), (n, &row.label));
+                        }
+                        Some((name, change))
                     })
                     .collect();
                 RowChange {
@@ -185,7 +266,12 @@ impl Comparison {
                 };
                 let then = best_of(old.rows.iter().filter_map(|r| r.metrics.get(&name)?.mean).collect())?;
                 let now = best_of(new.rows.iter().filter_map(|r| r.metrics.get(&name)?.mean).collect())?;
-                Some((name, Change::of(score, then, now)))
+                let mut change = Change::of(score, then, now);
+                if let (Some(o), Some(n)) = (old.series_values(), new_values) {
+                    let (old_best, new_best) = (o.best.get(&name)?, n.best.get(&name)?);
+                    change.test = ChangeTest::between(score, (o, old_best), (n, new_best));
+                }
+                Some((name, change))
             })
             .collect();
         Comparison {
@@ -205,7 +291,9 @@ impl Comparison {
 }
 
 /// `--fail-on-regression METRIC:PCT`: fail when the best mean of METRIC is
-/// more than PCT percent worse than on the old leaderboard.
+/// more than PCT percent worse than on the old leaderboard and the paired
+/// test of the two best configurations' per-series values says the change
+/// is significant.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RegressionGate {
     pub metric: String,
@@ -240,6 +328,8 @@ impl std::str::FromStr for RegressionGate {
 pub enum GateOutcome {
     Passed {
         percent_worse: f64,
+        /// The paired test, when both leaderboards carry per-series values.
+        test: Option<ChangeTest>,
     },
     Failed {
         percent_worse: f64,
@@ -263,18 +353,24 @@ impl RegressionGate {
         })
     }
 
-    pub fn check(&self, comparison: &Comparison, score: &Score) -> GateOutcome {
+    /// The verdict at significance level `alpha`: a change beyond the
+    /// limit fails unless its paired test finds it not significant.
+    pub fn check(&self, comparison: &Comparison, score: &Score, alpha: f64) -> GateOutcome {
         let Some(change) = comparison.best.get(&self.metric) else {
             return GateOutcome::NoData;
         };
         let percent_worse = change.percent_worse(score);
-        if percent_worse > self.percent {
+        let significant = change.test.as_ref().is_none_or(|t| t.p_value < alpha);
+        if percent_worse > self.percent && significant {
             GateOutcome::Failed {
                 percent_worse,
                 change: change.clone(),
             }
         } else {
-            GateOutcome::Passed { percent_worse }
+            GateOutcome::Passed {
+                percent_worse,
+                test: change.test.clone(),
+            }
         }
     }
 }
@@ -319,6 +415,8 @@ mod tests {
             ensemble: None,
             conformal: None,
             levels: Vec::new(),
+            test: None,
+            interval: None,
         }
     }
 
@@ -336,6 +434,7 @@ mod tests {
                         .collect(),
                 })
                 .collect(),
+            significance: None,
         }
     }
 
@@ -391,17 +490,23 @@ mod tests {
         assert_eq!(comparison.best["rmse"].verdict, "better");
 
         let gate: RegressionGate = "mae:99".parse().unwrap();
-        match gate.check(&comparison, &scores[0]) {
+        match gate.check(&comparison, &scores[0], 0.05) {
             GateOutcome::Failed { percent_worse, .. } => assert!((percent_worse - 100.0).abs() < 1e-9),
             other => panic!("{other:?}"),
         }
         let gate: RegressionGate = "mae:100%".parse().unwrap();
         assert_eq!(
-            gate.check(&comparison, &scores[0]),
-            GateOutcome::Passed { percent_worse: 100.0 }
+            gate.check(&comparison, &scores[0], 0.05),
+            GateOutcome::Passed {
+                percent_worse: 100.0,
+                test: None
+            }
         );
         let gate: RegressionGate = "smape:1".parse().unwrap();
-        assert_eq!(gate.check(&comparison, &score(Metric::Smape)), GateOutcome::NoData);
+        assert_eq!(
+            gate.check(&comparison, &score(Metric::Smape), 0.05),
+            GateOutcome::NoData
+        );
         assert!(gate.score(&scores).unwrap_err().contains("(mae, rmse)"));
     }
 

@@ -8,6 +8,7 @@ use crate::{ReportError, ReportInput};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use trendlab_engine::RunStatus;
+use trendlab_stats::SplitMix64;
 
 /// The held series (indices into the panel, in panel order) and, when some
 /// were left out, how they were chosen.
@@ -63,9 +64,9 @@ pub fn choose(input: &ReportInput<'_>, evaluated: &[usize]) -> Result<Held, Repo
     }
     // A seeded sample of the rest.
     let mut rest: Vec<usize> = evaluated.iter().copied().filter(|i| !held.contains(i)).collect();
-    let mut state = input.prepared.experiment.document.experiment.seed ^ 0x5eed_5e1e_c7ed_0001;
+    let mut rng = SplitMix64::new(input.prepared.experiment.document.experiment.seed ^ 0x5eed_5e1e_c7ed_0001);
     for k in 0..spec.sample.min(rest.len()) {
-        let j = k + (splitmix64(&mut state) % (rest.len() - k) as u64) as usize;
+        let j = k + (rng.next_u64() % (rest.len() - k) as u64) as usize;
         rest.swap(k, j);
         held.insert(rest[k]);
     }
@@ -141,13 +142,4 @@ fn worst_of_best(
         metric.clone(),
         ranked.into_iter().map(|(_, i)| i).collect(),
     )))
-}
-
-/// The next number of the SplitMix64 sequence in `state`.
-fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }

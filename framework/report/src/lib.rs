@@ -18,6 +18,7 @@ pub mod explorer;
 pub mod held;
 pub mod runs;
 pub mod sensitivity;
+pub mod significance;
 mod templates;
 
 use serde::Serialize;
@@ -101,6 +102,9 @@ struct Page<'a> {
     best: BTreeMap<String, f64>,
     changes: Option<&'a Comparison>,
     forecast: Option<ForecastSection<'a>>,
+    /// The critical-difference diagram, when the ranks were tested.
+    cd: Option<significance::CdDiagram>,
+    segments: Vec<significance::SegmentTable>,
     explorer: Option<explorer::ExplorerSummary>,
     sensitivity: Vec<sensitivity::Sensitivity>,
     training: Vec<runs::TrainingCurves>,
@@ -158,6 +162,13 @@ pub fn render_index(input: &ReportInput<'_>) -> Result<String, ReportError> {
         best: best_per_metric(input.board, &scores),
         changes: input.comparison,
         forecast: input.forecast.map(ForecastSection::of),
+        cd: input
+            .board
+            .significance
+            .as_ref()
+            .and_then(|s| s.ranks.as_ref())
+            .map(significance::CdDiagram::of),
+        segments: significance::segment_tables(input.board),
         explorer: explorer.as_ref().map(explorer::Explorer::summary),
         sensitivity,
         training,
@@ -254,6 +265,7 @@ pub fn render_markdown(
         board: &'a Leaderboard,
         changes: Option<&'a Comparison>,
         forecast: Option<ForecastSection<'a>>,
+        segments: Vec<significance::SegmentTable>,
     }
     templates::render(
         "leaderboard.md",
@@ -261,6 +273,7 @@ pub fn render_markdown(
             board,
             changes: comparison,
             forecast: forecast.map(ForecastSection::of),
+            segments: significance::segment_tables(board),
         },
     )
 }

@@ -13,11 +13,13 @@ macro_rules! templates {
     };
 }
 
-const TEMPLATES: [(&str, &str); 14] = templates![
+const TEMPLATES: [(&str, &str); 16] = templates![
     "base.html",
     "index.html",
     "sections/header.html",
     "sections/leaderboard.html",
+    "sections/significance.html",
+    "sections/segments.html",
     "sections/folds.html",
     "sections/explorer.html",
     "sections/sensitivity.html",
@@ -35,6 +37,9 @@ fn engine() -> Result<Tera, tera::Error> {
     tera.add_raw_templates(TEMPLATES)?;
     tera.register_filter("fixed", fixed);
     tera.register_filter("md", markdown_cell);
+    tera.register_filter("pvalue", p_value);
+    tera.register_filter("pphrase", p_phrase);
+    tera.register_filter("sentence", sentence);
     Ok(tera)
 }
 
@@ -52,6 +57,33 @@ fn fixed(value: &Value, args: &HashMap<String, Value>) -> tera::Result<Value> {
         .ok_or_else(|| tera::Error::msg(format!("fixed: `{value}` is not a number")))?;
     let digits = args.get("digits").and_then(Value::as_u64).unwrap_or(4) as usize;
     Ok(Value::String(format!("{number:.digits$}")))
+}
+
+/// `{{ p | pvalue }}`: three decimals, `< 0.001` below.
+fn p_value(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    let p = value
+        .as_f64()
+        .ok_or_else(|| tera::Error::msg(format!("pvalue: `{value}` is not a number")))?;
+    Ok(Value::String(trendlab_engine::significance::p_text(p)))
+}
+
+/// `{{ p | pphrase }}`: `p < 0.001` or `p = 0.031`.
+fn p_phrase(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    let p = value
+        .as_f64()
+        .ok_or_else(|| tera::Error::msg(format!("pphrase: `{value}` is not a number")))?;
+    Ok(Value::String(trendlab_engine::significance::p_phrase(p)))
+}
+
+/// `{{ note | sentence }}`: the first letter upper-case, the rest as it is
+/// (Tera's `capitalize` lower-cases the rest: MLflow, WRMSSE).
+fn sentence(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    let text = value.as_str().unwrap_or_default();
+    let mut chars = text.chars();
+    Ok(Value::String(match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }))
 }
 
 /// `{{ text | md }}`: text safe inside a Markdown table cell: pipes and
@@ -87,6 +119,12 @@ mod tests {
         args.insert("digits".to_string(), Value::from(3));
         assert_eq!(fixed(&Value::from(1.23), &args).unwrap(), Value::from("1.230"));
         assert!(fixed(&Value::from("x"), &args).is_err());
+    }
+
+    #[test]
+    fn sentences_keep_what_follows_their_first_letter() {
+        let s = sentence(&Value::from("no test: MLflow holds WRMSSE"), &HashMap::new()).unwrap();
+        assert_eq!(s, Value::from("No test: MLflow holds WRMSSE"));
     }
 
     #[test]

@@ -77,6 +77,14 @@ impl Experiment {
         &self.document.evaluation
     }
 
+    /// Periods of history below which a series is a new product
+    /// (`[evaluation] new_product_periods`, default twice the larger of
+    /// the horizon and the season).
+    pub fn new_product_periods(&self) -> usize {
+        let e = self.evaluation();
+        e.new_product_periods.unwrap_or(2 * e.horizon.max(e.season))
+    }
+
     /// Periods between origins.
     pub fn step(&self) -> usize {
         self.evaluation().step.unwrap_or(self.evaluation().horizon)
@@ -158,6 +166,11 @@ impl Experiment {
             )
             .collect(),
         };
+        for (i, segment) in self.evaluation().segments.iter().enumerate() {
+            for col in segment.split('+') {
+                out.push((KeyPath::from(["evaluation", "segments"]).index(i), col.trim()));
+            }
+        }
         if let Some(w) = &self.evaluation().wrmsse {
             out.extend(optional(["evaluation", "wrmsse"], &w.weight).map(|(p, c)| (p.key("weight"), c)));
             for (i, level) in w.levels.iter().enumerate() {

@@ -320,6 +320,33 @@ pub struct EvaluationSection {
     #[serde(default = "default_levels")]
     pub levels: Vec<f64>,
     pub wrmsse: Option<WrmsseSection>,
+    /// Significance level of the leaderboard's tests (a configuration is
+    /// "tied with best" when the Holm-adjusted p-value of its paired test
+    /// against the best is at least alpha), of the Nemenyi critical
+    /// difference, of the bootstrap intervals (1 − alpha) and of the
+    /// `--fail-on-regression` gate.
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+    /// Bootstrap resamples of each configuration's mean over series.
+    #[serde(default = "default_bootstrap")]
+    pub bootstrap: usize,
+    /// Static columns (or `a+b` combinations) whose values become extra
+    /// segments of the per-segment leaderboards, besides demand pattern,
+    /// history length and volume tier.
+    #[serde(default)]
+    pub segments: Vec<String>,
+    /// A series with fewer periods of history (from its first sale) at a
+    /// fold's cutoff is a new product there (default: twice the larger of
+    /// the horizon and the season).
+    pub new_product_periods: Option<usize>,
+}
+
+fn default_alpha() -> f64 {
+    0.05
+}
+
+fn default_bootstrap() -> usize {
+    1000
 }
 
 fn default_levels() -> Vec<f64> {

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use toml::de::DeTable;
 
 mod features;
+mod significance;
 
 /// What the checks resolved from a valid document.
 pub(crate) struct Checked {
@@ -54,6 +55,7 @@ pub(crate) fn check(
     let (data_path, frequency) = checker.data(document);
     checker.features(document);
     checker.evaluation(&document.evaluation);
+    checker.significance(document);
     if document.scale.series_per_unit == Some(0) {
         checker.at(["scale", "series_per_unit"], "series_per_unit must be at least 1");
     }

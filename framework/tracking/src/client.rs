@@ -452,6 +452,17 @@ impl MlflowClient {
     /// Uploads `bytes` as artifact `path` of `run` through the server's
     /// artifact proxy (needs `mlflow server --artifacts-destination`).
     pub fn upload_artifact(&self, run: &RunInfo, path: &str, bytes: &[u8]) -> Result<(), TrackingError> {
+        let url = self.artifact_url(run, path)?;
+        self.send("mlflow-artifacts", || {
+            self.authorised(self.agent.put(&url))
+                .header("Content-Type", "application/octet-stream")
+                .send(bytes)
+        })
+        .map(|_| ())
+    }
+
+    /// The artifact proxy's URL of `path` in `run`'s artifacts.
+    fn artifact_url(&self, run: &RunInfo, path: &str) -> Result<String, TrackingError> {
         let root = run
             .artifact_uri
             .strip_prefix("mlflow-artifacts:")
@@ -462,17 +473,17 @@ impl MlflowClient {
                     run.artifact_uri
                 ),
             })?;
-        let url = format!(
+        Ok(format!(
             "{}/api/2.0/mlflow-artifacts/artifacts/{}/{path}",
             self.base,
             root.trim_matches('/')
-        );
-        self.send("mlflow-artifacts", || {
-            self.authorised(self.agent.put(&url))
-                .header("Content-Type", "application/octet-stream")
-                .send(bytes)
-        })
-        .map(|_| ())
+        ))
+    }
+
+    /// A JSON artifact of `run`, through the server's artifact proxy.
+    pub fn artifact_json(&self, run: &RunInfo, path: &str) -> Result<Value, TrackingError> {
+        let url = self.artifact_url(run, path)?;
+        self.send("mlflow-artifacts", || self.authorised(self.agent.get(&url)).call())
     }
 
     /// Paths of a run's artifacts under `path` (empty: the root).

@@ -384,7 +384,8 @@ pub enum ReadBackError {
 }
 
 /// Rebuilds the plan's leaderboard from MLflow alone (the child runs found
-/// by their run hash), ranked as the local one is.
+/// by their run hash), ranked as the local one is, with the significance
+/// section of the newest parent run that holds the same configurations.
 pub fn leaderboard_from_mlflow(
     client: &MlflowClient,
     plan: &Plan,
@@ -412,13 +413,9 @@ pub fn leaderboard_from_mlflow(
             row_from_run(run, metrics)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Leaderboard::ranked(
-        &plan.experiment,
-        description,
-        rank_by,
-        metrics,
-        rows,
-    ))
+    let mut board = Leaderboard::ranked(&plan.experiment, description, rank_by, metrics, rows);
+    crate::significance::from_parent_runs(client, &experiment_id, &mut board)?;
+    Ok(board)
 }
 
 fn row_from_run(run: &Run, metrics: &[Score]) -> Result<LeaderboardRow, ReadBackError> {
@@ -480,6 +477,8 @@ fn row_from_run(run: &Run, metrics: &[Score]) -> Result<LeaderboardRow, ReadBack
         conformal: None,
         // Not mirrored: a report rebuilt from MLflow has no per-level table.
         levels: Vec::new(),
+        test: None,
+        interval: None,
     })
 }
 

@@ -123,6 +123,29 @@ impl ForecastTable {
         write_parquet(columns)
     }
 
+    /// Calls `visit(series_id, fold, step, actual, forecast)` for every
+    /// row of `forecasts.parquet`, without building rows (what a pass over
+    /// many runs' point forecasts needs); damage is an error naming the file.
+    pub fn visit_parquet(path: &Path, visit: &mut dyn FnMut(&str, usize, usize, f64, f64)) -> Result<(), StoreError> {
+        for batch in &read_parquet(path)? {
+            let ids = column::<StringArray>(batch, "series_id", path)?;
+            let fold = column::<UInt32Array>(batch, "fold", path)?;
+            let step = column::<UInt32Array>(batch, "step", path)?;
+            let actual = column::<Float64Array>(batch, "actual", path)?;
+            let forecast = column::<Float64Array>(batch, "forecast", path)?;
+            for i in 0..batch.num_rows() {
+                visit(
+                    ids.value(i),
+                    fold.value(i) as usize,
+                    step.value(i) as usize,
+                    actual.value(i),
+                    forecast.value(i),
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// Reads `forecasts.parquet`; any damage is an error naming the file.
     pub fn from_parquet(path: &Path) -> Result<ForecastTable, StoreError> {
         let batches = read_parquet(path)?;
@@ -279,6 +302,17 @@ mod tests {
                 written,
                 "levels {levels:?}"
             );
+            let mut visited = Vec::new();
+            ForecastTable::visit_parquet(&path, &mut |id, fold, step, actual, forecast| {
+                visited.push((id.to_string(), fold, step, actual, forecast));
+            })
+            .unwrap();
+            let expected: Vec<_> = written
+                .rows
+                .iter()
+                .map(|r| (r.series_id.clone(), r.fold, r.step, r.actual, r.forecast))
+                .collect();
+            assert_eq!(visited, expected);
         }
         let mut metrics = SeriesMetrics::new();
         metrics.insert(
@@ -300,6 +334,8 @@ mod tests {
             std::fs::write(&path, damaged).unwrap();
             let e = ForecastTable::from_parquet(&path).unwrap_err().to_string();
             assert!(e.contains("forecasts.parquet"), "{e}");
+            let e = ForecastTable::visit_parquet(&path, &mut |_, _, _, _, _| {}).unwrap_err();
+            assert!(e.to_string().contains("forecasts.parquet"), "{e}");
         }
     }
 }

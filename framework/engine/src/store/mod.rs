@@ -354,6 +354,24 @@ impl RunStore {
         Err(missing(&path))
     }
 
+    /// Calls `visit(series_id, fold, step, actual, forecast)` for every
+    /// forecast row of finished run `id` (Parquet read column by column; a
+    /// store written before Parquet through its table).
+    pub fn visit_forecasts(
+        &self,
+        id: &str,
+        visit: &mut dyn FnMut(&str, usize, usize, f64, f64),
+    ) -> Result<(), StoreError> {
+        let path = self.run_dir(id).join("forecasts.parquet");
+        if path.exists() {
+            return ForecastTable::visit_parquet(&path, visit);
+        }
+        for r in self.forecasts(id)?.rows {
+            visit(&r.series_id, r.fold, r.step, r.actual, r.forecast);
+        }
+        Ok(())
+    }
+
     /// Stores a finished run: forecasts, metrics, then the record.
     pub fn save_finished(
         &self,
