@@ -37,16 +37,26 @@ pub struct CdItem {
     pub anchor: &'static str,
 }
 
-const WIDTH: f64 = 900.0;
-const SIDE: f64 = 250.0;
 const ROW: f64 = 22.0;
 const TOP: f64 = 46.0;
+/// A generous width of one character at the diagram's 13 px font.
+const CHAR: f64 = 7.5;
 
 impl CdDiagram {
+    /// Labels beside the axis get the room their text needs (the page
+    /// scales the drawing down to fit); the axis 40 units per rank.
     pub fn of(ranks: &Ranks) -> CdDiagram {
         let k = ranks.configurations.len().max(2);
-        let span = WIDTH - 2.0 * SIDE;
-        let x = |rank: f64| SIDE + (rank - 1.0) / (k - 1) as f64 * span;
+        let longest = ranks
+            .configurations
+            .iter()
+            .map(|(label, _)| label.chars().count() + " (10.00)".len())
+            .max()
+            .unwrap_or(0);
+        let side = 30.0 + CHAR * longest as f64;
+        let span = (40.0 * (k - 1) as f64).max(360.0);
+        let width = 2.0 * side + span;
+        let x = |rank: f64| side + (rank - 1.0) / (k - 1) as f64 * span;
         let clique_rows = ranks.cliques.len() as f64;
         // The better half labelled on the left, the rest on the right.
         let left = ranks.configurations.len().div_ceil(2);
@@ -57,9 +67,9 @@ impl CdDiagram {
             .enumerate()
             .map(|(i, (label, rank))| {
                 let (row, anchor, text_x) = if i < left {
-                    (i, "end", SIDE - 12.0)
+                    (i, "end", side - 12.0)
                 } else {
-                    (ranks.configurations.len() - 1 - i, "start", WIDTH - SIDE + 12.0)
+                    (ranks.configurations.len() - 1 - i, "start", width - side + 12.0)
                 };
                 CdItem {
                     label: label.clone(),
@@ -73,7 +83,7 @@ impl CdDiagram {
             .collect();
         let rows = left.max(ranks.configurations.len() - left) as f64;
         CdDiagram {
-            width: WIDTH,
+            width,
             height: first_label + rows * ROW,
             axis_y: TOP,
             ticks: (1..=k).map(|r| (x(r as f64), r)).collect(),
