@@ -202,6 +202,13 @@ pub struct Significance {
 impl Significance {
     /// A section without tests, saying why.
     pub fn untested(prepared: &Prepared, why: &str) -> Significance {
+        let mut section = Significance::empty(prepared);
+        section.notes.push(why.to_string());
+        section
+    }
+
+    /// The experiment's settings, nothing found yet.
+    fn empty(prepared: &Prepared) -> Significance {
         let e = prepared.experiment.evaluation();
         Significance {
             metric: None,
@@ -209,7 +216,7 @@ impl Significance {
             tested: false,
             interval_level: 1.0 - e.alpha,
             new_product_periods: prepared.experiment.new_product_periods(),
-            notes: vec![why.to_string()],
+            notes: Vec::new(),
             ranks: None,
             segments: Vec::new(),
             series_values: None,
@@ -222,8 +229,7 @@ impl Significance {
 pub fn annotate(prepared: &Prepared, plan: &Plan, store: &RunStore, board: &mut Leaderboard) -> Result<(), StoreError> {
     let e = prepared.experiment.evaluation();
     let blocks = Blocks::read(prepared, plan, store, board)?;
-    let mut significance = Significance::untested(prepared, "");
-    significance.notes.clear();
+    let mut significance = Significance::empty(prepared);
     let tested = blocks
         .metric(&board.rank_by)
         .or_else(|| (!blocks.scores.is_empty()).then_some(0));
@@ -248,11 +254,14 @@ pub fn annotate(prepared: &Prepared, plan: &Plan, store: &RunStore, board: &mut 
         significance.notes.push(format!(
             "no test: the backtest has {series} series, and a paired test needs two or more"
         ));
-    } else if blocks.rows.len() < 2 {
-        significance.notes.push(format!(
-            "no test: {} configuration finished every fold, and a test compares two or more",
-            blocks.rows.len()
-        ));
+    } else if blocks.rows.is_empty() {
+        significance
+            .notes
+            .push("no test: no configuration finished every fold".to_string());
+    } else if blocks.rows.len() == 1 {
+        significance
+            .notes
+            .push("no test: 1 configuration finished every fold, and a test compares two or more".to_string());
     } else {
         paired_tests(board, &blocks, m, e.alpha);
         dm::count(plan, store, board, &blocks, metric, e.horizon, e.alpha)?;
