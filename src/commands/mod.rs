@@ -46,7 +46,7 @@ pub struct Compare {
     /// An earlier leaderboard.json: the report and leaderboard.md get a change column (▲/▼ per metric, new and removed models).
     #[arg(long, value_name = "LEADERBOARD_JSON")]
     pub compare: Option<PathBuf>,
-    /// With --compare: exit 1 when the best mean of METRIC is more than PCT percent worse than before (e.g. mase:5).
+    /// With --compare: exit 1 when the best mean of METRIC is more than PCT percent worse than before and a paired test on the series says the change is significant at [evaluation] alpha (e.g. mase:5).
     #[arg(long, value_name = "METRIC:PCT", requires = "compare")]
     pub fail_on_regression: Option<trendlab_report::RegressionGate>,
 }
