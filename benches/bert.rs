@@ -11,8 +11,9 @@
 //!    no-text unit): without text, `concat`, `gated`, and `concat` with the
 //!    top MiniLM layer fine-tuned; mean of 2 epochs after a warm-up.
 //!
-//! `cargo bench --bench bert -- [--threads N] [--encoder DIR]`
-//! (default 2 threads and models/all-MiniLM-L6-v2).
+//! `cargo bench --bench bert -- [--threads N] [--encoder DIR] [--only VARIANT]`
+//! (default 2 threads and models/all-MiniLM-L6-v2; `--only` times one
+//! fusion variant).
 
 use std::collections::BTreeSet;
 use std::io::Read;
@@ -20,10 +21,10 @@ use std::sync::Arc;
 use std::time::Instant;
 use trendlab_neural::bert::TextEncoder;
 use trendlab_neural::device::Backend;
-use trendlab_neural::fusion::EncoderTuner;
 use trendlab_neural::samples::{Samples, TextInputs, TextInto};
 use trendlab_neural::text::text_table;
 use trendlab_neural::train::{TextTuner, TrainConfig, train};
+use trendlab_neural::tuner::EncoderTuner;
 use trendlab_spec::Pooling;
 
 #[path = "support/workload.rs"]
@@ -62,7 +63,11 @@ fn main() {
         );
         let vectors = encoder.embed(&texts, Pooling::Mean, false).unwrap();
         let table = Arc::new(text_table(&vectors, encoder.width()));
+        let only = workload::flag("--only");
         for variant in ["none", "concat", "gated", "concat_finetune"] {
+            if only.as_ref().is_some_and(|o| o != variant) {
+                continue;
+            }
             let mut samples = workload::lstm_workload();
             if variant != "none" {
                 samples.text = Some(TextInputs {

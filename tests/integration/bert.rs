@@ -40,6 +40,48 @@ fn a_random_tiny_bert_loads_and_pads_without_changing_vectors() {
     assert_ne!(batch[0], batch[1]);
 }
 
+/// The CPU host path (packed tokens, hand-written kernels) gives burn's
+/// vectors for every pooling, with and without normalisation, for texts of
+/// many lengths (an empty one, one past the position limit).
+#[test]
+fn the_host_path_equals_burn_on_a_random_bert() {
+    let dir = tempfile::tempdir().unwrap();
+    let words = ["red", "heart", "bag", "jumbo", "light", "lantern", "white", "metal"];
+    random::write(dir.path(), &BertConfig::tiny(0), &words, 11).unwrap();
+    let encoder = TextEncoder::load(dir.path(), &cpu()).unwrap();
+    let mut texts: Vec<String> = (0..40)
+        .map(|i| {
+            (0..i % 13)
+                .map(|k| words[(i * 7 + k * 3) % words.len()])
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    texts.push(words.repeat(20).join(" ")); // 160 words: truncated at 64 positions
+    // The same numbers on one thread and on two.
+    let on = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| encoder.embed(&texts, Pooling::Mean, false).unwrap())
+    };
+    assert_eq!(on(1), on(2));
+    for pooling in [Pooling::Mean, Pooling::Cls] {
+        for normalize in [false, true] {
+            let host = encoder.embed(&texts, pooling, normalize).unwrap();
+            let burn = encoder.embed_burn(&texts, pooling, normalize).unwrap();
+            assert_eq!(host.len(), texts.len());
+            for (h, b) in host.iter().zip(&burn) {
+                assert_eq!(h.len(), 16);
+                for (x, y) in h.iter().zip(b) {
+                    assert!(
+                        (x - y).abs() < 1e-6,
+                        "{pooling:?} normalize={normalize}: host {x} vs burn {y}"
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn broken_encoder_directories_say_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();

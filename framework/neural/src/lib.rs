@@ -20,13 +20,16 @@ pub mod bert;
 pub mod checkpoint;
 pub mod device;
 pub mod family;
+pub mod fastmath;
 pub mod fusion;
 pub mod kernel;
+pub mod matmul;
 pub mod network;
 pub mod rng;
 pub mod samples;
 pub mod text;
 pub mod train;
+pub mod tuner;
 pub mod windows;
 
 pub use burn;

@@ -101,7 +101,7 @@ impl Samples {
     /// Copies the windows `rows` into time-major batch buffers.
     pub(crate) fn gather(&self, rows: &[usize], buffers: &mut ShardInput) {
         let ShardInput { x, extra, y, gate } = buffers;
-        let (t, f, e, o) = (self.steps, self.features, self.extra_width, self.outputs);
+        let (t, f, o) = (self.steps, self.features, self.outputs);
         x.resize(t * rows.len() * f, 0.0);
         for (b, &r) in rows.iter().enumerate() {
             for s in 0..t {
@@ -110,12 +110,21 @@ impl Samples {
                 x[dst..dst + f].copy_from_slice(&self.x[src..src + f]);
             }
         }
-        extra.clear();
         y.clear();
+        for &r in rows {
+            y.extend_from_slice(&self.y[r * o..(r + 1) * o]);
+        }
+        self.gather_head_inputs(rows, extra, gate);
+    }
+
+    /// Copies the head's extra inputs `[rows, extra (+ text)]` and the
+    /// gate's inputs `[rows, gate]` of the windows `rows`.
+    pub(crate) fn gather_head_inputs(&self, rows: &[usize], extra: &mut Vec<f32>, gate: &mut Vec<f32>) {
+        let e = self.extra_width;
+        extra.clear();
         gate.clear();
         for &r in rows {
             extra.extend_from_slice(&self.extra[r * e..(r + 1) * e]);
-            y.extend_from_slice(&self.y[r * o..(r + 1) * o]);
             if let Some(text) = &self.text {
                 let w = text.width;
                 let at = text.rows[r] as usize * w;

@@ -5,10 +5,12 @@
 //! texts become vectors by mean or `[CLS]` pooling.
 //!
 //! ```text
-//! TextEncoder::load(dir) → tokenize (batch-longest padding) → Bert → Pooling
+//! TextEncoder::load(dir) → tokenize → on the CPU: host::HostBert (packed tokens)
+//!                                   → elsewhere: Bert on burn (batch-longest padding) → Pooling
 //! ```
 
 pub mod config;
+pub mod host;
 pub mod model;
 pub mod random;
 
@@ -45,6 +47,9 @@ pub struct TextEncoder {
     tokenizer: Tokenizer,
     device: Device,
     dir: PathBuf,
+    /// The weights on the host when `device` is the CPU: [`Self::embed`]
+    /// runs [`host::HostBert`] there.
+    host: Option<host::HostBert>,
 }
 
 /// Token ids of one text (no padding).
@@ -101,12 +106,15 @@ impl TextEncoder {
             }
             return Err(malformed("model.safetensors", problems.join("; ")));
         }
+        let host = (device.clone().inner() == Device::flex())
+            .then(|| host::HostBert::of(&model, config.num_attention_heads, config.layer_norm_eps));
         Ok(TextEncoder {
             config,
             model,
             tokenizer,
             device: device.clone(),
             dir: dir.to_path_buf(),
+            host,
         })
     }
 
@@ -128,15 +136,36 @@ impl TextEncoder {
         Ok(self.tokenize(texts)?.0)
     }
 
-    /// The texts as one padded batch: ids per text (unpadded) and tensors.
-    pub fn tokenize(&self, texts: &[String]) -> Result<(Vec<TokenIds>, Tokens), EncoderError> {
-        let encodings = self
-            .tokenizer
+    /// Token ids and token types of each text, without padding.
+    pub fn unpadded(&self, texts: &[String]) -> Result<Vec<(TokenIds, TokenIds)>, EncoderError> {
+        Ok(self
+            .encode(texts)?
+            .iter()
+            .map(|e| {
+                let real = |v: &[u32]| -> Vec<u32> {
+                    v.iter()
+                        .zip(e.get_attention_mask())
+                        .filter(|(_, m)| **m == 1)
+                        .map(|(i, _)| *i)
+                        .collect()
+                };
+                (real(e.get_ids()), real(e.get_type_ids()))
+            })
+            .collect())
+    }
+
+    fn encode(&self, texts: &[String]) -> Result<Vec<tokenizers::Encoding>, EncoderError> {
+        self.tokenizer
             .encode_batch(texts.to_vec(), true)
             .map_err(|e| EncoderError::Malformed {
                 path: self.dir.join("tokenizer.json"),
                 message: format!("tokenizing failed: {e}"),
-            })?;
+            })
+    }
+
+    /// The texts as one padded batch: ids per text (unpadded) and tensors.
+    pub fn tokenize(&self, texts: &[String]) -> Result<(Vec<TokenIds>, Tokens), EncoderError> {
+        let encodings = self.encode(texts)?;
         let (batch, length) = (encodings.len(), encodings.first().map_or(0, |e| e.len()));
         let (mut ids, mut types, mut mask, mut unpadded) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for e in &encodings {
@@ -164,9 +193,31 @@ impl TextEncoder {
     }
 
     /// Pooled vectors of `texts` (row per text; unit length if
-    /// `normalize`), batches of similar length together so little is spent
-    /// on padding.
+    /// `normalize`): on the CPU by the host path, texts sorted by length and
+    /// packed without padding; elsewhere by burn ([`Self::embed_burn`]).
     pub fn embed(&self, texts: &[String], pooling: Pooling, normalize: bool) -> Result<Vec<Vec<f32>>, EncoderError> {
+        let Some(host) = &self.host else {
+            return self.embed_burn(texts, pooling, normalize);
+        };
+        let tokens = self.unpadded(texts)?;
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| tokens[i].0.len());
+        let sorted: Vec<(TokenIds, TokenIds)> = order.iter().map(|&i| tokens[i].clone()).collect();
+        let mut out = vec![Vec::new(); texts.len()];
+        for (&i, v) in order.iter().zip(host.embed_texts(&sorted, pooling, normalize)) {
+            out[i] = v;
+        }
+        Ok(out)
+    }
+
+    /// [`Self::embed`] by burn's tensors on the encoder's device, batches of
+    /// similar length together so little is spent on padding.
+    pub fn embed_burn(
+        &self,
+        texts: &[String],
+        pooling: Pooling,
+        normalize: bool,
+    ) -> Result<Vec<Vec<f32>>, EncoderError> {
         let lengths = self.token_ids(texts)?;
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| lengths[i].len());

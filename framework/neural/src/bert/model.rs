@@ -14,52 +14,52 @@ use trendlab_spec::Pooling;
 
 #[derive(Module, Debug)]
 pub struct Embeddings {
-    word_embeddings: Embedding,
-    position_embeddings: Embedding,
-    token_type_embeddings: Embedding,
-    layer_norm: LayerNorm,
+    pub(crate) word_embeddings: Embedding,
+    pub(crate) position_embeddings: Embedding,
+    pub(crate) token_type_embeddings: Embedding,
+    pub(crate) layer_norm: LayerNorm,
 }
 
 #[derive(Module, Debug)]
 pub struct SelfAttention {
-    query: Linear,
-    key: Linear,
-    value: Linear,
+    pub(crate) query: Linear,
+    pub(crate) key: Linear,
+    pub(crate) value: Linear,
 }
 
 #[derive(Module, Debug)]
 pub struct DenseNorm {
-    dense: Linear,
-    layer_norm: LayerNorm,
+    pub(crate) dense: Linear,
+    pub(crate) layer_norm: LayerNorm,
 }
 
 #[derive(Module, Debug)]
 pub struct Attention {
-    self_attn: SelfAttention,
-    output: DenseNorm,
+    pub(crate) self_attn: SelfAttention,
+    pub(crate) output: DenseNorm,
 }
 
 #[derive(Module, Debug)]
 pub struct Dense {
-    dense: Linear,
+    pub(crate) dense: Linear,
 }
 
 #[derive(Module, Debug)]
 pub struct Layer {
-    attention: Attention,
-    intermediate: Dense,
-    output: DenseNorm,
+    pub(crate) attention: Attention,
+    pub(crate) intermediate: Dense,
+    pub(crate) output: DenseNorm,
 }
 
 #[derive(Module, Debug)]
 pub struct Encoder {
-    layer: Vec<Layer>,
+    pub(crate) layer: Vec<Layer>,
 }
 
 #[derive(Module, Debug)]
 pub struct Bert {
-    embeddings: Embeddings,
-    encoder: Encoder,
+    pub(crate) embeddings: Embeddings,
+    pub(crate) encoder: Encoder,
 }
 
 /// A batch of token sequences, padded to one length: ids, token types
