@@ -8,7 +8,8 @@
 //! On the CPU the trained layers run on the host path ([`crate::bert::host`]:
 //! packed texts, hand-written backward pass, the forward pass that refreshes
 //! the vectors keeping what the next backward pass needs); on a GPU, burn's
-//! autodiff does both. A test checks that the two give the same gradients.
+//! autodiff does both. Tests check that the two give the same gradients
+//! and take the same steps.
 
 use crate::bert::host::backward::backward;
 use crate::bert::host::layer::{Cache, forward};
@@ -107,9 +108,16 @@ impl EncoderTuner {
         let width = encoder.width();
         let engine = match host {
             true => {
-                let host = HostBert::of(&encoder.model, heads, encoder.config.layer_norm_eps);
+                let built;
+                let host = match encoder.host() {
+                    Some(host) => host,
+                    None => {
+                        built = HostBert::of(&encoder.model, heads, encoder.config.layer_norm_eps);
+                        &built
+                    }
+                };
                 let ids = encoder.unpadded(texts)?;
-                Engine::Host(HostTuner::new(&host, &ids, first))
+                Engine::Host(HostTuner::new(host, &ids, first))
             }
             false => {
                 // Texts of a fold are few (one per product); one padded

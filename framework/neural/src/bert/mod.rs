@@ -118,6 +118,11 @@ impl TextEncoder {
         })
     }
 
+    /// The weights on the host (on the CPU only).
+    pub fn host(&self) -> Option<&host::HostBert> {
+        self.host.as_ref()
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }
