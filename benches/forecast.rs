@@ -13,9 +13,9 @@
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use trendlab_ops::execution::{self, RunOptions, Target};
+use trendlab_ops::Workspace;
+use trendlab_ops::execution::{self, RunOptions};
 use trendlab_ops::forecast::{self, Choice, ForecastOptions};
-use trendlab_ops::{Budget, CompareWith};
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
@@ -24,17 +24,8 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 
 fn backtest(spec: &Path, out: &Path) -> Duration {
     let start = Instant::now();
-    let options = RunOptions {
-        force: false,
-        budget: Budget::jobs(2),
-        device: None,
-        target: Target {
-            out,
-            tracking_uri: None,
-        },
-        compare: CompareWith::default(),
-    };
-    let outcome = execution::run(spec, options, &(), &Mutex::new(Vec::new())).expect("the backtest runs");
+    let mut w = Workspace::open(spec, out).expect("a valid spec");
+    let outcome = execution::run(&mut w, RunOptions::jobs(2), &(), &Mutex::new(Vec::new())).expect("the backtest runs");
     assert!(outcome.summary.failed.is_empty(), "{:?}", outcome.summary.failed);
     start.elapsed()
 }
@@ -50,10 +41,10 @@ fn time_forecast(
     let samples = (0..repetitions)
         .map(|_| {
             let start = Instant::now();
+            // Opening the spec (data, plan) is part of what a forecast costs.
             let outcome = forecast::forecast(
-                spec,
+                &mut Workspace::open(spec, out).expect("a valid spec"),
                 ForecastOptions {
-                    out,
                     choice,
                     horizon,
                     levels: None,
@@ -106,9 +97,8 @@ fn main() {
         .expect("a saved model");
     let start = Instant::now();
     forecast::forecast(
-        &daily,
+        &mut Workspace::open(&daily, out.path()).expect("a valid spec"),
         ForecastOptions {
-            out: out.path(),
             choice: Choice::Best,
             horizon: None,
             levels: None,

@@ -35,7 +35,7 @@ fn main() {
     let spec = PathBuf::from(flag("--spec").unwrap_or_else(|| "experiments/retail_weekly_families.toml".into()));
     let out = PathBuf::from(flag("--out").expect("--out DIR"));
     std::fs::create_dir_all(&out).expect("creates OUT");
-    let prepared = trendlab_engine::prepare(&spec).expect("the spec and its data load");
+    let prepared = trendlab_results::prepare(&spec).expect("the spec and its data load");
     let config = prepared
         .experiment
         .configs()

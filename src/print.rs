@@ -1,10 +1,10 @@
 //! Printing what operations return: errors, warnings, leaderboards.
 
 use crate::table;
-use trendlab_engine::leaderboard::{Leaderboard, VersusBest};
-use trendlab_engine::significance::{Significance, p_text};
-use trendlab_engine::{RunRecord, plan::origin_label};
 use trendlab_ops::tracking::Mirrored;
+use trendlab_results::leaderboard::{Leaderboard, VersusBest};
+use trendlab_results::significance::{Significance, p_text};
+use trendlab_results::{RunRecord, plan::origin_label};
 
 /// An operation's error on stderr: located spec errors as they are, others
 /// after `error:`.

@@ -3,8 +3,8 @@
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
-use trendlab_engine::plan::origin_label;
-use trendlab_engine::{EpochLoss, PlannedRun, Progress, RunRecord, RunStatus};
+use trendlab_results::plan::origin_label;
+use trendlab_results::{EpochLoss, PlannedRun, Progress, RunRecord, RunStatus};
 
 pub struct GridBar {
     bars: MultiProgress,

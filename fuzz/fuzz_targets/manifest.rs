@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
-use trendlab_engine::{Manifest, Plan, prepare};
+use trendlab_results::{Manifest, Plan, prepare};
 
 fn plan() -> &'static Plan {
     static PLAN: OnceLock<Plan> = OnceLock::new();

@@ -58,7 +58,7 @@ family = "naive"
 /// Loads `spec` and its data the way `validate` and `run` do, and reads
 /// every fold's windows (the backtest the data must fit).
 pub fn prepare(spec: &Path) {
-    if let Ok(prepared) = trendlab_engine::prepare(spec) {
+    if let Ok(prepared) = trendlab_results::prepare(spec) {
         for fold in &prepared.backtest.folds {
             let _ = prepared.windows(fold);
         }

@@ -19,7 +19,8 @@ pub struct Args {
 }
 
 pub fn exec(args: Args) -> anyhow::Result<ExitStatus> {
-    let outcome = trendlab_ops::export::export(&args.spec, &args.out, args.to.as_deref())?;
+    let workspace = trendlab_ops::Workspace::open(&args.spec, &args.out)?;
+    let outcome = trendlab_ops::export::export(&workspace, args.to.as_deref())?;
     for (id, reason) in &outcome.damaged {
         eprintln!("warning: run {id} is damaged and not exported: {reason}");
     }

@@ -50,8 +50,8 @@ pub fn exec(args: Args) -> anyhow::Result<ExitStatus> {
         (None, Some(config)) => Choice::Config(config),
         (None, None) => Choice::Best,
     };
+    let mut workspace = trendlab_ops::Workspace::open(&args.spec, &args.out)?;
     let options = ForecastOptions {
-        out: &args.out,
         choice,
         horizon: args.horizon,
         levels: args.levels.as_deref(),
@@ -60,7 +60,7 @@ pub fn exec(args: Args) -> anyhow::Result<ExitStatus> {
         jobs: args.jobs.map(usize::from),
         from: args.from.as_deref(),
     };
-    let outcome = forecast::forecast(&args.spec, options)?;
+    let outcome = forecast::forecast(&mut workspace, options)?;
     print::forecast(&outcome);
     Ok(outcome.exit_status())
 }

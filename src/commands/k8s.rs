@@ -72,10 +72,11 @@ impl JobSettings {
 
 pub fn exec(command: Command) -> anyhow::Result<ExitStatus> {
     let Command::Manifest { spec, job, output, out } = command;
-    let outcome = trendlab_ops::scale_out::k8s_manifest(&spec, &out, &job.options())?;
+    let workspace = trendlab_ops::Workspace::open(&spec, &out)?;
+    let outcome = trendlab_ops::scale_out::k8s_manifest(&workspace, &job.options())?;
     match output {
         Some(path) => {
-            trendlab_engine::store::write_atomic(&path, outcome.yaml.as_bytes())?;
+            trendlab_results::store::write_atomic(&path, outcome.yaml.as_bytes())?;
             eprintln!(
                 "{}: {} Indexed Jobs over {} work units ({}); apply with kubectl apply -f {}",
                 path.display(),

@@ -14,8 +14,8 @@ pub mod sync;
 pub mod validate;
 pub mod work;
 
-use std::path::PathBuf;
-use trendlab_ops::execution::Target;
+use std::path::{Path, PathBuf};
+use trendlab_ops::Workspace;
 
 /// Where `run`, `report` and `sync` read and write.
 #[derive(clap::Args, Clone)]
@@ -32,11 +32,9 @@ pub struct Output {
 }
 
 impl Output {
-    pub fn target(&self) -> Target<'_> {
-        Target {
-            out: &self.out,
-            tracking_uri: self.tracking_uri.as_deref(),
-        }
+    /// `spec` opened with its run store under `--out`.
+    pub fn open(&self, spec: &Path) -> Result<Workspace, trendlab_ops::Error> {
+        Workspace::open(spec, &self.out)
     }
 }
 
@@ -48,7 +46,7 @@ pub struct Compare {
     pub compare: Option<PathBuf>,
     /// With --compare: exit 1 when the best mean of METRIC is more than PCT percent worse than before and a paired test on the series says the change is significant at [evaluation] alpha (e.g. mase:5).
     #[arg(long, value_name = "METRIC:PCT", requires = "compare")]
-    pub fail_on_regression: Option<trendlab_report::RegressionGate>,
+    pub fail_on_regression: Option<trendlab_results::compare::RegressionGate>,
 }
 
 impl Compare {

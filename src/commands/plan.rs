@@ -1,7 +1,7 @@
 //! `trendlab plan SPEC [--json | --manifest FILE]`.
 
 use crate::table;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use trendlab_ops::{ExitStatus, Outcome};
 
 /// Show the runs a spec expands to (grid x folds).
@@ -21,8 +21,9 @@ pub struct Args {
 }
 
 pub fn exec(args: Args) -> anyhow::Result<ExitStatus> {
+    let workspace = trendlab_ops::Workspace::open(&args.spec, Path::new("."))?;
     if let Some(path) = &args.manifest {
-        let outcome = trendlab_ops::units::write_manifest(&args.spec, path, args.series_shards.map(|n| n as usize))?;
+        let outcome = trendlab_ops::units::write_manifest(&workspace, path, args.series_shards.map(|n| n as usize))?;
         let groups: Vec<String> = outcome
             .manifest
             .groups
@@ -42,7 +43,7 @@ pub fn exec(args: Args) -> anyhow::Result<ExitStatus> {
         );
         return Ok(outcome.exit_status());
     }
-    let outcome = trendlab_ops::inspect::plan(&args.spec)?;
+    let outcome = trendlab_ops::inspect::plan(workspace);
     if args.json {
         out!("{}", serde_json::to_string_pretty(&outcome.json())?);
         return Ok(outcome.exit_status());

@@ -26,11 +26,11 @@ pub struct Args {
 
 pub fn exec(args: Args) -> anyhow::Result<ExitStatus> {
     let options = ReportOptions {
-        target: args.output.target(),
+        tracking_uri: args.output.tracking_uri.as_deref(),
         from_mlflow: args.from_mlflow,
         compare: args.compare.with(),
     };
-    let outcome = execution::report(&args.spec, options)?;
+    let outcome = execution::report(&args.output.open(&args.spec)?, options)?;
     for (id, reason) in &outcome.damaged {
         eprintln!("warning: run {id} is damaged and left out of the report: {reason}");
     }

@@ -43,11 +43,12 @@ pub fn exec(args: Args) -> anyhow::Result<ExitStatus> {
             memory_gb: args.memory_gb.or_else(machine_memory_gb),
         },
         device: args.device,
-        target: args.output.target(),
+        tracking_uri: args.output.tracking_uri.as_deref(),
         compare: args.compare.with(),
     };
+    let mut workspace = args.output.open(&args.spec)?;
     let bar = GridBar::new(args.output.quiet);
-    let outcome = execution::run(&args.spec, options, &bar, &Stderr);
+    let outcome = execution::run(&mut workspace, options, &bar, &Stderr);
     bar.finish();
     let outcome = outcome?;
     let summary = &outcome.summary;

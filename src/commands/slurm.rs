@@ -5,8 +5,8 @@ use crate::table;
 use std::path::{Path, PathBuf};
 use trendlab_cluster::Submission;
 use trendlab_cluster::status::UnitState;
-use trendlab_ops::scale_out;
 use trendlab_ops::{ExitStatus, Outcome};
+use trendlab_ops::{Workspace, scale_out};
 
 /// Run the work units as Slurm job arrays (submit, status, resubmit).
 #[derive(clap::Subcommand)]
@@ -110,7 +110,8 @@ pub fn exec(command: Command) -> anyhow::Result<ExitStatus> {
             dry_run,
             out,
         } => {
-            let outcome = scale_out::submit(&spec, &out, &array.options(), dry_run, &Stderr)?;
+            let workspace = Workspace::open_absolute(&spec, &out)?;
+            let outcome = scale_out::submit(&workspace, &array.options(), dry_run, &Stderr)?;
             out!(
                 "{}: {} work units of {} runs",
                 outcome.manifest_path.display(),
@@ -133,7 +134,8 @@ pub fn exec(command: Command) -> anyhow::Result<ExitStatus> {
             hold,
             out,
         } => {
-            let outcome = scale_out::resubmit(&spec, &out, throttle, hold)?;
+            let workspace = Workspace::open_absolute(&spec, &out)?;
+            let outcome = scale_out::resubmit(&workspace, throttle, hold)?;
             if outcome.submitted.is_empty() {
                 out!(
                     "no failed units in experiment {}: nothing to resubmit",
@@ -148,7 +150,7 @@ pub fn exec(command: Command) -> anyhow::Result<ExitStatus> {
 }
 
 fn status(spec: &Path, out: &Path, json: bool, wait: bool) -> anyhow::Result<ExitStatus> {
-    let outcome = scale_out::status(spec, out, wait)?;
+    let outcome = scale_out::status(&Workspace::open_absolute(spec, out)?, wait)?;
     if let Some(stale) = &outcome.stale {
         eprintln!("warning: {stale}");
     }

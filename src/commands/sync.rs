@@ -16,7 +16,8 @@ pub struct Args {
 }
 
 pub fn exec(args: Args) -> anyhow::Result<ExitStatus> {
-    let outcome = trendlab_ops::execution::sync(&args.spec, args.output.target())?;
+    let workspace = args.output.open(&args.spec)?;
+    let outcome = trendlab_ops::execution::sync(&workspace, args.output.tracking_uri.as_deref())?;
     if outcome.incomplete > 0 {
         eprintln!(
             "{} configurations have runs missing from the local store and were not mirrored; `trendlab run` them first",

@@ -51,11 +51,11 @@ pub fn exec(args: Args) -> anyhow::Result<ExitStatus> {
     let options = WorkOptions {
         jobs: args.jobs.into(),
         device: args.device,
-        out: &args.out,
         wait_for_reads: args.wait_for_reads,
     };
+    let (mut workspace, manifest) = trendlab_ops::Workspace::open_manifest(&args.manifest, &args.out)?;
     let bar = GridBar::new(args.quiet);
-    let outcome = units::work(&args.manifest, selection, options, &bar);
+    let outcome = units::work(&mut workspace, &manifest, &args.manifest, selection, options, &bar);
     bar.finish();
     let outcome = outcome?;
     for (index, label) in &outcome.units {

@@ -5,7 +5,7 @@ use crate::common::repo;
 use serde_json::Value;
 use trendlab_models::arima::auto::{Search, auto_arima};
 use trendlab_models::arima::{ArimaFit, Orders, fit, log_likelihood};
-use trendlab_spec::families::ArimaTrend;
+use trendlab_spec::ArimaTrend;
 
 fn golden() -> Value {
     serde_json::from_slice(&std::fs::read(repo().join("tests/goldens/arima_airpassengers.json")).unwrap()).unwrap()

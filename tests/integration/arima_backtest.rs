@@ -4,8 +4,8 @@
 
 use crate::common::{records, stdout, trendlab, write};
 use std::path::Path;
-use trendlab_engine::store::RunStatus;
 use trendlab_ops::Workspace;
+use trendlab_results::store::RunStatus;
 
 /// A daily long-format CSV: `id,date,y,promo` for each `(id, values, promo)`.
 fn daily_csv(dir: &Path, series: &[(&str, Vec<f64>, Vec<f64>)]) {

@@ -3,10 +3,10 @@
 use crate::common::quickstart_variant;
 use chrono::NaiveDate;
 use trendlab_engine::execute::fold_input;
-use trendlab_engine::folds::Window;
 use trendlab_ops::Workspace;
+use trendlab_results::folds::Window;
 
-fn prepared(spec: &std::path::Path) -> Result<trendlab_engine::Prepared, trendlab_ops::Error> {
+fn prepared(spec: &std::path::Path) -> Result<trendlab_results::Prepared, trendlab_ops::Error> {
     Ok(Workspace::open(spec, spec.parent().unwrap())?.prepared)
 }
 use trendlab_models::Forecaster;
@@ -121,7 +121,7 @@ fn grid_expansion_counts() {
 }
 
 /// Training rows of every series of fold 0, and the linear model's forecasts.
-fn fold_zero(prepared: &trendlab_engine::Prepared) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+fn fold_zero(prepared: &trendlab_results::Prepared) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
     let fold = &prepared.backtest.folds[0];
     let windows = prepared.windows(fold);
     let input = fold_input(prepared, &windows, None);

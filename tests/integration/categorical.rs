@@ -46,7 +46,7 @@ fn events_and_statics_become_known_in_advance_columns() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "data.csv", DATA);
     let spec = write(dir.path(), "spec.toml", &spec());
-    let prepared = trendlab_engine::prepare(&spec).unwrap();
+    let prepared = trendlab_results::prepare(&spec).unwrap();
     let panel = &prepared.panel;
     assert_eq!(panel.event_covariates, vec!["event=Easter", "event=Sale", "snap"]);
     assert_eq!(panel.static_covariates, vec!["store=S1", "store=S2"]);

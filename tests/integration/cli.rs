@@ -29,7 +29,7 @@ fn quickstart_ranks_baselines_and_ridge_with_finite_metrics_for_every_series() {
             .find(|r| r[1] == model)
             .unwrap_or_else(|| panic!("{model} missing"));
         for run_id in row[4].split(';') {
-            let store = trendlab_engine::RunStore::new(out.path(), "quickstart");
+            let store = trendlab_results::RunStore::new(out.path(), "quickstart");
             let per_series = store.series_metrics(run_id).unwrap();
             assert_eq!(per_series.len(), 200, "{model}: every series scored");
             for (id, values) in per_series {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
-use trendlab_engine::{Group, Manifest};
+use trendlab_results::{Group, Manifest};
 
 /// `kubernetes-validate` from the virtualenv of scripts/test.sh.
 fn kubernetes_validate() -> String {

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use trendlab_engine::store::RunRecord;
+use trendlab_results::store::RunRecord;
 
 /// The repository root.
 pub fn repo() -> PathBuf {
@@ -118,7 +118,7 @@ pub fn free_port() -> u16 {
 /// A stored run's forecasts (`<run dir>/forecasts.parquet`) as the CSV
 /// `trendlab export` writes.
 pub fn forecasts_csv(run_dir: &Path) -> String {
-    let table = trendlab_engine::store::ForecastTable::from_parquet(&run_dir.join("forecasts.parquet"))
+    let table = trendlab_results::store::ForecastTable::from_parquet(&run_dir.join("forecasts.parquet"))
         .unwrap_or_else(|e| panic!("{e}"));
     String::from_utf8(table.to_csv()).expect("UTF-8")
 }

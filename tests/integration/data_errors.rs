@@ -3,9 +3,9 @@
 use crate::common::{dataset, write};
 use std::io::Write;
 use std::path::Path;
-use trendlab_engine::PrepareError;
-use trendlab_engine::Prepared;
 use trendlab_ops::{Error, Workspace};
+use trendlab_results::PrepareError;
+use trendlab_results::Prepared;
 
 /// The prepared spec, or the spec's or data's own error.
 fn prepared(spec: &Path) -> Result<Prepared, PrepareError> {

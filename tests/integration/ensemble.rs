@@ -3,7 +3,7 @@
 
 use crate::common::{dataset, forecasts_csv, records, stderr, stdout, trendlab, write};
 use std::path::{Path, PathBuf};
-use trendlab_engine::store::{RunRecord, RunStatus};
+use trendlab_results::store::{RunRecord, RunStatus};
 
 /// A spec on the bundled weekly Online Retail data with `models` appended.
 fn retail_spec(dir: &Path, name: &str, models: &str) -> PathBuf {

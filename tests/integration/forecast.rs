@@ -7,11 +7,12 @@
 use crate::common::{files_under, stderr, trendlab, write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use trendlab_engine::Summary;
 use trendlab_engine::future::{FutureFold, FutureRequest, forecast_future, future_fold};
-use trendlab_engine::{RunStatus, Summary};
-use trendlab_ops::execution::{self, RunOptions, Target};
+use trendlab_ops::execution::{self, RunOptions};
 use trendlab_ops::forecast::{self, Choice, ForecastOptions};
-use trendlab_ops::{Budget, CompareWith, ExitStatus, Outcome, Workspace};
+use trendlab_ops::{ExitStatus, Outcome, Workspace};
+use trendlab_results::RunStatus;
 
 /// A deterministic uniform in [0, 1) (SplitMix64).
 pub(crate) struct Rng(u64);
@@ -55,18 +56,11 @@ pub(crate) fn spec(dir: &Path, name: &str, data: &str, evaluation: &str, models:
 }
 
 pub(crate) fn run(spec: &Path, out: &Path) -> Summary {
-    let options = RunOptions {
-        force: false,
-        budget: Budget::jobs(2),
-        device: None,
-        target: Target {
-            out,
-            tracking_uri: None,
-        },
-        compare: CompareWith::default(),
-    };
     let warnings = Mutex::new(Vec::new());
-    execution::run(spec, options, &(), &warnings).unwrap().summary
+    let mut w = Workspace::open(spec, out).unwrap();
+    execution::run(&mut w, RunOptions::jobs(2), &(), &warnings)
+        .unwrap()
+        .summary
 }
 
 /// Seasonal series with trend and noise around levels of 20 and up, `n`
@@ -130,7 +124,7 @@ pub(crate) fn assert_backtest_forecasts(
     label: &str,
     fold: &FutureFold,
     outcomes: Vec<Result<trendlab_models::SeriesForecast, String>>,
-    stored: &trendlab_engine::store::ForecastTable,
+    stored: &trendlab_results::store::ForecastTable,
 ) {
     for (window, outcome) in fold.windows.iter().zip(outcomes) {
         let id = &fold.prepared.panel.series[window.series].id;
@@ -267,9 +261,8 @@ fn conformal_intervals_cover_80_and_95_percent_of_new_values() {
         assert!((covered - level).abs() <= 0.03, "backtest {name}: {covered}");
     }
     let outcome = forecast::forecast(
-        &spec,
+        &mut Workspace::open(&spec, dir.path()).unwrap(),
         ForecastOptions {
-            out: dir.path(),
             choice: Choice::Best,
             horizon: Some(4),
             levels: Some(&[80.0, 95.0]),
@@ -395,9 +388,8 @@ fn a_fixed_order_arima_forecast_matches_statsmodels_fit_on_the_whole_series() {
     );
     assert!(run(&spec, dir.path()).failed.is_empty());
     let outcome = forecast::forecast(
-        &spec,
+        &mut Workspace::open(&spec, dir.path()).unwrap(),
         ForecastOptions {
-            out: dir.path(),
             choice: Choice::Model("arima"),
             horizon: None,
             levels: None,

@@ -7,6 +7,7 @@ use crate::common::write;
 use crate::forecast::{assert_backtest_forecasts, backtest_and_cut, csv, panel, run, spec};
 use std::collections::HashMap;
 use trendlab_engine::future::{FutureRequest, forecast_future, future_members};
+use trendlab_ops::Workspace;
 
 const MODELS: &str = r#"
 [[models]]
@@ -88,9 +89,8 @@ fn forecast_combines_the_members_refits() {
     assert!(run(&spec, dir.path()).failed.is_empty());
     let forecast_of = |choice: Choice<'_>| {
         let outcome = forecast::forecast(
-            &spec,
+            &mut Workspace::open(&spec, dir.path()).unwrap(),
             ForecastOptions {
-                out: dir.path(),
                 choice,
                 horizon: None,
                 levels: None,

@@ -7,10 +7,10 @@
 use crate::common::{records, trendlab, write};
 use chrono::NaiveDate;
 use std::sync::Mutex;
-use trendlab_engine::RunStatus;
 use trendlab_models::{EpochLoss, FeatureSet, FitObserver, FoldInput, Forecaster, SeriesHistory, TrainingLog};
 use trendlab_neural::Lstm;
 use trendlab_neural::rng::SplitMix64;
+use trendlab_results::RunStatus;
 use trendlab_spec::{CalendarFeature, LstmConfig};
 
 fn lstm(settings: serde_json::Value) -> Lstm {

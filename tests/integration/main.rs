@@ -24,9 +24,11 @@ mod cli;
 mod cluster_services;
 mod common;
 mod data_errors;
+mod dependencies;
 #[cfg(feature = "service-tests")]
 mod editor_schema;
 mod ensemble;
+mod fingerprints;
 mod forecast;
 mod forecast_ensemble;
 mod forecast_from;

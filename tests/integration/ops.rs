@@ -3,16 +3,14 @@
 
 use crate::common::{quickstart_variant, repo, write};
 use std::sync::Mutex;
-use trendlab_ops::execution::{self, ReportOptions, RunOptions, Target};
+use trendlab_ops::execution::{self, ReportOptions, RunOptions};
 use trendlab_ops::units::{self, Selection, WorkOptions};
-use trendlab_ops::{Budget, CompareWith, Error, ExitStatus, Outcome, inspect};
+use trendlab_ops::{CompareWith, Error, ExitStatus, Outcome, Workspace, inspect};
 
-fn run_options(target: Target<'_>) -> RunOptions<'_> {
-    RunOptions {
-        force: false,
-        budget: Budget::jobs(2),
-        device: None,
-        target,
+fn report_options() -> ReportOptions<'static> {
+    ReportOptions {
+        tracking_uri: None,
+        from_mlflow: false,
         compare: CompareWith::default(),
     }
 }
@@ -21,47 +19,26 @@ fn run_options(target: Target<'_>) -> RunOptions<'_> {
 fn run_report_and_validate_return_outcomes_with_their_exit_status() {
     let dir = tempfile::tempdir().unwrap();
     let spec = quickstart_variant(dir.path(), &[]);
-    let target = Target {
-        out: dir.path(),
-        tracking_uri: None,
-    };
+    // One workspace (spec, data, plan, store) serves every operation.
+    let mut w = Workspace::open(&spec, dir.path()).unwrap();
     let warnings = Mutex::new(Vec::new());
-    let first = execution::run(&spec, run_options(target), &(), &warnings).unwrap();
+    let first = execution::run(&mut w, RunOptions::jobs(2), &(), &warnings).unwrap();
     assert_eq!(first.exit_status(), ExitStatus::Success);
     assert_eq!((first.summary.finished, first.summary.skipped), (21, 0));
     assert_eq!(first.leaderboard.rows.len(), 7);
     assert!(first.report_dir.join("index.html").is_file());
     assert!(first.mirrored.is_none() && first.gate.is_none());
-    let again = execution::run(&spec, run_options(target), &(), &warnings).unwrap();
+    let again = execution::run(&mut w, RunOptions::jobs(2), &(), &warnings).unwrap();
     assert_eq!((again.summary.finished, again.summary.skipped), (0, 21));
     assert!(warnings.lock().unwrap().is_empty(), "{:?}", warnings.lock().unwrap());
 
-    let report = execution::report(
-        &spec,
-        ReportOptions {
-            target,
-            from_mlflow: false,
-            compare: CompareWith::default(),
-        },
-    )
-    .unwrap();
+    let report = execution::report(&w, report_options()).unwrap();
     assert_eq!(report.exit_status(), ExitStatus::Success);
     assert_eq!(report.leaderboard.rows, first.leaderboard.rows);
 
     // A report of a store holding nothing of the spec: a failure (exit 1) that says what to do.
     let empty = tempfile::tempdir().unwrap();
-    let nothing = execution::report(
-        &spec,
-        ReportOptions {
-            target: Target {
-                out: empty.path(),
-                tracking_uri: None,
-            },
-            from_mlflow: false,
-            compare: CompareWith::default(),
-        },
-    )
-    .unwrap_err();
+    let nothing = execution::report(&Workspace::open(&spec, empty.path()).unwrap(), report_options()).unwrap_err();
     assert_eq!(nothing.exit_status(), ExitStatus::Failed);
     assert!(nothing.to_string().contains("run `trendlab run"), "{nothing}");
 
@@ -87,7 +64,6 @@ fn work_errors_carry_their_exit_codes() {
     let options = WorkOptions {
         jobs: 1,
         device: None,
-        out: dir.path(),
         wait_for_reads: None,
     };
     // A manifest that is not one: invalid (exit 2), naming the file.
@@ -96,23 +72,29 @@ fn work_errors_carry_their_exit_codes() {
         index: Some(0),
         ..Selection::default()
     };
-    let e = units::work(&bad, selection, options, &()).unwrap_err();
+    let e = Workspace::open_manifest(&bad, dir.path()).unwrap_err();
     assert_eq!(e.exit_status().code(), 2);
     assert!(e.to_string().contains("plan.json"), "{e}");
 
     // A real manifest and a unit past its end: invalid too.
     let spec = quickstart_variant(dir.path(), &[]);
-    let manifest = units::write_manifest(&spec, &dir.path().join("units/plan.json"), None).unwrap();
+    let manifest = units::write_manifest(
+        &Workspace::open(&spec, dir.path()).unwrap(),
+        &dir.path().join("units/plan.json"),
+        None,
+    )
+    .unwrap();
     assert_eq!(manifest.exit_status(), ExitStatus::Success);
     let past = Selection {
         index: Some(manifest.manifest.units.len()),
         ..Selection::default()
     };
-    let e = units::work(&manifest.path, past, options, &()).unwrap_err();
+    let (mut w, read) = Workspace::open_manifest(&manifest.path, dir.path()).unwrap();
+    let e = units::work(&mut w, &read, &manifest.path, past, options, &()).unwrap_err();
     assert_eq!(e.exit_status(), ExitStatus::Invalid);
 
     // One unit runs; a worker's failed run would be exit 3.
-    let done = units::work(&manifest.path, selection, options, &()).unwrap();
+    let done = units::work(&mut w, &read, &manifest.path, selection, options, &()).unwrap();
     assert_eq!(done.exit_status(), ExitStatus::Success);
     assert_eq!(done.summary.finished, 1);
     assert_eq!(ExitStatus::RunFailed.code(), 3);

@@ -34,11 +34,11 @@ fn forecasts(out: &std::path::Path, model: &str) -> BTreeMap<String, Vec<f64>> {
         .unwrap();
     assert_eq!(
         record.status,
-        trendlab_engine::RunStatus::Finished,
+        trendlab_results::RunStatus::Finished,
         "{model}: {:?}",
         record.error
     );
-    let store = trendlab_engine::RunStore::new(out, "hierarchy");
+    let store = trendlab_results::RunStore::new(out, "hierarchy");
     let mut by_series: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for row in store.forecasts(&record.run_id).unwrap().rows {
         by_series.entry(row.series_id).or_default().push(row.forecast);

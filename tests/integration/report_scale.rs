@@ -51,7 +51,7 @@ fn past_all_up_to_the_explorer_holds_the_largest_the_worst_a_sample_and_the_name
     let board: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("reports/quickstart/leaderboard.json")).unwrap())
             .unwrap();
-    let store = trendlab_engine::RunStore::new(dir.path(), "quickstart");
+    let store = trendlab_results::RunStore::new(dir.path(), "quickstart");
     let mut mase: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for run_id in board["rows"][0]["run_ids"].as_array().unwrap() {
         for (id, values) in store.series_metrics(run_id.as_str().unwrap()).unwrap() {

@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use trendlab_engine::{Group, Manifest};
+use trendlab_results::{Group, Manifest};
 
 fn write_manifest(dir: &Path, spec: &Path) -> (PathBuf, Manifest) {
     let path = dir.join("plan.json");
@@ -255,7 +255,7 @@ fn concurrent_workers_on_one_unit_leave_one_valid_result() {
         );
         let stored = records(&dir.path().join(&out), "quickstart");
         assert_eq!(stored.len(), 1);
-        assert_eq!(stored[0].status, trendlab_engine::RunStatus::Finished);
+        assert_eq!(stored[0].status, trendlab_results::RunStatus::Finished);
         for file in ["forecasts.parquet", "series_metrics.parquet", "metrics.json"] {
             assert_eq!(
                 std::fs::read(dir.path().join(&out).join(&run_dir).join(file)).unwrap(),

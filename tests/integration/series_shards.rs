@@ -5,7 +5,7 @@
 use crate::common::{leaderboard_without_timing, records, repo, stderr, trendlab, write};
 use std::collections::BTreeMap;
 use std::path::Path;
-use trendlab_engine::Manifest;
+use trendlab_results::Manifest;
 
 /// The weekly ARIMA experiment cut to auto-ARIMA (searching every fold, and
 /// reusing the first fold's orders), the naive baseline and a global ridge.

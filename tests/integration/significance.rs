@@ -9,7 +9,7 @@ use crate::common::{quickstart_variant, read_json, stderr, trendlab, write};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
-use trendlab_engine::store::SeriesMetrics;
+use trendlab_results::store::SeriesMetrics;
 
 /// Blocks (fold, series id).
 type Blocks = Vec<(usize, String)>;
@@ -70,7 +70,7 @@ fn panel() -> String {
 
 /// `label → fold → series → metric → value`, from the run store.
 fn per_series(out: &Path, board: &Value) -> BTreeMap<String, Vec<SeriesMetrics>> {
-    let store = trendlab_engine::RunStore::new(out, "segments");
+    let store = trendlab_results::RunStore::new(out, "segments");
     board["rows"]
         .as_array()
         .unwrap()

@@ -2,7 +2,7 @@
 
 use crate::common::{files_under, leaderboard_without_timing, quickstart_variant, records, stderr, stdout, trendlab};
 use std::path::{Path, PathBuf};
-use trendlab_engine::store::{RunRecord, RunStatus, write_atomic};
+use trendlab_results::store::{RunRecord, RunStatus, write_atomic};
 
 fn leftover_temp_files(dir: &Path) -> Vec<PathBuf> {
     files_under(dir)
@@ -262,7 +262,7 @@ fn export_writes_the_stored_columns_as_csv() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("exported 21 finished run(s)"), "{}", stdout(&o));
     let out = dir.path().join("out");
-    let store = trendlab_engine::RunStore::new(&out, "quickstart");
+    let store = trendlab_results::RunStore::new(&out, "quickstart");
     for record in records(&out, "quickstart") {
         let exported = out.join("exports/quickstart").join(&record.run_id);
         let csv = std::fs::read_to_string(exported.join("forecasts.csv")).unwrap();

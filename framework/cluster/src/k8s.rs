@@ -13,7 +13,7 @@
 
 use serde_json::{Value, json};
 use std::path::Path;
-use trendlab_engine::{Group, Manifest};
+use trendlab_results::{Group, Manifest};
 
 /// The exit code of a worker whose runs failed (their reasons stored).
 pub const RUN_FAILED_EXIT: u8 = 3;

@@ -6,7 +6,7 @@
 use crate::ClusterError;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use trendlab_engine::Group;
+use trendlab_results::Group;
 
 /// One job array handed to the scheduler.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,7 +59,7 @@ impl Ledger {
     pub fn write(&self, path: &Path) -> Result<(), ClusterError> {
         let mut bytes = serde_json::to_vec_pretty(self).expect("ledgers serialise");
         bytes.push(b'\n');
-        trendlab_engine::store::write_atomic(path, &bytes).map_err(ClusterError::from)
+        trendlab_results::store::write_atomic(path, &bytes).map_err(ClusterError::from)
     }
 
     /// The latest submission that ran `unit`.

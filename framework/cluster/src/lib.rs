@@ -1,4 +1,4 @@
-//! Runs an experiment's work units (`trendlab_engine::units`) on a cluster
+//! Runs an experiment's work units (`trendlab_results::units`) on a cluster
 //! engine people already have, with the same `trendlab work` entrypoint as
 //! a local worker: Slurm job arrays (`slurm`: submit without waiting, status
 //! from the queue and the run store, resubmit only the failed units) and
@@ -29,5 +29,5 @@ pub enum ClusterError {
     #[error("`{command}` failed: {message}")]
     Scheduler { command: String, message: String },
     #[error(transparent)]
-    Store(#[from] trendlab_engine::StoreError),
+    Store(#[from] trendlab_results::StoreError),
 }

@@ -15,7 +15,7 @@ use crate::ledger::{Ledger, Submission};
 use crate::status::QueueStates;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use trendlab_engine::{Group, Manifest, RunStore};
+use trendlab_results::{Group, Manifest, RunStore};
 
 /// Resources and limits of the arrays (`trendlab slurm submit` options).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -412,9 +412,9 @@ mod tests {
 
     #[test]
     fn a_group_larger_than_max_array_size_is_several_arrays() {
-        use trendlab_engine::units::GroupRange;
+        use trendlab_results::units::GroupRange;
         let manifest = Manifest {
-            format: trendlab_engine::units::MANIFEST_FORMAT,
+            format: trendlab_results::units::MANIFEST_FORMAT,
             trendlab: String::new(),
             experiment: "e".into(),
             spec: "spec.toml".into(),

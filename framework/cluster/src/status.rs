@@ -8,7 +8,7 @@
 use crate::ledger::Ledger;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use trendlab_engine::{Manifest, RunStatus, RunStore, StoreError, WorkUnit};
+use trendlab_results::{Manifest, RunStatus, RunStore, StoreError, WorkUnit};
 
 /// The state of one unit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -108,7 +108,7 @@ fn stored_state(unit: &WorkUnit, store: &RunStore) -> Result<Option<UnitState>, 
     for id in &unit.runs {
         let record = match (store.record(id)?, unit.series) {
             (Some(record), _) => Some(record),
-            (None, Some(shard)) => trendlab_engine::shards::part_record(store, id, shard)?,
+            (None, Some(shard)) => trendlab_results::store::parts::part_record(store, id, shard)?,
             (None, None) => None,
         };
         match record {

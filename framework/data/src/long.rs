@@ -35,10 +35,11 @@ impl LongLayout {
         let target = data.target.clone().expect("validated: long format has a target");
         let mut numeric = data.covariates.clone();
         let wrmsse = experiment.evaluation().wrmsse.as_ref();
-        if let Some(weight) = wrmsse.and_then(|w| w.weight.clone()) {
-            if weight != target && !numeric.contains(&weight) {
-                numeric.push(weight);
-            }
+        if let Some(weight) = wrmsse.and_then(|w| w.weight.clone())
+            && weight != target
+            && !numeric.contains(&weight)
+        {
+            numeric.push(weight);
         }
         let mut statics: Vec<String> = Vec::new();
         for col in wrmsse

@@ -86,19 +86,19 @@ impl ParquetRows {
     /// Reads the next row into `record`; `false` at the end.
     pub(crate) fn read(&mut self, record: &mut csv::ByteRecord) -> Result<bool, DataError> {
         loop {
-            if let Some(batch) = &self.batch {
-                if self.next < batch.num_rows() {
-                    record.clear();
-                    let mut cell = Vec::new();
-                    for column in batch.columns() {
-                        cell.clear();
-                        format_cell(column.as_ref(), self.next, &mut cell);
-                        record.push_field(&cell);
-                    }
-                    self.next += 1;
-                    self.rows += 1;
-                    return Ok(true);
+            if let Some(batch) = &self.batch
+                && self.next < batch.num_rows()
+            {
+                record.clear();
+                let mut cell = Vec::new();
+                for column in batch.columns() {
+                    cell.clear();
+                    format_cell(column.as_ref(), self.next, &mut cell);
+                    record.push_field(&cell);
                 }
+                self.next += 1;
+                self.rows += 1;
+                return Ok(true);
             }
             match self.reader.next() {
                 None => return Ok(false),

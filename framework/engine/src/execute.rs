@@ -11,12 +11,8 @@
 //! reuses) and within the budget (jobs, GPU slots, memory).
 
 use crate::families::forecaster;
-use crate::folds::Window;
-use crate::plan::{Plan, PlannedRun, RunRole};
-use crate::prepare::Prepared;
 use crate::schedule::{Budget, Scheduler};
 use crate::scoring::score;
-use crate::store::{RunHealth, RunRecord, RunStatus, RunStore, SeriesFailure, StoreError};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,6 +23,11 @@ use trendlab_models::reconcile::{Hierarchy, Reconciled};
 use trendlab_models::{
     Choices, EpochLoss, FitObserver, FoldInput, Forecaster, SeriesForecast, SeriesHistory, SeriesOutcome, TrainingLog,
 };
+use trendlab_results::Progress;
+use trendlab_results::folds::Window;
+use trendlab_results::plan::{Plan, PlannedRun, RunRole};
+use trendlab_results::prepare::Prepared;
+use trendlab_results::store::{RunHealth, RunRecord, RunStatus, RunStore, SeriesFailure, StoreError};
 
 #[derive(Debug, Clone, Copy)]
 pub struct RunOptions {
@@ -36,18 +37,6 @@ pub struct RunOptions {
     /// slots and memory.
     pub budget: Budget,
 }
-
-/// Observer of a grid's progress (the CLI draws a progress bar).
-pub trait Progress: Sync {
-    /// Called once, before any run: the runs about to execute.
-    fn start(&self, _to_run: &[&PlannedRun], _skipped: usize) {}
-    fn run_done(&self, _record: &RunRecord) {}
-    /// A trained family finished an epoch of `run` (at most `of` epochs).
-    fn epoch(&self, _run: &PlannedRun, _epoch: &EpochLoss, _of: usize) {}
-}
-
-/// No progress reporting.
-impl Progress for () {}
 
 /// What happened to the plan's runs.
 #[derive(Debug, Clone, Default)]
@@ -301,7 +290,7 @@ pub(crate) fn compute<'w>(
         status: RunStatus::Finished,
         error: None,
         seed: experiment.document.experiment.seed,
-        trendlab_version: crate::TRENDLAB_VERSION.to_string(),
+        trendlab_version: trendlab_results::TRENDLAB_VERSION.to_string(),
         spec_hash: experiment.spec_hash.clone(),
         data_fingerprint: prepared.panel.fingerprint.clone(),
         started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -393,7 +382,7 @@ pub(crate) fn fail_if_none_scored(record: &mut RunRecord, none_scored: bool, ser
 pub(crate) fn finish(
     prepared: &Prepared,
     store: &RunStore,
-    fold: &crate::folds::Fold,
+    fold: &trendlab_results::folds::Fold,
     mut record: RunRecord,
     scored: &[(&Window, SeriesForecast)],
     series: usize,

@@ -8,11 +8,11 @@
 //! that fold's backtest forecast.
 
 use crate::execute::{fold_input, forecast};
-use crate::folds::{Fold, Window};
-use crate::prepare::Prepared;
 use std::path::Path;
-use trendlab_models::ensemble::MemberForecasts;
+use trendlab_models::ensemble::{ForecastsByLabel, MemberForecasts};
 use trendlab_models::{Choices, FitObserver, SeriesForecast};
+use trendlab_results::folds::{Fold, Window};
+use trendlab_results::prepare::Prepared;
 use trendlab_spec::ModelConfig;
 
 /// The fold past the data.
@@ -202,22 +202,14 @@ impl<'a> FutureRequest<'a> {
 /// could not forecast is `None`).
 pub fn future_members(
     prepared: &Prepared,
-    plan: &crate::plan::Plan,
-    store: &crate::store::RunStore,
-    last: &crate::plan::PlannedRun,
+    plan: &trendlab_results::plan::Plan,
+    store: &trendlab_results::store::RunStore,
+    last: &trendlab_results::plan::PlannedRun,
     fold: &FutureFold,
-    current: &std::collections::HashMap<String, Vec<Option<SeriesForecast>>>,
+    current: &ForecastsByLabel,
 ) -> Result<MemberForecasts, String> {
     let mut members = crate::members::gather(prepared, plan, last, store, &fold.windows)?;
-    members.current = (0..fold.windows.len())
-        .map(|i| {
-            members
-                .candidates
-                .iter()
-                .map(|c| current.get(&c.label).and_then(|f| f.get(i).cloned().flatten()))
-                .collect()
-        })
-        .collect();
+    members.set_current(current, fold.windows.len());
     Ok(members)
 }
 

@@ -7,13 +7,13 @@
 //! actuals and training values come from the panel up to that date. The
 //! runs read are exactly the planned run's `reads`, whose ids make its hash.
 
-use crate::folds::{Fold, Window};
-use crate::plan::{Plan, PlannedRun, RunRole};
-use crate::prepare::Prepared;
-use crate::store::{ForecastRow, ForecastTable, RunStatus, RunStore};
 use std::collections::HashMap;
 use trendlab_models::ensemble::{Candidate, DroppedMember, HistoryChunk, MemberForecasts};
 use trendlab_models::{Interval, SeriesForecast};
+use trendlab_results::folds::{Fold, Window};
+use trendlab_results::plan::{Plan, PlannedRun, RunRole};
+use trendlab_results::prepare::Prepared;
+use trendlab_results::store::{ForecastRow, ForecastTable, RunStatus, RunStore};
 use trendlab_spec::OnMissing;
 
 /// One member run's forecasts, by series id, in step order.

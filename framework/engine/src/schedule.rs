@@ -5,8 +5,8 @@
 //! Runs start in plan order among those that fit; a run that needs more
 //! memory than the whole budget runs alone.
 
-use crate::plan::{Plan, PlannedRun};
 use std::collections::{BTreeMap, HashSet};
+use trendlab_results::plan::{Plan, PlannedRun};
 use trendlab_spec::ComputeDevice;
 
 /// What one machine offers the runs of a plan.
@@ -134,8 +134,8 @@ impl<'a> Scheduler<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::folds::Fold;
-    use crate::plan::RunRole;
+    use trendlab_results::folds::Fold;
+    use trendlab_results::plan::RunRole;
     use trendlab_spec::{FamilySpec, ModelConfig};
 
     /// A configuration of `family` (a TOML table body) with `memory_gb`.

@@ -2,11 +2,13 @@
 //! (and WRMSSE over the declared hierarchy), their means, the notes on
 //! what could not be scored, and the forecast table the run stores.
 
-use crate::folds::{Fold, Window};
-use crate::metrics::{SeriesEval, WeightedSeries, Wrmsse, series_score, undefined_note, wrmsse, wrmsse_level_names};
-use crate::prepare::Prepared;
-use crate::store::{ForecastRow, ForecastTable, MetricsFile};
 use trendlab_models::SeriesForecast;
+use trendlab_results::folds::{Fold, Window};
+use trendlab_results::metrics::{
+    SeriesEval, WeightedSeries, Wrmsse, series_score, undefined_note, wrmsse, wrmsse_level_names,
+};
+use trendlab_results::prepare::Prepared;
+use trendlab_results::store::{ForecastRow, ForecastTable, MetricsFile};
 use trendlab_spec::Metric;
 
 /// Metrics and the forecast table of one fold's scored series.

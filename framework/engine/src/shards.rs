@@ -8,69 +8,19 @@
 //! series one by one are split (`Capabilities::per_series`).
 
 use crate::execute::{Computed, RunContext, compute, fail_if_none_scored, finish, first_fold_choices};
-use crate::folds::Window;
 use crate::members::series_forecast;
-use crate::plan::{Plan, PlannedRun};
-use crate::prepare::Prepared;
 use crate::scoring::score;
-use crate::store::{ForecastTable, RunHealth, RunRecord, RunStatus, RunStore, StoreError, write_atomic};
-use crate::units::SeriesShard;
-use crate::{Progress, RunOptions, Summary};
+use crate::{RunOptions, Summary};
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::time::Instant;
 use trendlab_models::{Choices, SeriesForecast};
-
-/// `<run>/shards/<k>of<n>/`.
-fn part_dir(store: &RunStore, id: &str, shard: SeriesShard) -> PathBuf {
-    store.run_dir(id).join("shards").join(shard.name())
-}
-
-/// The stored part `shard` of run `id`: its record and forecasts.
-fn read_part(store: &RunStore, id: &str, shard: SeriesShard) -> Result<Option<(RunRecord, ForecastTable)>, StoreError> {
-    let dir = part_dir(store, id, shard);
-    let path = dir.join("run.json");
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(StoreError::Io { path, source }),
-    };
-    let record: RunRecord = serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
-    let forecasts = dir.join("forecasts.parquet");
-    let table = match forecasts.exists() {
-        true => ForecastTable::from_parquet(&forecasts)?,
-        false => ForecastTable::default(),
-    };
-    Ok(Some((record, table)))
-}
-
-/// The record of part `shard` of run `id`, when stored.
-pub fn part_record(store: &RunStore, id: &str, shard: SeriesShard) -> Result<Option<RunRecord>, StoreError> {
-    Ok(read_part(store, id, shard)?.map(|(record, _)| record))
-}
-
-/// Stores part `shard` of a run: its forecasts, then its record.
-fn save_part(
-    store: &RunStore,
-    shard: SeriesShard,
-    record: &RunRecord,
-    table: Option<&ForecastTable>,
-) -> Result<(), StoreError> {
-    let dir = part_dir(store, &record.run_id, shard);
-    std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
-        path: dir.clone(),
-        source,
-    })?;
-    if let Some(table) = table {
-        write_atomic(&dir.join("forecasts.parquet"), &table.to_parquet())?;
-    }
-    let mut json = serde_json::to_vec_pretty(record).expect("records serialise");
-    json.push(b'\n');
-    write_atomic(&dir.join("run.json"), &json)
-}
+use trendlab_results::Progress;
+use trendlab_results::folds::Window;
+use trendlab_results::plan::{Plan, PlannedRun};
+use trendlab_results::prepare::Prepared;
+use trendlab_results::store::parts::{read_part, save_part};
+use trendlab_results::store::{ForecastTable, RunHealth, RunRecord, RunStatus, RunStore, StoreError};
+use trendlab_results::units::SeriesShard;
 
 /// The windows of `windows` whose series are in `shard` of the evaluated series.
 fn windows_of(prepared: &Prepared, windows: &[Window], shard: SeriesShard) -> Vec<Window> {
@@ -180,7 +130,7 @@ fn shard_choices(
 
 /// Each series' forecast in `table`, with its intervals.
 fn forecasts_of(table: &ForecastTable) -> HashMap<String, SeriesForecast> {
-    let mut rows: HashMap<&str, Vec<&crate::store::ForecastRow>> = HashMap::new();
+    let mut rows: HashMap<&str, Vec<&trendlab_results::store::ForecastRow>> = HashMap::new();
     for row in &table.rows {
         rows.entry(row.series_id.as_str()).or_default().push(row);
     }

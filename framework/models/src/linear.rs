@@ -6,8 +6,8 @@
 use crate::features::{PreparedSeries, forecast_steps, training_rows_by_step};
 use crate::ridge::{NormalEquations, Ridge};
 use crate::{FoldInput, Forecaster, ModelError, SeriesForecast, SeriesOutcome};
+use trendlab_spec::LinearConfig;
 use trendlab_spec::Strategy;
-use trendlab_spec::families::LinearConfig;
 
 impl Forecaster for LinearConfig {
     fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<SeriesOutcome>, ModelError> {

@@ -45,7 +45,7 @@ pub enum Combine {
 /// `y`'s first position. Needs two full seasons.
 pub fn seasonal_component(y: &[f64], m: usize, combine: Combine) -> Vec<f64> {
     let n = y.len();
-    let weights: Vec<f64> = if m % 2 == 0 {
+    let weights: Vec<f64> = if m.is_multiple_of(2) {
         let mut w = vec![1.0 / m as f64; m + 1];
         w[0] = 0.5 / m as f64;
         w[m] = 0.5 / m as f64;

@@ -211,7 +211,7 @@ mod tests {
     use super::*;
     use crate::FeatureSet;
     use crate::testing::{daily_dates, forecast_with_levels, history};
-    use trendlab_spec::families::{MeanConfig, NaiveConfig};
+    use trendlab_spec::{MeanConfig, NaiveConfig};
 
     #[test]
     fn transforms_invert() {

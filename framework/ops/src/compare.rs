@@ -4,11 +4,10 @@
 
 use crate::error::Error;
 use std::path::Path;
-use trendlab_engine::Prepared;
-use trendlab_engine::leaderboard::Leaderboard;
-use trendlab_engine::significance::p_phrase;
-use trendlab_report::compare::{GateOutcome, PastLeaderboard};
-use trendlab_report::{Comparison, RegressionGate};
+use trendlab_results::Prepared;
+use trendlab_results::compare::{Comparison, GateOutcome, PastLeaderboard, RegressionGate};
+use trendlab_results::leaderboard::Leaderboard;
+use trendlab_results::significance::p_phrase;
 
 /// `--compare OLD.json [--fail-on-regression METRIC:PCT]`.
 #[derive(Debug, Clone, Copy, Default)]

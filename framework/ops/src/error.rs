@@ -44,7 +44,7 @@ pub enum Error {
     /// its file and line, and the spec it was read for.
     #[error("{error}{}", data_of(.error, .spec))]
     Spec {
-        error: trendlab_engine::PrepareError,
+        error: trendlab_results::PrepareError,
         spec: std::path::PathBuf,
     },
     /// A manifest or the request is invalid: nothing ran (exit 2).
@@ -70,10 +70,10 @@ impl Error {
 }
 
 /// "(data of spec ...)" under a data error.
-fn data_of(error: &trendlab_engine::PrepareError, spec: &std::path::Path) -> String {
+fn data_of(error: &trendlab_results::PrepareError, spec: &std::path::Path) -> String {
     match error {
-        trendlab_engine::PrepareError::Data(_) => format!("\n  (data of spec {})", spec.display()),
-        trendlab_engine::PrepareError::Spec(_) => String::new(),
+        trendlab_results::PrepareError::Data(_) => format!("\n  (data of spec {})", spec.display()),
+        trendlab_results::PrepareError::Spec(_) => String::new(),
     }
 }
 
@@ -87,7 +87,7 @@ macro_rules! failed_from {
     )*};
 }
 failed_from!(
-    trendlab_engine::StoreError,
+    trendlab_results::StoreError,
     trendlab_tracking::TrackingError,
     trendlab_cluster::ClusterError,
     trendlab_report::ReportError,
@@ -95,8 +95,8 @@ failed_from!(
     std::io::Error
 );
 
-impl From<trendlab_engine::ManifestError> for Error {
-    fn from(e: trendlab_engine::ManifestError) -> Error {
+impl From<trendlab_results::ManifestError> for Error {
+    fn from(e: trendlab_results::ManifestError) -> Error {
         Error::Invalid(e.to_string())
     }
 }

@@ -7,22 +7,15 @@ use crate::compare::{CompareWith, GateVerdict};
 use crate::error::{Error, ExitStatus, Outcome, Shell};
 use crate::experiment::Workspace;
 use crate::tracking::{self, Mirrored};
-use std::path::{Path, PathBuf};
-use trendlab_engine::forecasts::{ForecastFile, forecast_dir};
-use trendlab_engine::leaderboard::Leaderboard;
-use trendlab_engine::{Budget, Progress, RunHealth, RunRecord, RunStore, Summary};
-use trendlab_report::{Comparison, ReportHeader, ReportInput};
+use std::path::PathBuf;
+use trendlab_engine::{Budget, Summary};
+use trendlab_report::{ReportHeader, ReportInput};
+use trendlab_results::compare::Comparison;
+use trendlab_results::forecasts::{ForecastFile, forecast_dir};
+use trendlab_results::leaderboard::{Leaderboard, Source};
+use trendlab_results::{Progress, RunHealth, RunRecord, RunStore};
 use trendlab_spec::ComputeDevice;
 use trendlab_tracking::LiveMirror;
-
-/// Where `run`, `report` and `sync` read and write, and which tracking server.
-#[derive(Debug, Clone, Copy)]
-pub struct Target<'a> {
-    /// The folder holding `runs/` and `reports/`.
-    pub out: &'a Path,
-    /// `--tracking-uri` (else `MLFLOW_TRACKING_URI`, else the spec's).
-    pub tracking_uri: Option<&'a str>,
-}
 
 /// How `run` runs.
 #[derive(Debug, Clone, Copy)]
@@ -32,8 +25,24 @@ pub struct RunOptions<'a> {
     pub budget: Budget,
     /// Train the neural families here (`--device`).
     pub device: Option<ComputeDevice>,
-    pub target: Target<'a>,
+    /// `--tracking-uri` (else `MLFLOW_TRACKING_URI`, else the spec's).
+    pub tracking_uri: Option<&'a str>,
     pub compare: CompareWith<'a>,
+}
+
+impl RunOptions<'static> {
+    /// `trendlab run` with its defaults on `jobs` worker threads: finished
+    /// runs skipped, devices as the spec says, the tracking server of the
+    /// environment or the spec, no comparison.
+    pub fn jobs(jobs: usize) -> Self {
+        RunOptions {
+            force: false,
+            budget: Budget::jobs(jobs),
+            device: None,
+            tracking_uri: None,
+            compare: CompareWith::default(),
+        }
+    }
 }
 
 /// What `run` did.
@@ -66,25 +75,24 @@ impl RunOutcome {
 /// MLflow when a server is configured (an unreachable one is a warning:
 /// the grid runs whatever the server does), writes the leaderboard and report.
 pub fn run(
-    spec: &Path,
+    workspace: &mut Workspace,
     options: RunOptions<'_>,
     progress: &dyn Progress,
     shell: &dyn Shell,
 ) -> Result<RunOutcome, Error> {
-    let mut workspace = Workspace::open(spec, options.target.out)?;
     let baseline = options.compare.baseline(&workspace.prepared)?;
-    warn_skipped(&workspace, shell);
-    if let Some(device) = options.device {
-        if !workspace.set_device(device) {
-            shell.warn(&format!(
-                "--device {device} ignored: no model of {} trains on a device",
-                spec.display()
-            ));
-        }
+    warn_skipped(workspace, shell);
+    if let Some(device) = options.device
+        && !workspace.set_device(device)
+    {
+        shell.warn(&format!(
+            "--device {device} ignored: no model of {} trains on a device",
+            workspace.spec.display()
+        ));
     }
-    let w = &workspace;
+    let w = &*workspace;
     let metrics = &w.prepared.experiment.scores();
-    let uri = tracking::tracking_uri(options.target.tracking_uri, &w.prepared);
+    let uri = tracking::tracking_uri(options.tracking_uri, &w.prepared);
     let mirror = uri
         .as_deref()
         .and_then(|uri| match tracking::connect_for(uri, &w.prepared, "run") {
@@ -92,7 +100,7 @@ pub fn run(
             Err(e) => {
                 shell.warn(&format!(
                     "not mirroring to MLflow: {e}\n  runs go to the local store; `trendlab sync {}` mirrors them later",
-                    spec.display()
+                    w.spec.display()
                 ));
                 None
             }
@@ -115,7 +123,7 @@ pub fn run(
             moved.display()
         ));
     }
-    let leaderboard = local_leaderboard(w, &w.store)?;
+    let leaderboard = Leaderboard::assemble(&w.prepared, &w.plan, Source::Store(&w.store))?;
     let link = mirror
         .as_ref()
         .zip(uri.as_deref())
@@ -143,7 +151,8 @@ pub fn run(
 /// How `report` reads.
 #[derive(Debug, Clone, Copy)]
 pub struct ReportOptions<'a> {
-    pub target: Target<'a>,
+    /// `--tracking-uri` (else `MLFLOW_TRACKING_URI`, else the spec's).
+    pub tracking_uri: Option<&'a str>,
     /// Read the runs from the MLflow server instead of the local store.
     pub from_mlflow: bool,
     pub compare: CompareWith<'a>,
@@ -170,8 +179,7 @@ impl Outcome for ReportOutcome {
 
 /// `trendlab report SPEC`: the leaderboard and report from the run store
 /// (or from MLflow alone).
-pub fn report(spec: &Path, options: ReportOptions<'_>) -> Result<ReportOutcome, Error> {
-    let w = Workspace::open(spec, options.target.out)?;
+pub fn report(w: &Workspace, options: ReportOptions<'_>) -> Result<ReportOutcome, Error> {
     let baseline = options.compare.baseline(&w.prepared)?;
     let damaged: Vec<(String, String)> = if options.from_mlflow {
         Vec::new()
@@ -186,28 +194,18 @@ pub fn report(spec: &Path, options: ReportOptions<'_>) -> Result<ReportOutcome, 
             .collect()
     };
     let store = w.store.excluding(damaged.iter().map(|(id, _)| id.clone()));
-    let leaderboard = if options.from_mlflow {
-        let Some(uri) = tracking::tracking_uri(options.target.tracking_uri, &w.prepared) else {
+    let source = if options.from_mlflow {
+        let Some(uri) = tracking::tracking_uri(options.tracking_uri, &w.prepared) else {
             return Err(Error::Failed(
                 "--from-mlflow needs a server: --tracking-uri, MLFLOW_TRACKING_URI or [tracking] mlflow in the spec"
                     .into(),
             ));
         };
-        let description = &w.prepared.experiment.document.experiment.description;
-        let mut board = trendlab_tracking::leaderboard_from_mlflow(
+        Source::Read(trendlab_tracking::read_back_from_mlflow(
             &tracking::client(&uri),
             &w.plan,
             &w.prepared.experiment.scores(),
-            w.prepared.experiment.rank_by(),
-            description,
-        )?;
-        if board.significance.is_none() {
-            board.significance = Some(trendlab_engine::significance::Significance::untested(
-                &w.prepared,
-                "no test: no parent run in MLflow holds a leaderboard of these configurations (a report from the local run store has them)",
-            ));
-        }
-        board
+        )?)
     } else {
         if !w
             .plan
@@ -218,13 +216,14 @@ pub fn report(spec: &Path, options: ReportOptions<'_>) -> Result<ReportOutcome, 
             return Err(Error::Failed(format!(
                 "no runs of this spec are stored in {}; run `trendlab run {}` first",
                 w.store.dir().display(),
-                spec.display()
+                w.spec.display()
             )));
         }
-        local_leaderboard(&w, &store)?
+        Source::Store(&store)
     };
+    let leaderboard = Leaderboard::assemble(&w.prepared, &w.plan, source)?;
     let comparison = baseline.compare(&w.prepared, &leaderboard);
-    let report_dir = write_reports(&w, &store, &leaderboard, None, comparison.as_ref())?;
+    let report_dir = write_reports(w, &store, &leaderboard, None, comparison.as_ref())?;
     Ok(ReportOutcome {
         gate: baseline.verdict(comparison.as_ref()),
         leaderboard,
@@ -249,9 +248,8 @@ impl Outcome for SyncOutcome {
 
 /// `trendlab sync SPEC`: pushes every stored configuration that MLflow
 /// lacks; idempotent.
-pub fn sync(spec: &Path, target: Target<'_>) -> Result<SyncOutcome, Error> {
-    let w = Workspace::open(spec, target.out)?;
-    let Some(uri) = tracking::tracking_uri(target.tracking_uri, &w.prepared) else {
+pub fn sync(w: &Workspace, tracking_uri: Option<&str>) -> Result<SyncOutcome, Error> {
+    let Some(uri) = tracking::tracking_uri(tracking_uri, &w.prepared) else {
         return Err(Error::Failed(
             "sync needs a server: --tracking-uri, MLFLOW_TRACKING_URI or [tracking] mlflow in the spec".into(),
         ));
@@ -286,23 +284,6 @@ pub fn skipped_warning(skipped: &[(String, String)]) -> Option<String> {
         message.push_str(&format!("\n  ... and {} more", skipped.len() - 10));
     }
     Some(message)
-}
-
-/// The leaderboard of the plan, from the local run store, with the
-/// conformal intervals of the configurations without their own scored and
-/// its significance tests, intervals and segments.
-pub(crate) fn local_leaderboard(w: &Workspace, store: &RunStore) -> Result<Leaderboard, Error> {
-    let description = &w.prepared.experiment.document.experiment.description;
-    let mut board = Leaderboard::build(
-        &w.plan,
-        store,
-        &w.prepared.experiment.scores(),
-        w.prepared.experiment.rank_by(),
-        description,
-    )?;
-    trendlab_engine::conformal_backtest::score_leaderboard(&w.prepared, &w.plan, store, &mut board)?;
-    trendlab_engine::significance::annotate(&w.prepared, &w.plan, store, &mut board)?;
-    Ok(board)
 }
 
 /// Leaderboard files and the HTML report under `<out>/reports/<experiment>/`,

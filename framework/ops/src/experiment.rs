@@ -4,7 +4,7 @@
 
 use crate::error::Error;
 use std::path::{Path, PathBuf};
-use trendlab_engine::{Plan, Prepared, RunStore, prepare};
+use trendlab_results::{Manifest, Plan, Prepared, RunStore, prepare};
 use trendlab_spec::ComputeDevice;
 
 /// An experiment ready for any operation.
@@ -39,18 +39,21 @@ impl Workspace {
     /// The same, with the run store under `out` made absolute (for paths
     /// that go into scripts run elsewhere); `out` is created.
     pub fn open_absolute(spec: &Path, out: &Path) -> Result<Workspace, Error> {
-        let prepared = prepared(spec)?;
+        let mut workspace = Workspace::open(spec, out)?;
         std::fs::create_dir_all(out).map_err(|e| Error::failed(format!("creating {}", out.display()), e))?;
-        let out = absolute(out)?;
-        let plan = Plan::new(&prepared);
-        let store = RunStore::new(&out, &plan.experiment);
-        Ok(Workspace {
-            spec: spec.to_path_buf(),
-            prepared,
-            plan,
-            store,
-            out,
-        })
+        workspace.out = absolute(out)?;
+        workspace.store = RunStore::new(&workspace.out, &workspace.plan.experiment);
+        Ok(workspace)
+    }
+
+    /// The workspace of a work manifest (`plan --manifest`): its spec,
+    /// found relative to the manifest, opened with the run store under
+    /// `out`, and the manifest, checked against the plan.
+    pub fn open_manifest(manifest_path: &Path, out: &Path) -> Result<(Workspace, Manifest), Error> {
+        let manifest = Manifest::read(manifest_path)?;
+        let workspace = Workspace::open(&manifest.spec_path(manifest_path), out)?;
+        manifest.check(&workspace.plan, manifest_path)?;
+        Ok((workspace, manifest))
     }
 
     /// Trains the neural families on `device` (run ids unchanged); `false`

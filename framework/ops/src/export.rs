@@ -5,8 +5,8 @@
 
 use crate::{Error, ExitStatus, Outcome, Workspace};
 use std::path::{Path, PathBuf};
-use trendlab_engine::store::{columns, write_atomic};
-use trendlab_engine::{RunHealth, RunStatus};
+use trendlab_results::store::{columns, write_atomic};
+use trendlab_results::{RunHealth, RunStatus};
 
 /// What was exported.
 #[derive(Debug)]
@@ -27,9 +27,8 @@ impl Outcome for ExportOutcome {
     }
 }
 
-pub fn export(spec: &Path, out: &Path, to: Option<&Path>) -> Result<ExportOutcome, Error> {
-    let w = Workspace::open(spec, out)?;
-    let dir = to.map_or_else(|| out.join("exports").join(&w.plan.experiment), Path::to_path_buf);
+pub fn export(w: &Workspace, to: Option<&Path>) -> Result<ExportOutcome, Error> {
+    let dir = to.map_or_else(|| w.out.join("exports").join(&w.plan.experiment), Path::to_path_buf);
     let mut outcome = ExportOutcome {
         dir: dir.clone(),
         runs: 0,

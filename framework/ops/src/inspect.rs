@@ -67,11 +67,9 @@ impl Outcome for PlanOutcome {
     }
 }
 
-/// Plans `spec`.
-pub fn plan(spec: &Path) -> Result<PlanOutcome, Error> {
-    Ok(PlanOutcome {
-        workspace: Workspace::open(spec, Path::new("."))?,
-    })
+/// `trendlab plan SPEC`: the runs an opened spec expands to.
+pub fn plan(workspace: Workspace) -> PlanOutcome {
+    PlanOutcome { workspace }
 }
 
 /// One model entry of the plan: its configurations and their runs.

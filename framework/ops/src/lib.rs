@@ -3,13 +3,15 @@
 //! options and returns a typed outcome carrying its exit status. The binary
 //! only parses arguments, calls one operation and prints its outcome.
 //!
-//! Every operation on a spec starts from [`Workspace::open`] (validated
-//! spec, data, plan, run store): nothing outside this crate prepares data,
+//! Every operation on a spec takes an opened [`Workspace`] (validated
+//! spec, data, plan, run store), as cargo's `ops::compile` takes its
+//! workspace: the binary opens it once per command, and two operations can
+//! share one loaded dataset. Nothing outside this crate prepares data,
 //! builds a plan or opens a run store.
 //!
 //! ```text
-//! validate · plan · run · report · export · sync · work · slurm · k8s · embed
-//!        └── Workspace::open(spec, out) → engine (execute) → report / tracking / cluster
+//! Workspace::open(spec, out) ─→ plan · run · report · forecast · export · sync · work · slurm · k8s
+//!                                 └→ engine (execute) → results (leaderboard) → report / tracking / cluster
 //! ```
 
 mod compare;
@@ -23,7 +25,6 @@ pub mod scale_out;
 pub mod tracking;
 pub mod units;
 
-#[cfg(feature = "neural")]
 pub mod embed;
 
 pub use compare::{Baseline, CompareWith, GateVerdict};
@@ -33,4 +34,5 @@ pub use experiment::Workspace;
 pub use inspect::{PlanOutcome, ValidateOutcome, Validated};
 pub use units::{ManifestOutcome, Selection, Shard, WorkOptions, WorkOutcome};
 
-pub use trendlab_engine::{Budget, Progress};
+pub use trendlab_engine::Budget;
+pub use trendlab_results::Progress;

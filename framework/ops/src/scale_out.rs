@@ -4,13 +4,13 @@
 
 use crate::error::{Error, ExitStatus, Outcome, Shell};
 use crate::experiment::{Workspace, absolute};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 use trendlab_cluster::k8s::{self, JobOptions};
 use trendlab_cluster::slurm::{self, ArrayOptions, ArrayRequest, SlurmDir, Worker};
 use trendlab_cluster::status::{self, UnitState, UnitStatus};
 use trendlab_cluster::{Ledger, Submission};
-use trendlab_engine::{Group, Manifest};
+use trendlab_results::{Group, Manifest};
 
 /// What `slurm submit` did.
 #[derive(Debug)]
@@ -31,17 +31,11 @@ impl Outcome for SubmitOutcome {
 
 /// `trendlab slurm submit SPEC`: the manifest and one sbatch array script
 /// per unit group under `runs/<experiment>/slurm/`, submitted without waiting.
-pub fn submit(
-    spec: &Path,
-    out: &Path,
-    options: &ArrayOptions,
-    dry_run: bool,
-    shell: &dyn Shell,
-) -> Result<SubmitOutcome, Error> {
-    let w = Workspace::open_absolute(spec, out)?;
+/// `w` is opened with [`Workspace::open_absolute`]: the scripts run elsewhere.
+pub fn submit(w: &Workspace, options: &ArrayOptions, dry_run: bool, shell: &dyn Shell) -> Result<SubmitOutcome, Error> {
     let dir = SlurmDir::new(&w.store);
     std::fs::create_dir_all(dir.logs()).map_err(|e| Error::failed(format!("creating {}", dir.logs().display()), e))?;
-    let manifest = w.manifest(absolute(spec)?, None);
+    let manifest = w.manifest(absolute(&w.spec)?, None);
     let manifest_path = dir.manifest();
     let mut ledger = Ledger::read(&dir.ledger())?;
     // Submissions of another plan name other units: start a new ledger.
@@ -69,7 +63,7 @@ pub fn submit(
     let max_size = slurm::max_array_size();
     for range in &manifest.groups {
         let script = slurm::script(&manifest, range.group, &worker, options, &dir);
-        trendlab_engine::store::write_atomic(&dir.script(range.group), script.as_bytes())?;
+        trendlab_results::store::write_atomic(&dir.script(range.group), script.as_bytes())?;
         requests.extend(ArrayRequest::whole(
             &manifest,
             range.group,
@@ -132,13 +126,12 @@ impl StatusOutcome {
 }
 
 /// `trendlab slurm status SPEC` (`wait`: until no unit is pending or running).
-pub fn status(spec: &Path, out: &Path, wait: bool) -> Result<StatusOutcome, Error> {
-    let w = Workspace::open_absolute(spec, out)?;
+pub fn status(w: &Workspace, wait: bool) -> Result<StatusOutcome, Error> {
     let dir = SlurmDir::new(&w.store);
-    let mut outcome = states(&w, &dir)?;
+    let mut outcome = states(w, &dir)?;
     while wait && !outcome.states.iter().all(|s| s.state.is_settled()) {
         std::thread::sleep(Duration::from_secs(2));
-        outcome = states(&w, &dir)?;
+        outcome = states(w, &dir)?;
     }
     Ok(outcome)
 }
@@ -187,15 +180,14 @@ impl Outcome for ResubmitOutcome {
 
 /// `trendlab slurm resubmit SPEC --failed`: only the failed units, with
 /// the scripts of the submission.
-pub fn resubmit(spec: &Path, out: &Path, throttle: Option<u32>, hold: bool) -> Result<ResubmitOutcome, Error> {
-    let w = Workspace::open_absolute(spec, out)?;
+pub fn resubmit(w: &Workspace, throttle: Option<u32>, hold: bool) -> Result<ResubmitOutcome, Error> {
     let dir = SlurmDir::new(&w.store);
     let StatusOutcome {
         manifest,
         mut ledger,
         states,
         ..
-    } = states(&w, &dir)?;
+    } = states(w, &dir)?;
     let failed: Vec<usize> = states
         .iter()
         .filter(|s| matches!(s.state, UnitState::Failed(_)))
@@ -218,7 +210,7 @@ pub fn resubmit(spec: &Path, out: &Path, throttle: Option<u32>, hold: bool) -> R
         return Err(Error::Failed(format!(
             "{} is missing: run `trendlab slurm submit {}` again",
             missing.script.display(),
-            spec.display()
+            w.spec.display()
         )));
     }
     outcome.submitted = slurm::submit(&requests, &dir, &mut ledger, hold, true)?;
@@ -242,16 +234,16 @@ impl Outcome for JobsOutcome {
 }
 
 /// `trendlab k8s manifest SPEC`: writes the work manifest under
-/// `<out>/runs/<experiment>/k8s/` and returns the Jobs. `spec` and `out`
-/// are relative to the folder the pods mount.
-pub fn k8s_manifest(spec: &Path, out: &Path, options: &JobOptions) -> Result<JobsOutcome, Error> {
+/// `<out>/runs/<experiment>/k8s/` and returns the Jobs. The workspace's
+/// spec and `out` are relative to the folder the pods mount.
+pub fn k8s_manifest(w: &Workspace, options: &JobOptions) -> Result<JobsOutcome, Error> {
+    let (spec, out) = (w.spec.as_path(), w.out.as_path());
     if out.is_absolute() || spec.is_absolute() {
         return Err(Error::Invalid(format!(
             "give the spec and --out relative to the folder mounted at {} in the pods (the working directory here)",
             options.mount
         )));
     }
-    let w = Workspace::open_absolute(spec, out)?;
     // Relative: the pods see this folder at the mount.
     let folder = out.join("runs").join(&w.plan.experiment).join("k8s");
     std::fs::create_dir_all(&folder).map_err(|e| Error::failed(format!("creating {}", folder.display()), e))?;

@@ -2,7 +2,7 @@
 //! connecting without ever failing a run, and the parent run's tags.
 
 use std::path::Path;
-use trendlab_engine::Prepared;
+use trendlab_results::Prepared;
 use trendlab_tracking::client::KeyValue;
 use trendlab_tracking::{Credentials, Mirror, MlflowClient};
 
@@ -24,7 +24,7 @@ pub(crate) fn parent_tags(prepared: &Prepared, command: &str) -> Vec<KeyValue> {
         KeyValue::new("trendlab.command", command),
         KeyValue::new("trendlab.spec_hash", &prepared.experiment.spec_hash),
         KeyValue::new("trendlab.data_fingerprint", &prepared.panel.fingerprint),
-        KeyValue::new("trendlab.version", trendlab_engine::TRENDLAB_VERSION),
+        KeyValue::new("trendlab.version", trendlab_results::TRENDLAB_VERSION),
         KeyValue::new("trendlab.device", "cpu"),
         KeyValue::new("trendlab.spec", prepared.experiment.file.display().to_string()),
     ];

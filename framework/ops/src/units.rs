@@ -7,7 +7,8 @@ use crate::experiment::{Workspace, absolute};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use trendlab_engine::{Budget, Manifest, PlannedRun, Progress, RunOptions, Summary, WorkUnit};
+use trendlab_engine::{Budget, RunOptions, Summary};
+use trendlab_results::{Manifest, PlannedRun, Progress, WorkUnit};
 use trendlab_spec::ComputeDevice;
 
 /// `--shard I/N`.
@@ -91,16 +92,15 @@ impl Outcome for ManifestOutcome {
 
 /// `trendlab plan SPEC --manifest FILE`.
 pub fn write_manifest(
-    spec: &Path,
+    w: &Workspace,
     manifest_path: &Path,
     series_shards: Option<usize>,
 ) -> Result<ManifestOutcome, Error> {
-    let w = Workspace::open(spec, Path::new("."))?;
     let folder = manifest_path.parent().filter(|p| !p.as_os_str().is_empty());
     if let Some(folder) = folder {
         std::fs::create_dir_all(folder).map_err(|e| Error::failed(format!("creating {}", folder.display()), e))?;
     }
-    let spec_in_manifest = relative_to(spec, folder.unwrap_or(Path::new(".")))?;
+    let spec_in_manifest = relative_to(&w.spec, folder.unwrap_or(Path::new(".")))?;
     let manifest = w.manifest(spec_in_manifest, series_shards);
     manifest.write(manifest_path)?;
     Ok(ManifestOutcome {
@@ -149,11 +149,9 @@ fn relative_to(path: &Path, folder: &Path) -> Result<PathBuf, Error> {
 
 /// How a worker runs.
 #[derive(Debug, Clone, Copy)]
-pub struct WorkOptions<'a> {
+pub struct WorkOptions {
     pub jobs: usize,
     pub device: Option<ComputeDevice>,
-    /// The folder holding `runs/`.
-    pub out: &'a Path,
     /// Seconds to wait for the runs the units read (ensembles' members).
     pub wait_for_reads: Option<u64>,
 }
@@ -174,22 +172,22 @@ impl Outcome for WorkOutcome {
     }
 }
 
-/// `trendlab work MANIFEST`: runs the selected units into the run store,
-/// skipping finished runs.
+/// `trendlab work MANIFEST`: runs the selected units of `manifest` (read
+/// from `manifest_path` and checked against the plan by
+/// [`Workspace::open_manifest`]) into the run store, skipping finished runs.
 pub fn work(
+    w: &mut Workspace,
+    manifest: &Manifest,
     manifest_path: &Path,
     selection: Selection,
-    options: WorkOptions<'_>,
+    options: WorkOptions,
     progress: &dyn Progress,
 ) -> Result<WorkOutcome, Error> {
-    let manifest = Manifest::read(manifest_path)?;
-    let mut w = Workspace::open(&manifest.spec_path(manifest_path), options.out)?;
     if let Some(device) = options.device {
         w.set_device(device);
     }
-    manifest.check(&w.plan, manifest_path)?;
     let units: Vec<&WorkUnit> = selection
-        .indexes(&manifest)?
+        .indexes(manifest)?
         .into_iter()
         .map(|index| manifest.unit(index, manifest_path))
         .collect::<Result<_, _>>()?;
@@ -201,7 +199,7 @@ pub fn work(
         .map(|id| run_by_id[id.as_str()])
         .collect();
     if let Some(seconds) = options.wait_for_reads {
-        wait_for_reads(&w, &runs, Duration::from_secs(seconds))?;
+        wait_for_reads(w, &runs, Duration::from_secs(seconds))?;
     }
     let run_options = RunOptions {
         force: false,

@@ -10,8 +10,8 @@ use crate::{ReportError, ReportInput, aggregates, held};
 use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use trendlab_engine::RunStatus;
-use trendlab_engine::forecasts::ForecastFile;
+use trendlab_results::RunStatus;
+use trendlab_results::forecasts::ForecastFile;
 
 /// Values are kept to this many decimals: far below what a chart shows, and
 /// it keeps a report of 200 series × 10 models near a megabyte.

@@ -7,7 +7,7 @@
 use crate::{ReportError, ReportInput};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use trendlab_engine::RunStatus;
+use trendlab_results::RunStatus;
 use trendlab_stats::SplitMix64;
 
 /// The held series (indices into the panel, in panel order) and, when some

@@ -13,7 +13,6 @@
 
 pub mod aggregates;
 pub mod assets;
-pub mod compare;
 pub mod explorer;
 pub mod held;
 pub mod runs;
@@ -24,12 +23,11 @@ mod templates;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
-use trendlab_engine::forecasts::ForecastFile;
-use trendlab_engine::store::{StoreError, write_atomic};
-use trendlab_engine::{Leaderboard, Plan, Prepared, RunStore};
+use trendlab_results::compare::Comparison;
+use trendlab_results::forecasts::ForecastFile;
+use trendlab_results::store::{StoreError, write_atomic};
+use trendlab_results::{Leaderboard, Plan, Prepared, RunStore};
 use trendlab_spec::Score;
-
-pub use compare::{Comparison, RegressionGate};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -48,7 +46,7 @@ pub struct ReportHeader {
     pub generated_at: String,
     pub series: usize,
     pub skipped_series: Vec<(String, String)>,
-    pub folds: Vec<trendlab_engine::folds::Fold>,
+    pub folds: Vec<trendlab_results::folds::Fold>,
     /// The MLflow parent run of this invocation, when tracked.
     pub mlflow_run: Option<String>,
 }
@@ -59,7 +57,7 @@ impl ReportHeader {
         ReportHeader {
             spec_hash: prepared.experiment.spec_hash.clone(),
             data_fingerprint: prepared.panel.fingerprint.clone(),
-            trendlab_version: trendlab_engine::TRENDLAB_VERSION.to_string(),
+            trendlab_version: trendlab_results::TRENDLAB_VERSION.to_string(),
             generated_at: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
             series: prepared.backtest.series.len(),
             skipped_series: prepared.backtest.skipped.clone(),
@@ -88,7 +86,7 @@ pub struct ReportInput<'a> {
 
 impl ReportInput<'_> {
     /// The plan's index of a leaderboard row's configuration.
-    fn config_of(&self, row: &trendlab_engine::LeaderboardRow) -> Option<usize> {
+    fn config_of(&self, row: &trendlab_results::LeaderboardRow) -> Option<usize> {
         (0..self.plan.configs.len()).find(|&c| self.plan.config_id(c) == row.config_id)
     }
 }

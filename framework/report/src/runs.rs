@@ -5,7 +5,7 @@
 
 use crate::{ReportError, ReportInput};
 use serde::Serialize;
-use trendlab_engine::{RunRecord, RunStatus};
+use trendlab_results::{RunRecord, RunStatus};
 
 /// A trained configuration's loss curves, one per fold.
 #[derive(Debug, Clone, Serialize)]

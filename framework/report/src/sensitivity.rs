@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 use std::collections::BTreeMap;
-use trendlab_engine::{Leaderboard, Plan};
+use trendlab_results::{Leaderboard, Plan};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Sensitivity {

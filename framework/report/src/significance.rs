@@ -4,8 +4,8 @@
 //! segments, the tested metric in each cell).
 
 use serde::Serialize;
-use trendlab_engine::Leaderboard;
-use trendlab_engine::significance::Ranks;
+use trendlab_results::Leaderboard;
+use trendlab_results::significance::Ranks;
 
 /// The diagram's geometry in SVG user units.
 #[derive(Debug, Clone, Serialize)]

@@ -64,7 +64,7 @@ fn p_value(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
     let p = value
         .as_f64()
         .ok_or_else(|| tera::Error::msg(format!("pvalue: `{value}` is not a number")))?;
-    Ok(Value::String(trendlab_engine::significance::p_text(p)))
+    Ok(Value::String(trendlab_results::significance::p_text(p)))
 }
 
 /// `{{ p | pphrase }}`: `p < 0.001` or `p = 0.031`.
@@ -72,7 +72,7 @@ fn p_phrase(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
     let p = value
         .as_f64()
         .ok_or_else(|| tera::Error::msg(format!("pphrase: `{value}` is not a number")))?;
-    Ok(Value::String(trendlab_engine::significance::p_phrase(p)))
+    Ok(Value::String(trendlab_results::significance::p_phrase(p)))
 }
 
 /// `{{ note | sentence }}`: the first letter upper-case, the rest as it is

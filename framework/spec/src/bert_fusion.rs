@@ -4,7 +4,9 @@
 //! splits it by key so a typo is still refused by the part it belongs to.
 
 use crate::capabilities::{Capabilities, CheckContext, Family};
-use crate::families::{ComputeDevice, LstmConfig, ParamIssue};
+use crate::device::ComputeDevice;
+use crate::families::ParamIssue;
+use crate::lstm::LstmConfig;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::path::Path;
@@ -117,11 +119,9 @@ impl<'de> Deserialize<'de> for BertFusionConfig {
 }
 
 impl Family for BertFusionConfig {
+    /// The LSTM's: the text's vectors join its inputs.
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            reads_text: true,
-            ..self.sequence.capabilities()
-        }
+        self.sequence.capabilities()
     }
 
     fn check(&self, context: &CheckContext<'_>) -> Vec<ParamIssue> {
@@ -151,6 +151,9 @@ impl Family for BertFusionConfig {
 
     fn device_mut(&mut self) -> Option<&mut ComputeDevice> {
         self.sequence.device_mut()
+    }
+    fn algorithm_version(&self) -> u32 {
+        1
     }
     fn fix_epochs(&mut self, epochs: usize) -> bool {
         self.sequence.fix_epochs(epochs)

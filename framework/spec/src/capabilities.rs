@@ -9,10 +9,20 @@
 //!
 //! What enters a run id follows from the statement: every serialised
 //! parameter except the compute device (where a run trains, not which run
-//! it is), plus the `[features]` section when the family reads it, plus the
-//! ids of the runs it reads when it reads other runs' results.
+//! it is), the family's algorithm version, plus the `[features]` section
+//! when the family reads it, plus the ids of the runs it reads when it
+//! reads other runs' results.
+//!
+//! The algorithm version names the family's numerics: a change that moves
+//! any forecast of the family (a new optimiser, another leaf rule) bumps
+//! it, so its runs get new ids and a store never serves results of the old
+//! numerics as the new. `tests/integration/fingerprints.rs` keeps each
+//! family's forecasts on fixed inputs and fails when they change while the
+//! version stays. Version 1 is each family's numerics when versions began
+//! and adds nothing to the hash, so stores made before keep their ids.
 
-use crate::families::{ComputeDevice, FamilySpec, ParamIssue};
+use crate::device::ComputeDevice;
+use crate::families::{FamilySpec, ParamIssue};
 use serde::Serialize;
 use std::path::Path;
 
@@ -25,10 +35,6 @@ pub struct Capabilities {
     /// Reads the `[features]` section (lags, rolling windows, calendar,
     /// covariates): changing it changes the family's run ids.
     pub reads_features: bool,
-    /// Regresses on the known-in-advance covariates (`[features] future`).
-    pub future_covariates: bool,
-    /// Reads the product text column.
-    pub reads_text: bool,
     /// Combines other runs' stored results (runs after them; its run ids are
     /// made of theirs).
     pub reads_runs: bool,
@@ -83,6 +89,10 @@ pub trait Family {
 
     /// Its compute device, for families that train on one (`--device`).
     fn device_mut(&mut self) -> Option<&mut ComputeDevice>;
+
+    /// The version of its numerics (see the module docs): bumped whenever a
+    /// change moves its forecasts.
+    fn algorithm_version(&self) -> u32;
 
     /// Trains for exactly `epochs` epochs on every window, none held out
     /// for validation (how `forecast` refits a family that stops early: for
@@ -171,36 +181,49 @@ impl FamilySpec {
         self.capabilities().reuses_first_fold
     }
 
-    /// Whether this family regresses on the known-in-advance covariates.
-    pub fn needs_future_covariates(&self) -> bool {
-        self.capabilities().future_covariates
+    /// The version of the family's numerics.
+    pub fn algorithm_version(&self) -> u32 {
+        self.family().algorithm_version()
     }
 
     /// The parameters that enter a run id: every serialised parameter (with
-    /// the family tag) except the compute device.
+    /// the family tag) except the compute device, and the algorithm version
+    /// from version 2 on (`algorithm_version`).
     pub fn hashed_params(&self) -> serde_json::Value {
         let mut value = serde_json::to_value(self).expect("family configs serialise");
+        let map = value.as_object_mut().expect("tagged enum serialises to an object");
         if self.capabilities().device.is_some() {
-            if let Some(map) = value.as_object_mut() {
-                map.remove("device");
-            }
+            map.remove("device");
         }
+        add_version(map, self.algorithm_version());
         value
     }
 }
 
+/// Adds `algorithm_version` to a family's hashed parameters from version 2
+/// on: version 1 leaves the run ids of the stores made before versions.
+fn add_version(params: &mut serde_json::Map<String, serde_json::Value>, version: u32) {
+    if version > 1 {
+        params.insert("algorithm_version".into(), version.into());
+    }
+}
+
 /// `Family` for configs whose parameters need no check (if any), on the
-/// CPU, without epochs: `unchecked_family!(capabilities; Config, ...)`.
+/// CPU, without epochs:
+/// `unchecked_family!(capabilities; Config => algorithm version, ...)`.
 macro_rules! unchecked_family {
-    ($capabilities:expr; $($config:ty),*) => {$(
+    ($capabilities:expr; $($config:ty => $version:expr),*) => {$(
         impl $crate::capabilities::Family for $config {
             fn capabilities(&self) -> $crate::capabilities::Capabilities {
                 $capabilities
             }
+            fn algorithm_version(&self) -> u32 {
+                $version
+            }
             fn check(&self, _: &$crate::capabilities::CheckContext<'_>) -> Vec<$crate::families::ParamIssue> {
                 Vec::new()
             }
-            fn device_mut(&mut self) -> Option<&mut $crate::families::ComputeDevice> {
+            fn device_mut(&mut self) -> Option<&mut $crate::device::ComputeDevice> {
                 None
             }
             fn fix_epochs(&mut self, _: usize) -> bool {
@@ -217,13 +240,37 @@ pub(crate) const fn univariate_with_intervals() -> Capabilities {
     Capabilities {
         device: None,
         reads_features: false,
-        future_covariates: false,
-        reads_text: false,
         reads_runs: false,
         reuses_first_fold: false,
         intervals: Intervals::Own,
         saves_fit: false,
         per_series: true,
         residuals: true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_algorithm_version_enters_the_hash_from_version_two_on() {
+        let naive: FamilySpec = serde_json::from_value(json!({ "family": "naive" })).unwrap();
+        assert_eq!(naive.algorithm_version(), 1);
+        assert_eq!(naive.hashed_params(), json!({ "family": "naive" }));
+        let mut params = serde_json::Map::new();
+        add_version(&mut params, 1);
+        assert!(params.is_empty());
+        add_version(&mut params, 2);
+        assert_eq!(serde_json::Value::Object(params), json!({ "algorithm_version": 2 }));
+    }
+
+    #[test]
+    fn the_device_does_not_enter_the_hash() {
+        let lstm: FamilySpec =
+            serde_json::from_value(json!({ "family": "lstm", "input_size": 4, "device": "cuda:1" })).unwrap();
+        assert!(lstm.hashed_params().get("device").is_none());
+        assert_eq!(lstm.hashed_params()["input_size"], 4);
     }
 }

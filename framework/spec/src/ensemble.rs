@@ -3,7 +3,8 @@
 //! members' forecasts come from the run store (see `trendlab-engine`).
 
 use crate::capabilities::{Capabilities, CheckContext, Family, Intervals};
-use crate::families::{ComputeDevice, ParamIssue};
+use crate::device::ComputeDevice;
+use crate::families::ParamIssue;
 use crate::grid::ModelConfig;
 use crate::schema::Metric;
 use schemars::JsonSchema;
@@ -219,8 +220,6 @@ impl Family for EnsembleConfig {
         Capabilities {
             device: None,
             reads_features: false,
-            future_covariates: false,
-            reads_text: false,
             reads_runs: true,
             reuses_first_fold: false,
             intervals: Intervals::Combined,
@@ -237,6 +236,9 @@ impl Family for EnsembleConfig {
 
     fn device_mut(&mut self) -> Option<&mut ComputeDevice> {
         None
+    }
+    fn algorithm_version(&self) -> u32 {
+        1
     }
     fn fix_epochs(&mut self, _: usize) -> bool {
         false

@@ -5,7 +5,10 @@
 //! leaf-wise).
 
 use crate::capabilities::{Capabilities, CheckContext, Family, Intervals};
-use crate::families::{ComputeDevice, ParamIssue, Scaling, Strategy};
+use crate::device::ComputeDevice;
+use crate::families::ParamIssue;
+use crate::linear::Scaling;
+use crate::linear::Strategy;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -95,8 +98,6 @@ impl Family for GbdtConfig {
         Capabilities {
             device: None,
             reads_features: true,
-            future_covariates: false,
-            reads_text: false,
             reads_runs: false,
             reuses_first_fold: false,
             intervals: Intervals::None,
@@ -145,6 +146,9 @@ impl Family for GbdtConfig {
     }
     fn device_mut(&mut self) -> Option<&mut ComputeDevice> {
         None
+    }
+    fn algorithm_version(&self) -> u32 {
+        1
     }
     fn fix_epochs(&mut self, _: usize) -> bool {
         false

@@ -5,7 +5,8 @@
 //! prediction intervals (conformal ones come from the backtest).
 
 use crate::capabilities::{Capabilities, CheckContext, Family, Intervals, univariate_with_intervals};
-use crate::families::{ComputeDevice, ParamIssue};
+use crate::device::ComputeDevice;
+use crate::families::ParamIssue;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -76,9 +77,12 @@ impl Family for TsbConfig {
     fn device_mut(&mut self) -> Option<&mut ComputeDevice> {
         None
     }
+    fn algorithm_version(&self) -> u32 {
+        1
+    }
     fn fix_epochs(&mut self, _: usize) -> bool {
         false
     }
 }
 
-crate::capabilities::unchecked_family!(univariate_points(); CrostonConfig, AdidaConfig, ImapaConfig);
+crate::capabilities::unchecked_family!(univariate_points(); CrostonConfig => 1, AdidaConfig => 1, ImapaConfig => 1);

@@ -6,8 +6,11 @@
 //! column it refers to ([`Diagnostic`]), so `trendlab validate` can print
 //! `path:line:col: message` the way compilers do.
 
+pub mod arima;
+pub mod baselines;
 mod bert_fusion;
 pub mod capabilities;
+pub mod device;
 pub mod diagnostics;
 mod ensemble;
 mod experiment;
@@ -16,7 +19,9 @@ pub mod frequency;
 pub mod gbdt;
 pub mod grid;
 pub mod intermittent;
+pub mod linear;
 mod locate;
+pub mod lstm;
 mod model_schema;
 pub mod reconcile;
 pub mod schema;
@@ -24,17 +29,22 @@ pub mod statistical;
 pub mod transform;
 mod validate;
 
+pub use arima::{ArimaConfig, ArimaTrend};
+pub use baselines::{DriftConfig, MeanConfig, NaiveConfig, SeasonalNaiveConfig};
 pub use bert_fusion::{BertFusionConfig, Fusion, Pooling, TextFusion};
 pub use capabilities::{Capabilities, CheckContext, Family, Intervals};
+pub use device::ComputeDevice;
 pub use diagnostics::{Diagnostic, Diagnostics, SpecError};
 pub use ensemble::{EnsembleConfig, MemberConfigs, Method, OnMissing, Solver};
 pub use experiment::{Experiment, ModelSpec};
-pub use families::{Anchor, ComputeDevice, FamilySpec, LstmConfig, Scaling, Strategy};
+pub use families::FamilySpec;
 pub use frequency::Frequency;
 pub use gbdt::{GbdtConfig, GbdtObjective};
 pub use grid::ModelConfig;
 pub use intermittent::{AdidaConfig, CrostonConfig, CrostonVariant, ImapaConfig, TsbConfig};
+pub use linear::{LinearConfig, Scaling, Strategy};
 pub use locate::{KeyPath, Seg};
+pub use lstm::{Anchor, LstmConfig};
 pub use reconcile::Reconcile;
 pub use schema::*;
 pub use statistical::{Decomposition, EtsConfig, ThetaConfig, ThetaModel};

@@ -128,10 +128,9 @@ fn gather(
         .get("$ref")
         .and_then(Value::as_str)
         .and_then(|r| r.rsplit('/').next())
+        && let Some(definition) = definitions.get(name)
     {
-        if let Some(definition) = definitions.get(name) {
-            gather(definition, definitions, properties, required);
-        }
+        gather(definition, definitions, properties, required);
     }
     for part in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
         gather(part, definitions, properties, required);

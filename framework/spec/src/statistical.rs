@@ -4,7 +4,8 @@
 //! form as statsforecast's `AutoETS` and `AutoTheta`.
 
 use crate::capabilities::{Capabilities, CheckContext, Family, univariate_with_intervals};
-use crate::families::{ComputeDevice, ParamIssue};
+use crate::device::ComputeDevice;
+use crate::families::ParamIssue;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -92,6 +93,9 @@ impl Family for EtsConfig {
     fn device_mut(&mut self) -> Option<&mut ComputeDevice> {
         None
     }
+    fn algorithm_version(&self) -> u32 {
+        1
+    }
     fn fix_epochs(&mut self, _: usize) -> bool {
         false
     }
@@ -156,6 +160,9 @@ impl Family for ThetaConfig {
     }
     fn device_mut(&mut self) -> Option<&mut ComputeDevice> {
         None
+    }
+    fn algorithm_version(&self) -> u32 {
+        1
     }
     fn fix_epochs(&mut self, _: usize) -> bool {
         false

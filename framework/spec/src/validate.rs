@@ -158,10 +158,10 @@ impl Checker<'_> {
                         );
                     }
                 }
-                if let Some(w) = &doc.evaluation.wrmsse {
-                    if w.weight.is_some() || !w.levels.is_empty() {
-                        self.at(["evaluation", "wrmsse"], "wrmsse `weight` and `levels` read columns of a long-format file; with [data.aggregate] only the total and the series levels exist");
-                    }
+                if let Some(w) = &doc.evaluation.wrmsse
+                    && (w.weight.is_some() || !w.levels.is_empty())
+                {
+                    self.at(["evaluation", "wrmsse"], "wrmsse `weight` and `levels` read columns of a long-format file; with [data.aggregate] only the total and the series levels exist");
                 }
                 if agg.top == Some(0) {
                     self.at(["data", "aggregate", "top"], "top must be at least 1");
@@ -288,13 +288,13 @@ impl Checker<'_> {
                 self.at(path, format!("interval level {level} is listed twice"));
             }
         }
-        if let Some(w) = &e.wrmsse {
-            if w.weight_periods == 0 {
-                self.at(
-                    ["evaluation", "wrmsse", "weight_periods"],
-                    "weight_periods must be at least 1",
-                );
-            }
+        if let Some(w) = &e.wrmsse
+            && w.weight_periods == 0
+        {
+            self.at(
+                ["evaluation", "wrmsse", "weight_periods"],
+                "weight_periods must be at least 1",
+            );
         }
     }
 

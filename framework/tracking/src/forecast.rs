@@ -6,7 +6,7 @@
 use crate::client::{KeyValue, MetricValue, RunInfo};
 use crate::{MlflowClient, TrackingError};
 use std::path::{Path, PathBuf};
-use trendlab_engine::forecasts::ForecastFile;
+use trendlab_results::forecasts::ForecastFile;
 
 /// Logs `file` (as `forecast` wrote it), and the files of the saved model
 /// in `model_dir` under `model/`, as a finished run of `experiment`;

@@ -10,4 +10,4 @@ pub mod mirror;
 pub mod significance;
 
 pub use client::{Credentials, MlflowClient, TrackingError};
-pub use mirror::{LiveMirror, Mirror, MirrorReport, leaderboard_from_mlflow, sync};
+pub use mirror::{LiveMirror, Mirror, MirrorReport, read_back_from_mlflow, sync};

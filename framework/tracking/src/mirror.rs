@@ -11,12 +11,12 @@
 //! the grid goes on, and the report lists what `trendlab sync` must push.
 
 use crate::client::{KeyValue, MetricValue, MlflowClient, Run, RunInfo, TrackingError};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use trendlab_engine::leaderboard::{EnsembleSummary, Leaderboard, LeaderboardRow, MetricSummary};
-use trendlab_engine::{Plan, PlannedRun, Progress, RunRecord, RunStore};
+use trendlab_results::leaderboard::{EnsembleSummary, LeaderboardRow, MetricSummary, ReadBack};
+use trendlab_results::{Plan, PlannedRun, Progress, RunRecord, RunStore};
 use trendlab_spec::Score;
 
 /// Tag marking trendlab's child runs, one per model configuration.
@@ -161,11 +161,11 @@ impl Mirror {
             .unwrap_or_else(PoisonError::into_inner)
             .get(&row.config_id)
             .cloned();
-        if let Some(known) = &existing {
-            if known.status == status {
-                self.lock_report().already_there += 1;
-                return;
-            }
+        if let Some(known) = &existing
+            && known.status == status
+        {
+            self.lock_report().already_there += 1;
+            return;
         }
         let result = (|| {
             if let Some(known) = existing {
@@ -333,7 +333,7 @@ impl Progress for LiveMirror<'_> {
         self.inner.start(to_run, skipped);
     }
 
-    fn epoch(&self, run: &PlannedRun, epoch: &trendlab_engine::EpochLoss, of: usize) {
+    fn epoch(&self, run: &PlannedRun, epoch: &trendlab_results::EpochLoss, of: usize) {
         self.inner.epoch(run, epoch, of);
     }
 
@@ -383,23 +383,18 @@ pub enum ReadBackError {
     Incomplete { run_id: String, what: String },
 }
 
-/// Rebuilds the plan's leaderboard from MLflow alone (the child runs found
-/// by their run hash), ranked as the local one is, with the significance
-/// section of the newest parent run that holds the same configurations.
-pub fn leaderboard_from_mlflow(
-    client: &MlflowClient,
-    plan: &Plan,
-    metrics: &[Score],
-    rank_by: Score,
-    description: &str,
-) -> Result<Leaderboard, ReadBackError> {
+/// The plan's leaderboard rows read back from MLflow alone (the child runs
+/// found by their run hash), with the significance section of the newest
+/// parent run that holds the same configurations;
+/// [`Leaderboard::assemble`](trendlab_results::Leaderboard::assemble) ranks them.
+pub fn read_back_from_mlflow(client: &MlflowClient, plan: &Plan, metrics: &[Score]) -> Result<ReadBack, ReadBackError> {
     let experiment_id = client.experiment_id(&plan.experiment)?;
     let mut by_hash: HashMap<String, Run> = HashMap::new();
     for run in client.search_runs(&[&experiment_id], &format!("tags.`{KIND}` = 'config'"))? {
-        if let Some(hash) = run.tag(RUN_HASH) {
-            if matches!(run.info.status.as_str(), "FINISHED" | "FAILED") {
-                by_hash.insert(hash.to_string(), run);
-            }
+        if let Some(hash) = run.tag(RUN_HASH)
+            && matches!(run.info.status.as_str(), "FINISHED" | "FAILED")
+        {
+            by_hash.insert(hash.to_string(), run);
         }
     }
     let rows = (0..plan.configs.len())
@@ -413,9 +408,12 @@ pub fn leaderboard_from_mlflow(
             row_from_run(run, metrics)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let mut board = Leaderboard::ranked(&plan.experiment, description, rank_by, metrics, rows);
-    crate::significance::from_parent_runs(client, &experiment_id, &mut board)?;
-    Ok(board)
+    let wanted: BTreeSet<&str> = rows.iter().map(|r| r.config_id.as_str()).collect();
+    let significance = crate::significance::from_parent_runs(client, &experiment_id, &wanted)?.ok_or_else(|| {
+        "no test: no parent run in MLflow holds a leaderboard of these configurations (a report from the local run store has them)"
+            .to_string()
+    });
+    Ok(ReadBack { rows, significance })
 }
 
 fn row_from_run(run: &Run, metrics: &[Score]) -> Result<LeaderboardRow, ReadBackError> {

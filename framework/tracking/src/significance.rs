@@ -10,8 +10,8 @@ use crate::client::{MlflowClient, TrackingError};
 use crate::mirror::KIND;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
-use trendlab_engine::Leaderboard;
-use trendlab_engine::significance::{BestTest, Significance};
+use trendlab_results::leaderboard::LentSignificance;
+use trendlab_results::significance::{BestTest, Significance};
 use trendlab_stats::Interval;
 
 #[derive(Deserialize)]
@@ -27,14 +27,14 @@ struct StoredRow {
     interval: Option<Interval>,
 }
 
-/// Sets `board.significance` (and the rows' tests and intervals) from the
-/// newest matching parent run; leaves it `None` when none matches.
+/// The significance section of the newest finished parent run whose
+/// leaderboard holds exactly the configurations `wanted`, with each row's
+/// test and interval; `None` when no parent matches.
 pub fn from_parent_runs(
     client: &MlflowClient,
     experiment_id: &str,
-    board: &mut Leaderboard,
-) -> Result<(), TrackingError> {
-    let wanted: BTreeSet<&str> = board.rows.iter().map(|r| r.config_id.as_str()).collect();
+    wanted: &BTreeSet<&str>,
+) -> Result<Option<LentSignificance>, TrackingError> {
     let parents = client.search_runs(&[experiment_id], &format!("tags.`{KIND}` = 'invocation'"))?;
     for parent in parents.iter().filter(|p| p.info.status == "FINISHED") {
         // A parent without the file (an outage, an older trendlab) is passed over.
@@ -45,18 +45,15 @@ pub fn from_parent_runs(
             continue;
         };
         let found: BTreeSet<&str> = stored.rows.iter().map(|r| r.config_id.as_str()).collect();
-        let Some(significance) = stored.significance.filter(|_| found == wanted) else {
+        let Some(section) = stored.significance.filter(|_| &found == wanted) else {
             continue;
         };
-        let rows: BTreeMap<String, StoredRow> = stored.rows.into_iter().map(|r| (r.config_id.clone(), r)).collect();
-        for row in &mut board.rows {
-            if let Some(stored) = rows.get(&row.config_id) {
-                row.test = stored.test.clone();
-                row.interval = stored.interval;
-            }
-        }
-        board.significance = Some(significance);
-        return Ok(());
+        let rows: BTreeMap<String, (Option<BestTest>, Option<Interval>)> = stored
+            .rows
+            .into_iter()
+            .map(|r| (r.config_id, (r.test, r.interval)))
+            .collect();
+        return Ok(Some(LentSignificance { section, rows }));
     }
-    Ok(())
+    Ok(None)
 }

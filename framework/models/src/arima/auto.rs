@@ -17,7 +17,7 @@ use super::regression::{self, Design};
 use super::statespace::Innovations;
 use super::{ArimaFit, Estimation, Method, Orders, fit_by};
 use crate::ModelError;
-use trendlab_spec::families::ArimaTrend;
+use trendlab_spec::ArimaTrend;
 
 const MAX_P: usize = 5;
 const MAX_Q: usize = 5;

@@ -9,7 +9,7 @@ use super::auto::{Search, auto_arima};
 use super::saved::SavedArima;
 use super::{ArimaFit, Orders, fit};
 use crate::{FoldInput, Forecaster, ModelError, SeriesForecast, SeriesHistory, SeriesOutcome, per_series};
-use trendlab_spec::families::{ArimaConfig, ArimaTrend};
+use trendlab_spec::{ArimaConfig, ArimaTrend};
 
 /// The orders recorded per series (`chosen` in run.json), e.g.
 /// `{"order": [1, 1, 1], "seasonal_order": [0, 1, 1, 7], "trend": "t",

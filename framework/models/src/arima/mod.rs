@@ -25,7 +25,7 @@ pub mod saved;
 use polynomial::{differencing, lag_polynomial, multiply, psi_weights};
 use regression::Design;
 use statespace::{Arma, Innovations};
-use trendlab_spec::families::ArimaTrend;
+use trendlab_spec::ArimaTrend;
 
 pub use crate::ModelError;
 

@@ -46,7 +46,7 @@ fn config(order: [usize; 3], seasonal_order: [usize; 4]) -> Orders {
     Orders {
         order,
         seasonal_order,
-        trend: trendlab_spec::families::ArimaTrend::N,
+        trend: trendlab_spec::ArimaTrend::N,
     }
 }
 
@@ -112,7 +112,7 @@ fn white_noise_regression_is_ordinary_least_squares() {
     let orders = Orders {
         order: [0, 0, 0],
         seasonal_order: [0; 4],
-        trend: trendlab_spec::families::ArimaTrend::C,
+        trend: trendlab_spec::ArimaTrend::C,
     };
     let model = fit(&y, &[&x], &orders, "ols").unwrap();
     // Closed-form simple regression.
@@ -148,7 +148,7 @@ fn random_walk_with_drift_by_hand() {
     let orders = Orders {
         order: [0, 1, 0],
         seasonal_order: [0; 4],
-        trend: trendlab_spec::families::ArimaTrend::T,
+        trend: trendlab_spec::ArimaTrend::T,
     };
     let model = fit(&y, &[], &orders, "drift").unwrap();
     let diffs: Vec<f64> = y.windows(2).map(|w| w[1] - w[0]).collect();
@@ -191,7 +191,7 @@ fn a_likelihood_rising_to_the_non_invertible_edge_converges() {
     let orders = Orders {
         order: [0, 1, 1],
         seasonal_order: [0; 4],
-        trend: trendlab_spec::families::ArimaTrend::T,
+        trend: trendlab_spec::ArimaTrend::T,
     };
     let model = fit(&y, &[], &orders, "21930").unwrap();
     assert!(model.ma[0] < -0.99, "θ = {}", model.ma[0]);

@@ -8,7 +8,7 @@
 
 use super::statespace::Innovations;
 use nalgebra::{DMatrix, DVector};
-use trendlab_spec::families::ArimaTrend;
+use trendlab_spec::ArimaTrend;
 
 /// The regressors of one series over its training periods and beyond.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,7 +4,7 @@
 
 use super::{require, with_intervals};
 use crate::{FoldInput, Forecaster, ModelError, SeriesOutcome, per_series};
-use trendlab_spec::families::MeanConfig;
+use trendlab_spec::MeanConfig;
 
 impl Forecaster for MeanConfig {
     fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<SeriesOutcome>, ModelError> {

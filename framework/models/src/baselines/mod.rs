@@ -56,7 +56,7 @@ fn with_intervals(
 mod tests {
     use crate::testing::forecast_with_levels;
     use crate::{FeatureSet, Forecaster};
-    use trendlab_spec::families::{DriftConfig, MeanConfig, NaiveConfig, SeasonalNaiveConfig};
+    use trendlab_spec::{DriftConfig, MeanConfig, NaiveConfig, SeasonalNaiveConfig};
 
     const Y: [f64; 5] = [1.0, 3.0, 2.0, 5.0, 4.0];
     const Z95: f64 = 1.959963984540054;

@@ -3,7 +3,7 @@
 
 use super::{require, with_intervals};
 use crate::{FoldInput, Forecaster, ModelError, SeriesOutcome, per_series};
-use trendlab_spec::families::NaiveConfig;
+use trendlab_spec::NaiveConfig;
 
 impl Forecaster for NaiveConfig {
     fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<SeriesOutcome>, ModelError> {

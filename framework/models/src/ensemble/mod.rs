@@ -14,8 +14,11 @@
 //! combine their forecasts and intervals series by series ([`combine`]).
 
 pub mod combine;
+mod layout;
 pub mod selection;
 pub mod stacking;
+
+pub use layout::ForecastsByLabel;
 
 use crate::{FoldInput, Forecaster, ModelError, SeriesForecast, SeriesOutcome};
 use chrono::NaiveDate;

@@ -59,7 +59,7 @@ impl BertConfig {
         if sizes.contains(&0) {
             return Some("a size of 0".into());
         }
-        if self.hidden_size % self.num_attention_heads != 0 {
+        if !self.hidden_size.is_multiple_of(self.num_attention_heads) {
             return Some(format!(
                 "hidden_size {} not divisible by num_attention_heads {}",
                 self.hidden_size, self.num_attention_heads

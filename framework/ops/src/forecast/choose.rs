@@ -4,8 +4,8 @@
 
 use crate::error::Error;
 use crate::experiment::Workspace;
-use trendlab_engine::leaderboard::{Leaderboard, LeaderboardRow};
-use trendlab_engine::{RunRecord, RunStatus};
+use trendlab_results::leaderboard::{Leaderboard, LeaderboardRow};
+use trendlab_results::{RunRecord, RunStatus};
 use trendlab_spec::diagnostics::did_you_mean;
 
 /// `--model` or `--config`, or neither (the top of the leaderboard).
@@ -41,7 +41,8 @@ pub fn choose(w: &Workspace, choice: Choice<'_>) -> Result<Chosen, Error> {
         )));
     }
     let experiment = &w.prepared.experiment;
-    let leaderboard = crate::execution::local_leaderboard(w, &w.store)?;
+    let leaderboard =
+        trendlab_results::Leaderboard::assemble(&w.prepared, &w.plan, trendlab_results::Source::Store(&w.store))?;
     let ranked = |row: &&LeaderboardRow| row.rank.is_some();
     let row = match choice {
         Choice::Best => leaderboard.rows.iter().find(ranked).ok_or_else(|| {

@@ -14,10 +14,10 @@ use crate::error::Error;
 use crate::experiment::Workspace;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use trendlab_engine::conformal::IntervalMethod;
-use trendlab_engine::forecasts::ForecastFile;
 use trendlab_engine::future::FutureFold;
-use trendlab_engine::saved_model::SavedModel;
+use trendlab_results::conformal::IntervalMethod;
+use trendlab_results::forecasts::ForecastFile;
+use trendlab_results::saved_model::SavedModel;
 
 /// Which saved model a forecast came from.
 #[derive(Debug, Clone)]

@@ -12,7 +12,7 @@
 //! an ensemble refits its members so and combines them with the weights its
 //! last fold learned (`refit`).
 //! Families without intervals of their own get conformal intervals from
-//! the stored backtest errors (`trendlab_engine::conformal`).
+//! the stored backtest errors (`trendlab_results::conformal`).
 
 mod choose;
 mod from;
@@ -20,7 +20,7 @@ mod output;
 mod refit;
 
 pub use choose::Choice;
-pub use trendlab_engine::forecasts::ForecastFile;
+pub use trendlab_results::forecasts::ForecastFile;
 
 use crate::error::{Error, ExitStatus, Outcome};
 use crate::experiment::Workspace;
@@ -28,20 +28,17 @@ use crate::tracking;
 use choose::Chosen;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use trendlab_engine::conformal::{self, IntervalMethod, SeriesErrors};
-use trendlab_engine::forecasts::forecast_dir;
 use trendlab_engine::future::{FutureFold, future_fold, use_future_values};
-use trendlab_engine::saved_model::{MODEL_FORMAT, SavedModel};
-use trendlab_engine::store::SeriesFailure;
 use trendlab_models::{Interval, SeriesForecast};
+use trendlab_results::conformal::{self, IntervalMethod, SeriesErrors};
+use trendlab_results::forecasts::forecast_dir;
+use trendlab_results::saved_model::{MODEL_FORMAT, SavedModel};
+use trendlab_results::store::SeriesFailure;
 use trendlab_spec::Intervals;
 
 /// What `forecast` forecasts and where it writes.
 #[derive(Debug, Clone, Copy)]
 pub struct ForecastOptions<'a> {
-    /// The folder holding `runs/` (the backtest's run store); `forecasts/`
-    /// is written beside it.
-    pub out: &'a Path,
     pub choice: Choice<'a>,
     /// Periods past the data's last date; default `evaluation.horizon`.
     pub horizon: Option<usize>,
@@ -82,23 +79,23 @@ impl Outcome for ForecastOutcome {
     }
 }
 
-/// Refits the chosen configuration and forecasts past the data.
-pub fn forecast(spec: &Path, options: ForecastOptions<'_>) -> Result<ForecastOutcome, Error> {
+/// Refits the chosen configuration and forecasts past the data, into
+/// `forecasts/` beside the workspace's run store.
+pub fn forecast(w: &mut Workspace, options: ForecastOptions<'_>) -> Result<ForecastOutcome, Error> {
     match options.jobs {
-        None => forecast_here(spec, options),
+        None => forecast_here(w, options),
         Some(jobs) => rayon::ThreadPoolBuilder::new()
             .num_threads(jobs.max(1))
             .build()
             .map_err(|e| Error::failed(format!("starting {jobs} worker threads"), e))?
-            .install(|| forecast_here(spec, options)),
+            .install(|| forecast_here(w, options)),
     }
 }
 
 /// [`forecast`] on the current rayon pool.
-fn forecast_here(spec: &Path, options: ForecastOptions<'_>) -> Result<ForecastOutcome, Error> {
-    let mut w = Workspace::open(spec, options.out)?;
+fn forecast_here(w: &mut Workspace, options: ForecastOptions<'_>) -> Result<ForecastOutcome, Error> {
     let saved = match options.from {
-        Some(dir) => Some(from::read(&w, dir, &options)?),
+        Some(dir) => Some(from::read(w, dir, &options)?),
         None => None,
     };
     let evaluation = w.prepared.experiment.evaluation();
@@ -125,30 +122,30 @@ fn forecast_here(spec: &Path, options: ForecastOptions<'_>) -> Result<ForecastOu
     }
     let chosen = match &saved {
         Some(_) => None,
-        None => Some(choose::choose(&w, options.choice)?),
+        None => Some(choose::choose(w, options.choice)?),
     };
     if let Some(file) = options.future {
         if w.prepared.experiment.document.data.aggregate.is_some() {
             return Err(Error::Invalid(format!(
                 "--future {}: the data of {} is a transaction log, which has no covariates to give",
                 file.display(),
-                spec.display()
+                w.spec.display()
             )));
         }
         let values = trendlab_data::read_future(&w.prepared.experiment, file)
-            .map_err(|e| Error::Invalid(format!("{e}\n  (--future file of {})", spec.display())))?;
+            .map_err(|e| Error::Invalid(format!("{e}\n  (--future file of {})", w.spec.display())))?;
         use_future_values(&mut w.prepared, &values, horizon);
     }
     let fold = future_fold(&w.prepared, horizon).map_err(|e| Error::Invalid(e.to_string()))?;
-    let dir = forecast_dir(options.out, &w.plan.experiment, &w.prepared.panel.fingerprint);
+    let dir = forecast_dir(&w.out, &w.plan.experiment, &w.prepared.panel.fingerprint);
     let (file, model) = match (&saved, &chosen) {
         (Some(model), _) => {
             let dir = options.from.expect("a saved model comes from --from");
-            (from::forecast(&w, model, dir, &fold)?, None)
+            (from::forecast(w, model, dir, &fold)?, None)
         }
         (None, Some(chosen)) => {
             let staging = dir.join(format!(".model-{}.tmp", std::process::id()));
-            let (file, model) = fit_and_forecast(&w, chosen, &fold, &levels, &staging)?;
+            let (file, model) = fit_and_forecast(w, chosen, &fold, &levels, &staging)?;
             (file, Some((model, staging)))
         }
         (None, None) => unreachable!("a forecast either refits or reads a saved model"),
@@ -162,9 +159,11 @@ fn forecast_here(spec: &Path, options: ForecastOptions<'_>) -> Result<ForecastOu
     // The leaderboard `choose` built, or (from a saved model) the store's.
     let board = match chosen {
         Some(chosen) => chosen.leaderboard,
-        None => crate::execution::local_leaderboard(&w, &w.store)?,
+        None => {
+            trendlab_results::Leaderboard::assemble(&w.prepared, &w.plan, trendlab_results::Source::Store(&w.store))?
+        }
     };
-    let report_dir = crate::execution::write_reports(&w, &w.store, &board, None, None)?;
+    let report_dir = crate::execution::write_reports(w, &w.store, &board, None, None)?;
     let mirrored = tracking::tracking_uri(options.tracking_uri, &w.prepared).map(|uri| {
         let tags = tracking::parent_tags(&w.prepared, "forecast");
         let model_dir = dir.join("model");
@@ -185,7 +184,7 @@ fn forecast_here(spec: &Path, options: ForecastOptions<'_>) -> Result<ForecastOu
         report_dir,
         file,
         mirrored,
-        from: saved.map(|model| from::Provenance::of(&model, &w, options.from.expect("read from --from"))),
+        from: saved.map(|model| from::Provenance::of(&model, w, options.from.expect("read from --from"))),
     })
 }
 

@@ -1,14 +1,14 @@
-//! The forecast file of a refit (`trendlab_engine::forecasts::ForecastFile`),
+//! The forecast file of a refit (`trendlab_results::forecasts::ForecastFile`),
 //! from what `forecast` chose and computed.
 
 use super::choose::Chosen;
 use crate::experiment::Workspace;
 use chrono::NaiveDate;
-use trendlab_engine::conformal::IntervalMethod;
-use trendlab_engine::forecasts::{BacktestSummary, ForecastFile, PeriodTotal};
 use trendlab_engine::future::FutureFold;
-use trendlab_engine::store::SeriesFailure;
 use trendlab_models::SeriesForecast;
+use trendlab_results::conformal::IntervalMethod;
+use trendlab_results::forecasts::{BacktestSummary, ForecastFile, PeriodTotal};
+use trendlab_results::store::SeriesFailure;
 
 /// What a refit produced, for its forecast file.
 pub(super) struct Refit {
@@ -29,7 +29,7 @@ pub(super) fn forecast_file(w: &Workspace, chosen: &Chosen, fold: &FutureFold, r
         experiment: w.plan.experiment.clone(),
         spec_hash: w.prepared.experiment.spec_hash.clone(),
         data_fingerprint: String::new(),
-        trendlab_version: trendlab_engine::TRENDLAB_VERSION.to_string(),
+        trendlab_version: trendlab_results::TRENDLAB_VERSION.to_string(),
         model: config.model.clone(),
         family: config.family.name().to_string(),
         config: row.label.clone(),

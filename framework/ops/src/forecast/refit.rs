@@ -12,10 +12,10 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 use trendlab_engine::future::{FutureFold, FutureRequest, forecast_future, future_members};
-use trendlab_engine::saved_model::{SavedFit, SavedModel, SavedSelection};
-use trendlab_engine::{RunRecord, RunStatus};
 use trendlab_models::ensemble::MemberForecasts;
 use trendlab_models::{FitObserver, FittedState, SeriesForecast};
+use trendlab_results::saved_model::{SavedFit, SavedModel, SavedSelection};
+use trendlab_results::{RunRecord, RunStatus};
 
 /// One configuration's forecasts past the data, per window of the fold,
 /// and its fit.
@@ -45,7 +45,7 @@ impl FitObserver for Collect {
 }
 
 /// Configuration `c`'s run of the last backtest fold.
-fn last_backtest_run(w: &Workspace, c: usize) -> Result<&trendlab_engine::PlannedRun, Error> {
+fn last_backtest_run(w: &Workspace, c: usize) -> Result<&trendlab_results::PlannedRun, Error> {
     w.plan
         .runs_of(c)
         .filter(|r| r.role.is_backtest())
@@ -91,12 +91,12 @@ pub(super) fn refit(
     let mut choices = None;
     if saved.is_none() {
         let last = last_fold(w, c)?;
-        if let Some(best) = last.training.as_ref().map(|t| t.best_epoch) {
-            if refit_config.family.fix_epochs(best) {
-                note = Some(format!(
-                    "trained {best} epochs on every window (the epochs early stopping chose on the last backtest fold)"
-                ));
-            }
+        if let Some(best) = last.training.as_ref().map(|t| t.best_epoch)
+            && refit_config.family.fix_epochs(best)
+        {
+            note = Some(format!(
+                "trained {best} epochs on every window (the epochs early stopping chose on the last backtest fold)"
+            ));
         }
         choices = config.family.reuses_first_fold().then(|| last.chosen.clone());
     }
@@ -207,41 +207,20 @@ fn ensemble_members(
             })?;
             let index: HashMap<String, usize> = (0..fold.windows.len()).map(|i| (series_id(i), i)).collect();
             let e = w.prepared.experiment.evaluation();
-            MemberForecasts {
-                candidates: selection.candidates.clone(),
-                current: (0..fold.windows.len())
-                    .map(|i| {
-                        selection
-                            .candidates
-                            .iter()
-                            .map(|k| current.get(&k.label).and_then(|f| f.get(i).cloned().flatten()))
-                            .collect()
-                    })
-                    .collect(),
-                history: selection
-                    .history
-                    .iter()
-                    .filter_map(|(id, chunk)| {
-                        let series = *index.get(id)?;
-                        Some(trendlab_models::ensemble::HistoryChunk {
-                            series,
-                            ..chunk.clone()
-                        })
-                    })
-                    .collect(),
-                dropped: selection.dropped.clone(),
-                rank_by: w.prepared.experiment.rank_by().metric,
-                season: e.season,
-            }
+            MemberForecasts::from_saved(
+                selection.candidates.clone(),
+                &selection.history,
+                selection.dropped.clone(),
+                &current,
+                fold.windows.len(),
+                |id| index.get(id).copied(),
+                (w.prepared.experiment.rank_by().metric, e.season),
+            )
         }
     };
     fit.selection = Some(SavedSelection {
         candidates: members.candidates.clone(),
-        history: members
-            .history
-            .iter()
-            .map(|h| (series_id(h.series), h.clone()))
-            .collect(),
+        history: members.history_by_id(series_id),
         dropped: members.dropped.clone(),
     });
     Ok(members)

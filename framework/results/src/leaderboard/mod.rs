@@ -5,6 +5,13 @@
 //! An ensemble's row also carries its weights per fold and how it compares
 //! with its best member (the member configuration with the best mean of
 //! `rank_by` on this leaderboard), on the mean and fold by fold.
+//!
+//! [`Leaderboard::assemble`] is the one place a leaderboard is put
+//! together (rows, ranks, conformal scores, tests); nothing changes it
+//! afterwards.
+
+mod assemble;
+pub use assemble::{LentSignificance, ReadBack, Source};
 
 use crate::metrics::mean_std;
 use crate::plan::Plan;
@@ -282,26 +289,6 @@ fn compare_with_best_members(rows: &mut [LeaderboardRow], rank_by: Score) {
 }
 
 impl Leaderboard {
-    /// Reads every planned run from the store and ranks the configurations.
-    pub fn build(
-        plan: &Plan,
-        store: &RunStore,
-        metrics: &[Score],
-        rank_by: Score,
-        description: &str,
-    ) -> Result<Leaderboard, StoreError> {
-        let rows = (0..plan.configs.len())
-            .map(|c| LeaderboardRow::from_store(plan, c, store, metrics))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Leaderboard::ranked(
-            &plan.experiment,
-            description,
-            rank_by,
-            metrics,
-            rows,
-        ))
-    }
-
     /// Orders `rows` by the mean of `rank_by` and numbers the ranked ones;
     /// rows lacking that mean (incomplete configurations) come last, unranked.
     pub fn ranked(

@@ -8,6 +8,7 @@
 //! says so, and a crash never leaves a half-written file behind.
 
 pub mod columns;
+pub mod parts;
 
 use crate::plan::RunRole;
 use chrono::NaiveDate;

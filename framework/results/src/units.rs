@@ -13,7 +13,7 @@
 //! A run of a family that fits series one by one may be split further into
 //! series shards (`[scale] series_per_unit`, `plan --series-shards N`):
 //! unit k of n runs the k-th n-th of the evaluated series, stores its part
-//! beside the run ([`crate::shards`]), and the worker that stores the last
+//! beside the run ([`crate::store::parts`]), and the worker that stores the last
 //! part merges them into the run, exactly as a local run stores it.
 //!
 //! The manifest (`plan.json`) records the spec (relative to the manifest),

@@ -5,11 +5,10 @@
 //! as `leaderboard.json` does, and the gate is `mase:2` at alpha 0.05.
 
 use std::collections::BTreeMap;
-use trendlab_engine::Leaderboard;
-use trendlab_engine::leaderboard::{LeaderboardRow, MetricSummary};
-use trendlab_engine::significance::{SeriesValues, Significance};
-use trendlab_report::compare::{GateOutcome, PastLeaderboard};
-use trendlab_report::{Comparison, RegressionGate};
+use trendlab_results::Leaderboard;
+use trendlab_results::compare::{Comparison, GateOutcome, PastLeaderboard, RegressionGate};
+use trendlab_results::leaderboard::{LeaderboardRow, MetricSummary};
+use trendlab_results::significance::{SeriesValues, Significance};
 use trendlab_spec::{Metric, Score};
 use trendlab_stats::SplitMix64;
 
@@ -58,29 +57,32 @@ fn board(label: &str, values: Vec<Vec<f64>>) -> Leaderboard {
         test: None,
         interval: None,
     };
-    let mut board = Leaderboard::ranked("sim", "", mase, &[mase], vec![row]);
-    board.significance = Some(Significance {
-        metric: Some("mase".into()),
-        alpha: 0.05,
-        tested: false,
-        interval_level: 0.95,
-        new_product_periods: 16,
-        notes: Vec::new(),
-        ranks: None,
-        segments: Vec::new(),
-        series_values: Some(SeriesValues {
-            series: (0..SERIES).map(|i| format!("s{i}")).collect(),
-            best: BTreeMap::from([("mase".to_string(), label.to_string())]),
-            values: BTreeMap::from([(
-                label.to_string(),
-                BTreeMap::from([(
-                    "mase".to_string(),
-                    values.into_iter().map(|f| f.into_iter().map(Some).collect()).collect(),
+    // The board as a leaderboard.json read back carries it: rows and the
+    // per-series values of its significance section.
+    Leaderboard {
+        significance: Some(Significance {
+            metric: Some("mase".into()),
+            alpha: 0.05,
+            tested: false,
+            interval_level: 0.95,
+            new_product_periods: 16,
+            notes: Vec::new(),
+            ranks: None,
+            segments: Vec::new(),
+            series_values: Some(SeriesValues {
+                series: (0..SERIES).map(|i| format!("s{i}")).collect(),
+                best: BTreeMap::from([("mase".to_string(), label.to_string())]),
+                values: BTreeMap::from([(
+                    label.to_string(),
+                    BTreeMap::from([(
+                        "mase".to_string(),
+                        values.into_iter().map(|f| f.into_iter().map(Some).collect()).collect(),
+                    )]),
                 )]),
-            )]),
+            }),
         }),
-    });
-    board
+        ..Leaderboard::ranked("sim", "", mase, &[mase], vec![row])
+    }
 }
 
 /// How often `mase:2` fires over 200 seeded repetitions when the new

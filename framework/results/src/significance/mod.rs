@@ -201,7 +201,7 @@ pub struct Significance {
 
 impl Significance {
     /// A section without tests, saying why.
-    pub fn untested(prepared: &Prepared, why: &str) -> Significance {
+    pub(crate) fn untested(prepared: &Prepared, why: &str) -> Significance {
         let mut section = Significance::empty(prepared);
         section.notes.push(why.to_string());
         section
@@ -224,9 +224,15 @@ impl Significance {
     }
 }
 
-/// Sets the paired tests and intervals of `board`'s rows and its
-/// significance section, from the run store's per-series metrics.
-pub fn annotate(prepared: &Prepared, plan: &Plan, store: &RunStore, board: &mut Leaderboard) -> Result<(), StoreError> {
+/// Sets the paired tests and intervals of `board`'s rows and returns its
+/// significance section, from the run store's per-series metrics (called
+/// by [`Leaderboard::assemble`] alone).
+pub(crate) fn analyse(
+    prepared: &Prepared,
+    plan: &Plan,
+    store: &RunStore,
+    board: &mut Leaderboard,
+) -> Result<Significance, StoreError> {
     let e = prepared.experiment.evaluation();
     let blocks = Blocks::read(prepared, plan, store, board)?;
     let mut significance = Significance::empty(prepared);
@@ -237,8 +243,7 @@ pub fn annotate(prepared: &Prepared, plan: &Plan, store: &RunStore, board: &mut 
         significance
             .notes
             .push(format!("no test: {} has no per-series values", board.rank_by));
-        board.significance = Some(significance);
-        return Ok(());
+        return Ok(significance);
     };
     let metric = blocks.scores[m];
     significance.metric = Some(metric.name());
@@ -286,8 +291,7 @@ pub fn annotate(prepared: &Prepared, plan: &Plan, store: &RunStore, board: &mut 
         significance.segments = segments::boards(board, &blocks, &dimensions, m);
         significance.series_values = Some(series_values(board, &blocks, m));
     }
-    board.significance = Some(significance);
-    Ok(())
+    Ok(significance)
 }
 
 /// Each id's position in `series`.

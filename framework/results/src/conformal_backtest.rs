@@ -7,7 +7,7 @@
 //! pinball). Fold 0 has no earlier errors and is not scored.
 
 use crate::conformal::{self, SeriesErrors};
-use crate::leaderboard::{Leaderboard, MetricSummary};
+use crate::leaderboard::{LeaderboardRow, MetricSummary};
 use crate::metrics::{SeriesEval, series_score};
 use crate::plan::Plan;
 use crate::prepare::Prepared;
@@ -27,14 +27,16 @@ pub struct ConformalScores {
     pub folds_scored: usize,
 }
 
-/// Sets `conformal` on every row of `board` whose configuration's stored
-/// forecasts carry no intervals, when the experiment scores intervals and
-/// the backtest has two folds or more.
-pub fn score_leaderboard(
+/// Sets `conformal` on every row whose configuration's stored forecasts
+/// carry no intervals, when the experiment scores intervals and the
+/// backtest has two folds or more (called by [`Leaderboard::assemble`]).
+///
+/// [`Leaderboard::assemble`]: crate::Leaderboard::assemble
+pub(crate) fn score(
     prepared: &Prepared,
     plan: &Plan,
     store: &RunStore,
-    board: &mut Leaderboard,
+    rows: &mut [LeaderboardRow],
 ) -> Result<(), StoreError> {
     let scores: Vec<_> = prepared
         .experiment
@@ -46,7 +48,7 @@ pub fn score_leaderboard(
         return Ok(());
     }
     let levels = &prepared.experiment.evaluation().levels;
-    for row in &mut board.rows {
+    for row in rows {
         let Some(c) = (0..plan.configs.len()).find(|&c| plan.config_id(c) == row.config_id) else {
             continue;
         };

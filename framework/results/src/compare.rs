@@ -16,11 +16,11 @@
 //! leaderboard without per-series values (written before they existed) is
 //! gated on its means.
 
+use crate::Leaderboard;
+use crate::significance::{FoldValues, SeriesValues, paired_differences, positions};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
-use trendlab_engine::Leaderboard;
-use trendlab_engine::significance::{FoldValues, SeriesValues, paired_differences, positions};
 use trendlab_spec::Score;
 
 #[derive(Debug, thiserror::Error)]
@@ -378,7 +378,7 @@ impl RegressionGate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use trendlab_engine::leaderboard::{LeaderboardRow, MetricSummary};
+    use crate::leaderboard::{LeaderboardRow, MetricSummary};
     use trendlab_spec::Metric;
 
     fn score(metric: Metric) -> Score {
