@@ -104,6 +104,22 @@ fn a_saved_model_forecasts_again_without_fitting() {
     let newer = std::fs::read_to_string(forecast_dir().join("forecast.csv")).unwrap();
     assert!(newer.lines().nth(1).unwrap().contains(",2024-03-21,1,"), "{newer}");
 
+    // Data that ends before the model's last date: refused (exit 2), since
+    // it would forecast dates the model was fitted on; nothing is written.
+    write(dir.path(), "data.csv", &csv(&series, 74));
+    let before = files_under(&dir.path().join("forecasts"));
+    let out = trendlab(
+        dir.path(),
+        &["forecast", "spec.toml", "--from", model.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the model was fitted on data up to 2024-03-17, and this data ends on 2024-03-14"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(files_under(&dir.path().join("forecasts")), before);
+
     // Refused, exit 2: not a saved model; a model of another spec; --model with --from.
     let empty = tempfile::tempdir().unwrap();
     let out = trendlab(

@@ -28,6 +28,7 @@ mod dependencies;
 #[cfg(feature = "service-tests")]
 mod editor_schema;
 mod ensemble;
+mod extreme_values;
 mod fingerprints;
 mod forecast;
 mod forecast_ensemble;

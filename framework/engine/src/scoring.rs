@@ -40,8 +40,16 @@ pub(crate) fn score(
         .filter(|s| s.metric != Metric::Wrmsse)
     {
         let mut values = Vec::new();
+        let mut overflowed = 0;
         for (w, eval) in windows.iter().zip(&evals) {
+            // A value past the largest float (targets near 1e308, an actual
+            // near the smallest) is left out like an undefined one: a run
+            // store holds numbers only.
             if let Some(v) = series_score(score, eval, e.season) {
+                if !v.is_finite() {
+                    overflowed += 1;
+                    continue;
+                }
                 metrics
                     .per_series
                     .entry(panel.series[w.series].id.clone())
@@ -52,16 +60,25 @@ pub(crate) fn score(
         }
         let metric = score.metric;
         let zero_actuals = evals.iter().flat_map(|s| s.actual).filter(|a| **a == 0.0).count();
-        if values.len() < evals.len() || (metric == Metric::Mape && zero_actuals > 0) {
-            let note = undefined_note(metric, evals.len() - values.len(), zero_actuals);
+        let undefined = evals.len() - values.len() - overflowed;
+        if undefined > 0 || (metric == Metric::Mape && zero_actuals > 0) {
+            let note = undefined_note(metric, undefined, zero_actuals);
             if !metrics.notes.contains(&note) {
                 metrics.notes.push(note);
             }
         }
-        if !values.is_empty() {
-            metrics
-                .aggregate
-                .insert(score.name(), values.iter().sum::<f64>() / values.len() as f64);
+        if overflowed > 0 {
+            metrics.notes.push(overflow_note(&score.name(), overflowed));
+        }
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        if mean.is_finite() {
+            metrics.aggregate.insert(score.name(), mean);
+        } else if !values.is_empty() {
+            metrics.notes.push(format!(
+                "{} left out: the mean of its {} values is past the largest number",
+                score.name(),
+                values.len()
+            ));
         }
     }
     if e.metrics.contains(&Metric::Wrmsse) {
@@ -74,15 +91,19 @@ pub(crate) fn score(
         metrics.wrmsse_levels = wrmsse_level_names(declared)
             .into_iter()
             .zip(per_level)
-            .filter_map(|(name, v)| Some((name, v?)))
+            .filter_map(|(name, v)| Some((name, v.filter(|v| v.is_finite())?)))
             .collect();
         if left_out > 0 {
             metrics.notes.push(format!(
                 "wrmsse left out {left_out} aggregate series whose training data never changes"
             ));
         }
-        if let Some(v) = value {
-            metrics.aggregate.insert(Metric::Wrmsse.name().into(), v);
+        match value {
+            Some(v) if v.is_finite() => {
+                metrics.aggregate.insert(Metric::Wrmsse.name().into(), v);
+            }
+            Some(_) => metrics.notes.push(overflow_note("wrmsse", 1)),
+            None => {}
         }
     }
     let levels = if scored.iter().any(|(_, f)| !f.intervals.is_empty()) {
@@ -113,6 +134,11 @@ pub(crate) fn score(
         })
         .collect();
     (metrics, ForecastTable { levels, rows })
+}
+
+/// Why values past the largest number are missing.
+fn overflow_note(metric: &str, count: usize) -> String {
+    format!("{metric} left out {count} value(s) past the largest number (targets too large or too small to score)")
 }
 
 /// WRMSSE inputs: each series' weight over the last training periods and

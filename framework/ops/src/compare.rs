@@ -115,10 +115,20 @@ impl<'a> CompareWith<'a> {
             None => None,
         };
         let past = match self.leaderboard {
-            Some(path) => Some((
-                path.display().to_string(),
-                PastLeaderboard::read(path).map_err(|e| Error::Invalid(format!("--compare: {e}")))?,
-            )),
+            Some(path) => {
+                let past = PastLeaderboard::read(path).map_err(|e| Error::Invalid(format!("--compare: {e}")))?;
+                let experiment = prepared.experiment.name();
+                // Rows are matched by label: another experiment's `ridge`
+                // is another model, and gating on it would pass or fail at random.
+                if past.experiment != experiment {
+                    return Err(Error::Invalid(format!(
+                        "--compare {}: a leaderboard of experiment `{}`, not of `{experiment}`; compare leaderboards of one experiment",
+                        path.display(),
+                        past.experiment
+                    )));
+                }
+                Some((path.display().to_string(), past))
+            }
             None => None,
         };
         Ok(Baseline {

@@ -72,7 +72,13 @@ impl Selection {
                     .map_err(|e| Error::failed(format!("{name}={value} is not a task index"), e))?
             }
         };
-        Ok(vec![index + self.offset])
+        let unit = index.checked_add(self.offset).ok_or_else(|| {
+            Error::Invalid(format!(
+                "unit index {index} + --offset {} is past any unit index",
+                self.offset
+            ))
+        })?;
+        Ok(vec![unit])
     }
 }
 

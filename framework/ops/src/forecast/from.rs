@@ -91,6 +91,14 @@ pub(super) fn forecast(
     dir: &Path,
     fold: &FutureFold,
 ) -> Result<ForecastFile, Error> {
+    let fitted_to = model.forecast.last_date;
+    if fold.fold.cutoff < fitted_to {
+        return Err(Error::Invalid(format!(
+            "--from {}: the model was fitted on data up to {fitted_to}, and this data ends on {}: it would forecast dates it was fitted on; forecast from data that ends on or after {fitted_to}",
+            dir.display(),
+            fold.fold.cutoff
+        )));
+    }
     let c = (0..w.plan.configs.len())
         .find(|&c| w.plan.configs[c].label() == model.fit.config)
         .expect("checked when read");
@@ -121,16 +129,17 @@ pub(super) fn forecast(
     let mut file = model.forecast.clone();
     file.config_id = w.plan.config_id(c);
     output::set_forecasts(&mut file, w, fold, forecasts, failures);
-    let same = model.data_fingerprint == w.prepared.panel.fingerprint;
+    let relation = if model.data_fingerprint == w.prepared.panel.fingerprint {
+        " (this data)"
+    } else if fold.fold.cutoff > fitted_to {
+        "; the data is newer and updated the state where the family allows it"
+    } else {
+        "; the data differs but ends on the same date, and its values updated the state where the family allows it"
+    };
     file.refit = Some(format!(
-        "none: forecast from the saved model in {}, fitted on data {}{}",
+        "none: forecast from the saved model in {}, fitted on data {}{relation}",
         dir.display(),
         model.data_fingerprint,
-        if same {
-            " (this data)"
-        } else {
-            "; the data is newer and updated the state where the family allows it"
-        }
     ));
     Ok(file)
 }

@@ -106,6 +106,12 @@ fn forecast_here(w: &mut Workspace, options: ForecastOptions<'_>) -> Result<Fore
     if horizon == 0 {
         return Err(Error::Invalid("--horizon 0: forecast at least one period".into()));
     }
+    if horizon > trendlab_spec::MAX_PERIODS {
+        return Err(Error::Invalid(format!(
+            "--horizon {horizon}: at most {} periods past the data (the most any backtest may span)",
+            trendlab_spec::MAX_PERIODS
+        )));
+    }
     let levels: Vec<f64> = match &saved {
         Some(model) => model.levels.clone(),
         None => options

@@ -65,8 +65,28 @@ impl Checker<'_> {
         }
     }
 
-    /// `[data] events` and `static`: each column read one way only.
+    /// `[data] events` and `static`: each column read one way only; and no
+    /// input column (covariates, static, events) names the series id, the
+    /// date or the target, which a model would then read as a feature (the
+    /// target's own values at the dates it forecasts).
     pub(super) fn categorical(&mut self, data: &DataSection) {
+        let roles = [("id", &data.id), ("time", &data.time), ("target", &data.target)];
+        for (key, columns) in [
+            ("covariates", &data.covariates),
+            ("static", &data.statics),
+            ("events", &data.events),
+        ] {
+            for (i, column) in columns.iter().enumerate() {
+                if let Some((role, _)) = roles.iter().find(|(_, c)| c.as_deref() == Some(column.as_str())) {
+                    self.at(
+                        KeyPath::from(["data", key]).index(i),
+                        format!(
+                            "`{column}` is the {role} column (`data.{role}`): as an input it would hand the models what they forecast or identify the series by"
+                        ),
+                    );
+                }
+            }
+        }
         for (i, column) in data.events.iter().enumerate() {
             let elsewhere = if data.covariates.contains(column) {
                 Some("covariates")
