@@ -3,7 +3,7 @@
 //! outcome. Exit codes: 0 success, 1 some runs failed (or another error),
 //! 2 invalid spec or data (nothing was run), 3 a worker's run failed.
 
-/// `println!` that ends the program quietly when stdout is closed (e.g.
+/// `println!` that stops printing quietly when stdout is closed (e.g.
 /// piped into `head`) instead of panicking.
 macro_rules! out {
     ($($arg:tt)*) => { $crate::print_line(format_args!($($arg)*)) };
@@ -98,11 +98,21 @@ fn main() -> ExitCode {
     }
 }
 
+/// Set once stdout is closed (its reader stopped early, e.g. `| head -1`):
+/// the rest of the output is dropped, and the command still ends with its
+/// own exit status (1 when runs failed), never a misleading 0.
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn print_line(args: std::fmt::Arguments<'_>) {
     use std::io::Write;
+    use std::sync::atomic::Ordering;
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
     if let Err(e) = writeln!(std::io::stdout().lock(), "{args}") {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+            return;
         }
         eprintln!("error: writing to stdout: {e}");
         std::process::exit(1);

@@ -1,6 +1,6 @@
 //! The commands end to end on the bundled experiments.
 
-use crate::common::{forecasts_csv, on_quickstart, repo, stderr, stdout, trendlab};
+use crate::common::{forecasts_csv, on_quickstart, repo, stderr, stdout, trendlab, write};
 
 #[test]
 fn quickstart_ranks_baselines_and_ridge_with_finite_metrics_for_every_series() {
@@ -168,4 +168,50 @@ fn mape_says_how_many_zero_actuals_it_skipped() {
     );
     let html = std::fs::read_to_string(dir.path().join("out/reports/quickstart/index.html")).unwrap();
     assert!(html.contains("mape skipped 13 zero actual(s)"));
+}
+
+/// A run whose output goes to a reader that stops early (`| head -1`)
+/// ends promptly with its own status: 1, since runs failed, not 0.
+#[test]
+fn a_closed_stdout_ends_the_command_promptly_with_its_status() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("date,id,y\n");
+    for s in 0..3 {
+        for t in 0..40 {
+            let day = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + chrono::Days::new(t);
+            csv.push_str(&format!("{day},s{s},{}\n", (t * 7 + s) % 5));
+        }
+    }
+    write(dir.path(), "data.csv", &csv);
+    // ETS with a multiplicative error fails on series with zeros: every
+    // run of `mnn` fails, with its reason.
+    write(
+        dir.path(),
+        "spec.toml",
+        "[experiment]\nname = \"pipe\"\n\n[data]\npath = \"data.csv\"\ntime = \"date\"\nid = \"id\"\ntarget = \"y\"\nfrequency = \"D\"\n\n[evaluation]\nhorizon = 4\nfolds = 2\nmin_train = 20\nmetrics = [\"mae\"]\n\n[[models]]\nname = \"naive\"\nfamily = \"naive\"\n\n[[models]]\nname = \"mnn\"\nfamily = \"ets\"\nmodel = \"MNN\"\n",
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trendlab"))
+        .current_dir(dir.path())
+        .args(["run", "spec.toml"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The reader goes away before the first line: every line written
+    // meets a closed pipe.
+    drop(child.stdout.take());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("trendlab did not end within 60 s of its stdout closing");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(1), "runs failed: exit 1");
 }

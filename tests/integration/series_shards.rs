@@ -92,6 +92,12 @@ fn series_shards_merge_into_the_runs_of_a_local_run() {
                 record.model
             );
         }
+        // The parts are gone once merged into the run.
+        assert!(
+            !cluster.join(&run).join("shards").exists(),
+            "{}: shards/ left",
+            record.model
+        );
         let merged = records(&cluster, "arima-weekly")
             .into_iter()
             .find(|r| r.run_id == record.run_id)

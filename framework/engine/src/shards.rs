@@ -18,7 +18,7 @@ use trendlab_results::Progress;
 use trendlab_results::folds::Window;
 use trendlab_results::plan::{Plan, PlannedRun};
 use trendlab_results::prepare::Prepared;
-use trendlab_results::store::parts::{read_part, save_part};
+use trendlab_results::store::parts::{read_part, remove_parts, save_part};
 use trendlab_results::store::{ForecastTable, RunHealth, RunRecord, RunStatus, RunStore, StoreError};
 use trendlab_results::units::SeriesShard;
 
@@ -201,5 +201,9 @@ pub fn merge(
     if record.status == RunStatus::Finished {
         fail_if_none_scored(&mut record, scored.is_empty(), windows.len());
     }
-    finish(prepared, store, fold, record, &scored, windows.len(), None).map(Some)
+    let record = finish(prepared, store, fold, record, &scored, windows.len(), None)?;
+    // The run holds everything now; its parts would only be read again by
+    // mistake (and a later plan with another shard count would find them).
+    remove_parts(store, &run.id)?;
+    Ok(Some(record))
 }

@@ -204,9 +204,10 @@ pub fn work(
         .flat_map(|u| u.runs.iter())
         .map(|id| run_by_id[id.as_str()])
         .collect();
-    if let Some(seconds) = options.wait_for_reads {
-        wait_for_reads(w, &runs, Duration::from_secs(seconds))?;
-    }
+    // Without --wait-for-reads, a unit whose reads are not stored fails at
+    // once, retryably (exit 1), and stores nothing: an ensemble must not be
+    // stored as failed, nor its worker exit 3, merely for starting early.
+    wait_for_reads(w, &runs, Duration::from_secs(options.wait_for_reads.unwrap_or(0)))?;
     let run_options = RunOptions {
         force: false,
         budget: Budget::jobs(options.jobs),
@@ -264,11 +265,14 @@ fn wait_for_reads(w: &Workspace, runs: &[&PlannedRun], limit: Duration) -> Resul
             return Ok(());
         }
         if started.elapsed() >= limit {
+            let waited = match limit.as_secs() {
+                0 => "yet; run the units they come from first, or give --wait-for-reads SECONDS".to_string(),
+                s => format!("after {s} s"),
+            };
             return Err(Error::Failed(format!(
-                "{} runs this unit reads are still not stored in {} after {} s (first: {})",
+                "{} runs this unit reads are not stored in {} {waited} (first: {})",
                 missing.len(),
                 w.store.dir().display(),
-                limit.as_secs(),
                 missing[0]
             )));
         }

@@ -8,6 +8,16 @@ use super::{ForecastTable, RunRecord, RunStore, StoreError, write_atomic};
 use crate::units::SeriesShard;
 use std::path::PathBuf;
 
+/// Removes run `id`'s parts (`<run>/shards/`), once merged into the run.
+pub fn remove_parts(store: &RunStore, id: &str) -> Result<(), StoreError> {
+    let dir = store.run_dir(id).join("shards");
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(StoreError::Io { path: dir, source }),
+    }
+}
+
 /// `<run>/shards/<k>of<n>/`.
 fn part_dir(store: &RunStore, id: &str, shard: SeriesShard) -> PathBuf {
     store.run_dir(id).join("shards").join(shard.name())
