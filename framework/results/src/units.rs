@@ -157,6 +157,20 @@ pub enum ManifestError {
     },
     #[error("{}: no unit {index} (it has units 0 to {})", path.display(), count.saturating_sub(1))]
     NoUnit { path: PathBuf, index: usize, count: usize },
+    #[error(
+        "{}: unit {unit} {reason}: the manifest was edited after planning; run `trendlab plan SPEC --manifest` again",
+        path.display()
+    )]
+    Edited { path: PathBuf, unit: usize, reason: String },
+}
+
+/// A unit's content hash: of its runs' ids and its series shard.
+fn unit_id(runs: &[String], series: Option<SeriesShard>) -> String {
+    let mut content = runs.join(";");
+    if let Some(shard) = series {
+        content.push_str(&format!("#{}", shard.name()));
+    }
+    blake3::hash(content.as_bytes()).to_hex()[..16].to_string()
 }
 
 impl Manifest {
@@ -206,15 +220,13 @@ impl Manifest {
                 _ => (0..count).map(|index| Some(SeriesShard { index, count })).collect(),
             };
             for series in parts {
-                let mut content = ids.join(";");
                 let mut label = label.clone();
                 if let Some(shard) = series {
-                    content.push_str(&format!("#{}", shard.name()));
                     label.push_str(&format!(" series {}/{}", shard.index + 1, shard.count));
                 }
                 units.push(WorkUnit {
                     index: units.len(),
-                    id: blake3::hash(content.as_bytes()).to_hex()[..16].to_string(),
+                    id: unit_id(&ids, series),
                     group: *group,
                     label,
                     runs: ids.clone(),
@@ -342,6 +354,62 @@ impl Manifest {
                 "experiment `{}` is now `{}`",
                 self.experiment, plan.experiment
             )));
+        }
+        self.check_units(manifest_path)
+    }
+
+    /// Every unit as planning wrote it: at its own index, its id the hash
+    /// of its runs (and series shard), and each split run's shards one
+    /// count, each index once.
+    fn check_units(&self, manifest_path: &Path) -> Result<(), ManifestError> {
+        let edited = |unit: usize, reason: String| ManifestError::Edited {
+            path: manifest_path.to_path_buf(),
+            unit,
+            reason,
+        };
+        let mut shards_of: HashMap<&[String], (usize, BTreeSet<usize>)> = HashMap::new();
+        for (position, unit) in self.units.iter().enumerate() {
+            if unit.index != position {
+                return Err(edited(position, format!("says it is unit {}", unit.index)));
+            }
+            if let Some(shard) = unit.series {
+                if shard.count < 2 || shard.index >= shard.count {
+                    return Err(edited(
+                        position,
+                        format!("holds series shard {} of {}", shard.index, shard.count),
+                    ));
+                }
+                let (count, seen) = shards_of.entry(&unit.runs).or_insert((shard.count, BTreeSet::new()));
+                if *count != shard.count || !seen.insert(shard.index) {
+                    return Err(edited(
+                        position,
+                        format!(
+                            "holds series shard {} of {}, beside another unit's shard of {count} of the same runs",
+                            shard.index, shard.count
+                        ),
+                    ));
+                }
+            }
+            if unit.id != unit_id(&unit.runs, unit.series) {
+                return Err(edited(
+                    position,
+                    format!(
+                        "(`{}`) is not what its id says (its runs or its series shard were changed)",
+                        unit.label
+                    ),
+                ));
+            }
+        }
+        if let Some((count, seen)) = shards_of.values().find(|(count, seen)| seen.len() != *count) {
+            let unit = self
+                .units
+                .iter()
+                .find(|u| u.series.is_some_and(|s| s.count == *count))
+                .map_or(0, |u| u.index);
+            return Err(edited(
+                unit,
+                format!("is one of {} series shards of its runs, of {count} planned", seen.len()),
+            ));
         }
         Ok(())
     }
