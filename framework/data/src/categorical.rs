@@ -8,6 +8,12 @@
 
 use std::collections::HashMap;
 
+/// The most distinct values a column is one-hot encoded with. Each value
+/// becomes a column over every period of every series (dense), so a column
+/// of product ids (10^5 values) would ask for terabytes; such a column is
+/// refused, naming it and its count.
+pub(crate) const MAX_LEVELS: usize = 1000;
+
 /// The distinct values of one column, as read: code 0 is the empty cell.
 #[derive(Debug, Clone)]
 pub(crate) struct Interner {
@@ -38,16 +44,18 @@ impl Interner {
     }
 
     /// How a column of these codes becomes model columns: their names, and
-    /// for each code its value in each of them.
-    pub(crate) fn encoding(&self, column: &str) -> Encoding {
+    /// for each code its value in each of them; `Err(count)` when it would
+    /// take more than [`MAX_LEVELS`] one-hot columns.
+    pub(crate) fn encoding(&self, column: &str) -> Result<Encoding, usize> {
         let numbers: Option<Vec<f64>> = self.values[1..].iter().map(|v| v.parse::<f64>().ok()).collect();
         match numbers.filter(|n| n.iter().all(|v| v.is_finite())) {
-            Some(numbers) => Encoding {
+            Some(numbers) => Ok(Encoding {
                 names: vec![column.to_string()],
                 rows: std::iter::once(vec![0.0])
                     .chain(numbers.into_iter().map(|v| vec![v]))
                     .collect(),
-            },
+            }),
+            None if self.values.len() - 1 > MAX_LEVELS => Err(self.values.len() - 1),
             None => {
                 let mut order: Vec<usize> = (1..self.values.len()).collect();
                 order.sort_by(|&a, &b| self.values[a].cmp(&self.values[b]));
@@ -55,10 +63,10 @@ impl Interner {
                 for (column_index, &code) in order.iter().enumerate() {
                     rows[code][column_index] = 1.0;
                 }
-                Encoding {
+                Ok(Encoding {
                     names: order.iter().map(|&c| format!("{column}={}", self.values[c])).collect(),
                     rows,
-                }
+                })
             }
         }
     }
@@ -89,7 +97,7 @@ mod tests {
     fn flags_stay_numbers_and_names_become_one_hot_columns() {
         let mut snap = Interner::default();
         let codes: Vec<f64> = [&b"0"[..], b"1", b"", b"1"].iter().map(|c| snap.code(c)).collect();
-        let e = snap.encoding("snap");
+        let e = snap.encoding("snap").unwrap();
         assert_eq!(e.names, vec!["snap"]);
         assert_eq!(e.expand(&codes), vec![vec![0.0, 1.0, 0.0, 1.0]]);
         let mut event = Interner::default();
@@ -97,7 +105,7 @@ mod tests {
             .iter()
             .map(|c| event.code(c))
             .collect();
-        let e = event.encoding("event_name_1");
+        let e = event.encoding("event_name_1").unwrap();
         assert_eq!(e.names, vec!["event_name_1=Easter", "event_name_1=SuperBowl"]);
         assert_eq!(
             e.expand(&codes),

@@ -3,7 +3,7 @@
 //! come in date order; duplicate dates, off-frequency dates, bad numbers and
 //! (unless `fill = "zero"`) gaps are errors naming the line.
 
-use crate::categorical::Interner;
+use crate::categorical::{Encoding, Interner, MAX_LEVELS};
 use crate::reader::{
     DATE_FORMATS, RecordStart, Rows, cell_str, check_span, column_indexes, date_as_read, parse_date, parse_number,
 };
@@ -291,9 +291,9 @@ pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError>
         .map(|p| fill_gaps(p, layout, path))
         .collect::<Result<Vec<_>, _>>()?;
     let mut covariate_names = layout.numeric.clone();
-    let event_covariates = expand_events(&mut series, &events, layout);
+    let event_covariates = expand_events(&mut series, &events, layout, path)?;
     covariate_names.extend(event_covariates.iter().cloned());
-    let static_covariates = expand_statics(&mut series, layout);
+    let static_covariates = expand_statics(&mut series, layout, path)?;
     // Vectors grown row by row keep up to half their size spare: at M5's
     // 49 M rows that is hundreds of megabytes.
     for s in &mut series {
@@ -318,13 +318,18 @@ pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError>
 
 /// Replaces the event columns' codes among each series' covariates (and
 /// future rows') by their model columns; returns those columns' names.
-fn expand_events(series: &mut [Series], events: &CovariateColumns, layout: &LongLayout) -> Vec<String> {
+fn expand_events(
+    series: &mut [Series],
+    events: &CovariateColumns,
+    layout: &LongLayout,
+    path: &Path,
+) -> Result<Vec<String>, DataError> {
     let encodings: Vec<_> = events
         .values
         .iter()
         .zip(&layout.events)
-        .map(|(values, name)| values.encoding(name))
-        .collect();
+        .map(|(values, name)| encoding(values, name, "events", path))
+        .collect::<Result<_, _>>()?;
     for s in series.iter_mut() {
         for covariates in [&mut s.covariates, &mut s.future.covariates] {
             let codes = covariates.split_off(events.offset);
@@ -333,12 +338,25 @@ fn expand_events(series: &mut [Series], events: &CovariateColumns, layout: &Long
             }
         }
     }
-    encodings.into_iter().flat_map(|e| e.names).collect()
+    Ok(encodings.into_iter().flat_map(|e| e.names).collect())
+}
+
+/// `values.encoding(column)`, or the error naming the column of `[data]
+/// list` with too many distinct values to one-hot encode.
+fn encoding(values: &Interner, column: &str, list: &str, path: &Path) -> Result<Encoding, DataError> {
+    values.encoding(column).map_err(|count| {
+        DataError::file(
+            path,
+            format!(
+                "column `{column}` of [data] {list} has {count} distinct values; one-hot encoding makes a column of each, over every period of every series, and at most {MAX_LEVELS} are read: give a coarser column (a category, a department) or leave it out"
+            ),
+        )
+    })
 }
 
 /// Appends the `[data] static` columns' model columns, constant over each
 /// series' periods and future rows; returns their names.
-fn expand_statics(series: &mut [Series], layout: &LongLayout) -> Vec<String> {
+fn expand_statics(series: &mut [Series], layout: &LongLayout, path: &Path) -> Result<Vec<String>, DataError> {
     let mut names = Vec::new();
     for column in &layout.model_statics {
         let k = layout
@@ -348,7 +366,7 @@ fn expand_statics(series: &mut [Series], layout: &LongLayout) -> Vec<String> {
             .expect("model statics are statics");
         let mut values = Interner::default();
         let codes: Vec<f64> = series.iter().map(|s| values.code(s.statics[k].as_bytes())).collect();
-        let encoding = values.encoding(column);
+        let encoding = encoding(&values, column, "static", path)?;
         for (s, code) in series.iter_mut().zip(codes) {
             let row = &encoding.rows[code as usize];
             let (n, future) = (s.len(), s.future.dates.len());
@@ -357,7 +375,7 @@ fn expand_statics(series: &mut [Series], layout: &LongLayout) -> Vec<String> {
         }
         names.extend(encoding.names);
     }
-    names
+    Ok(names)
 }
 
 /// Fills the periods missing between a series' rows with zeros (`fill =
