@@ -7,6 +7,7 @@
 
 use crate::DataError;
 use arrow_array::cast::AsArray;
+use arrow_array::timezone::Tz;
 use arrow_array::types::{
     Date32Type, Date64Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
     TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt8Type,
@@ -119,7 +120,9 @@ fn readable(t: &DataType) -> bool {
         DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => true,
         DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => true,
         DataType::Float32 | DataType::Float64 | DataType::Date32 | DataType::Date64 => true,
-        DataType::Timestamp(_, _) => true,
+        // A zone this build cannot resolve is an unreadable column, not
+        // dates silently read in UTC.
+        DataType::Timestamp(_, zone) => zone.as_deref().is_none_or(|z| z.parse::<Tz>().is_ok()),
         DataType::Dictionary(_, value) => readable(value),
         _ => false,
     }
@@ -149,7 +152,7 @@ fn format_cell(column: &dyn Array, i: usize, out: &mut Vec<u8>) {
             let days = column.as_primitive::<Date32Type>().value(i);
             write!(out, "{}", epoch() + chrono::Duration::days(i64::from(days)))
         }
-        DataType::Date64 => write_instant(out, column.as_primitive::<Date64Type>().value(i), 1_000),
+        DataType::Date64 => write_instant(out, column.as_primitive::<Date64Type>().value(i), 1_000, None),
         DataType::Timestamp(unit, _) => {
             let (value, per_second) = match unit {
                 TimeUnit::Second => (column.as_primitive::<TimestampSecondType>().value(i), 1),
@@ -157,7 +160,11 @@ fn format_cell(column: &dyn Array, i: usize, out: &mut Vec<u8>) {
                 TimeUnit::Microsecond => (column.as_primitive::<TimestampMicrosecondType>().value(i), 1_000_000),
                 TimeUnit::Nanosecond => (column.as_primitive::<TimestampNanosecondType>().value(i), 1_000_000_000),
             };
-            write_instant(out, value, per_second)
+            let zone = match column.data_type() {
+                DataType::Timestamp(_, Some(zone)) => zone.parse::<Tz>().ok(),
+                _ => None,
+            };
+            write_instant(out, value, per_second, zone)
         }
         DataType::Dictionary(_, _) => {
             let dictionary = column.as_any_dictionary();
@@ -184,15 +191,23 @@ fn epoch() -> NaiveDate {
     NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date")
 }
 
-/// An instant `value / per_second` seconds after the epoch: its date, and
-/// its time of day when it is not midnight.
-fn write_instant(out: &mut Vec<u8>, value: i64, per_second: i64) -> std::io::Result<()> {
+/// An instant `value / per_second` seconds after the epoch, as the wall
+/// clock of `zone` (a timestamp column's time zone; UTC without one) shows
+/// it: its date, and its time of day when it is not midnight. (Local
+/// midnight in Tokyo is 15:00 UTC the day before.)
+fn write_instant(out: &mut Vec<u8>, value: i64, per_second: i64, zone: Option<Tz>) -> std::io::Result<()> {
     let seconds = value.div_euclid(per_second);
     let nanos = (value.rem_euclid(per_second) * (1_000_000_000 / per_second)) as u32;
-    match DateTime::from_timestamp(seconds, nanos) {
-        Some(t) if t.time() == chrono::NaiveTime::MIN => write!(out, "{}", t.date_naive()),
-        Some(t) => write!(out, "{}", t.naive_utc()),
-        None => Ok(()),
+    let Some(utc) = DateTime::from_timestamp(seconds, nanos) else {
+        return Ok(());
+    };
+    let local = match zone {
+        Some(zone) => utc.with_timezone(&zone).naive_local(),
+        None => utc.naive_utc(),
+    };
+    match local.time() == chrono::NaiveTime::MIN {
+        true => write!(out, "{}", local.date()),
+        false => write!(out, "{local}"),
     }
 }
 
@@ -218,5 +233,25 @@ mod tests {
         assert_eq!(text(&ms, 2), "", "a null reads as an empty cell");
         let ns = TimestampNanosecondArray::from(vec![day_ms * 1_000_000]);
         assert_eq!(text(&ns, 0), "2011-01-29");
+    }
+
+    #[test]
+    fn timestamps_with_a_time_zone_read_as_that_zone_s_wall_clock() {
+        // Local midnight of 2011-01-29 in Tokyo (UTC+9) is 15:00 UTC on the 28th.
+        let day_ms = 15_003 * 86_400_000_i64;
+        let tokyo_midnight = day_ms - 9 * 3_600_000;
+        for zone in ["Asia/Tokyo", "+09:00"] {
+            let ms = TimestampMillisecondArray::from(vec![tokyo_midnight]).with_timezone(zone);
+            assert_eq!(text(&ms, 0), "2011-01-29", "{zone}");
+        }
+        // New York midnight (UTC-5 in January) is 05:00 UTC the same day.
+        let ms = TimestampMillisecondArray::from(vec![day_ms + 5 * 3_600_000]).with_timezone("America/New_York");
+        assert_eq!(text(&ms, 0), "2011-01-29");
+        let utc = TimestampMillisecondArray::from(vec![day_ms]).with_timezone("UTC");
+        assert_eq!(text(&utc, 0), "2011-01-29");
+        assert!(!super::readable(&arrow_schema::DataType::Timestamp(
+            arrow_schema::TimeUnit::Millisecond,
+            Some("Mars/Olympus".into())
+        )));
     }
 }
