@@ -37,6 +37,8 @@ pub enum CompareError {
         column: usize,
         message: String,
     },
+    #[error("{}: significance.series_values: {message}; the file was cut or edited", path.display())]
+    Values { path: std::path::PathBuf, message: String },
 }
 
 /// What is read of an earlier `leaderboard.json`.
@@ -79,12 +81,38 @@ impl PastLeaderboard {
             path: path.to_path_buf(),
             source,
         })?;
-        serde_json::from_str(&text).map_err(|e| CompareError::Parse {
+        let past: PastLeaderboard = serde_json::from_str(&text).map_err(|e| CompareError::Parse {
             path: path.to_path_buf(),
             line: e.line(),
             column: e.column(),
             message: e.to_string(),
-        })
+        })?;
+        past.check_series_values().map_err(|message| CompareError::Values {
+            path: path.to_path_buf(),
+            message,
+        })?;
+        Ok(past)
+    }
+
+    /// Every fold's per-series list holds one value per series: a shorter
+    /// one (a cut or edited file) would pair values with the wrong series,
+    /// or leave pairs out unseen.
+    fn check_series_values(&self) -> Result<(), String> {
+        let Some(values) = self.series_values() else {
+            return Ok(());
+        };
+        for (label, metrics) in &values.values {
+            for (metric, folds) in metrics {
+                if let Some((fold, list)) = folds.iter().enumerate().find(|(_, l)| l.len() != values.series.len()) {
+                    return Err(format!(
+                        "the {metric} of `{label}` at fold {fold} has {} values for {} series",
+                        list.len(),
+                        values.series.len()
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -508,6 +536,33 @@ mod tests {
             GateOutcome::NoData
         );
         assert!(gate.score(&scores).unwrap_err().contains("(mae, rmse)"));
+    }
+
+    #[test]
+    fn a_leaderboard_whose_per_series_lists_were_cut_is_refused() {
+        use crate::significance::SeriesValues;
+        let values = |second_fold: Vec<Option<f64>>| SeriesValues {
+            series: vec!["a".into(), "b".into()],
+            best: BTreeMap::from([("mae".to_string(), "m".to_string())]),
+            values: BTreeMap::from([(
+                "m".to_string(),
+                BTreeMap::from([("mae".to_string(), vec![vec![Some(1.0), Some(2.0)], second_fold])]),
+            )]),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("leaderboard.json");
+        let write = |values: SeriesValues| {
+            let json = serde_json::json!({"experiment": "x", "rows": [], "significance": {"series_values": values}});
+            std::fs::write(&path, json.to_string()).unwrap();
+        };
+        write(values(vec![Some(3.0), None]));
+        assert!(PastLeaderboard::read(&path).is_ok());
+        write(values(vec![Some(3.0)]));
+        let e = PastLeaderboard::read(&path).unwrap_err().to_string();
+        assert!(
+            e.ends_with("significance.series_values: the mae of `m` at fold 1 has 1 values for 2 series; the file was cut or edited"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -101,7 +101,48 @@ impl SavedModel {
                 format.unwrap_or_default()
             ));
         }
-        serde_json::from_slice(&bytes)
-            .map_err(|e| format!("{} is not a saved model: {}: {e}", model_dir.display(), path.display()))
+        // The field a wrong value sits in, by its path (`fit.state.order`).
+        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&bytes)).map_err(|e| {
+            let field = e.path().to_string();
+            let inner = e.into_inner();
+            match field.as_str() {
+                "." | "?" => format!(
+                    "{} is not a saved model: {}: {inner}",
+                    model_dir.display(),
+                    path.display()
+                ),
+                _ => format!(
+                    "{} is not a saved model: {}: field `{field}`: {inner}",
+                    model_dir.display(),
+                    path.display()
+                ),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_model_json_with_a_wrong_type_names_the_file_and_the_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |text: &str| std::fs::write(dir.path().join("model.json"), text).unwrap();
+        write(r#"{"format": 1, "experiment": "x", "spec_hash": "h", "data_fingerprint": "f", "horizon": "four"}"#);
+        let e = SavedModel::read(dir.path()).unwrap_err();
+        assert!(
+            e.contains("model.json: field `horizon`: invalid type: string \"four\""),
+            "{e}"
+        );
+        write("{ not json");
+        let e = SavedModel::read(dir.path()).unwrap_err();
+        assert!(e.contains("model.json: key must be a string"), "{e}");
+        std::fs::remove_file(dir.path().join("model.json")).unwrap();
+        assert!(
+            SavedModel::read(dir.path())
+                .unwrap_err()
+                .contains("is not a saved model")
+        );
     }
 }
