@@ -146,6 +146,26 @@ levels = ["store_id", "cat_id"]
     assert!(board["rows"].as_array().unwrap().iter().all(|r| r["rank"].is_number()));
 }
 
+/// A family that reads no `[features]` (ETS) reconciles whatever
+/// covariates the data declares: the aggregates go without them, as the
+/// series do. (It was refused at run time, every run failing.)
+#[test]
+fn a_family_without_features_reconciles_beside_declared_covariates() {
+    let ids: Vec<String> = serde_json::from_value(golden()["series"].clone()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = six_series(dir.path(), &ids);
+    let spec = format!(
+        "[experiment]\nname = \"hierarchy\"\n[data]\npath = {:?}\ntime = \"date\"\nid = \"series_id\"\ntarget = \"value\"\nfrequency = \"D\"\ncovariates = [\"snap\"]\n[features]\nlags = [7]\nfuture = [\"snap\"]\n[evaluation]\nhorizon = 28\nfolds = 1\nmetrics = [\"mae\"]\n[evaluation.wrmsse]\nlevels = [\"store_id\"]\n[[models]]\nname = \"ets_td\"\nfamily = \"ets\"\nmodel = \"ANN\"\nreconcile = \"top_down\"\n[[models]]\nname = \"ets_mint\"\nfamily = \"ets\"\nmodel = \"ANN\"\nreconcile = \"min_trace\"\n",
+        data.to_str().unwrap()
+    );
+    let spec = write(dir.path(), "spec.toml", &spec);
+    let o = trendlab(dir.path(), &["run", spec.to_str().unwrap(), "--out", "out", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for model in ["ets_td", "ets_mint"] {
+        assert_eq!(forecasts(&dir.path().join("out"), model).len(), ids.len(), "{model}");
+    }
+}
+
 #[test]
 fn reconcile_refuses_what_it_cannot_do() {
     let dir = tempfile::tempdir().unwrap();

@@ -513,6 +513,7 @@ pub(crate) fn forecast(
         inner: &transformed,
         method: config.reconcile,
         hierarchy,
+        reads_features: config.family.uses_features(),
     };
     let outcomes = catch_unwind(AssertUnwindSafe(|| model.forecast(input)))
         .map_err(|panic| {

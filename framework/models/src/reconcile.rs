@@ -15,7 +15,7 @@
 //! Reconciled forecasts have no intervals. Bottom-up leaves the series'
 //! forecasts as they are: their sums are the aggregates' forecasts.
 
-use crate::{FoldInput, Forecaster, ModelError, SeriesForecast, SeriesHistory, SeriesOutcome};
+use crate::{FeatureSet, FoldInput, Forecaster, ModelError, SeriesForecast, SeriesHistory, SeriesOutcome};
 use nalgebra::DMatrix;
 use trendlab_spec::Reconcile;
 
@@ -148,6 +148,9 @@ pub struct Reconciled<'a> {
     pub inner: &'a dyn Forecaster,
     pub method: Reconcile,
     pub hierarchy: Hierarchy,
+    /// Whether the family reads `[features]`: only then do the aggregates'
+    /// missing covariates matter (validation refuses that case).
+    pub reads_features: bool,
 }
 
 /// The owned histories of the aggregates, summed over their members and
@@ -188,7 +191,8 @@ impl Forecaster for Reconciled<'_> {
         if !self.method.forecasts_aggregates() {
             return self.inner.forecast(input);
         }
-        if !input.features.past.is_empty() || !input.features.future.is_empty() {
+        let covariates = !input.features.past.is_empty() || !input.features.future.is_empty();
+        if covariates && self.reads_features {
             return Err(ModelError::Unfit("reconcile: the aggregates have no covariates".into()));
         }
         let bottom = input.series.len();
@@ -199,7 +203,16 @@ impl Forecaster for Reconciled<'_> {
             )));
         }
         let sums = aggregate(input, &self.hierarchy);
+        // A family that reads no features gets none: every node alike.
+        let no_features = FeatureSet::default();
         let mut all: FoldInput<'_> = input.clone();
+        if covariates {
+            all.features = &no_features;
+            for s in &mut all.series {
+                s.past.clear();
+                s.future.clear();
+            }
+        }
         all.context.residuals = self.method == Reconcile::MinTrace;
         for ((name, _), (target, dates)) in self
             .hierarchy
