@@ -10,6 +10,7 @@
 mod aggregation;
 mod arima;
 mod arima_backtest;
+mod arima_convergence;
 mod backtest;
 mod bad_inputs;
 mod bert;

@@ -83,6 +83,14 @@ impl Estimation {
     }
 }
 
+/// A fit whose roots lie within this modulus of the origin (5% of the
+/// unit circle) is searched again from zeros ([`fit_by`]).
+const NEAR_EDGE: f64 = 1.05;
+
+/// The unconstrained value of a partial autocorrelation of 0.9: MA
+/// coefficients of -0.9 (statsmodels' sign), a start near the edge.
+const MA_EDGE_START: f64 = 2.064_741_605_556_4;
+
 /// A fitted model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArimaFit {
@@ -395,12 +403,44 @@ pub fn fit_by(
                     min_root_modulus([&c.ar, &c.ma, &c.seasonal_ar, &c.seasonal_ma], s) >= limit
                 })
             };
-            let start = if css.value.is_finite() && feasible(&css.x) && exact(&css.x).is_finite() {
-                css.x
-            } else {
-                zeros
+            // From the conditional estimate (or zeros when it is no start).
+            // Near the edge of the stationary or invertible region the
+            // transformed likelihood is flat: BFGS crawls there without
+            // converging, or stops at a spurious maximum on the edge (an MA
+            // root piled up at the unit circle). Fixed orders (`strict`)
+            // always search again from zeros and from MA coefficients of
+            // -0.9; a search's candidates only when the first search failed
+            // or ended near the edge. The best converged optimum is kept.
+            let css_start = css.value.is_finite() && feasible(&css.x) && exact(&css.x).is_finite();
+            let start = if css_start { css.x } else { zeros.clone() };
+            let mut best = optimize::minimize_within(exact, start, estimation.stop, feasible);
+            let near_edge = |x: &[f64]| {
+                let c = Coefficients::from_unconstrained(x, sizes);
+                min_root_modulus([&c.ar, &c.ma, &c.seasonal_ar, &c.seasonal_ma], s) < NEAR_EDGE
             };
-            let best = optimize::minimize_within(exact, start, estimation.stop, feasible);
+            let mut starts = Vec::new();
+            if css_start && (estimation.strict || !best.converged || near_edge(&best.x)) {
+                starts.push(zeros.clone());
+            }
+            if estimation.strict && q + sq > 0 {
+                // The exact MA likelihood is often bimodal, with a second
+                // maximum toward the invertibility edge: start there too.
+                let mut edge = zeros.clone();
+                edge[p..p + q].fill(MA_EDGE_START);
+                edge[p + q + sp..].fill(MA_EDGE_START);
+                starts.push(edge);
+            }
+            for start in starts {
+                let again = optimize::minimize_within(exact, start, estimation.stop, feasible);
+                let better = match (again.converged, best.converged) {
+                    (true, false) => true,
+                    (false, true) => false,
+                    _ => again.value < best.value,
+                };
+                if better && again.value.is_finite() {
+                    best = again;
+                }
+            }
             if !best.value.is_finite() {
                 return Err(ModelError::Numerical(format!(
                     "the ARIMA likelihood of series `{series}` could not be evaluated"
