@@ -284,7 +284,7 @@ pub fn forecast(outcome: &trendlab_ops::forecast::ForecastOutcome) {
     }
     if !f.skipped.is_empty() {
         out!(
-            "  {} series of the data are not forecast (the backtest leaves them out; reasons in forecast.json)",
+            "  {} series are not forecast (too short for the backtest, or not in this data; reasons in forecast.json)",
             f.skipped.len()
         );
     }

@@ -104,6 +104,29 @@ fn a_saved_model_forecasts_again_without_fitting() {
     let newer = std::fs::read_to_string(forecast_dir().join("forecast.csv")).unwrap();
     assert!(newer.lines().nth(1).unwrap().contains(",2024-03-21,1,"), "{newer}");
 
+    // A series of the model missing from the data is named in
+    // forecast.json's skipped series, not silently dropped.
+    let (gone, kept) = series.split_first().unwrap();
+    write(dir.path(), "data.csv", &csv(kept, 80));
+    let out = trendlab(
+        dir.path(),
+        &["forecast", "spec.toml", "--from", model.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json_path = stdout(&out)
+        .lines()
+        .find_map(|l| l.strip_prefix("forecast.json: ").map(str::to_string))
+        .unwrap();
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join(json_path.trim())).unwrap()).unwrap();
+    let skipped = file["skipped"].as_array().unwrap();
+    assert!(
+        skipped
+            .iter()
+            .any(|s| s["series"] == gone.0.as_str() && s["reason"].as_str().unwrap().starts_with("not in this data")),
+        "{skipped:?}"
+    );
+
     // Data that ends before the model's last date: refused (exit 2), since
     // it would forecast dates the model was fitted on; nothing is written.
     write(dir.path(), "data.csv", &csv(&series, 74));

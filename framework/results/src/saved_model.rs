@@ -38,6 +38,10 @@ pub struct SavedModel {
     /// the configuration, its backtest.
     pub forecast: crate::forecasts::ForecastFile,
     pub fit: SavedFit,
+    /// The series it forecast (`forecast --from` names those its data
+    /// lacks); empty in models saved before it was kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub series: Vec<String>,
 }
 
 /// One configuration's fit.

@@ -12,12 +12,13 @@ use super::refit::{self, Source};
 use super::{ForecastOptions, finish_intervals, output, split};
 use crate::error::Error;
 use crate::experiment::Workspace;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use trendlab_engine::future::FutureFold;
 use trendlab_results::conformal::IntervalMethod;
 use trendlab_results::forecasts::ForecastFile;
 use trendlab_results::saved_model::SavedModel;
+use trendlab_results::store::SeriesFailure;
 
 /// Which saved model a forecast came from.
 #[derive(Debug, Clone)]
@@ -129,6 +130,24 @@ pub(super) fn forecast(
     let mut file = model.forecast.clone();
     file.config_id = w.plan.config_id(c);
     output::set_forecasts(&mut file, w, fold, forecasts, failures);
+    // A series the model forecast that this data lacks is named, never
+    // silently dropped from the forecast.
+    let named: BTreeSet<&str> = file
+        .forecasts
+        .iter()
+        .map(|(id, ..)| id.as_str())
+        .chain(file.failures.iter().chain(&file.skipped).map(|f| f.series.as_str()))
+        .collect();
+    let gone: Vec<SeriesFailure> = model
+        .series
+        .iter()
+        .filter(|id| !named.contains(id.as_str()))
+        .map(|id| SeriesFailure {
+            series: id.clone(),
+            reason: "not in this data: the saved model forecast it from the data it was fitted on".into(),
+        })
+        .collect();
+    file.skipped.extend(gone);
     let relation = if model.data_fingerprint == w.prepared.panel.fingerprint {
         " (this data)"
     } else if fold.fold.cutoff > fitted_to {

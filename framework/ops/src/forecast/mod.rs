@@ -269,6 +269,7 @@ fn fit_and_forecast(
         intervals: method,
         interval_note,
         conformal: widths,
+        series: file.forecasts.iter().map(|(id, ..)| id.clone()).collect(),
         forecast: file.clone(),
         fit,
     };
