@@ -282,6 +282,15 @@ pub fn forecast(outcome: &trendlab_ops::forecast::ForecastOutcome) {
     for failure in &f.failures {
         eprintln!("series {} failed: {}", failure.series, failure.reason);
     }
+    if let Some(first) = f.fallbacks.first() {
+        out!(
+            "  note: {} series forecast by the fallback ({}) where the model failed (first: {}: {}; all in forecast.json)",
+            f.fallbacks.len(),
+            first.fallback.name(),
+            first.series,
+            first.reason
+        );
+    }
     if !f.skipped.is_empty() {
         out!(
             "  {} series are not forecast (too short for the backtest, or not in this data; reasons in forecast.json)",

@@ -1,6 +1,6 @@
 //! The arima family inside `trendlab run`: prediction intervals in
-//! the stored forecasts and the interval metrics, a series that cannot be fitted
-//! failing alone, ARIMAX on a known-in-advance covariate, and `reuse_order`.
+//! the stored forecasts and the interval metrics, a series that cannot be
+//! fitted forecast by the fallback (or failing alone without one), ARIMAX on a known-in-advance covariate, and `reuse_order`.
 
 use crate::common::{records, stdout, trendlab, write};
 use std::path::Path;
@@ -46,7 +46,7 @@ covariates = ["promo"]
 "#;
 
 #[test]
-fn intervals_are_written_and_scored_and_a_failing_series_fails_alone() {
+fn intervals_are_written_and_scored_and_a_failing_series_falls_back_or_fails_alone() {
     let dir = tempfile::tempdir().unwrap();
     let n = 120;
     daily_csv(
@@ -54,25 +54,41 @@ fn intervals_are_written_and_scored_and_a_failing_series_fails_alone() {
         &[
             ("a", wandering(n, 1, 100.0), vec![0.0; n]),
             ("b", wandering(n, 2, 50.0), vec![0.0; n]),
-            // Constant: its differences are all zero, the likelihood is unbounded.
-            ("flat", vec![5.0; n], vec![0.0; n]),
         ],
     );
+    // A product sold for the last 17 days only: 3 and 10 training days at
+    // the cutoffs, 17 in all, too few for ARIMA(0,1,1)(0,1,1)[7] (18):
+    // the naive, then the seasonal naive forecast it.
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+    let young = wandering(17, 4, 30.0);
+    let mut text = std::fs::read_to_string(dir.path().join("daily.csv")).unwrap();
+    for (k, v) in young.iter().enumerate() {
+        let date = start + chrono::Days::new((n - 17 + k) as u64);
+        text.push_str(&format!("young,{date},{v},0\n"));
+    }
+    write(dir.path(), "daily.csv", &text);
     let spec = format!(
         "{HEADER}
-[features]
-lags = [1, 7]
-
 [evaluation]
 horizon = 7
 folds = 2
+season = 7
+min_train = 3
 metrics = [\"mae\", \"coverage\", \"winkler\", \"pinball\"]
 levels = [80, 95]
 
 [[models]]
 name = \"arima\"
 family = \"arima\"
-order = [1, 1, 0]
+order = [0, 1, 1]
+seasonal_order = [0, 1, 1, 7]
+
+[[models]]
+name = \"strict\"
+family = \"arima\"
+order = [0, 1, 1]
+seasonal_order = [0, 1, 1, 7]
+fallback = \"none\"
 
 [[models]]
 name = \"ridge\"
@@ -85,7 +101,9 @@ family = \"linear\"
     let store = Workspace::open(&dir.path().join("spec.toml"), &dir.path().join("out"))
         .unwrap()
         .store;
-    for record in records(&dir.path().join("out"), "arima-cli") {
+    let records = records(&dir.path().join("out"), "arima-cli");
+    assert_eq!(records.len(), 6);
+    for record in records {
         assert_eq!(record.status, RunStatus::Finished, "{record:?}");
         let metrics = store.metrics(&record.run_id).unwrap().unwrap();
         let table = store.forecasts(&record.run_id).unwrap();
@@ -102,20 +120,54 @@ family = \"linear\"
             );
             continue;
         }
-        // The flat series failed with its reason; the others were scored.
-        assert_eq!(record.failed_series.len(), 1, "{record:?}");
-        assert_eq!(record.failed_series[0].series, "flat");
-        assert!(record.failed_series[0].reason.contains("could not be evaluated"));
-        assert!(metrics.notes[0].starts_with("1 of 3 series failed and are not scored (flat: "));
+        let days = [3, 10][record.fold];
+        let too_short = format!("series `young` has {days} training periods; this model needs at least 18");
         let per_series = store.series_metrics(&record.run_id).unwrap();
-        assert_eq!(per_series.keys().collect::<Vec<_>>(), ["a", "b"]);
-        // The forecasts: nested intervals around the forecast, at both levels.
+        if record.model == "arima" {
+            // The fallback forecast `young`, which is scored with the others.
+            assert!(record.failed_series.is_empty(), "{record:?}");
+            assert_eq!(record.fallback_series.len(), 1);
+            assert_eq!(record.fallback_series[0].series, "young");
+            assert_eq!(record.fallback_series[0].fallback, trendlab_spec::Fallback::SeasonalNaive);
+            assert!(record.fallback_series[0].reason.contains(&too_short), "{record:?}");
+            assert_eq!(
+                metrics.notes[0],
+                format!(
+                    "1 of 3 series forecast by the fallback (seasonal_naive) where the model failed (young: {})",
+                    record.fallback_series[0].reason
+                )
+            );
+            assert_eq!(per_series.keys().collect::<Vec<_>>(), ["a", "b", "young"]);
+            let forecast: Vec<f64> = table
+                .rows
+                .iter()
+                .filter(|r| r.series_id == "young")
+                .map(|r| r.forecast)
+                .collect();
+            let expected = match record.fold {
+                // Shorter than a season: the naive, the last value.
+                0 => vec![young[2]; 7],
+                // The last week before the cutoff, repeated.
+                _ => young[3..10].to_vec(),
+            };
+            assert_eq!(forecast, expected);
+        } else {
+            // Without a fallback it fails alone, with its reason.
+            assert!(record.fallback_series.is_empty());
+            assert_eq!(record.failed_series.len(), 1, "{record:?}");
+            assert_eq!(record.failed_series[0].series, "young");
+            assert!(record.failed_series[0].reason.contains(&too_short));
+            assert!(metrics.notes[0].starts_with("1 of 3 series failed and are not scored (young: "));
+            assert_eq!(per_series.keys().collect::<Vec<_>>(), ["a", "b"]);
+        }
         assert_eq!(table.levels, [80.0, 95.0]);
-        assert_eq!(table.rows.len(), 2 * 7);
+        assert_eq!(table.rows.len(), per_series.len() * 7);
+        // The forecasts: nested intervals around the forecast, at both
+        // levels (lower bounds clipped at zero: the data is never negative).
         for row in &table.rows {
             let [(lo80, hi80), (lo95, hi95)] = [row.bounds[0], row.bounds[1]];
             assert!(
-                lo95 < lo80 && lo80 < row.forecast && row.forecast < hi80 && hi80 < hi95,
+                lo95 <= lo80 && lo80 <= row.forecast && row.forecast < hi80 && hi80 < hi95,
                 "{row:?}"
             );
         }
@@ -142,6 +194,45 @@ family = \"linear\"
             .contains("coverage_80_mean,coverage_80_std,coverage_95_mean"),
         "{leaderboard}"
     );
+    // `forecast`: the fallback forecasts `young` past the data too (17
+    // days, still too few), named in forecast.json; every series has a
+    // forecast, so it exits 0. Without a fallback, `young` has none: exit 1.
+    let out = trendlab(dir.path(), &["forecast", "spec.toml", "--out", "out", "--model", "arima"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("note: 1 series forecast by the fallback (seasonal_naive) where the model failed (first: young: "),
+        "{}",
+        stdout(&out)
+    );
+    let json = |dir: &Path| -> serde_json::Value {
+        let file = walk(dir).into_iter().find(|p| p.ends_with("forecast.json")).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
+    };
+    let file = json(&dir.path().join("out/forecasts"));
+    assert_eq!(file["series"], 3);
+    assert_eq!(file["failures"], serde_json::json!([]));
+    assert_eq!(file["fallbacks"][0]["series"], "young");
+    assert_eq!(file["fallbacks"][0]["fallback"], "seasonal_naive");
+    std::fs::remove_dir_all(dir.path().join("out/forecasts")).unwrap();
+    let out = trendlab(dir.path(), &["forecast", "spec.toml", "--out", "out", "--model", "strict"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let file = json(&dir.path().join("out/forecasts"));
+    assert_eq!(file["series"], 2);
+    assert_eq!(file["failures"][0]["series"], "young");
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
 
 #[test]

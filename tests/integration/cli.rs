@@ -190,7 +190,7 @@ fn a_closed_stdout_ends_the_command_promptly_with_its_status() {
     write(
         dir.path(),
         "spec.toml",
-        "[experiment]\nname = \"pipe\"\n\n[data]\npath = \"data.csv\"\ntime = \"date\"\nid = \"id\"\ntarget = \"y\"\nfrequency = \"D\"\n\n[evaluation]\nhorizon = 4\nfolds = 2\nmin_train = 20\nmetrics = [\"mae\"]\n\n[[models]]\nname = \"naive\"\nfamily = \"naive\"\n\n[[models]]\nname = \"mnn\"\nfamily = \"ets\"\nmodel = \"MNN\"\n",
+        "[experiment]\nname = \"pipe\"\n\n[data]\npath = \"data.csv\"\ntime = \"date\"\nid = \"id\"\ntarget = \"y\"\nfrequency = \"D\"\n\n[evaluation]\nhorizon = 4\nfolds = 2\nmin_train = 20\nmetrics = [\"mae\"]\n\n[[models]]\nname = \"naive\"\nfamily = \"naive\"\n\n[[models]]\nname = \"mnn\"\nfamily = \"ets\"\nmodel = \"MNN\"\nfallback = \"none\"\n",
     );
     let mut child = Command::new(env!("CARGO_BIN_EXE_trendlab"))
         .current_dir(dir.path())

@@ -288,7 +288,8 @@ fn ensemble_weights_never_see_their_own_fold() {
 fn a_failed_member_fails_the_ensemble_or_is_dropped() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    // A seasonal naive whose season is longer than any series fails every fold.
+    // A seasonal naive whose season is longer than any series, without a
+    // fallback, fails every fold.
     let spec = retail_spec(
         dir.path(),
         "failing.toml",
@@ -297,6 +298,7 @@ fn a_failed_member_fails_the_ensemble_or_is_dropped() {
 name = "broken"
 family = "seasonal_naive"
 season = 500
+fallback = "none"
 
 [[models]]
 name = "strict"

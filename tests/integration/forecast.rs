@@ -123,12 +123,12 @@ reuse_order = [false, true]
 pub(crate) fn assert_backtest_forecasts(
     label: &str,
     fold: &FutureFold,
-    outcomes: Vec<Result<trendlab_models::SeriesForecast, String>>,
+    outcomes: Vec<trendlab_engine::fallback::SeriesResult>,
     stored: &trendlab_results::store::ForecastTable,
 ) {
     for (window, outcome) in fold.windows.iter().zip(outcomes) {
         let id = &fold.prepared.panel.series[window.series].id;
-        let f = outcome.unwrap();
+        let f = outcome.forecast.unwrap();
         let backtest: Vec<f64> = stored
             .rows
             .iter()
@@ -194,7 +194,7 @@ fn a_forecast_from_data_cut_at_the_last_cutoff_is_that_folds_backtest_forecast()
         .unwrap();
         for (window, outcome) in fold.windows.iter().zip(outcomes) {
             let id = &cut.prepared.panel.series[window.series].id;
-            let f = outcome.unwrap();
+            let f = outcome.forecast.unwrap();
             let rows: Vec<_> = stored.rows.iter().filter(|r| &r.series_id == id).collect();
             assert_eq!(rows.len(), 5, "{} {id}", config.label());
             for (h, row) in rows.iter().enumerate() {

@@ -53,7 +53,7 @@ fn an_ensemble_forecast_from_data_cut_at_the_last_cutoff_is_that_folds_backtest_
             let outcomes = forecast_future(&fold, FutureRequest::new(&w.plan.configs[m])).unwrap();
             current.insert(
                 w.plan.configs[m].label(),
-                outcomes.into_iter().map(Result::ok).collect(),
+                outcomes.into_iter().map(|o| o.forecast.ok()).collect(),
             );
         }
         let run = w

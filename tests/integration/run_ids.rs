@@ -247,8 +247,18 @@ fn subject(dir: &Path, model: &str, features: &str) -> Result<(BTreeSet<String>,
 fn families_in_schema() -> BTreeMap<String, BTreeSet<String>> {
     let schema = trendlab_spec::json_schema();
     let entry = &schema["$defs"]["ModelEntry"];
-    // Keys of every model entry, not of a family (`transform`, `reconcile`: their own test below).
-    let common: BTreeSet<&str> = ["family", "name", "grid", "memory_gb", "transform", "reconcile"].into();
+    // Keys of every model entry, not of a family (`transform`, `reconcile`,
+    // `fallback`: their own test below).
+    let common: BTreeSet<&str> = [
+        "family",
+        "name",
+        "grid",
+        "memory_gb",
+        "transform",
+        "reconcile",
+        "fallback",
+    ]
+    .into();
     entry["allOf"]
         .as_array()
         .expect("one schema per family")
@@ -418,7 +428,8 @@ fn every_parameter_of_every_family_enters_its_run_ids_and_the_device_does_not() 
 
 /// `transform` (any family but the ensemble): "log1p" and "box_cox" give
 /// other run ids than none, and "none" written out the same ids as unset;
-/// so does `reconcile`.
+/// so does `reconcile`; `fallback` enters them unless it is the default
+/// (`seasonal_naive`), every family taking one.
 #[test]
 fn a_target_transform_and_reconciliation_enter_run_ids_only_when_set() {
     let dir = tempfile::tempdir().unwrap();
@@ -437,6 +448,19 @@ fn a_target_transform_and_reconciliation_enter_run_ids_only_when_set() {
         };
         let ids = |transform: Option<&str>| with("transform", transform);
         let plain = ids(None);
+        assert_eq!(
+            with("fallback", Some("seasonal_naive")),
+            plain,
+            "{family}: the default fallback changed its run ids"
+        );
+        let naive = with("fallback", Some("naive"));
+        assert!(naive.is_disjoint(&plain), "{family}: fallback = \"naive\" keeps run ids");
+        for other in ["mean", "none"] {
+            assert!(
+                with("fallback", Some(other)).is_disjoint(&naive),
+                "{family}: fallback = \"{other}\" keeps the naive fallback's run ids"
+            );
+        }
         assert_eq!(
             with("reconcile", Some("none")),
             plain,

@@ -10,6 +10,7 @@
 //! (an ensemble's members, the first fold whose choices a later fold
 //! reuses) and within the budget (jobs, GPU slots, memory).
 
+use crate::fallback::SeriesResult;
 use crate::families::forecaster;
 use crate::schedule::{Budget, Scheduler};
 use crate::scoring::score;
@@ -27,7 +28,7 @@ use trendlab_results::Progress;
 use trendlab_results::folds::Window;
 use trendlab_results::plan::{Plan, PlannedRun, RunRole};
 use trendlab_results::prepare::Prepared;
-use trendlab_results::store::{RunHealth, RunRecord, RunStatus, RunStore, SeriesFailure, StoreError};
+use trendlab_results::store::{RunHealth, RunRecord, RunStatus, RunStore, SeriesFailure, SeriesFallback, StoreError};
 
 #[derive(Debug, Clone, Copy)]
 pub struct RunOptions {
@@ -297,6 +298,7 @@ pub(crate) fn compute<'w>(
         fit_seconds: 0.0,
         total_seconds: 0.0,
         failed_series: Vec::new(),
+        fallback_series: Vec::new(),
         chosen: Default::default(),
         training: None,
         ensemble: None,
@@ -343,7 +345,14 @@ pub(crate) fn compute<'w>(
     match outcomes {
         Ok(outcomes) => {
             for ((w, s), outcome) in windows.iter().zip(&input.series).zip(outcomes) {
-                match outcome {
+                if let Some(reason) = outcome.fell_back {
+                    record.fallback_series.push(SeriesFallback {
+                        series: s.id.to_string(),
+                        fallback: config.fallback,
+                        reason,
+                    });
+                }
+                match outcome.forecast {
                     Ok(f) => {
                         if let Some(choice) = &f.chosen {
                             record.chosen.insert(s.id.to_string(), choice.clone());
@@ -398,6 +407,11 @@ pub(crate) fn finish(
         store.save_failed(&record)?;
     } else {
         let (mut metrics, table) = score(prepared, scored, fold);
+        if !record.fallback_series.is_empty() {
+            metrics
+                .notes
+                .insert(0, crate::fallback::note(&record.fallback_series, series));
+        }
         if !record.failed_series.is_empty() {
             metrics
                 .notes
@@ -495,14 +509,16 @@ pub(crate) fn hierarchy(prepared: &Prepared, windows: &[Window], config: &trendl
 }
 
 /// Runs the model, turning errors and panics into a reason; each series'
-/// outcome is checked (shape, finite values) and fails alone if malformed.
-/// With `nonnegative`, forecasts and bounds are clipped at zero.
+/// outcome is checked (shape, finite values) and fails alone if malformed,
+/// and a failed series is forecast by the configuration's fallback
+/// ([`crate::fallback`]). With `nonnegative`, forecasts and bounds are
+/// clipped at zero.
 pub(crate) fn forecast(
     input: &FoldInput<'_>,
     config: &trendlab_spec::ModelConfig,
     nonnegative: bool,
     hierarchy: Hierarchy,
-) -> Result<Vec<Result<SeriesForecast, String>>, String> {
+) -> Result<Vec<SeriesResult>, String> {
     let transformed = trendlab_models::transform::Transformed {
         inner: forecaster(&config.family),
         transform: config.transform,
@@ -534,22 +550,28 @@ pub(crate) fn forecast(
             input.series.len()
         ));
     }
-    Ok(outcomes
+    let checked = outcomes
         .into_iter()
         .map(|outcome: SeriesOutcome| {
-            let mut f = outcome.map_err(|e| e.to_string())?;
+            let f = outcome.map_err(|e| e.to_string())?;
             check_shape(&f, input)?;
-            if nonnegative {
-                f.clip_at_zero();
-            }
             Ok(f)
         })
-        .collect())
+        .collect();
+    let mut results = crate::fallback::fill(input, config, checked);
+    if nonnegative {
+        for result in &mut results {
+            if let Ok(f) = &mut result.forecast {
+                f.clip_at_zero();
+            }
+        }
+    }
+    Ok(results)
 }
 
 /// A series' forecasts must have `horizon` finite values, and intervals at
 /// the requested levels (or none) with finite, ordered bounds.
-fn check_shape(f: &SeriesForecast, input: &FoldInput<'_>) -> Result<(), String> {
+pub(crate) fn check_shape(f: &SeriesForecast, input: &FoldInput<'_>) -> Result<(), String> {
     let h = input.horizon;
     if f.mean.len() != h {
         return Err(format!("the model returned {} forecasts instead of {h}", f.mean.len()));

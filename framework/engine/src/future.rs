@@ -8,9 +8,10 @@
 //! that fold's backtest forecast.
 
 use crate::execute::{fold_input, forecast};
+use crate::fallback::SeriesResult;
 use std::path::Path;
 use trendlab_models::ensemble::{ForecastsByLabel, MemberForecasts};
-use trendlab_models::{Choices, FitObserver, SeriesForecast};
+use trendlab_models::{Choices, FitObserver};
 use trendlab_results::folds::{Fold, Window};
 use trendlab_results::prepare::Prepared;
 use trendlab_spec::ModelConfig;
@@ -213,12 +214,10 @@ pub fn future_members(
     Ok(members)
 }
 
-/// One outcome per window of `fold`, in its order: the forecasts, or why
-/// that series failed; `Err` when the whole fold failed.
-pub fn forecast_future(
-    fold: &FutureFold,
-    request: FutureRequest<'_>,
-) -> Result<Vec<Result<SeriesForecast, String>>, String> {
+/// One outcome per window of `fold`, in its order: the forecasts (the
+/// fallback's where the model failed on the series), or why that series
+/// failed; `Err` when the whole fold failed.
+pub fn forecast_future(fold: &FutureFold, request: FutureRequest<'_>) -> Result<Vec<SeriesResult>, String> {
     let mut input = fold_input(&fold.prepared, &fold.windows, request.choices);
     input.horizon = fold.horizon;
     input.levels = request.levels;

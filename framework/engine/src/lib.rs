@@ -2,7 +2,8 @@
 //! scored and stored (`execute`), in an order and number at once that
 //! `schedule` decides; `families` maps each family's spec to its
 //! implementation; `members` reads an ensemble's inputs from the store;
-//! `shards` runs part of a run's series and merges the parts; `future`
+//! `fallback` forecasts the series a family fails
+//! on; `shards` runs part of a run's series and merges the parts; `future`
 //! forecasts past the data through the same code path as a backtest fold.
 //!
 //! Everything the executor reads and writes besides the models — the
@@ -15,6 +16,7 @@
 //! ```
 
 pub mod execute;
+pub mod fallback;
 pub mod families;
 pub mod future;
 pub mod members;

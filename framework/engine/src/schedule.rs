@@ -148,6 +148,7 @@ mod tests {
             family: FamilySpec::deserialize(toml::Value::Table(table)).unwrap(),
             transform: Default::default(),
             reconcile: Default::default(),
+            fallback: Default::default(),
             grid_values: Default::default(),
             memory_gb,
         }

@@ -168,6 +168,7 @@ pub fn merge(
     record.status = RunStatus::Finished;
     record.error = None;
     record.failed_series = Vec::new();
+    record.fallback_series = Vec::new();
     record.chosen = Default::default();
     record.fit_seconds = 0.0;
     record.total_seconds = 0.0;
@@ -182,6 +183,7 @@ pub fn merge(
         record.fit_seconds += part.fit_seconds;
         record.total_seconds += part.total_seconds;
         record.failed_series.extend(part.failed_series.iter().cloned());
+        record.fallback_series.extend(part.fallback_series.iter().cloned());
         record.chosen.extend(part.chosen.clone());
         forecasts.extend(forecasts_of(table));
     }
@@ -191,9 +193,9 @@ pub fn merge(
         .enumerate()
         .map(|(k, w)| (prepared.panel.series[w.series].id.as_str(), k))
         .collect();
-    record
-        .failed_series
-        .sort_by_key(|f| position.get(f.series.as_str()).copied().unwrap_or(usize::MAX));
+    let at = |series: &str| position.get(series).copied().unwrap_or(usize::MAX);
+    record.failed_series.sort_by_key(|f| at(&f.series));
+    record.fallback_series.sort_by_key(|f| at(&f.series));
     let scored: Vec<(&Window, SeriesForecast)> = windows
         .iter()
         .filter_map(|w| Some((w, forecasts.remove(&prepared.panel.series[w.series].id)?)))

@@ -43,8 +43,11 @@ pub struct ForecastFile {
     /// Forecasts and bounds clipped at zero (`[data] nonnegative`).
     pub clipped_at_zero: bool,
     pub series: usize,
-    /// Series the model could not forecast, with why.
+    /// Series without a forecast (the model and its fallback failed), with why.
     pub failures: Vec<SeriesFailure>,
+    /// Series the model failed on, forecast by the configuration's fallback.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallbacks: Vec<crate::store::SeriesFallback>,
     /// Series of the data the backtest leaves out (too short, ending early),
     /// with why: they are not forecast either.
     #[serde(default)]
@@ -239,6 +242,7 @@ mod tests {
                 series: "c".into(),
                 reason: "too short".into(),
             }],
+            fallbacks: Vec::new(),
             skipped: Vec::new(),
             totals: Vec::new(),
             forecasts: vec![

@@ -154,6 +154,9 @@ impl Plan {
             if !config.reconcile.is_none() {
                 content["reconcile"] = json!(config.reconcile);
             }
+            if !config.fallback.is_default() {
+                content["fallback"] = json!(config.fallback);
+            }
             content
         };
         let planned = |config, fold: &Fold, role, id| PlannedRun {

@@ -223,6 +223,7 @@ impl ModelSpec {
                 }
                 let transform = crate::transform::take(&mut table)?;
                 let reconcile = crate::reconcile::take(&mut table)?;
+                let fallback = crate::fallback::take(&mut table)?;
                 let family = FamilySpec::deserialize(toml::Value::Table(table)).map_err(|e| e.to_string())?;
                 Ok(ModelConfig {
                     model: self.name.clone(),
@@ -231,6 +232,7 @@ impl ModelSpec {
                     family,
                     transform,
                     reconcile,
+                    fallback,
                     grid_values,
                     memory_gb: self.memory_gb,
                 })

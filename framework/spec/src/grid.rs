@@ -19,6 +19,9 @@ pub struct ModelConfig {
     /// How its forecasts are reconciled over the hierarchy (`reconcile`);
     /// part of run ids when set.
     pub reconcile: crate::Reconcile,
+    /// What forecasts a series the family fails on (`fallback`); part of
+    /// run ids when not the default.
+    pub fallback: crate::Fallback,
     pub grid_values: BTreeMap<String, serde_json::Value>,
     /// Declared memory of one run, in GB (the model's `memory_gb`); the
     /// local scheduler's budget, never part of run ids.
@@ -34,6 +37,9 @@ impl ModelConfig {
         }
         if !self.transform.is_none() {
             params.insert(crate::transform::KEY.into(), serde_json::json!(self.transform));
+        }
+        if !self.fallback.is_default() {
+            params.insert(crate::fallback::KEY.into(), serde_json::json!(self.fallback));
         }
         params
     }

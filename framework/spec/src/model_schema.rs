@@ -65,6 +65,13 @@ fn entry_of(variant: &Value, definitions: &Map<String, Value>) -> Value {
             "description": "Forecast the aggregates of [evaluation.wrmsse] levels too and reconcile: bottom_up (the series' forecasts summed), top_down (the total split by historical shares), min_trace (MinT with the shrunk covariance of in-sample residuals)."
         }),
     );
+    properties.insert(
+        "fallback".into(),
+        json!({
+            "enum": ["seasonal_naive", "naive", "mean", "none"],
+            "description": "What forecasts a series the family fails on, in the backtest and in forecast (named in the run's notes and in forecast.json): the seasonal naive (default; the naive for a season of 1 or a series shorter than one), the naive, the mean, or none (the series fails and is not scored)."
+        }),
+    );
     let grid: Map<String, Value> = properties
         .iter()
         .filter(|(name, _)| *name != "family")

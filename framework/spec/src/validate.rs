@@ -547,6 +547,11 @@ impl Checker<'_> {
                 return false;
             }
         };
+        if let Err(message) = crate::fallback::take(&mut table) {
+            let (path, target) = located(crate::fallback::KEY, Target::Value);
+            self.error(path, target, message);
+            return false;
+        }
         let table = &table;
         match serde_path_to_error::deserialize::<_, FamilySpec>(toml::Value::Table(table.clone())) {
             Err(e) => {

@@ -166,8 +166,79 @@ fn regression_residuals(y: &[f64], exogenous: &[&[f64]]) -> Vec<f64> {
         .collect()
 }
 
-/// Chooses orders for `y` and returns the best model, fitted by exact likelihood.
-pub fn auto_arima(y: &[f64], exogenous: &[&[f64]], search: Search, series: &str) -> Result<ArimaFit, ModelError> {
+/// ARIMA(0,0,0) with a mean: the last model an automatic search falls back to.
+const MEAN_MODEL: Orders = Orders {
+    order: [0, 0, 0],
+    seasonal_order: [0, 0, 0, 0],
+    trend: ArimaTrend::C,
+};
+
+/// The model an automatic search returns.
+#[derive(Debug, Clone)]
+pub struct Searched {
+    pub model: ArimaFit,
+    /// Why the search fell back to a simpler model (`None`: its own choice).
+    pub fallback: Option<String>,
+}
+
+/// Chooses orders for `y` and returns the best model, fitted by exact
+/// likelihood. It always returns one, as R's `auto.arima` and
+/// statsforecast's do: a constant series gets the mean model; when no
+/// model of the stepwise search can be fitted, the differences it chose
+/// without AR or MA terms (with the constant or drift where one applies,
+/// then without), then the mean model, the first that fits, with the
+/// reason in [`Searched::fallback`].
+pub fn auto_arima(y: &[f64], exogenous: &[&[f64]], search: Search, series: &str) -> Result<Searched, ModelError> {
+    if y.windows(2).all(|w| w[0] == w[1]) && exogenous.is_empty() {
+        let model = fit_by(Estimation::EXACT, y, exogenous, &MEAN_MODEL, series)?;
+        return Ok(Searched {
+            model,
+            fallback: Some("the series is constant: the mean model".into()),
+        });
+    }
+    match stepwise(y, exogenous, search, series) {
+        Ok(model) => Ok(Searched { model, fallback: None }),
+        Err(failure) => simpler(y, exogenous, search, series, failure),
+    }
+}
+
+/// The first of the simpler models [`auto_arima`] falls back to that fits,
+/// or the search's `failure` when none does.
+fn simpler(
+    y: &[f64],
+    exogenous: &[&[f64]],
+    search: Search,
+    series: &str,
+    failure: ModelError,
+) -> Result<Searched, ModelError> {
+    let season = search.season;
+    let seasonal = season > 1 && y.len() >= 3 * season;
+    let (d, sd) = differences(y, exogenous, season);
+    let differenced = |trend| Orders {
+        order: [0, d, 0],
+        seasonal_order: if seasonal { [0, sd, 0, season] } else { [0, 0, 0, 0] },
+        trend,
+    };
+    let mut candidates = Vec::new();
+    match d + sd {
+        0 => {}
+        1 => candidates.extend([differenced(ArimaTrend::T), differenced(ArimaTrend::N)]),
+        _ => candidates.push(differenced(ArimaTrend::N)),
+    }
+    candidates.push(MEAN_MODEL);
+    for orders in candidates {
+        if let Ok(model) = fit_by(Estimation::EXACT, y, exogenous, &orders, series) {
+            return Ok(Searched {
+                model,
+                fallback: Some(format!("{failure}; fell back to {orders}")),
+            });
+        }
+    }
+    Err(failure)
+}
+
+/// The stepwise search of [`auto_arima`], which may find no model.
+fn stepwise(y: &[f64], exogenous: &[&[f64]], search: Search, series: &str) -> Result<ArimaFit, ModelError> {
     let season = search.season;
     let seasonal = season > 1 && y.len() >= 3 * season;
     let (d, sd) = differences(y, exogenous, season);
@@ -350,5 +421,48 @@ mod tests {
         );
         let flat = vec![5.0; 60];
         assert_eq!(seasonal_strength(&flat, 4), 0.0);
+    }
+
+    #[test]
+    fn a_constant_series_gets_the_mean_model_and_says_so() {
+        let y = vec![4.0; 30];
+        let searched = auto_arima(&y, &[], Search::seasonal(7), "flat").unwrap();
+        assert_eq!(searched.model.orders, MEAN_MODEL);
+        assert_eq!(searched.fallback.as_deref(), Some("the series is constant: the mean model"));
+        let forecast = searched.model.forecast(&y, 3).unwrap();
+        assert!(forecast.mean.iter().all(|v| (v - 4.0).abs() < 1e-9), "{:?}", forecast.mean);
+        assert!(forecast.variance.iter().all(|v| *v < 1e-300));
+        // It serialises: the likelihood is finite.
+        assert!(searched.model.loglik.is_finite());
+    }
+
+    #[test]
+    fn a_failed_search_falls_back_to_the_differences_with_drift_then_the_mean() {
+        // A random walk with drift: one difference, so ARIMA(0,1,0) with drift first.
+        let mut level = 0.0;
+        let walk: Vec<f64> = (0..80)
+            .map(|t| {
+                level += 1.0 + ((t * 7919) % 13) as f64 - 6.0;
+                level
+            })
+            .collect();
+        let failure = ModelError::Numerical("no ARIMA model could be fitted to series `w`".into());
+        let searched = simpler(&walk, &[], Search::seasonal(1), "w", failure).unwrap();
+        assert_eq!(searched.model.orders.to_string(), "ARIMA(0,1,0) with drift");
+        assert_eq!(
+            searched.fallback.as_deref(),
+            Some("numerical failure: no ARIMA model could be fitted to series `w`; fell back to ARIMA(0,1,0) with drift")
+        );
+        // Without differences the mean model is the only candidate.
+        let noise: Vec<f64> = (0..80).map(|t| ((t * 7919) % 13) as f64).collect();
+        let failure = ModelError::Numerical("none".into());
+        let searched = simpler(&noise, &[], Search::seasonal(1), "n", failure).unwrap();
+        assert_eq!(searched.model.orders, MEAN_MODEL);
+        // Two observations are too few for any model: the search's reason stays.
+        let failure = ModelError::Numerical("too short".into());
+        assert_eq!(
+            simpler(&[1.0, 3.0], &[], Search::seasonal(1), "t", failure).unwrap_err().to_string(),
+            "numerical failure: too short"
+        );
     }
 }

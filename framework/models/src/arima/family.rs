@@ -20,6 +20,9 @@ struct Chosen {
     seasonal_order: [usize; 4],
     trend: ArimaTrend,
     model: String,
+    /// Why the search fell back to this simpler model, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fallback: Option<String>,
 }
 
 impl From<Orders> for Chosen {
@@ -29,6 +32,7 @@ impl From<Orders> for Chosen {
             seasonal_order: o.seasonal_order,
             trend: o.trend,
             model: o.to_string(),
+            fallback: None,
         }
     }
 }
@@ -56,15 +60,20 @@ impl Orders {
     }
 }
 
-/// Fits one series: fixed orders, the first fold's choice, or a search.
-fn fit_series(config: &ArimaConfig, s: &SeriesHistory<'_>, input: &FoldInput<'_>) -> Result<ArimaFit, ModelError> {
+/// Fits one series: fixed orders, the first fold's choice, or a search
+/// (with why it fell back to a simpler model, when it did).
+fn fit_series(
+    config: &ArimaConfig,
+    s: &SeriesHistory<'_>,
+    input: &FoldInput<'_>,
+) -> Result<(ArimaFit, Option<String>), ModelError> {
     let exogenous = if config.exogenous {
         input.features.varying_future(s)
     } else {
         Vec::new()
     };
     if let Some(orders) = Orders::of(config) {
-        return fit(s.target, &exogenous, &orders, s.id);
+        return Ok((fit(s.target, &exogenous, &orders, s.id)?, None));
     }
     let reused = input
         .context
@@ -73,13 +82,14 @@ fn fit_series(config: &ArimaConfig, s: &SeriesHistory<'_>, input: &FoldInput<'_>
         .and_then(|choices| choices.get(s.id))
         .and_then(|value| serde_json::from_value::<Chosen>(value.clone()).ok());
     match reused {
-        Some(chosen) => fit(s.target, &exogenous, &chosen.into(), s.id),
+        Some(chosen) => Ok((fit(s.target, &exogenous, &chosen.into(), s.id)?, None)),
         None => {
             let search = Search {
                 season: config.season.unwrap_or(1),
                 approximation: config.approximation,
             };
-            auto_arima(s.target, &exogenous, search, s.id)
+            let searched = auto_arima(s.target, &exogenous, search, s.id)?;
+            Ok((searched.model, searched.fallback))
         }
     }
 }
@@ -89,7 +99,7 @@ impl Forecaster for ArimaConfig {
         let saved = input.context.fitted;
         let fitted = std::sync::Mutex::new(crate::FittedState::default());
         let outcomes = per_series(input, |s, horizon| {
-            let model = match saved {
+            let (model, fallback) = match saved {
                 // A saved fit (`forecast --from`): its model on this data.
                 Some(state) => {
                     let exogenous = if self.exogenous {
@@ -97,16 +107,17 @@ impl Forecaster for ArimaConfig {
                     } else {
                         Vec::new()
                     };
-                    state
+                    let model = state
                         .series_state::<SavedArima>(s.id)?
-                        .refilter(s.target, &exogenous, s.id)?
+                        .refilter(s.target, &exogenous, s.id)?;
+                    (model, None)
                 }
                 None => {
-                    let model = fit_series(self, s, input)?;
+                    let (model, fallback) = fit_series(self, s, input)?;
                     let saved = serde_json::to_value(model.saved()).expect("saved fits serialise");
                     let mut fitted = fitted.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                     fitted.series.insert(s.id.to_string(), saved);
-                    model
+                    (model, fallback)
                 }
             };
             let forecast = model.forecast(s.target, horizon)?;
@@ -116,9 +127,13 @@ impl Forecaster for ArimaConfig {
                 residuals: Vec::new(),
                 mean: forecast.mean,
                 intervals,
-                chosen: self
-                    .auto
-                    .then(|| serde_json::to_value(Chosen::from(model.orders)).expect("orders serialise")),
+                chosen: self.auto.then(|| {
+                    let chosen = Chosen {
+                        fallback,
+                        ..Chosen::from(model.orders)
+                    };
+                    serde_json::to_value(chosen).expect("orders serialise")
+                }),
             })
         })?;
         if saved.is_none() {

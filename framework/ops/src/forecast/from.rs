@@ -9,7 +9,7 @@
 //! ones (its conformal widths are for them).
 
 use super::refit::{self, Source};
-use super::{ForecastOptions, finish_intervals, output, split};
+use super::{ForecastOptions, Split, finish_intervals, output, split};
 use crate::error::Error;
 use crate::experiment::Workspace;
 use std::collections::{BTreeMap, BTreeSet};
@@ -113,7 +113,11 @@ pub(super) fn forecast(
             model_dir: dir,
         },
     )?;
-    let (mut forecasts, failures) = split(fold, refitted.outcomes);
+    let Split {
+        mut forecasts,
+        failures,
+        fallbacks,
+    } = split(fold, w.plan.configs[c].fallback, refitted.outcomes);
     if forecasts.is_empty() {
         let first = failures.first().map_or("", |f| f.reason.as_str());
         return Err(Error::Failed(format!(
@@ -129,7 +133,7 @@ pub(super) fn forecast(
     finish_intervals(w, &mut forecasts, &model.levels, &widths);
     let mut file = model.forecast.clone();
     file.config_id = w.plan.config_id(c);
-    output::set_forecasts(&mut file, w, fold, forecasts, failures);
+    output::set_forecasts(&mut file, w, fold, forecasts, output::Unforecast { failures, fallbacks });
     // A series the model forecast that this data lacks is named, never
     // silently dropped from the forecast.
     let named: BTreeSet<&str> = file

@@ -33,8 +33,9 @@ use trendlab_models::{Interval, SeriesForecast};
 use trendlab_results::conformal::{self, IntervalMethod, SeriesErrors};
 use trendlab_results::forecasts::forecast_dir;
 use trendlab_results::saved_model::{MODEL_FORMAT, SavedModel};
-use trendlab_results::store::SeriesFailure;
-use trendlab_spec::Intervals;
+use trendlab_engine::fallback::SeriesResult;
+use trendlab_results::store::{SeriesFailure, SeriesFallback};
+use trendlab_spec::{Fallback, Intervals};
 
 /// What `forecast` forecasts and where it writes.
 #[derive(Debug, Clone, Copy)]
@@ -213,7 +214,11 @@ fn fit_and_forecast(
         refit::Source::Fit { model_dir: staging },
     )
     .inspect_err(|_| drop(std::fs::remove_dir_all(staging)))?;
-    let (mut forecasts, failures) = split(fold, outcomes);
+    let Split {
+        mut forecasts,
+        failures,
+        fallbacks,
+    } = split(fold, config.fallback, outcomes);
     if forecasts.is_empty() {
         let _ = std::fs::remove_dir_all(staging);
         let first = failures.first().map_or("", |f| f.reason.as_str());
@@ -253,6 +258,7 @@ fn fit_and_forecast(
         output::Refit {
             forecasts,
             failures,
+            fallbacks,
             levels: levels.to_vec(),
             intervals: method.clone(),
             interval_note: interval_note.clone(),
@@ -315,21 +321,36 @@ fn save_model(model: &SavedModel, staging: &Path, model_dir: &Path) -> Result<()
     std::fs::rename(staging, model_dir).map_err(|e| failed(&e))
 }
 
-/// Forecasts per series id (fold order), and the series that failed.
-fn split(
-    fold: &FutureFold,
-    outcomes: Vec<Result<SeriesForecast, String>>,
-) -> (Vec<(String, SeriesForecast)>, Vec<SeriesFailure>) {
-    let mut forecasts = Vec::new();
-    let mut failures = Vec::new();
+/// A refit's outcomes by series id (fold order).
+struct Split {
+    forecasts: Vec<(String, SeriesForecast)>,
+    /// Series without a forecast.
+    failures: Vec<SeriesFailure>,
+    /// Series the fallback forecast.
+    fallbacks: Vec<SeriesFallback>,
+}
+
+fn split(fold: &FutureFold, fallback: Fallback, outcomes: Vec<SeriesResult>) -> Split {
+    let mut split = Split {
+        forecasts: Vec::new(),
+        failures: Vec::new(),
+        fallbacks: Vec::new(),
+    };
     for (window, outcome) in fold.windows.iter().zip(outcomes) {
         let series = fold.prepared.panel.series[window.series].id.clone();
-        match outcome {
-            Ok(f) => forecasts.push((series, f)),
-            Err(reason) => failures.push(SeriesFailure { series, reason }),
+        if let Some(reason) = outcome.fell_back {
+            split.fallbacks.push(SeriesFallback {
+                series: series.clone(),
+                fallback,
+                reason,
+            });
+        }
+        match outcome.forecast {
+            Ok(f) => split.forecasts.push((series, f)),
+            Err(reason) => split.failures.push(SeriesFailure { series, reason }),
         }
     }
-    (forecasts, failures)
+    split
 }
 
 /// The chosen configuration's backtest errors per series and step, with

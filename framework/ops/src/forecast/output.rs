@@ -8,12 +8,13 @@ use trendlab_engine::future::FutureFold;
 use trendlab_models::SeriesForecast;
 use trendlab_results::conformal::IntervalMethod;
 use trendlab_results::forecasts::{BacktestSummary, ForecastFile, PeriodTotal};
-use trendlab_results::store::SeriesFailure;
+use trendlab_results::store::{SeriesFailure, SeriesFallback};
 
 /// What a refit produced, for its forecast file.
 pub(super) struct Refit {
     pub forecasts: Vec<(String, SeriesForecast)>,
     pub failures: Vec<SeriesFailure>,
+    pub fallbacks: Vec<SeriesFallback>,
     pub levels: Vec<f64>,
     pub intervals: IntervalMethod,
     /// What else to say of the intervals.
@@ -53,23 +54,41 @@ pub(super) fn forecast_file(w: &Workspace, chosen: &Chosen, fold: &FutureFold, r
         clipped_at_zero: false,
         series: 0,
         failures: Vec::new(),
+        fallbacks: Vec::new(),
         skipped: Vec::new(),
         totals: Vec::new(),
         forecasts: Vec::new(),
     };
-    set_forecasts(&mut file, w, fold, refit.forecasts, refit.failures);
+    set_forecasts(
+        &mut file,
+        w,
+        fold,
+        refit.forecasts,
+        Unforecast {
+            failures: refit.failures,
+            fallbacks: refit.fallbacks,
+        },
+    );
     file
+}
+
+/// The series the model did not forecast: without a forecast, or
+/// forecast by the fallback.
+pub(super) struct Unforecast {
+    pub failures: Vec<SeriesFailure>,
+    pub fallbacks: Vec<SeriesFallback>,
 }
 
 /// Sets what `file` says of the data and the forecasts: the data's
 /// fingerprint and last date, the forecasts with their dates, the totals per
-/// period, the series that failed and those the backtest leaves out.
+/// period, the series that failed, those the fallback forecast, and those
+/// the backtest leaves out.
 pub(super) fn set_forecasts(
     file: &mut ForecastFile,
     w: &Workspace,
     fold: &FutureFold,
     forecasts: Vec<(String, SeriesForecast)>,
-    failures: Vec<SeriesFailure>,
+    unforecast: Unforecast,
 ) {
     let frequency = w.prepared.panel.frequency;
     let dates: Vec<NaiveDate> = (1..=fold.horizon)
@@ -89,7 +108,8 @@ pub(super) fn set_forecasts(
     file.horizon = fold.horizon;
     file.clipped_at_zero = w.prepared.panel.nonnegative;
     file.series = forecasts.len();
-    file.failures = failures;
+    file.failures = unforecast.failures;
+    file.fallbacks = unforecast.fallbacks;
     file.skipped = w
         .prepared
         .backtest

@@ -11,16 +11,17 @@ use crate::experiment::Workspace;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
+use trendlab_engine::fallback::SeriesResult;
 use trendlab_engine::future::{FutureFold, FutureRequest, forecast_future, future_members};
 use trendlab_models::ensemble::MemberForecasts;
-use trendlab_models::{FitObserver, FittedState, SeriesForecast};
+use trendlab_models::{FitObserver, FittedState};
 use trendlab_results::saved_model::{SavedFit, SavedModel, SavedSelection};
 use trendlab_results::{RunRecord, RunStatus};
 
 /// One configuration's forecasts past the data, per window of the fold,
 /// and its fit.
 pub(super) struct Refitted {
-    pub outcomes: Vec<Result<SeriesForecast, String>>,
+    pub outcomes: Vec<SeriesResult>,
     /// How the refit differs from a backtest fold's fit, if it does.
     pub note: Option<String>,
     pub fit: SavedFit,
@@ -186,7 +187,7 @@ fn ensemble_members(
         }
         current.insert(
             w.plan.configs[m].label(),
-            member.outcomes.into_iter().map(Result::ok).collect::<Vec<_>>(),
+            member.outcomes.into_iter().map(|r| r.forecast.ok()).collect::<Vec<_>>(),
         );
         fit.members.push(member.fit);
     }

@@ -56,6 +56,10 @@ pub struct RunRecord {
     /// metrics cover the others.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed_series: Vec<SeriesFailure>,
+    /// Series the model failed on that its fallback forecast (scored with
+    /// the others), with the model's reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallback_series: Vec<SeriesFallback>,
     /// What the model chose per series (an automatic search's orders).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub chosen: BTreeMap<String, serde_json::Value>,
@@ -71,6 +75,16 @@ pub struct RunRecord {
     /// largest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub importance: Vec<(String, f64)>,
+}
+
+/// One series the fallback forecast where the model failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesFallback {
+    pub series: String,
+    /// The method that forecast it.
+    pub fallback: trendlab_spec::Fallback,
+    /// Why the model failed.
+    pub reason: String,
 }
 
 /// One series a model could not forecast.
