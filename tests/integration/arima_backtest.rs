@@ -194,6 +194,46 @@ family = \"linear\"
             .contains("coverage_80_mean,coverage_80_std,coverage_95_mean"),
         "{leaderboard}"
     );
+    // Fair means: `strict` scored no `young`, so every ranked row's means
+    // are over `a` and `b`, the series all three scored, and say so.
+    let board: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out/reports/arima-cli/leaderboard.json")).unwrap())
+            .unwrap();
+    let coverage = &board["coverage"];
+    assert_eq!(coverage["basis"], "shared");
+    assert_eq!(coverage["fallbacks"], 2, "arima's fallback forecast `young` in both folds");
+    assert_eq!(
+        coverage["dropped"],
+        serde_json::json!([
+            {"fold": 0, "kept": 2, "series": ["young"]},
+            {"fold": 1, "kept": 2, "series": ["young"]}
+        ])
+    );
+    assert_eq!(
+        coverage["text"],
+        "the series every ranked configuration scored (fold 0: 1 dropped: young; fold 1: 1 dropped: young) (2 forecasts by fallbacks where a model failed, listed in the runs' notes)"
+    );
+    for row in board["rows"].as_array().unwrap() {
+        assert!(row["rank"].is_number(), "{row}");
+        let mut means = Vec::new();
+        for run_id in row["run_ids"].as_array().unwrap() {
+            let values = store.series_metrics(run_id.as_str().unwrap()).unwrap();
+            means.push((values["a"]["mae"] + values["b"]["mae"]) / 2.0);
+        }
+        let per_fold: Vec<f64> = serde_json::from_value(row["per_fold"]["mae"].clone()).unwrap();
+        for (stored, expected) in per_fold.iter().zip(&means) {
+            assert!((stored - expected).abs() <= 1e-9 * expected.abs(), "{row}");
+        }
+        let mean = row["metrics"]["mae"]["mean"].as_f64().unwrap();
+        assert!((mean - (means[0] + means[1]) / 2.0).abs() <= 1e-9 * mean.abs(), "{row}");
+        let notes: Vec<&str> = row["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+        assert!(
+            notes.contains(&"fold 1: means over the 2 series every ranked configuration scored (1 dropped: young)"),
+            "{notes:?}"
+        );
+    }
+    let markdown = std::fs::read_to_string(dir.path().join("out/reports/arima-cli/leaderboard.md")).unwrap();
+    assert!(markdown.contains("each over the series every ranked configuration scored (fold 0: 1 dropped: young;"), "{markdown}");
     // `forecast`: the fallback forecasts `young` past the data too (17
     // days, still too few), named in forecast.json; every series has a
     // forecast, so it exits 0. Without a fallback, `young` has none: exit 1.

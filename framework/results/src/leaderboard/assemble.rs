@@ -1,5 +1,7 @@
 //! The one assembly of a leaderboard: its rows (from the run store, or read
-//! back from a tracking server), ranked; for rows from the store, the
+//! back from a tracking server), ranked; for rows from the store, their
+//! means over the series every ranked configuration scored
+//! ([`super::coverage`]), the
 //! conformal intervals of the configurations without their own scored
 //! ([`crate::conformal_backtest`]) and the tests on the per-series values
 //! ([`crate::significance`]); for rows read back, the significance section
@@ -60,10 +62,12 @@ impl Leaderboard {
         };
         let (mut board, significance) = match source {
             Source::Store(store) => {
-                let rows = (0..plan.configs.len())
+                let mut rows = (0..plan.configs.len())
                     .map(|c| LeaderboardRow::from_store(plan, c, store, &metrics))
                     .collect::<Result<Vec<_>, _>>()?;
+                let coverage = super::coverage::make_fair(plan, store, &mut rows)?;
                 let mut board = ranked(rows);
+                board.coverage = Some(coverage);
                 crate::conformal_backtest::score(prepared, plan, store, &mut board.rows)?;
                 let significance = significance::analyse(prepared, plan, store, &mut board)?;
                 (board, significance)

@@ -11,7 +11,9 @@
 //! afterwards.
 
 mod assemble;
+mod coverage;
 pub use assemble::{LentSignificance, ReadBack, Source};
+pub use coverage::{Basis, Coverage, DroppedSeries};
 
 use crate::metrics::mean_std;
 use crate::plan::Plan;
@@ -107,6 +109,9 @@ pub struct Leaderboard {
     pub rank_by: String,
     pub metrics: Vec<String>,
     pub rows: Vec<LeaderboardRow>,
+    /// Which series the means cover; `None` for rows read back from MLflow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<Coverage>,
     /// Paired tests, ranks, segments; `None` without per-series values
     /// (a leaderboard read back from MLflow).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -316,6 +321,7 @@ impl Leaderboard {
             rank_by: rank_by.name(),
             metrics: metrics.iter().map(Score::name).collect(),
             rows,
+            coverage: None,
             significance: None,
         }
     }
