@@ -118,7 +118,8 @@ pub fn free_port() -> u16 {
 /// A stored run's forecasts (`<run dir>/forecasts.parquet`) as the CSV
 /// `trendlab export` writes.
 pub fn forecasts_csv(run_dir: &Path) -> String {
-    let table = trendlab_results::store::ForecastTable::from_parquet(&run_dir.join("forecasts.parquet"))
+    let run_id = run_dir.file_name().and_then(|n| n.to_str()).expect("a run folder");
+    let table = trendlab_results::store::ForecastTable::from_parquet(&run_dir.join("forecasts.parquet"), run_id)
         .unwrap_or_else(|e| panic!("{e}"));
     String::from_utf8(table.to_csv()).expect("UTF-8")
 }

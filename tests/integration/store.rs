@@ -3,6 +3,7 @@
 use crate::common::{files_under, leaderboard_without_timing, quickstart_variant, records, stderr, stdout, trendlab};
 use std::path::{Path, PathBuf};
 use trendlab_results::store::{RunRecord, RunStatus, write_atomic};
+use trendlab_ops::Workspace;
 
 fn leftover_temp_files(dir: &Path) -> Vec<PathBuf> {
     files_under(dir)
@@ -157,7 +158,8 @@ fn a_failing_configuration_is_recorded_and_the_grid_goes_on() {
     );
 }
 
-/// A damaged run store repairs itself: `report` names the damaged runs and
+/// A damaged run store repairs itself: `report` names the damaged runs (a
+/// file of another run copied over a run's, a renamed metric column too) and
 /// renders the rest (exit 1); `run` moves them aside, kept for inspection,
 /// recomputes only them, and gets the same leaderboard; a temporary file
 /// left by a write that died is swept when its run is written again.
@@ -175,6 +177,27 @@ fn damaged_runs_are_reported_moved_aside_and_recomputed() {
         .map(|r| r.run_id)
         .collect();
     let (garbage, no_forecasts, crashed, truncated) = (&ids[0], &ids[1], &ids[2], &ids[3]);
+    let (swapped, renamed) = (&ids[4], &ids[5]);
+    std::fs::copy(
+        runs.join(&ids[6]).join("forecasts.parquet"),
+        runs.join(swapped).join("forecasts.parquet"),
+    )
+    .unwrap();
+    // A metric column renamed (a CSV round trip, a hand edit).
+    let values = Workspace::open(Path::new(spec), &dir.path().join("out"))
+        .unwrap()
+        .store
+        .series_metrics(renamed)
+        .unwrap();
+    let values: trendlab_results::store::SeriesMetrics = values
+        .into_iter()
+        .map(|(id, m)| (id, m.into_iter().map(|(k, v)| (k.replace("mase", "msae"), v)).collect()))
+        .collect();
+    std::fs::write(
+        runs.join(renamed).join("series_metrics.parquet"),
+        trendlab_results::store::columns::series_metrics_to_parquet(&values, renamed),
+    )
+    .unwrap();
     std::fs::write(runs.join(garbage).join("metrics.json"), "{ this is not json").unwrap();
     std::fs::remove_file(runs.join(no_forecasts).join("forecasts.parquet")).unwrap();
     // A Parquet file cut short (a full disk, a copy that stopped).
@@ -196,12 +219,17 @@ fn damaged_runs_are_reported_moved_aside_and_recomputed() {
     let report = trendlab(dir.path(), &["report", spec, "--out", "out"]);
     assert_eq!(report.status.code(), Some(1), "{}", stderr(&report));
     let err = stderr(&report);
-    for id in [garbage, no_forecasts, truncated] {
+    for id in [garbage, no_forecasts, truncated, swapped, renamed] {
         assert!(
             err.contains(&format!("warning: run {id} is damaged and left out of the report")),
             "{err}"
         );
     }
+    assert!(
+        err.contains(&format!("holds the results of run {}, not of run {swapped}", ids[6])),
+        "{err}"
+    );
+    assert!(err.contains("no values of `mase`, which metrics.json averages"), "{err}");
     assert!(
         err.contains("series_metrics.parquet"),
         "the damaged file is named: {err}"
@@ -212,12 +240,12 @@ fn damaged_runs_are_reported_moved_aside_and_recomputed() {
     let again = trendlab(dir.path(), &["run", spec, "--out", "out", "--quiet"]);
     assert!(again.status.success(), "{}", stderr(&again));
     assert!(
-        stdout(&again).contains("21 runs planned: 17 skipped (already finished), 4 finished, 0 failed"),
+        stdout(&again).contains("21 runs planned: 15 skipped (already finished), 6 finished, 0 failed"),
         "{}",
         stdout(&again)
     );
     let err = stderr(&again);
-    for id in [garbage, no_forecasts, truncated] {
+    for id in [garbage, no_forecasts, truncated, swapped, renamed] {
         assert!(err.contains(&format!("warning: run {id} was damaged (")), "{err}");
         let kept: Vec<_> = std::fs::read_dir(runs.join("damaged"))
             .unwrap()

@@ -4,6 +4,9 @@
 //! `series_metrics.parquet` (one row per series, one column per metric; a
 //! missing value is null). The ids are dictionary-encoded, so a 30,490-series
 //! run costs a few megabytes. `trendlab export` writes both back as CSV.
+//!
+//! Each file names its run in its key-value metadata (`trendlab.run_id`):
+//! a file copied over another run's is refused when read as that run's.
 
 use super::{ForecastRow, ForecastTable, StoreError};
 use arrow_array::{Array, ArrayRef, Date32Array, Float64Array, RecordBatch, StringArray, UInt32Array};
@@ -12,6 +15,7 @@ use chrono::NaiveDate;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -36,8 +40,11 @@ fn date_of(days: i32) -> NaiveDate {
     epoch() + chrono::Duration::days(i64::from(days))
 }
 
-/// Parquet bytes of one record batch of `columns`.
-fn write_parquet(columns: Vec<(String, ArrayRef)>) -> Vec<u8> {
+/// The key-value metadata entry naming a file's run.
+const RUN_ID_KEY: &str = "trendlab.run_id";
+
+/// Parquet bytes of one record batch of `columns`, of run `run_id`.
+fn write_parquet(columns: Vec<(String, ArrayRef)>, run_id: &str) -> Vec<u8> {
     let fields: Vec<Field> = columns
         .iter()
         .map(|(name, array)| Field::new(name, array.data_type().clone(), array.null_count() > 0))
@@ -48,6 +55,7 @@ fn write_parquet(columns: Vec<(String, ArrayRef)>) -> Vec<u8> {
     let properties = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("a valid zstd level")))
         .set_max_row_group_row_count(Some(ROW_GROUP))
+        .set_key_value_metadata(Some(vec![KeyValue::new(RUN_ID_KEY.to_string(), run_id.to_string())]))
         .build();
     let mut bytes = Vec::new();
     let mut writer = ArrowWriter::try_new(&mut bytes, schema, Some(properties)).expect("a writable schema");
@@ -56,8 +64,9 @@ fn write_parquet(columns: Vec<(String, ArrayRef)>) -> Vec<u8> {
     bytes
 }
 
-/// Every record batch of the Parquet file at `path`.
-fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>, StoreError> {
+/// Every record batch of the Parquet file at `path`, which must be run
+/// `run_id`'s when it names its run (files written before it did do not).
+fn read_parquet(path: &Path, run_id: &str) -> Result<Vec<RecordBatch>, StoreError> {
     let corrupt = |message: String| StoreError::Corrupt {
         path: path.to_path_buf(),
         message,
@@ -66,8 +75,20 @@ fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>, StoreError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.with_batch_size(ROW_GROUP).build())
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| corrupt(format!("not a readable Parquet file: {e}")))?;
+    let owner = builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .and_then(|entries| entries.iter().find(|e| e.key == RUN_ID_KEY))
+        .and_then(|e| e.value.clone());
+    if let Some(owner) = owner.filter(|owner| owner != run_id) {
+        return Err(corrupt(format!("holds the results of run {owner}, not of run {run_id}")));
+    }
+    let reader = builder
+        .with_batch_size(ROW_GROUP)
+        .build()
         .map_err(|e| corrupt(format!("not a readable Parquet file: {e}")))?;
     reader
         .collect::<Result<Vec<_>, _>>()
@@ -86,8 +107,8 @@ fn column<'b, A: Array + 'static>(batch: &'b RecordBatch, name: &str, path: &Pat
 }
 
 impl ForecastTable {
-    /// `forecasts.parquet`.
-    pub fn to_parquet(&self) -> Vec<u8> {
+    /// `forecasts.parquet` of run `run_id`.
+    pub fn to_parquet(&self, run_id: &str) -> Vec<u8> {
         let rows = &self.rows;
         let floats = |f: &dyn Fn(&ForecastRow) -> f64| -> ArrayRef {
             Arc::new(Float64Array::from_iter_values(rows.iter().map(f)))
@@ -120,14 +141,18 @@ impl ForecastTable {
             columns.push((format!("lo_{level}"), floats(&|r| r.bounds[k].0)));
             columns.push((format!("hi_{level}"), floats(&|r| r.bounds[k].1)));
         }
-        write_parquet(columns)
+        write_parquet(columns, run_id)
     }
 
     /// Calls `visit(series_id, fold, step, actual, forecast)` for every
     /// row of `forecasts.parquet`, without building rows (what a pass over
     /// many runs' point forecasts needs); damage is an error naming the file.
-    pub fn visit_parquet(path: &Path, visit: &mut dyn FnMut(&str, usize, usize, f64, f64)) -> Result<(), StoreError> {
-        for batch in &read_parquet(path)? {
+    pub fn visit_parquet(
+        path: &Path,
+        run_id: &str,
+        visit: &mut dyn FnMut(&str, usize, usize, f64, f64),
+    ) -> Result<(), StoreError> {
+        for batch in &read_parquet(path, run_id)? {
             let ids = column::<StringArray>(batch, "series_id", path)?;
             let fold = column::<UInt32Array>(batch, "fold", path)?;
             let step = column::<UInt32Array>(batch, "step", path)?;
@@ -146,9 +171,10 @@ impl ForecastTable {
         Ok(())
     }
 
-    /// Reads `forecasts.parquet`; any damage is an error naming the file.
-    pub fn from_parquet(path: &Path) -> Result<ForecastTable, StoreError> {
-        let batches = read_parquet(path)?;
+    /// Reads run `run_id`'s `forecasts.parquet`; any damage is an error
+    /// naming the file.
+    pub fn from_parquet(path: &Path, run_id: &str) -> Result<ForecastTable, StoreError> {
+        let batches = read_parquet(path, run_id)?;
         let corrupt = |message: String| StoreError::Corrupt {
             path: path.to_path_buf(),
             message,
@@ -209,9 +235,9 @@ impl ForecastTable {
 /// Each series' metrics: `series → metric → value`.
 pub type SeriesMetrics = BTreeMap<String, BTreeMap<String, f64>>;
 
-/// `series_metrics.parquet`: `series_id`, then one nullable column per
-/// metric (sorted by name).
-pub fn series_metrics_to_parquet(metrics: &SeriesMetrics) -> Vec<u8> {
+/// `series_metrics.parquet` of run `run_id`: `series_id`, then one
+/// nullable column per metric (sorted by name).
+pub fn series_metrics_to_parquet(metrics: &SeriesMetrics, run_id: &str) -> Vec<u8> {
     let names: std::collections::BTreeSet<&String> = metrics.values().flat_map(|m| m.keys()).collect();
     let mut columns: Vec<(String, ArrayRef)> = vec![(
         "series_id".into(),
@@ -221,7 +247,7 @@ pub fn series_metrics_to_parquet(metrics: &SeriesMetrics) -> Vec<u8> {
         let values = Float64Array::from_iter(metrics.values().map(|m| m.get(name).copied()));
         columns.push((name.clone(), Arc::new(values)));
     }
-    write_parquet(columns)
+    write_parquet(columns, run_id)
 }
 
 /// The series metrics as CSV: `series_id`, then one column per metric
@@ -242,10 +268,11 @@ pub fn series_metrics_to_csv(metrics: &SeriesMetrics) -> Vec<u8> {
     writer.into_inner().expect("writing to memory")
 }
 
-/// Reads `series_metrics.parquet`; any damage is an error naming the file.
-pub fn series_metrics_from_parquet(path: &Path) -> Result<SeriesMetrics, StoreError> {
+/// Reads run `run_id`'s `series_metrics.parquet`; any damage is an error
+/// naming the file.
+pub fn series_metrics_from_parquet(path: &Path, run_id: &str) -> Result<SeriesMetrics, StoreError> {
     let mut out = SeriesMetrics::new();
-    for batch in read_parquet(path)? {
+    for batch in read_parquet(path, run_id)? {
         let ids = column::<StringArray>(&batch, "series_id", path)?;
         let schema = batch.schema();
         let metrics = schema
@@ -296,14 +323,14 @@ mod tests {
         for levels in [vec![], vec![80.0, 95.0, 99.5]] {
             let written = table(levels.clone());
             let path = dir.path().join("f.parquet");
-            std::fs::write(&path, written.to_parquet()).unwrap();
+            std::fs::write(&path, written.to_parquet("r1")).unwrap();
             assert_eq!(
-                ForecastTable::from_parquet(&path).unwrap(),
+                ForecastTable::from_parquet(&path, "r1").unwrap(),
                 written,
                 "levels {levels:?}"
             );
             let mut visited = Vec::new();
-            ForecastTable::visit_parquet(&path, &mut |id, fold, step, actual, forecast| {
+            ForecastTable::visit_parquet(&path, "r1", &mut |id, fold, step, actual, forecast| {
                 visited.push((id.to_string(), fold, step, actual, forecast));
             })
             .unwrap();
@@ -321,21 +348,36 @@ mod tests {
         );
         metrics.insert("b".into(), [("mae".to_string(), 7.0)].into());
         let path = dir.path().join("m.parquet");
-        std::fs::write(&path, series_metrics_to_parquet(&metrics)).unwrap();
-        assert_eq!(series_metrics_from_parquet(&path).unwrap(), metrics);
+        std::fs::write(&path, series_metrics_to_parquet(&metrics, "r1")).unwrap();
+        assert_eq!(series_metrics_from_parquet(&path, "r1").unwrap(), metrics);
     }
 
     #[test]
     fn a_truncated_or_foreign_file_is_an_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("forecasts.parquet");
-        let bytes = table(vec![90.0]).to_parquet();
+        let bytes = table(vec![90.0]).to_parquet("r1");
         for damaged in [&bytes[..bytes.len() / 2], b"series_id,fold\n".as_slice(), &[]] {
             std::fs::write(&path, damaged).unwrap();
-            let e = ForecastTable::from_parquet(&path).unwrap_err().to_string();
+            let e = ForecastTable::from_parquet(&path, "r1").unwrap_err().to_string();
             assert!(e.contains("forecasts.parquet"), "{e}");
-            let e = ForecastTable::visit_parquet(&path, &mut |_, _, _, _, _| {}).unwrap_err();
+            let e = ForecastTable::visit_parquet(&path, "r1", &mut |_, _, _, _, _| {}).unwrap_err();
             assert!(e.to_string().contains("forecasts.parquet"), "{e}");
         }
+    }
+
+    #[test]
+    fn a_file_of_another_run_is_refused_naming_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("forecasts.parquet");
+        std::fs::write(&path, table(vec![]).to_parquet("other")).unwrap();
+        let e = ForecastTable::from_parquet(&path, "mine").unwrap_err().to_string();
+        assert!(e.contains("holds the results of run other, not of run mine"), "{e}");
+        let e = ForecastTable::visit_parquet(&path, "mine", &mut |_, _, _, _, _| {}).unwrap_err();
+        assert!(e.to_string().contains("not of run mine"), "{e}");
+        let metrics: SeriesMetrics = [("a".to_string(), [("mae".to_string(), 1.0)].into())].into();
+        std::fs::write(&path, series_metrics_to_parquet(&metrics, "other")).unwrap();
+        let e = series_metrics_from_parquet(&path, "mine").unwrap_err().to_string();
+        assert!(e.contains("not of run mine"), "{e}");
     }
 }

@@ -14,7 +14,7 @@ use crate::plan::RunRole;
 use chrono::NaiveDate;
 pub use columns::{FORECAST_COLUMNS, SeriesMetrics};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -342,10 +342,27 @@ impl RunStore {
     }
 
     /// Each series' metrics of finished run `id`: `series → metric → value`.
+    /// Every metric `metrics.json` averages (but WRMSSE, not a per-series
+    /// value) must be a column: a renamed or dropped one is an error.
     pub fn series_metrics(&self, id: &str) -> Result<SeriesMetrics, StoreError> {
         let path = self.run_dir(id).join("series_metrics.parquet");
         if path.exists() {
-            return columns::series_metrics_from_parquet(&path);
+            let values = columns::series_metrics_from_parquet(&path, id)?;
+            let names: BTreeSet<&String> = values.values().flat_map(|m| m.keys()).collect();
+            let averaged = self.metrics(id)?.map(|m| m.aggregate).unwrap_or_default();
+            if let Some(lost) = averaged
+                .keys()
+                .find(|name| *name != "wrmsse" && !names.contains(name))
+            {
+                return Err(StoreError::Corrupt {
+                    path,
+                    message: format!(
+                        "no values of `{lost}`, which metrics.json averages (columns: {})",
+                        names.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                });
+            }
+            return Ok(values);
         }
         // A store written before series_metrics.parquet.
         match self.metrics(id)? {
@@ -354,12 +371,28 @@ impl RunStore {
         }
     }
 
-    /// The forecasts of finished run `id`.
+    /// The forecasts of finished run `id`: its fold's, from its cutoff.
     pub fn forecasts(&self, id: &str) -> Result<ForecastTable, StoreError> {
         let dir = self.run_dir(id);
         let path = dir.join("forecasts.parquet");
         if path.exists() {
-            return ForecastTable::from_parquet(&path);
+            let table = ForecastTable::from_parquet(&path, id)?;
+            if let Some(record) = self.record(id)? {
+                let foreign = table
+                    .rows
+                    .iter()
+                    .find(|r| r.fold != record.fold || r.cutoff != record.cutoff);
+                if let Some(row) = foreign {
+                    return Err(StoreError::Corrupt {
+                        path,
+                        message: format!(
+                            "a row of fold {} cut at {}, in run {id} of fold {} cut at {}",
+                            row.fold, row.cutoff, record.fold, record.cutoff
+                        ),
+                    });
+                }
+            }
+            return Ok(table);
         }
         // A store written before forecasts.parquet.
         let legacy = dir.join("forecasts.csv");
@@ -379,7 +412,7 @@ impl RunStore {
     ) -> Result<(), StoreError> {
         let path = self.run_dir(id).join("forecasts.parquet");
         if path.exists() {
-            return ForecastTable::visit_parquet(&path, visit);
+            return ForecastTable::visit_parquet(&path, id, visit);
         }
         for r in self.forecasts(id)?.rows {
             visit(&r.series_id, r.fold, r.step, r.actual, r.forecast);
@@ -395,10 +428,10 @@ impl RunStore {
         forecasts: &ForecastTable,
     ) -> Result<(), StoreError> {
         let dir = self.prepare_dir(&record.run_id)?;
-        write_atomic(&dir.join("forecasts.parquet"), &forecasts.to_parquet())?;
+        write_atomic(&dir.join("forecasts.parquet"), &forecasts.to_parquet(&record.run_id))?;
         write_atomic(
             &dir.join("series_metrics.parquet"),
-            &columns::series_metrics_to_parquet(&metrics.per_series),
+            &columns::series_metrics_to_parquet(&metrics.per_series, &record.run_id),
         )?;
         let aggregate = MetricsFile {
             per_series: SeriesMetrics::new(),

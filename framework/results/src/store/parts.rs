@@ -42,7 +42,7 @@ pub fn read_part(
     })?;
     let forecasts = dir.join("forecasts.parquet");
     let table = match forecasts.exists() {
-        true => ForecastTable::from_parquet(&forecasts)?,
+        true => ForecastTable::from_parquet(&forecasts, id)?,
         false => ForecastTable::default(),
     };
     Ok(Some((record, table)))
@@ -66,7 +66,7 @@ pub fn save_part(
         source,
     })?;
     if let Some(table) = table {
-        write_atomic(&dir.join("forecasts.parquet"), &table.to_parquet())?;
+        write_atomic(&dir.join("forecasts.parquet"), &table.to_parquet(&record.run_id))?;
     }
     let mut json = serde_json::to_vec_pretty(record).expect("records serialise");
     json.push(b'\n');
