@@ -151,3 +151,50 @@ exogenous = true
         assert!(row["metrics"]["mae"]["mean"].as_f64().unwrap().is_finite(), "{row}");
     }
 }
+
+/// `forecast --future FILE` gives the events of the forecast dates too,
+/// encoded as the data's were; without them the error names the data's
+/// column (not a one-hot column), and a value the data never holds is an
+/// error naming it.
+#[test]
+fn a_future_file_gives_the_events_of_the_forecast_dates() {
+    use trendlab_engine::future::{future_fold, use_future_values};
+    let dir = tempfile::tempdir().unwrap();
+    // No future row in the data: its last date is 2024-01-04.
+    let data: String = DATA.lines().filter(|l| !l.contains("2024-01-05")).map(|l| format!("{l}\n")).collect();
+    write(dir.path(), "data.csv", &data);
+    let spec = write(dir.path(), "spec.toml", &spec().replace("horizon = 1", "horizon = 2"));
+    let prepared = trendlab_results::prepare(&spec).unwrap();
+    let missing = future_fold(&prepared, 2).unwrap_err().to_string();
+    assert!(
+        missing.starts_with("series `a` has no value of the known-in-advance covariate `event` on 2024-01-05"),
+        "{missing}"
+    );
+    let future = write(
+        dir.path(),
+        "future.csv",
+        "date,id,event,snap\n2024-01-05,a,Sale,1\n2024-01-06,a,,0\n2024-01-05,b,Easter,0\n2024-01-06,b,Sale,1\n",
+    );
+    let events = &prepared.panel.event_covariates;
+    let values = trendlab_data::read_future(&prepared.experiment, &future, events).unwrap();
+    let mut with_file = prepared.clone();
+    use_future_values(&mut with_file, &values, 2);
+    let fold = future_fold(&with_file, 2).unwrap();
+    let tail = |series: usize, k: usize| {
+        let column = &fold.prepared.panel.series[series].covariates[k];
+        column[column.len() - 2..].to_vec()
+    };
+    // event=Easter, event=Sale, snap: as the file says, past the data.
+    assert_eq!([tail(0, 0), tail(0, 1), tail(0, 2)], [vec![0.0, 0.0], vec![1.0, 0.0], vec![1.0, 0.0]]);
+    assert_eq!([tail(1, 0), tail(1, 1), tail(1, 2)], [vec![1.0, 0.0], vec![0.0, 1.0], vec![0.0, 1.0]]);
+    // The statics stay each series' own.
+    assert_eq!(tail(0, 3), vec![1.0, 1.0]);
+    let unknown = write(dir.path(), "unknown.csv", "date,id,event,snap\n2024-01-05,a,Halloween,1\n");
+    let error = trendlab_data::read_future(&prepared.experiment, &unknown, events)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("unknown.csv:2: `event` value `Halloween` never occurs in the data"),
+        "{error}"
+    );
+}

@@ -90,7 +90,7 @@ pub fn future_fold(prepared: &Prepared, horizon: usize) -> Result<FutureFold, Fu
                         return Err(FutureError::MissingCovariate {
                             series: s.id.clone(),
                             date: *date,
-                            column: prepared.panel.covariate_names[k].clone(),
+                            column: data_column(prepared, &prepared.panel.covariate_names[k]).to_string(),
                             target,
                         });
                     }
@@ -116,6 +116,23 @@ pub fn future_fold(prepared: &Prepared, horizon: usize) -> Result<FutureFold, Fu
     })
 }
 
+/// The data's column a model column comes from: an event's one-hot column
+/// `event=value` comes from `event`; any other is its own.
+fn data_column<'a>(prepared: &'a Prepared, model_column: &'a str) -> &'a str {
+    prepared
+        .experiment
+        .document
+        .data
+        .events
+        .iter()
+        .find(|e| {
+            model_column
+                .strip_prefix(e.as_str())
+                .is_some_and(|rest| rest.starts_with('='))
+        })
+        .map_or(model_column, String::as_str)
+}
+
 /// Takes the known-in-advance covariates of the `horizon` periods after the
 /// data's last date from `values` (`--future FILE`), over what the data's
 /// own future rows give; dates past the horizon are ignored.
@@ -125,8 +142,9 @@ pub fn use_future_values(prepared: &mut Prepared, values: &trendlab_data::Future
     };
     let frequency = prepared.panel.frequency;
     let dates: Vec<chrono::NaiveDate> = (1..=horizon).map(|h| frequency.advance(last, h)).collect();
-    // The file holds the `[data] covariates` (the first columns); events
-    // come from the data's own future rows, static columns are constant.
+    // The file holds the `[data] covariates` (the first columns) and the
+    // events' model columns (NaN where it lacks them: the data's own
+    // future rows give them); static columns are constant.
     let constant: Vec<bool> = (prepared.panel.covariate_names.iter())
         .map(|name| prepared.panel.static_covariates.contains(name))
         .collect();

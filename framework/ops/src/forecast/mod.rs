@@ -139,7 +139,7 @@ fn forecast_here(w: &mut Workspace, options: ForecastOptions<'_>) -> Result<Fore
                 w.spec.display()
             )));
         }
-        let values = trendlab_data::read_future(&w.prepared.experiment, file)
+        let values = trendlab_data::read_future(&w.prepared.experiment, file, &w.prepared.panel.event_covariates)
             .map_err(|e| Error::Invalid(format!("{e}\n  (--future file of {})", w.spec.display())))?;
         use_future_values(&mut w.prepared, &values, horizon);
     }
