@@ -109,10 +109,14 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
+    /// Reports `message` at `path` (once: the same message at the same
+    /// place found again, by another grid combination, is not repeated).
     fn error(&mut self, path: KeyPath, target: Target, message: impl Into<String>) {
         let span = span_of(self.doc, &path, target);
-        self.found
-            .push(Diagnostic::at(self.file, self.text, span, message.into()));
+        let diagnostic = Diagnostic::at(self.file, self.text, span, message.into());
+        if !self.found.contains(&diagnostic) {
+            self.found.push(diagnostic);
+        }
     }
 
     fn at(&mut self, path: impl Into<KeyPath>, message: impl Into<String>) {
@@ -487,6 +491,27 @@ impl Checker<'_> {
         }
         let mut base: toml::Table = entry.params.clone().into_iter().collect();
         base.insert("family".into(), toml::Value::String(entry.family.clone()));
+        // Each grid key's values on the fixed parameters alone (the other
+        // keys at their defaults), when those are valid: every key's bad
+        // values are found, whatever the other keys hold. Only then their
+        // combinations, from the first.
+        if grid.len() > 1 {
+            let mark = self.found.len();
+            let alone_valid = self.family_table(&path, &base, &grid, None);
+            self.found.truncate(mark);
+            if alone_valid {
+                for (key, values) in &grid {
+                    for (j, value) in values.iter().enumerate() {
+                        let mut table = base.clone();
+                        table.insert(key.clone(), value.clone());
+                        self.family_table(&path, &table, &grid, Some((key, j)));
+                    }
+                }
+                if self.found.len() > before {
+                    return None;
+                }
+            }
+        }
         let first: toml::Table = base
             .clone()
             .into_iter()
@@ -523,7 +548,9 @@ impl Checker<'_> {
         let located = |key: &str, target: Target| -> (KeyPath, Target) {
             let in_grid = grid.iter().any(|(k, _)| k == key);
             match varied {
-                Some((k, j)) if k == key => (model.clone().key("grid").key(key).index(j), target),
+                Some((k, j)) if k == key && target == Target::Value => {
+                    (model.clone().key("grid").key(key).index(j), target)
+                }
                 _ if in_grid && target == Target::Value => (model.clone().key("grid").key(key).index(0), target),
                 _ if in_grid => (model.clone().key("grid").key(key), target),
                 _ if table.contains_key(key) => (model.clone().key(key), target),
@@ -597,7 +624,15 @@ impl Checker<'_> {
                 ));
                 for issue in &issues {
                     let (path, target) = located(issue.field, Target::Value);
-                    self.error(path, target, issue.message.clone());
+                    // Found by varying another key: say with which value.
+                    let message = match varied {
+                        Some((key, _)) if key != issue.field => {
+                            let value = table.get(key.as_str()).map_or_else(String::new, toml::Value::to_string);
+                            format!("{} (with `{key}` = {value} of the grid)", issue.message)
+                        }
+                        _ => issue.message.clone(),
+                    };
+                    self.error(path, target, message);
                 }
                 issues.is_empty()
             }
