@@ -183,6 +183,18 @@ pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError>
         offset: numeric_cols.len(),
     };
     let width = numeric_cols.len() + layout.events.len();
+    // Timestamps with a time zone are read as that zone's wall clock: a
+    // date off the frequency says so.
+    let zone_note = rows.zone(time_col).map(|zone| {
+        format!(
+            "; the `{}` timestamps are in time zone {zone} and are read as its wall-clock dates",
+            layout.time
+        )
+    });
+    let date_error = |message: String| match &zone_note {
+        Some(note) if message.contains("frequency") => message + note,
+        _ => message,
+    };
 
     let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
     let mut pending: Vec<Pending> = Vec::new();
@@ -193,7 +205,9 @@ pub(crate) fn load(layout: &LongLayout, path: &Path) -> Result<Panel, DataError>
         let start = rows.start(&record);
         let err = |message: String| start.error(path, message);
         let cell = |i: usize| record.get(i).unwrap_or_default();
-        let date = layout.date(cell(time_col)).map_err(&err)?;
+        let date = layout
+            .date(cell(time_col))
+            .map_err(|message| err(date_error(message)))?;
         let id = cell(id_col).trim_ascii();
         if id.is_empty() {
             return Err(err(format!("`{}` is empty", layout.id)));

@@ -79,6 +79,15 @@ impl ParquetRows {
         &self.header
     }
 
+    /// The time zone of column `index`, when it holds timestamps with one.
+    pub(crate) fn zone(&self, index: usize) -> Option<String> {
+        use arrow_array::RecordBatchReader;
+        match self.reader.schema().fields().get(index)?.data_type() {
+            DataType::Timestamp(_, Some(zone)) => Some(zone.to_string()),
+            _ => None,
+        }
+    }
+
     /// The 1-based number of the row last read.
     pub(crate) fn row(&self) -> u64 {
         self.rows

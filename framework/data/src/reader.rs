@@ -151,6 +151,14 @@ impl Rows {
         }
     }
 
+    /// The time zone of column `index` (Parquet timestamps with one).
+    pub(crate) fn zone(&self, index: usize) -> Option<String> {
+        match self {
+            Rows::Csv(_) => None,
+            Rows::Parquet(rows) => rows.zone(index),
+        }
+    }
+
     /// Where `record`, the row just read, starts.
     pub(crate) fn start(&self, record: &csv::ByteRecord) -> RecordStart {
         match self {
