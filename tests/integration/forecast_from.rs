@@ -1,7 +1,8 @@
 //! `forecast --from MODEL_DIR`: a saved model forecasts again without
 //! fitting — byte for byte on the data it was fitted on, for every family;
 //! on newer data it says so and forecasts past the new last date; a folder
-//! that is not a saved model, or one saved from another spec, is refused.
+//! that is not a saved model, one saved from another spec, or one edited
+//! or damaged after it was written, is refused.
 
 use crate::common::{files_under, stderr, stdout, trendlab, write};
 use crate::forecast::{csv, panel, run, spec};
@@ -78,6 +79,33 @@ fn a_saved_model_forecasts_again_without_fitting() {
         );
         let again = std::fs::read(fitted.join("forecast.csv")).unwrap();
         assert!(original == again, "{config}: --from changed forecast.csv");
+        if config == "mix" {
+            // A saved ensemble cut short (its selection window of one
+            // series) is refused as damaged, not read as another model.
+            let path = model.join("model.json");
+            let written = std::fs::read_to_string(&path).unwrap();
+            let mut edited: serde_json::Value = serde_json::from_str(&written).unwrap();
+            edited["fit"]["selection"]["history"].as_array_mut().unwrap().truncate(1);
+            std::fs::write(&path, serde_json::to_string_pretty(&edited).unwrap()).unwrap();
+            let out = trendlab(
+                dir.path(),
+                &["forecast", "spec.toml", "--from", model.to_str().unwrap()],
+            );
+            assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+            assert!(
+                stderr(&out).contains("model.json: the saved model was changed after `trendlab forecast` wrote it"),
+                "{}",
+                stderr(&out)
+            );
+            // Its content as written (another layout) reads again.
+            let reformatted: serde_json::Value = serde_json::from_str(&written).unwrap();
+            std::fs::write(&path, serde_json::to_string(&reformatted).unwrap()).unwrap();
+            let out = trendlab(
+                dir.path(),
+                &["forecast", "spec.toml", "--from", model.to_str().unwrap()],
+            );
+            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        }
     }
     // A model of the ARIMA, then three more days of data: the saved model
     // forecasts past them, without fitting, and says so.

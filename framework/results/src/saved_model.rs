@@ -6,6 +6,10 @@
 //! and, per configuration, a folder of files a family saved (a network's
 //! weights), named by a hash of its label. Configurations are matched by
 //! label: their ids hash the data, which `--from` may see newer.
+//!
+//! `model.json` carries a checksum of its content: a model edited or
+//! damaged after it was written (a member's fit dropped, a selection window
+//! cut short) is refused as such, never read as another model.
 
 use crate::conformal::IntervalMethod;
 use crate::store::{StoreError, write_atomic};
@@ -42,6 +46,10 @@ pub struct SavedModel {
     /// lacks); empty in models saved before it was kept.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub series: Vec<String>,
+    /// BLAKE3 of the model's compact JSON without this field, set by
+    /// [`SavedModel::write`]; absent in models saved before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
 }
 
 /// One configuration's fit.
@@ -85,9 +93,23 @@ impl SavedModel {
             path: model_dir.to_path_buf(),
             source,
         })?;
-        let mut json = serde_json::to_vec_pretty(self).expect("saved models serialise");
+        let model = SavedModel {
+            checksum: Some(self.content_hash()),
+            ..self.clone()
+        };
+        let mut json = serde_json::to_vec_pretty(&model).expect("saved models serialise");
         json.push(b'\n');
         write_atomic(&model_dir.join("model.json"), &json)
+    }
+
+    /// The hash of the model's content: its compact JSON without `checksum`.
+    fn content_hash(&self) -> String {
+        let content = SavedModel {
+            checksum: None,
+            ..self.clone()
+        };
+        let json = serde_json::to_vec(&content).expect("saved models serialise");
+        blake3::hash(&json).to_hex().to_string()
     }
 
     /// Reads `model_dir/model.json`; the error says why it is not a model.
@@ -106,7 +128,7 @@ impl SavedModel {
             ));
         }
         // The field a wrong value sits in, by its path (`fit.state.order`).
-        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&bytes)).map_err(|e| {
+        let model: SavedModel = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&bytes)).map_err(|e| {
             let field = e.path().to_string();
             let inner = e.into_inner();
             match field.as_str() {
@@ -121,7 +143,14 @@ impl SavedModel {
                     path.display()
                 ),
             }
-        })
+        })?;
+        match &model.checksum {
+            Some(sum) if *sum != model.content_hash() => Err(format!(
+                "{}: the saved model was changed after `trendlab forecast` wrote it (its checksum does not match its content): an edited or damaged model is not read; run `trendlab forecast` again to refit",
+                path.display()
+            )),
+            _ => Ok(model),
+        }
     }
 }
 

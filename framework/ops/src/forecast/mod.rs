@@ -278,6 +278,7 @@ fn fit_and_forecast(
         series: file.forecasts.iter().map(|(id, ..)| id.clone()).collect(),
         forecast: file.clone(),
         fit,
+        checksum: None,
     };
     Ok((file, model))
 }
