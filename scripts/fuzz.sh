@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Fuzzes the parsers that read what users and other processes write: the
-# spec (`spec`), the long-format data loader (`long_csv`), the transaction
-# log loader (`transactions`) and the work-unit manifest (`manifest`); see
+# spec (`spec`), the long-format data loaders (`long_csv`, `parquet`), the
+# transaction log loader (`transactions`), the work-unit manifest
+# (`manifest`), `--future` files (`future_csv`), saved models
+# (`saved_model`) and the run store's files (`store_files`); see
 # fuzz/README.md.
 #
 #   scripts/fuzz.sh                 every target for 30 s (what CI runs)
@@ -30,7 +32,7 @@ while [ $# -gt 0 ]; do
     *) targets+=("$1"); shift ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(spec long_csv transactions manifest)
+[ ${#targets[@]} -gt 0 ] || targets=(spec long_csv transactions manifest parquet future_csv saved_model store_files)
 
 fuzz_root="${TRENDLAB_CARGO_FUZZ_DIR:-$HOME/.cache/trendlab/cargo-fuzz-0.13.2}"
 if [ ! -x "$fuzz_root/bin/cargo-fuzz" ]; then
@@ -45,7 +47,8 @@ status=0
 for target in "${targets[@]}"; do
   case "$target" in
     spec) dict=(-dict=fuzz/dicts/spec.dict) ;;
-    long_csv|transactions) dict=(-dict=fuzz/dicts/csv.dict) ;;
+    long_csv|transactions|future_csv) dict=(-dict=fuzz/dicts/csv.dict) ;;
+    saved_model|store_files) dict=(-dict=fuzz/dicts/json.dict) ;;
     *) dict=() ;;
   esac
   mkdir -p "fuzz/corpus/$target" "fuzz/artifacts/$target"

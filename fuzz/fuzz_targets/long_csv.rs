@@ -1,7 +1,8 @@
 //! The long-format loader: the input is the data file, read under one of
-//! four specs chosen by its first byte (daily; weekly with a covariate,
+//! five specs chosen by its first byte (daily; weekly with a covariate,
 //! text and a known-in-advance feature; monthly with gaps filled by zero;
-//! and the same file as a `.csv.gz` archive, damaged or not).
+//! the same file as a `.csv.gz` archive, damaged or not; daily with an
+//! event column and a static one, one-hot encoded).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -10,8 +11,8 @@ use std::sync::OnceLock;
 
 const COLUMNS: &str = "time = \"date\"\nid = \"id\"\ntarget = \"y\"";
 
-fn specs() -> &'static [PathBuf; 4] {
-    static SPECS: OnceLock<[PathBuf; 4]> = OnceLock::new();
+fn specs() -> &'static [PathBuf; 5] {
+    static SPECS: OnceLock<[PathBuf; 5]> = OnceLock::new();
     SPECS.get_or_init(|| {
         [
             trendlab_fuzz::spec("daily.toml", "data.csv", &format!("{COLUMNS}\nfrequency = \"D\""), ""),
@@ -28,6 +29,12 @@ fn specs() -> &'static [PathBuf; 4] {
                 "",
             ),
             trendlab_fuzz::spec("gzip.toml", "data.csv.gz", &format!("{COLUMNS}\nfrequency = \"D\""), ""),
+            trendlab_fuzz::spec(
+                "categorical.toml",
+                "data.csv",
+                &format!("{COLUMNS}\nfrequency = \"D\"\nevents = [\"event\"]\nstatic = [\"store\"]"),
+                "[features]\nlags = [1]",
+            ),
         ]
     })
 }
@@ -36,8 +43,8 @@ fuzz_target!(|bytes: &[u8]| {
     let Some((&choice, data)) = bytes.split_first() else {
         return;
     };
-    let spec = &specs()[usize::from(choice % 4)];
-    let file = if choice % 4 == 3 { "data.csv.gz" } else { "data.csv" };
+    let spec = &specs()[usize::from(choice % 5)];
+    let file = if choice % 5 == 3 { "data.csv.gz" } else { "data.csv" };
     trendlab_fuzz::write(file, data);
     trendlab_fuzz::prepare(spec);
 });

@@ -22,6 +22,9 @@ pub fn scratch() -> &'static Path {
 /// Writes `bytes` to `name` in the scratch folder; returns its path.
 pub fn write(name: &str, bytes: &[u8]) -> PathBuf {
     let path = scratch().join(name);
+    if let Some(folder) = path.parent() {
+        std::fs::create_dir_all(folder).expect("scratch folder");
+    }
     std::fs::write(&path, bytes).expect("scratch file");
     path
 }

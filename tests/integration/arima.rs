@@ -145,7 +145,9 @@ fn auto_arima_on_airpassengers_against_statsforecast() {
         refit.aicc()
     );
 
-    let chosen = auto_arima(&y, &[], Search::seasonal(12), "AirPassengers").unwrap().model;
+    let chosen = auto_arima(&y, &[], Search::seasonal(12), "AirPassengers")
+        .unwrap()
+        .model;
     eprintln!(
         "auto chose {} with AICc {:.4}; statsforecast (1,1,0)(0,1,0)[12] AICc {:.4}",
         chosen.orders,

@@ -2,7 +2,7 @@
 //! the stored forecasts and the interval metrics, a series that cannot be
 //! fitted forecast by the fallback (or failing alone without one), ARIMAX on a known-in-advance covariate, and `reuse_order`.
 
-use crate::common::{records, stdout, trendlab, write};
+use crate::common::{files_under, records, stdout, trendlab, write};
 use std::path::Path;
 use trendlab_ops::Workspace;
 use trendlab_results::store::RunStatus;
@@ -128,7 +128,10 @@ family = \"linear\"
             assert!(record.failed_series.is_empty(), "{record:?}");
             assert_eq!(record.fallback_series.len(), 1);
             assert_eq!(record.fallback_series[0].series, "young");
-            assert_eq!(record.fallback_series[0].fallback, trendlab_spec::Fallback::SeasonalNaive);
+            assert_eq!(
+                record.fallback_series[0].fallback,
+                trendlab_spec::Fallback::SeasonalNaive
+            );
             assert!(record.fallback_series[0].reason.contains(&too_short), "{record:?}");
             assert_eq!(
                 metrics.notes[0],
@@ -201,7 +204,10 @@ family = \"linear\"
             .unwrap();
     let coverage = &board["coverage"];
     assert_eq!(coverage["basis"], "shared");
-    assert_eq!(coverage["fallbacks"], 2, "arima's fallback forecast `young` in both folds");
+    assert_eq!(
+        coverage["fallbacks"], 2,
+        "arima's fallback forecast `young` in both folds"
+    );
     assert_eq!(
         coverage["dropped"],
         serde_json::json!([
@@ -226,26 +232,39 @@ family = \"linear\"
         }
         let mean = row["metrics"]["mae"]["mean"].as_f64().unwrap();
         assert!((mean - (means[0] + means[1]) / 2.0).abs() <= 1e-9 * mean.abs(), "{row}");
-        let notes: Vec<&str> = row["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+        let notes: Vec<&str> = row["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap())
+            .collect();
         assert!(
             notes.contains(&"fold 1: means over the 2 series every ranked configuration scored (1 dropped: young)"),
             "{notes:?}"
         );
     }
     let markdown = std::fs::read_to_string(dir.path().join("out/reports/arima-cli/leaderboard.md")).unwrap();
-    assert!(markdown.contains("each over the series every ranked configuration scored (fold 0: 1 dropped: young;"), "{markdown}");
+    assert!(
+        markdown.contains("each over the series every ranked configuration scored (fold 0: 1 dropped: young;"),
+        "{markdown}"
+    );
     // `forecast`: the fallback forecasts `young` past the data too (17
     // days, still too few), named in forecast.json; every series has a
     // forecast, so it exits 0. Without a fallback, `young` has none: exit 1.
-    let out = trendlab(dir.path(), &["forecast", "spec.toml", "--out", "out", "--model", "arima"]);
+    let out = trendlab(
+        dir.path(),
+        &["forecast", "spec.toml", "--out", "out", "--model", "arima"],
+    );
     assert!(out.status.success(), "{}", stdout(&out));
     assert!(
-        stdout(&out).contains("note: 1 series forecast by the fallback (seasonal_naive) where the model failed (first: young: "),
+        stdout(&out).contains(
+            "note: 1 series forecast by the fallback (seasonal_naive) where the model failed (first: young: "
+        ),
         "{}",
         stdout(&out)
     );
     let json = |dir: &Path| -> serde_json::Value {
-        let file = walk(dir).into_iter().find(|p| p.ends_with("forecast.json")).unwrap();
+        let file = files_under(dir).into_iter().find(|p| p.ends_with("forecast.json")).unwrap();
         serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
     };
     let file = json(&dir.path().join("out/forecasts"));
@@ -254,25 +273,14 @@ family = \"linear\"
     assert_eq!(file["fallbacks"][0]["series"], "young");
     assert_eq!(file["fallbacks"][0]["fallback"], "seasonal_naive");
     std::fs::remove_dir_all(dir.path().join("out/forecasts")).unwrap();
-    let out = trendlab(dir.path(), &["forecast", "spec.toml", "--out", "out", "--model", "strict"]);
+    let out = trendlab(
+        dir.path(),
+        &["forecast", "spec.toml", "--out", "out", "--model", "strict"],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     let file = json(&dir.path().join("out/forecasts"));
     assert_eq!(file["series"], 2);
     assert_eq!(file["failures"][0]["series"], "young");
-}
-
-/// Every file under `dir`.
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 #[test]

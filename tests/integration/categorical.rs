@@ -161,7 +161,11 @@ fn a_future_file_gives_the_events_of_the_forecast_dates() {
     use trendlab_engine::future::{future_fold, use_future_values};
     let dir = tempfile::tempdir().unwrap();
     // No future row in the data: its last date is 2024-01-04.
-    let data: String = DATA.lines().filter(|l| !l.contains("2024-01-05")).map(|l| format!("{l}\n")).collect();
+    let data: String = DATA
+        .lines()
+        .filter(|l| !l.contains("2024-01-05"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     write(dir.path(), "data.csv", &data);
     let spec = write(dir.path(), "spec.toml", &spec().replace("horizon = 1", "horizon = 2"));
     let prepared = trendlab_results::prepare(&spec).unwrap();
@@ -185,11 +189,21 @@ fn a_future_file_gives_the_events_of_the_forecast_dates() {
         column[column.len() - 2..].to_vec()
     };
     // event=Easter, event=Sale, snap: as the file says, past the data.
-    assert_eq!([tail(0, 0), tail(0, 1), tail(0, 2)], [vec![0.0, 0.0], vec![1.0, 0.0], vec![1.0, 0.0]]);
-    assert_eq!([tail(1, 0), tail(1, 1), tail(1, 2)], [vec![1.0, 0.0], vec![0.0, 1.0], vec![0.0, 1.0]]);
+    assert_eq!(
+        [tail(0, 0), tail(0, 1), tail(0, 2)],
+        [vec![0.0, 0.0], vec![1.0, 0.0], vec![1.0, 0.0]]
+    );
+    assert_eq!(
+        [tail(1, 0), tail(1, 1), tail(1, 2)],
+        [vec![1.0, 0.0], vec![0.0, 1.0], vec![0.0, 1.0]]
+    );
     // The statics stay each series' own.
     assert_eq!(tail(0, 3), vec![1.0, 1.0]);
-    let unknown = write(dir.path(), "unknown.csv", "date,id,event,snap\n2024-01-05,a,Halloween,1\n");
+    let unknown = write(
+        dir.path(),
+        "unknown.csv",
+        "date,id,event,snap\n2024-01-05,a,Halloween,1\n",
+    );
     let error = trendlab_data::read_future(&prepared.experiment, &unknown, events)
         .unwrap_err()
         .to_string();

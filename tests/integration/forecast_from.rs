@@ -85,7 +85,10 @@ fn a_saved_model_forecasts_again_without_fitting() {
             let path = model.join("model.json");
             let written = std::fs::read_to_string(&path).unwrap();
             let mut edited: serde_json::Value = serde_json::from_str(&written).unwrap();
-            edited["fit"]["selection"]["history"].as_array_mut().unwrap().truncate(1);
+            edited["fit"]["selection"]["history"]
+                .as_array_mut()
+                .unwrap()
+                .truncate(1);
             std::fs::write(&path, serde_json::to_string_pretty(&edited).unwrap()).unwrap();
             let out = trendlab(
                 dir.path(),

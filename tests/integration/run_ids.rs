@@ -454,7 +454,10 @@ fn a_target_transform_and_reconciliation_enter_run_ids_only_when_set() {
             "{family}: the default fallback changed its run ids"
         );
         let naive = with("fallback", Some("naive"));
-        assert!(naive.is_disjoint(&plain), "{family}: fallback = \"naive\" keeps run ids");
+        assert!(
+            naive.is_disjoint(&plain),
+            "{family}: fallback = \"naive\" keeps run ids"
+        );
         for other in ["mean", "none"] {
             assert!(
                 with("fallback", Some(other)).is_disjoint(&naive),

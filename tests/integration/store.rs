@@ -2,8 +2,8 @@
 
 use crate::common::{files_under, leaderboard_without_timing, quickstart_variant, records, stderr, stdout, trendlab};
 use std::path::{Path, PathBuf};
-use trendlab_results::store::{RunRecord, RunStatus, write_atomic};
 use trendlab_ops::Workspace;
+use trendlab_results::store::{RunRecord, RunStatus, write_atomic};
 
 fn leftover_temp_files(dir: &Path) -> Vec<PathBuf> {
     files_under(dir)
@@ -229,7 +229,10 @@ fn damaged_runs_are_reported_moved_aside_and_recomputed() {
         err.contains(&format!("holds the results of run {}, not of run {swapped}", ids[6])),
         "{err}"
     );
-    assert!(err.contains("no values of `mase`, which metrics.json averages"), "{err}");
+    assert!(
+        err.contains("no values of `mase`, which metrics.json averages"),
+        "{err}"
+    );
     assert!(
         err.contains("series_metrics.parquet"),
         "the damaged file is named: {err}"

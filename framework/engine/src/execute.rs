@@ -425,18 +425,24 @@ pub(crate) fn finish(
 
 /// "3 of 200 series failed and are not scored (s001: reason; ...)".
 fn failed_series_note(failed: &[SeriesFailure], total: usize) -> String {
-    const SHOWN: usize = 3;
-    let examples: Vec<String> = failed
-        .iter()
-        .take(SHOWN)
-        .map(|f| format!("{}: {}", f.series, f.reason))
-        .collect();
-    let more = if failed.len() > SHOWN { "; ..." } else { "" };
     format!(
-        "{} of {total} series failed and are not scored ({}{more})",
+        "{} of {total} series failed and are not scored ({})",
         failed.len(),
-        examples.join("; ")
+        first_reasons(failed.iter().map(|f| (f.series.as_str(), f.reason.as_str())))
     )
+}
+
+/// "s001: reason; s002: reason; s003: reason; ...": the first three
+/// series with their reasons, and whether there are more.
+pub(crate) fn first_reasons<'a>(mut reasons: impl ExactSizeIterator<Item = (&'a str, &'a str)>) -> String {
+    const SHOWN: usize = 3;
+    let more = if reasons.len() > SHOWN { "; ..." } else { "" };
+    let shown: Vec<String> = reasons
+        .by_ref()
+        .take(SHOWN)
+        .map(|(series, reason)| format!("{series}: {reason}"))
+        .collect();
+    format!("{}{more}", shown.join("; "))
 }
 
 /// The fold's inputs as the model sees them: training targets only, plus

@@ -11,8 +11,8 @@
 //! family.
 
 use crate::execute::check_shape;
-use trendlab_results::store::SeriesFallback;
 use trendlab_models::{FamilyContext, FoldInput, Forecaster, SeriesForecast};
+use trendlab_results::store::SeriesFallback;
 use trendlab_spec::{Fallback, Intervals, MeanConfig, ModelConfig, NaiveConfig, SeasonalNaiveConfig};
 
 /// One series' forecast, or why it has none.
@@ -95,17 +95,10 @@ fn by_fallback(fallback: Fallback, input: &FoldInput<'_>) -> Vec<Result<SeriesFo
 /// "2 of 120 series forecast by the fallback (seasonal_naive) where the
 /// model failed (s001: reason; ...)".
 pub(crate) fn note(fell_back: &[SeriesFallback], total: usize) -> String {
-    const SHOWN: usize = 3;
-    let examples: Vec<String> = fell_back
-        .iter()
-        .take(SHOWN)
-        .map(|f| format!("{}: {}", f.series, f.reason))
-        .collect();
-    let more = if fell_back.len() > SHOWN { "; ..." } else { "" };
     let method = fell_back.first().map_or("", |f| f.fallback.name());
     format!(
-        "{} of {total} series forecast by the fallback ({method}) where the model failed ({}{more})",
+        "{} of {total} series forecast by the fallback ({method}) where the model failed ({})",
         fell_back.len(),
-        examples.join("; ")
+        crate::execute::first_reasons(fell_back.iter().map(|f| (f.series.as_str(), f.reason.as_str())))
     )
 }

@@ -128,22 +128,23 @@ impl SavedModel {
             ));
         }
         // The field a wrong value sits in, by its path (`fit.state.order`).
-        let model: SavedModel = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&bytes)).map_err(|e| {
-            let field = e.path().to_string();
-            let inner = e.into_inner();
-            match field.as_str() {
-                "." | "?" => format!(
-                    "{} is not a saved model: {}: {inner}",
-                    model_dir.display(),
-                    path.display()
-                ),
-                _ => format!(
-                    "{} is not a saved model: {}: field `{field}`: {inner}",
-                    model_dir.display(),
-                    path.display()
-                ),
-            }
-        })?;
+        let model: SavedModel = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&bytes))
+            .map_err(|e| {
+                let field = e.path().to_string();
+                let inner = e.into_inner();
+                match field.as_str() {
+                    "." | "?" => format!(
+                        "{} is not a saved model: {}: {inner}",
+                        model_dir.display(),
+                        path.display()
+                    ),
+                    _ => format!(
+                        "{} is not a saved model: {}: field `{field}`: {inner}",
+                        model_dir.display(),
+                        path.display()
+                    ),
+                }
+            })?;
         match &model.checksum {
             Some(sum) if *sum != model.content_hash() => Err(format!(
                 "{}: the saved model was changed after `trendlab forecast` wrote it (its checksum does not match its content): an edited or damaged model is not read; run `trendlab forecast` again to refit",

@@ -428,9 +428,16 @@ mod tests {
         let y = vec![4.0; 30];
         let searched = auto_arima(&y, &[], Search::seasonal(7), "flat").unwrap();
         assert_eq!(searched.model.orders, MEAN_MODEL);
-        assert_eq!(searched.fallback.as_deref(), Some("the series is constant: the mean model"));
+        assert_eq!(
+            searched.fallback.as_deref(),
+            Some("the series is constant: the mean model")
+        );
         let forecast = searched.model.forecast(&y, 3).unwrap();
-        assert!(forecast.mean.iter().all(|v| (v - 4.0).abs() < 1e-9), "{:?}", forecast.mean);
+        assert!(
+            forecast.mean.iter().all(|v| (v - 4.0).abs() < 1e-9),
+            "{:?}",
+            forecast.mean
+        );
         assert!(forecast.variance.iter().all(|v| *v < 1e-300));
         // It serialises: the likelihood is finite.
         assert!(searched.model.loglik.is_finite());
@@ -451,7 +458,9 @@ mod tests {
         assert_eq!(searched.model.orders.to_string(), "ARIMA(0,1,0) with drift");
         assert_eq!(
             searched.fallback.as_deref(),
-            Some("numerical failure: no ARIMA model could be fitted to series `w`; fell back to ARIMA(0,1,0) with drift")
+            Some(
+                "numerical failure: no ARIMA model could be fitted to series `w`; fell back to ARIMA(0,1,0) with drift"
+            )
         );
         // Without differences the mean model is the only candidate.
         let noise: Vec<f64> = (0..80).map(|t| ((t * 7919) % 13) as f64).collect();
@@ -461,7 +470,9 @@ mod tests {
         // Two observations are too few for any model: the search's reason stays.
         let failure = ModelError::Numerical("too short".into());
         assert_eq!(
-            simpler(&[1.0, 3.0], &[], Search::seasonal(1), "t", failure).unwrap_err().to_string(),
+            simpler(&[1.0, 3.0], &[], Search::seasonal(1), "t", failure)
+                .unwrap_err()
+                .to_string(),
             "numerical failure: too short"
         );
     }

@@ -133,7 +133,13 @@ pub(super) fn forecast(
     finish_intervals(w, &mut forecasts, &model.levels, &widths);
     let mut file = model.forecast.clone();
     file.config_id = w.plan.config_id(c);
-    output::set_forecasts(&mut file, w, fold, forecasts, output::Unforecast { failures, fallbacks });
+    output::set_forecasts(
+        &mut file,
+        w,
+        fold,
+        forecasts,
+        output::Unforecast { failures, fallbacks },
+    );
     // A series the model forecast that this data lacks is named, never
     // silently dropped from the forecast.
     let named: BTreeSet<&str> = file

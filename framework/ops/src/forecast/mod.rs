@@ -28,12 +28,12 @@ use crate::tracking;
 use choose::Chosen;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use trendlab_engine::fallback::SeriesResult;
 use trendlab_engine::future::{FutureFold, future_fold, use_future_values};
 use trendlab_models::{Interval, SeriesForecast};
 use trendlab_results::conformal::{self, IntervalMethod, SeriesErrors};
 use trendlab_results::forecasts::forecast_dir;
 use trendlab_results::saved_model::{MODEL_FORMAT, SavedModel};
-use trendlab_engine::fallback::SeriesResult;
 use trendlab_results::store::{SeriesFailure, SeriesFallback};
 use trendlab_spec::{Fallback, Intervals};
 

@@ -120,7 +120,12 @@ pub(crate) fn make_fair(plan: &Plan, store: &RunStore, rows: &mut [LeaderboardRo
         }
     }
     let basis = if dropped.is_empty() { Basis::All } else { Basis::Shared };
-    let text = describe(basis, fallbacks, &dropped, rows.iter().any(|r| r.metrics.contains_key("wrmsse")));
+    let text = describe(
+        basis,
+        fallbacks,
+        &dropped,
+        rows.iter().any(|r| r.metrics.contains_key("wrmsse")),
+    );
     Ok(Coverage {
         basis,
         fallbacks,
@@ -134,7 +139,11 @@ pub(crate) fn make_fair(plan: &Plan, store: &RunStore, rows: &mut [LeaderboardRo
 fn named(series: &BTreeSet<String>) -> String {
     let shown: Vec<&str> = series.iter().take(NAMED).map(String::as_str).collect();
     let more = series.len().saturating_sub(NAMED);
-    let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
     format!("{} dropped: {}{more}", series.len(), shown.join(", "))
 }
 

@@ -75,7 +75,10 @@ fn read_parquet(path: &Path, run_id: &str) -> Result<Vec<RecordBatch>, StoreErro
         path: path.to_path_buf(),
         source,
     })?;
+    let file_len = file.metadata().map_or(u64::MAX, |m| m.len());
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| corrupt(format!("not a readable Parquet file: {e}")))?;
+    trendlab_data::check_chunks(builder.metadata(), file_len)
         .map_err(|e| corrupt(format!("not a readable Parquet file: {e}")))?;
     let owner = builder
         .metadata()
@@ -84,7 +87,9 @@ fn read_parquet(path: &Path, run_id: &str) -> Result<Vec<RecordBatch>, StoreErro
         .and_then(|entries| entries.iter().find(|e| e.key == RUN_ID_KEY))
         .and_then(|e| e.value.clone());
     if let Some(owner) = owner.filter(|owner| owner != run_id) {
-        return Err(corrupt(format!("holds the results of run {owner}, not of run {run_id}")));
+        return Err(corrupt(format!(
+            "holds the results of run {owner}, not of run {run_id}"
+        )));
     }
     let reader = builder
         .with_batch_size(ROW_GROUP)

@@ -350,10 +350,7 @@ impl RunStore {
             let values = columns::series_metrics_from_parquet(&path, id)?;
             let names: BTreeSet<&String> = values.values().flat_map(|m| m.keys()).collect();
             let averaged = self.metrics(id)?.map(|m| m.aggregate).unwrap_or_default();
-            if let Some(lost) = averaged
-                .keys()
-                .find(|name| *name != "wrmsse" && !names.contains(name))
-            {
+            if let Some(lost) = averaged.keys().find(|name| *name != "wrmsse" && !names.contains(name)) {
                 return Err(StoreError::Corrupt {
                     path,
                     message: format!(
