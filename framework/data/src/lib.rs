@@ -14,7 +14,7 @@ pub mod transactions;
 
 pub use error::DataError;
 pub use future::{FutureValues, read_future};
-pub use parquet_rows::{check_chunks, is_parquet};
+pub use parquet_rows::{check_chunks, guarded, is_parquet};
 pub use reader::{explain_damage, gzip_damage, read_header};
 
 use chrono::NaiveDate;

@@ -25,6 +25,39 @@ pub fn is_parquet(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "parquet" || e == "pq")
 }
 
+/// Runs `f`, a call into the parquet crate over a file's bytes, with a
+/// panic turned into an error carrying its message. The parquet and arrow
+/// crates assert on some damaged pages and levels instead of returning an
+/// error (found by the `parquet` fuzz target); a user's broken file must
+/// be an error naming it, never a crash. The panic's report is not printed
+/// (it is the error's message).
+pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    use std::cell::Cell;
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    thread_local! {
+        static QUIET: Cell<bool> = const { Cell::new(false) };
+    }
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let was = QUIET.with(|q| q.replace(true));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(was));
+    result.map_err(|payload| {
+        let message = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()));
+        format!("the Parquet reader failed on it: {}", message.unwrap_or_else(|| "unknown cause".into()))
+    })
+}
+
 /// Checks that every column chunk of `metadata` lies within a file of
 /// `file_len` bytes: the parquet crate asserts it (a panic) when it reads
 /// such a chunk, and a damaged footer can say otherwise.
@@ -72,7 +105,9 @@ impl ParquetRows {
             source,
         })?;
         let file_len = file.metadata().map_or(u64::MAX, |m| m.len());
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| damaged(path, e))?;
+        let builder = guarded(|| ParquetRecordBatchReaderBuilder::try_new(file))
+            .map_err(|e| damaged(path, e))?
+            .map_err(|e| damaged(path, e))?;
         check_chunks(builder.metadata(), file_len).map_err(|e| damaged(path, e))?;
         let header = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
         for field in builder.schema().fields() {
@@ -87,9 +122,8 @@ impl ParquetRows {
                 ));
             }
         }
-        let reader = builder
-            .with_batch_size(64 * 1024)
-            .build()
+        let reader = guarded(|| builder.with_batch_size(64 * 1024).build())
+            .map_err(|e| damaged(path, e))?
             .map_err(|e| damaged(path, e))?;
         Ok(ParquetRows {
             path: path.to_path_buf(),
@@ -136,7 +170,8 @@ impl ParquetRows {
                 self.rows += 1;
                 return Ok(true);
             }
-            match self.reader.next() {
+            let next = guarded(|| self.reader.next()).map_err(|e| damaged(&self.path, e))?;
+            match next {
                 None => return Ok(false),
                 Some(Err(e)) => return Err(damaged(&self.path, e)),
                 Some(Ok(batch)) => {

@@ -76,8 +76,10 @@ fn read_parquet(path: &Path, run_id: &str) -> Result<Vec<RecordBatch>, StoreErro
         source,
     })?;
     let file_len = file.metadata().map_or(u64::MAX, |m| m.len());
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| corrupt(format!("not a readable Parquet file: {e}")))?;
+    let unreadable = |e: &dyn std::fmt::Display| corrupt(format!("not a readable Parquet file: {e}"));
+    let builder = trendlab_data::guarded(|| ParquetRecordBatchReaderBuilder::try_new(file))
+        .map_err(|e| unreadable(&e))?
+        .map_err(|e| unreadable(&e))?;
     trendlab_data::check_chunks(builder.metadata(), file_len)
         .map_err(|e| corrupt(format!("not a readable Parquet file: {e}")))?;
     let owner = builder
@@ -91,13 +93,13 @@ fn read_parquet(path: &Path, run_id: &str) -> Result<Vec<RecordBatch>, StoreErro
             "holds the results of run {owner}, not of run {run_id}"
         )));
     }
-    let reader = builder
-        .with_batch_size(ROW_GROUP)
-        .build()
-        .map_err(|e| corrupt(format!("not a readable Parquet file: {e}")))?;
-    reader
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| corrupt(format!("damaged Parquet data: {e}")))
+    let reader = trendlab_data::guarded(|| builder.with_batch_size(ROW_GROUP).build())
+        .map_err(|e| unreadable(&e))?
+        .map_err(|e| unreadable(&e))?;
+    let damaged = |e: &dyn std::fmt::Display| corrupt(format!("damaged Parquet data: {e}"));
+    trendlab_data::guarded(|| reader.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| damaged(&e))?
+        .map_err(|e| damaged(&e))
 }
 
 /// Column `name` of `batch` as an array of type `A`.
