@@ -264,7 +264,10 @@ family = \"linear\"
         stdout(&out)
     );
     let json = |dir: &Path| -> serde_json::Value {
-        let file = files_under(dir).into_iter().find(|p| p.ends_with("forecast.json")).unwrap();
+        let file = files_under(dir)
+            .into_iter()
+            .find(|p| p.ends_with("forecast.json"))
+            .unwrap();
         serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
     };
     let file = json(&dir.path().join("out/forecasts"));

@@ -54,7 +54,10 @@ pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
             .downcast_ref::<String>()
             .cloned()
             .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()));
-        format!("the Parquet reader failed on it: {}", message.unwrap_or_else(|| "unknown cause".into()))
+        format!(
+            "the Parquet reader failed on it: {}",
+            message.unwrap_or_else(|| "unknown cause".into())
+        )
     })
 }
 
