@@ -389,3 +389,62 @@ reuse_order = [false, true]
         }
     }
 }
+
+/// A series with one training value at a cutoff: the fallback (the naive)
+/// forecasts it without a spread to draw intervals from, beside series
+/// with intervals; its bounds are stored as unknown, its coverage left out.
+#[test]
+fn a_fallback_without_intervals_beside_series_with_them_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 60;
+    daily_csv(dir.path(), &[("a", wandering(n, 1, 100.0), vec![0.0; n])]);
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+    let mut text = std::fs::read_to_string(dir.path().join("daily.csv")).unwrap();
+    for k in 0..8 {
+        let date = start + chrono::Days::new((n - 8 + k) as u64);
+        text.push_str(&format!("single,{date},{},0\n", 10 + k));
+    }
+    write(dir.path(), "daily.csv", &text);
+    let spec = format!(
+        "{HEADER}
+[evaluation]
+horizon = 7
+folds = 1
+min_train = 1
+metrics = [\"mae\", \"coverage\"]
+levels = [90]
+
+[[models]]
+name = \"arima\"
+family = \"arima\"
+order = [1, 1, 0]
+"
+    );
+    write(dir.path(), "spec.toml", &spec);
+    let out = trendlab(dir.path(), &["run", "spec.toml", "--out", "out", "--quiet"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    let record = &records(&dir.path().join("out"), "arima-cli")[0];
+    assert_eq!(record.fallback_series.len(), 1, "{record:?}");
+    let store = Workspace::open(&dir.path().join("spec.toml"), &dir.path().join("out"))
+        .unwrap()
+        .store;
+    let table = store.forecasts(&record.run_id).unwrap();
+    for row in &table.rows {
+        match row.series_id.as_str() {
+            "single" => {
+                assert_eq!(row.forecast, 10.0, "the naive: its one value");
+                assert!(row.bounds[0].0.is_nan() && row.bounds[0].1.is_nan(), "{row:?}");
+            }
+            _ => assert!(row.bounds[0].0 < row.forecast, "{row:?}"),
+        }
+    }
+    let metrics = store.metrics(&record.run_id).unwrap().unwrap();
+    assert!(
+        metrics
+            .notes
+            .iter()
+            .any(|n| n.starts_with("coverage undefined for 1 series")),
+        "{:?}",
+        metrics.notes
+    );
+}

@@ -117,6 +117,7 @@ pub(crate) fn score(
         .flat_map(|(w, eval)| {
             let s = &panel.series[w.series];
             let with_bounds = !levels.is_empty();
+            let level_count = levels.len();
             w.test.clone().enumerate().map(move |(h, t)| ForecastRow {
                 series_id: s.id.clone(),
                 fold: fold.index,
@@ -125,10 +126,12 @@ pub(crate) fn score(
                 step: h + 1,
                 actual: eval.actual[h],
                 forecast: eval.forecast[h],
-                bounds: if with_bounds {
-                    eval.intervals.iter().map(|i| (i.lower[h], i.upper[h])).collect()
-                } else {
-                    Vec::new()
+                // A series without intervals among series with them (a
+                // fallback fit on too few values for a spread): unknown bounds.
+                bounds: match (with_bounds, eval.intervals.is_empty()) {
+                    (false, _) => Vec::new(),
+                    (true, true) => vec![(f64::NAN, f64::NAN); level_count],
+                    (true, false) => eval.intervals.iter().map(|i| (i.lower[h], i.upper[h])).collect(),
                 },
             })
         })
