@@ -5,6 +5,10 @@
 //! path (`execute::forecast`), so a series forecast by the fallback in a
 //! fold is forecast by it again on data cut at that fold's cutoff.
 //!
+//! A model that fails on every series of a fold is not filled in: its run
+//! there would be the fallback's, not the model's (a season longer than
+//! every series, say), so it fails as before, with the first reason.
+//!
 //! The fallback's intervals are kept where the family gives intervals of
 //! its own (so every series of a run has them or none does); conformal
 //! intervals from the backtest cover the others in `forecast`, as for the
@@ -33,15 +37,16 @@ impl SeriesResult {
 }
 
 /// `outcomes` (one per series of `input`) with every failed series
-/// forecast by `config`'s fallback where it can be; a series the fallback
-/// cannot forecast either keeps the family's reason.
+/// forecast by `config`'s fallback where it can be (unless every series
+/// failed); a series the fallback cannot forecast either keeps the
+/// family's reason.
 pub(crate) fn fill(
     input: &FoldInput<'_>,
     config: &ModelConfig,
     outcomes: Vec<Result<SeriesForecast, String>>,
 ) -> Vec<SeriesResult> {
     let failed: Vec<usize> = (0..outcomes.len()).filter(|k| outcomes[*k].is_err()).collect();
-    if failed.is_empty() || config.fallback == Fallback::None {
+    if failed.is_empty() || failed.len() == outcomes.len() || config.fallback == Fallback::None {
         return outcomes.into_iter().map(SeriesResult::own).collect();
     }
     let mut only = input.clone();
