@@ -38,6 +38,7 @@ mod forecast_inputs;
 mod lstm;
 #[cfg(feature = "service-tests")]
 mod mlflow_server;
+mod nhits;
 mod ops;
 mod parquet_input;
 mod reconcile;

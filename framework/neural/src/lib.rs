@@ -25,6 +25,7 @@ pub mod fusion;
 pub mod kernel;
 pub mod matmul;
 pub mod network;
+pub mod nhits;
 pub mod rng;
 pub mod samples;
 pub mod text;

@@ -1,0 +1,248 @@
+//! The N-HiTS network (Challu et al., 2023) as a burn [`Module`], the
+//! forward pass of neuralforecast's `NHITS` (the reference of
+//! `tests/goldens/make_nhits.py`): a sequence of stacks of MLP blocks, each
+//! reading the residual of the input window max-pooled at its stack's rate,
+//! emitting a backcast subtracted from the residual and a few forecast knots
+//! linearly interpolated to the horizon; the forecast is the last input
+//! value plus every block's interpolated knots.
+//!
+//! With every pooling size and every downsampling factor 1 (each block
+//! emits one knot per horizon step, so interpolation is the identity) it is
+//! N-BEATS' generic architecture.
+//!
+//! Layout as in the reference, kept so that its weights load as they are:
+//! the window is read newest first (the residual starts as the flipped
+//! input, masked periods zeroed after each block), and a block's MLP is a
+//! linear layer without activation followed by `mlp_units` linear layers
+//! each followed by a ReLU, then the linear layer to the block's
+//! coefficients (`input_size` backcast values, then the knots). This module
+//! holds the network; the family (training, windows, scaling) builds on it.
+
+use burn::module::{Module, Param};
+use burn::tensor::{Device, Tensor, TensorData, activation};
+
+/// What fixes an N-HiTS network's layout besides its weights.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NhitsShape {
+    /// Periods of the input window.
+    pub input_size: usize,
+    /// Periods forecast.
+    pub horizon: usize,
+    /// Width of each hidden layer (the reference's `mlp_units`, `[[w, w], ...]`).
+    pub hidden: Vec<usize>,
+    /// Per stack (one block each): its max-pooling size and its frequency
+    /// downsampling factor (`horizon / factor` knots, at least one).
+    pub stacks: Vec<(usize, usize)>,
+}
+
+impl NhitsShape {
+    /// The input window pooled at `pool`: `⌈input_size / pool⌉` values.
+    fn pooled(&self, pool: usize) -> usize {
+        self.input_size.div_ceil(pool)
+    }
+
+    /// The knots of a stack downsampling by `factor`.
+    fn knots(&self, factor: usize) -> usize {
+        (self.horizon / factor).max(1)
+    }
+}
+
+/// `x W + b`, with `W` stored `[in, out]`.
+#[derive(Module, Debug)]
+pub struct Linear {
+    w: Param<Tensor<2>>,
+    b: Param<Tensor<1>>,
+}
+
+impl Linear {
+    fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        x.matmul(self.w.val()).add(self.b.val().unsqueeze_dim(0))
+    }
+}
+
+/// One block: its MLP, from the pooled residual to its coefficients.
+#[derive(Module, Debug)]
+pub struct NhitsBlock {
+    layers: Vec<Linear>,
+}
+
+#[derive(Module, Debug)]
+pub struct NhitsNetwork {
+    blocks: Vec<NhitsBlock>,
+}
+
+/// Why weights do not make a network of a shape.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum NhitsWeightsError {
+    #[error("the weights are not a safetensors file: {0}")]
+    Unreadable(String),
+    #[error("the weights lack `{0}`")]
+    Missing(String),
+    #[error("`{name}` has shape {found:?}, the network needs {expected:?}")]
+    Shape {
+        name: String,
+        found: Vec<usize>,
+        expected: Vec<usize>,
+    },
+}
+
+impl NhitsNetwork {
+    /// The network of `shape` from a state dict in safetensors (the
+    /// reference's names under `prefix`: `{prefix}blocks.{b}.layers.{k}.weight`,
+    /// each `[out, in]` as torch stores it).
+    pub fn from_safetensors(
+        shape: &NhitsShape,
+        bytes: &[u8],
+        prefix: &str,
+        device: &Device,
+    ) -> Result<Self, NhitsWeightsError> {
+        let file =
+            safetensors::SafeTensors::deserialize(bytes).map_err(|e| NhitsWeightsError::Unreadable(e.to_string()))?;
+        let read = |name: String, expected: Vec<usize>| -> Result<Vec<f32>, NhitsWeightsError> {
+            let view = file
+                .tensor(&name)
+                .map_err(|_| NhitsWeightsError::Missing(name.clone()))?;
+            if view.shape() != expected.as_slice() || view.dtype() != safetensors::Dtype::F32 {
+                return Err(NhitsWeightsError::Shape {
+                    name,
+                    found: view.shape().to_vec(),
+                    expected,
+                });
+            }
+            Ok(view
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect())
+        };
+        let mut blocks = Vec::with_capacity(shape.stacks.len());
+        for (b, &(pool, factor)) in shape.stacks.iter().enumerate() {
+            // Widths along the MLP: pooled input, the first hidden width,
+            // the hidden widths, then the coefficients.
+            let mut widths = vec![shape.pooled(pool), shape.hidden[0]];
+            widths.extend(&shape.hidden);
+            widths.push(shape.input_size + shape.knots(factor));
+            // Torch's indexes in its Sequential: activations take a slot.
+            let mut index = 0;
+            let mut layers = Vec::with_capacity(widths.len() - 1);
+            for (k, pair) in widths.windows(2).enumerate() {
+                let (inputs, outputs) = (pair[0], pair[1]);
+                let name = format!("{prefix}blocks.{b}.layers.{index}");
+                let w = read(format!("{name}.weight"), vec![outputs, inputs])?;
+                let bias = read(format!("{name}.bias"), vec![outputs])?;
+                // Torch's `[out, in]` to `[in, out]`.
+                let mut transposed = vec![0.0; w.len()];
+                for o in 0..outputs {
+                    for i in 0..inputs {
+                        transposed[i * outputs + o] = w[o * inputs + i];
+                    }
+                }
+                layers.push(Linear {
+                    w: Param::from_tensor(Tensor::from_data(
+                        TensorData::new(transposed, [inputs, outputs]),
+                        device,
+                    )),
+                    b: Param::from_tensor(Tensor::from_data(TensorData::new(bias, [outputs]), device)),
+                });
+                let hidden_layer = k >= 1 && k <= shape.hidden.len();
+                index += if hidden_layer { 2 } else { 1 };
+            }
+            blocks.push(NhitsBlock { layers });
+        }
+        Ok(NhitsNetwork { blocks })
+    }
+
+    /// Forecasts `[rows, horizon]` from input windows `y` (`[rows,
+    /// input_size]`, oldest first) whose observed periods are 1 in `mask`.
+    pub fn forward(&self, shape: &NhitsShape, y: Tensor<2>, mask: Tensor<2>) -> Tensor<2> {
+        let [rows, input] = y.dims();
+        let device = y.device();
+        let last = y.clone().narrow(1, input - 1, 1);
+        let mut forecast = last.repeat_dim(1, shape.horizon);
+        let mut residual = y.flip([1]);
+        let mask = mask.flip([1]);
+        for (block, &(pool, factor)) in self.blocks.iter().zip(&shape.stacks) {
+            let mut x = max_pool(residual.clone(), pool);
+            let hidden = shape.hidden.len();
+            for (k, layer) in block.layers.iter().enumerate() {
+                x = layer.forward(x);
+                if k >= 1 && k <= hidden {
+                    x = activation::relu(x);
+                }
+            }
+            let knots = shape.knots(factor);
+            let backcast = x.clone().narrow(1, 0, input);
+            let coefficients = x.narrow(1, input, knots);
+            let interpolation = Tensor::from_data(
+                TensorData::new(linear_interpolation(knots, shape.horizon), [knots, shape.horizon]),
+                &device,
+            );
+            forecast = forecast + coefficients.matmul(interpolation);
+            residual = (residual - backcast) * mask.clone();
+        }
+        debug_assert_eq!(forecast.dims(), [rows, shape.horizon]);
+        forecast
+    }
+}
+
+/// Max over consecutive windows of `size` periods along dimension 1, the
+/// last window shorter when `size` does not divide the length (torch's
+/// `MaxPool1d(size, stride=size, ceil_mode=True)`).
+fn max_pool(x: Tensor<2>, size: usize) -> Tensor<2> {
+    if size == 1 {
+        return x;
+    }
+    let [rows, length] = x.dims();
+    let pooled = length.div_ceil(size);
+    let padding = pooled * size - length;
+    let x = if padding > 0 {
+        let filler: Tensor<2> = Tensor::full([rows, padding], f32::NEG_INFINITY, &x.device());
+        Tensor::cat(vec![x, filler], 1)
+    } else {
+        x
+    };
+    x.reshape([rows, pooled, size]).max_dim(2).reshape([rows, pooled])
+}
+
+/// The `[knots, horizon]` matrix of torch's linear interpolation of
+/// `knots` values to `horizon` (`F.interpolate(mode="linear",
+/// align_corners=False)`): output `j` samples the input at
+/// `(j + ½)·knots/horizon − ½`, clamped at 0, between its two neighbours.
+pub fn linear_interpolation(knots: usize, horizon: usize) -> Vec<f32> {
+    let mut matrix = vec![0.0f32; knots * horizon];
+    let scale = knots as f64 / horizon as f64;
+    for j in 0..horizon {
+        let source = ((j as f64 + 0.5) * scale - 0.5).max(0.0);
+        let i0 = (source.floor() as usize).min(knots - 1);
+        let i1 = if i0 + 1 < knots { i0 + 1 } else { i0 };
+        let weight = (source - i0 as f64) as f32;
+        matrix[i0 * horizon + j] += 1.0 - weight;
+        matrix[i1 * horizon + j] += weight;
+    }
+    matrix
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interpolation_matches_torch_by_hand() {
+        // Two knots to four steps: sources -0.25→0, 0.25, 0.75, 1.25→clamped to the last.
+        let m = linear_interpolation(2, 4);
+        let row = |i: usize| m[i * 4..(i + 1) * 4].to_vec();
+        assert_eq!(row(0), vec![1.0, 0.75, 0.25, 0.0]);
+        assert_eq!(row(1), vec![0.0, 0.25, 0.75, 1.0]);
+        // As many knots as steps: the identity.
+        let m = linear_interpolation(3, 3);
+        assert_eq!(m, vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn max_pool_takes_the_last_short_window_too() {
+        let device = Device::flex();
+        let x: Tensor<2> = Tensor::from_data(TensorData::new(vec![1.0f32, 5.0, 2.0, -1.0, 3.0], [1, 5]), &device);
+        let pooled = max_pool(x, 2).into_data().try_to_vec::<f32>().unwrap();
+        assert_eq!(pooled, vec![5.0, 2.0, 3.0]);
+    }
+}
