@@ -3,14 +3,14 @@
 //! not hold; the parent run of each `trendlab run` holds the
 //! `leaderboard.json` it wrote. The newest parent whose leaderboard has
 //! exactly the configurations read back (by content hash: the same runs,
-//! so the same per-series values) lends its section and each row's test
-//! and interval.
+//! so the same per-series values) lends its section, each row's test and
+//! interval, and the coverage of the means.
 
 use crate::client::{MlflowClient, TrackingError};
 use crate::mirror::KIND;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
-use trendlab_results::leaderboard::LentSignificance;
+use trendlab_results::leaderboard::{Coverage, LentSignificance};
 use trendlab_results::significance::{BestTest, Significance};
 use trendlab_stats::Interval;
 
@@ -18,6 +18,8 @@ use trendlab_stats::Interval;
 struct StoredBoard {
     rows: Vec<StoredRow>,
     significance: Option<Significance>,
+    #[serde(default)]
+    coverage: Option<Coverage>,
 }
 
 #[derive(Deserialize)]
@@ -53,7 +55,11 @@ pub fn from_parent_runs(
             .into_iter()
             .map(|r| (r.config_id, (r.test, r.interval)))
             .collect();
-        return Ok(Some(LentSignificance { section, rows }));
+        return Ok(Some(LentSignificance {
+            section,
+            rows,
+            coverage: stored.coverage,
+        }));
     }
     Ok(None)
 }

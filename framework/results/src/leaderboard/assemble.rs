@@ -36,12 +36,16 @@ pub struct ReadBack {
 }
 
 /// A significance section stored with an earlier leaderboard of the same
-/// configurations, and each row's test and interval from it.
+/// configurations, and each row's test and interval from it, with the
+/// coverage of its means (which needs the runs' records, as the tests need
+/// their per-series values).
 #[derive(Debug)]
 pub struct LentSignificance {
     pub section: Significance,
     /// By configuration id: its test against the best and its interval.
     pub rows: BTreeMap<String, (Option<BestTest>, Option<Interval>)>,
+    /// The series the stored leaderboard's means cover.
+    pub coverage: Option<super::Coverage>,
 }
 
 impl Leaderboard {
@@ -76,6 +80,7 @@ impl Leaderboard {
                 let mut board = ranked(read.rows);
                 let significance = match read.significance {
                     Ok(lent) => {
+                        board.coverage = lent.coverage;
                         for row in &mut board.rows {
                             if let Some((test, interval)) = lent.rows.get(&row.config_id) {
                                 row.test = test.clone();

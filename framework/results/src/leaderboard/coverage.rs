@@ -14,12 +14,12 @@ use super::LeaderboardRow;
 use crate::metrics::mean_std;
 use crate::plan::Plan;
 use crate::store::{RunStatus, RunStore, StoreError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use trendlab_spec::Metric;
 
 /// Which series the leaderboard's means cover.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Coverage {
     /// Every series of each fold (`all`), or in some fold only those every
     /// ranked configuration scored (`shared`).
@@ -28,13 +28,13 @@ pub struct Coverage {
     /// the complete configurations), scored with the others.
     pub fallbacks: usize,
     /// Per fold, the series left out of every complete configuration's means.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dropped: Vec<DroppedSeries>,
     /// The above in words, for the report and `leaderboard.md`.
     pub text: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Basis {
     All,
@@ -42,7 +42,7 @@ pub enum Basis {
 }
 
 /// The series of one fold some complete configuration did not score.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DroppedSeries {
     pub fold: usize,
     /// Series the fold's means are over.
