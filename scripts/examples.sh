@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 examples=("$@")
-[ ${#examples[@]} -gt 0 ] || examples=(quickstart arima_weekly lstm_retail bert_fusion_retail ensemble_retail retail_weekly_families m5_families)
+[ ${#examples[@]} -gt 0 ] || examples=(quickstart arima_weekly lstm_retail bert_fusion_retail ensemble_retail retail_weekly_families m5_families architectures_m5)
 cargo build --release --locked --quiet
 store="target/examples"
 mkdir -p "$store"

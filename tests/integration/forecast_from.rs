@@ -39,6 +39,44 @@ patience = 2
 validation = 4
 
 [[models]]
+name = "nhits"
+family = "nhits"
+input_size = 8
+mlp_units = [8, 8]
+pooling_sizes = [2, 1]
+downsample = [2, 1]
+max_steps = 20
+val_check_steps = 5
+windows_batch_size = 64
+validation = 4
+
+[[models]]
+name = "patchtst"
+family = "patchtst"
+input_size = 8
+patch_len = 4
+stride = 2
+d_model = 8
+heads = 2
+layers = 1
+ff = 8
+max_steps = 20
+val_check_steps = 5
+windows_batch_size = 64
+validation = 4
+
+[[models]]
+name = "deepar"
+family = "deepar"
+input_size = 8
+lstm_hidden = 8
+samples = 20
+max_steps = 20
+val_check_steps = 5
+windows_batch_size = 64
+validation = 4
+
+[[models]]
 name = "mix"
 family = "ensemble"
 members = ["naive", "ridge", "arima"]
@@ -60,7 +98,17 @@ fn a_saved_model_forecasts_again_without_fitting() {
             .map(|p| p.parent().unwrap().to_path_buf())
             .unwrap()
     };
-    for config in ["naive", "ridge[strategy=\"direct\"]", "arima", "auto", "lstm", "mix"] {
+    for config in [
+        "naive",
+        "ridge[strategy=\"direct\"]",
+        "arima",
+        "auto",
+        "lstm",
+        "nhits",
+        "patchtst",
+        "deepar",
+        "mix",
+    ] {
         let out = trendlab(dir.path(), &["forecast", "spec.toml", "--config", config]);
         assert_eq!(out.status.code(), Some(0), "{config}: {}", stderr(&out));
         let fitted = forecast_dir();

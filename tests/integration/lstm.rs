@@ -19,7 +19,7 @@ fn lstm(settings: serde_json::Value) -> Lstm {
 
 /// Keeps the training log.
 #[derive(Default)]
-pub struct Log(Mutex<Option<TrainingLog>>);
+pub struct Log(pub Mutex<Option<TrainingLog>>);
 
 impl FitObserver for Log {
     fn epoch(&self, _epoch: &EpochLoss, _of: usize) {}
@@ -51,6 +51,36 @@ impl Panel {
 
     /// Forecasts the last `horizon` periods of every series from the rest.
     pub fn forecast(&self, model: &dyn Forecaster, horizon: usize, features: &FeatureSet, log: &Log) -> Vec<Vec<f64>> {
+        self.forecast_in(model, horizon, features, log, None, None)
+    }
+
+    /// [`Self::forecast`], the fit's files saved in `dir`.
+    pub fn forecast_saving(&self, model: &dyn Forecaster, horizon: usize, dir: &std::path::Path) -> Vec<Vec<f64>> {
+        self.forecast_in(model, horizon, &FeatureSet::default(), &Log::default(), Some(dir), None)
+    }
+
+    /// [`Self::forecast`] from the fit saved in `dir` (no training).
+    pub fn forecast_from_saved(&self, model: &dyn Forecaster, horizon: usize, dir: &std::path::Path) -> Vec<Vec<f64>> {
+        let saved = trendlab_models::FittedState::default();
+        self.forecast_in(
+            model,
+            horizon,
+            &FeatureSet::default(),
+            &Log::default(),
+            Some(dir),
+            Some(&saved),
+        )
+    }
+
+    fn forecast_in(
+        &self,
+        model: &dyn Forecaster,
+        horizon: usize,
+        features: &FeatureSet,
+        log: &Log,
+        artifacts: Option<&std::path::Path>,
+        fitted: Option<&trendlab_models::FittedState>,
+    ) -> Vec<Vec<f64>> {
         let ids: Vec<String> = (0..self.targets.len()).map(|i| format!("s{i}")).collect();
         let series = self
             .targets
@@ -69,6 +99,8 @@ impl Panel {
         input.seed = 3;
         input.observer = log;
         input.context.files.cache = self.cache.as_deref();
+        input.context.files.artifacts = artifacts;
+        input.context.fitted = fitted;
         model
             .forecast(&input)
             .expect("the fold trains")

@@ -25,6 +25,8 @@ mod cli;
 mod cluster_services;
 mod common;
 mod data_errors;
+mod deepar;
+mod deepar_family;
 mod dependencies;
 #[cfg(feature = "service-tests")]
 mod editor_schema;
@@ -39,8 +41,11 @@ mod lstm;
 #[cfg(feature = "service-tests")]
 mod mlflow_server;
 mod nhits;
+mod nhits_family;
 mod ops;
 mod parquet_input;
+mod patchtst;
+mod patchtst_family;
 mod reconcile;
 mod report;
 mod report_scale;

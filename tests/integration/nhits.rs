@@ -8,7 +8,8 @@
 use crate::common::repo;
 use serde_json::Value;
 use trendlab_neural::burn::tensor::{Device, Tensor, TensorData};
-use trendlab_neural::nhits::{NhitsNetwork, NhitsShape, NhitsWeightsError};
+use trendlab_neural::nhits::{NhitsNetwork, NhitsShape};
+use trendlab_neural::window::layers::WeightsError as NhitsWeightsError;
 
 fn golden() -> Value {
     serde_json::from_slice(&std::fs::read(repo().join("tests/goldens/nhits_forward.json")).unwrap()).unwrap()

@@ -90,6 +90,74 @@ reuse_order = true"#,
     ("lstm", LSTM),
     ("bert_fusion", BERT_FUSION),
     (
+        "nhits",
+        r#"input_size = 8
+blocks = 1
+mlp_units = [8, 8]
+pooling_sizes = [2, 1]
+downsample = [2, 1]
+dropout = 0.1
+scaler = "robust"
+loss = "mse"
+max_steps = 6
+batch_size = 4
+windows_batch_size = 32
+lr = 0.01
+lr_decays = 2
+val_check_steps = 3
+patience = 2
+validation = 4
+device = "cpu""#,
+    ),
+    (
+        "patchtst",
+        r#"input_size = 8
+patch_len = 4
+stride = 2
+d_model = 8
+heads = 2
+layers = 1
+ff = 8
+dropout = 0.1
+revin_subtract_last = false
+revin_affine = true
+residual_attention = false
+pre_norm = true
+activation = "relu"
+scaler = "robust"
+loss = "mse"
+max_steps = 6
+batch_size = 4
+windows_batch_size = 32
+lr = 0.01
+lr_decays = 2
+val_check_steps = 3
+patience = 2
+validation = 4
+device = "cpu""#,
+    ),
+    (
+        "deepar",
+        r#"input_size = 8
+lstm_layers = 1
+lstm_hidden = 8
+lstm_dropout = 0.1
+likelihood = "tweedie"
+tweedie_power = 1.5
+samples = 10
+point = "mean"
+scaler = "robust"
+max_steps = 6
+batch_size = 4
+windows_batch_size = 32
+lr = 0.01
+lr_decays = 2
+val_check_steps = 3
+patience = 2
+validation = 4
+device = "cpu""#,
+    ),
+    (
         "ensemble",
         r#"members = ["base_naive", "base_mean"]
 member_configs = "all"
@@ -128,6 +196,11 @@ const JOINT_CHANGES: &[(&str, &str, &str)] = &[
     ("arima", "auto", "order = [1, 0, 1]"),
     // Doubled or halved, a Tweedie power leaves (1, 2).
     ("gbdt", "tweedie_power", "objective = \"tweedie\"\ntweedie_power = 1.8"),
+    (
+        "deepar",
+        "tweedie_power",
+        "input_size = 8\nlikelihood = \"tweedie\"\ntweedie_power = 1.8",
+    ),
 ];
 
 /// Every parameter of `family = "lstm"` (BERT-fusion takes them too).
@@ -312,6 +385,11 @@ fn changes(key: &str, value: &Toml) -> Vec<Toml> {
             "variant" => strings(&["classic", "optimized"]),
             "objective" => strings(&["squared_error", "poisson", "absolute"]),
             "decomposition" => strings(&["multiplicative"]),
+            "scaler" => strings(&["standard", "none"]),
+            "loss" => strings(&["mae"]),
+            "activation" => strings(&["gelu"]),
+            "likelihood" => strings(&["normal", "student_t"]),
+            "point" => strings(&["median"]),
             // ETS's model code, or Theta's model.
             "model"
                 if value

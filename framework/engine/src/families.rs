@@ -5,7 +5,7 @@
 
 use trendlab_gbdt::Gbdt;
 use trendlab_models::Forecaster;
-use trendlab_neural::{BertFusion, Lstm};
+use trendlab_neural::{BertFusion, Deepar, Lstm, Nhits, Patchtst};
 use trendlab_spec::FamilySpec;
 
 pub fn forecaster(family: &FamilySpec) -> &dyn Forecaster {
@@ -26,6 +26,9 @@ pub fn forecaster(family: &FamilySpec) -> &dyn Forecaster {
         FamilySpec::Imapa(c) => c,
         FamilySpec::Lstm(c) => Lstm::ref_cast(c),
         FamilySpec::BertFusion(c) => BertFusion::ref_cast(c),
+        FamilySpec::Nhits(c) => Nhits::ref_cast(c),
+        FamilySpec::Patchtst(c) => Patchtst::ref_cast(c),
+        FamilySpec::Deepar(c) => Deepar::ref_cast(c),
         FamilySpec::Ensemble(c) => c,
     }
 }

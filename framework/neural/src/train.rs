@@ -314,7 +314,7 @@ fn kernel_gradients(
 }
 
 /// The flat gradient as burn gradients of `network`'s parameters.
-fn flat_to_grads(network: &LstmNetwork, shape: &Shape, flat: &[f32]) -> GradientsParams {
+pub(crate) fn flat_to_grads(network: &LstmNetwork, shape: &Shape, flat: &[f32]) -> GradientsParams {
     let mut grads = GradientsParams::new();
     let device = network_device(network);
     let mut offset = 0;
@@ -437,4 +437,4 @@ pub fn predict(network: &LstmNetwork, shape: &Shape, samples: &Samples, backend:
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

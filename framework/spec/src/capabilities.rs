@@ -122,6 +122,9 @@ macro_rules! as_family {
             FamilySpec::Imapa(c) => c,
             FamilySpec::Lstm(c) => c,
             FamilySpec::BertFusion(c) => c,
+            FamilySpec::Nhits(c) => c,
+            FamilySpec::Patchtst(c) => c,
+            FamilySpec::Deepar(c) => c,
             FamilySpec::Ensemble(c) => c,
         }
     };

@@ -8,11 +8,14 @@
 use crate::arima::ArimaConfig;
 use crate::baselines::{DriftConfig, MeanConfig, NaiveConfig, SeasonalNaiveConfig};
 use crate::bert_fusion::BertFusionConfig;
+use crate::deepar::DeeparConfig;
 use crate::ensemble::EnsembleConfig;
 use crate::gbdt::GbdtConfig;
 use crate::intermittent::{AdidaConfig, CrostonConfig, ImapaConfig, TsbConfig};
 use crate::linear::LinearConfig;
 use crate::lstm::LstmConfig;
+use crate::nhits::NhitsConfig;
+use crate::patchtst::PatchtstConfig;
 use crate::statistical::{EtsConfig, ThetaConfig};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -52,6 +55,14 @@ pub enum FamilySpec {
     Lstm(LstmConfig),
     /// The LSTM fused with a pretrained BERT's embedding of the product text.
     BertFusion(BertFusionConfig),
+    /// N-HiTS: a global network of MLP blocks over pooled windows, with
+    /// interpolated multi-rate forecasts (N-BEATS' generic one without pooling).
+    Nhits(NhitsConfig),
+    /// PatchTST: a Transformer encoder over patches of each window (univariate).
+    Patchtst(PatchtstConfig),
+    /// DeepAR: a global autoregressive LSTM emitting a distribution per
+    /// period, forecast by sample paths.
+    Deepar(DeeparConfig),
     /// A combination of other models' forecasts (read from the run store).
     Ensemble(EnsembleConfig),
 }

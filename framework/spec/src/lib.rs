@@ -10,6 +10,7 @@ pub mod arima;
 pub mod baselines;
 mod bert_fusion;
 pub mod capabilities;
+pub mod deepar;
 pub mod device;
 pub mod diagnostics;
 mod ensemble;
@@ -24,16 +25,20 @@ pub mod linear;
 mod locate;
 pub mod lstm;
 mod model_schema;
+pub mod nhits;
+pub mod patchtst;
 pub mod reconcile;
 pub mod schema;
 pub mod statistical;
 pub mod transform;
 mod validate;
+pub mod window;
 
 pub use arima::{ArimaConfig, ArimaTrend};
 pub use baselines::{DriftConfig, MeanConfig, NaiveConfig, SeasonalNaiveConfig};
 pub use bert_fusion::{BertFusionConfig, Fusion, Pooling, TextFusion};
 pub use capabilities::{Capabilities, CheckContext, Family, Intervals};
+pub use deepar::{DeeparConfig, Likelihood, PathPoint};
 pub use device::ComputeDevice;
 pub use diagnostics::{Diagnostic, Diagnostics, SpecError};
 pub use ensemble::{EnsembleConfig, MemberConfigs, Method, OnMissing, Solver};
@@ -47,11 +52,14 @@ pub use intermittent::{AdidaConfig, CrostonConfig, CrostonVariant, ImapaConfig, 
 pub use linear::{LinearConfig, Scaling, Strategy};
 pub use locate::{KeyPath, Seg};
 pub use lstm::{Anchor, LstmConfig};
+pub use nhits::NhitsConfig;
+pub use patchtst::{Activation, PatchtstConfig};
 pub use reconcile::Reconcile;
 pub use schema::*;
 pub use statistical::{Decomposition, EtsConfig, ThetaConfig, ThetaModel};
 pub use transform::TargetTransform;
 pub use validate::MAX_PERIODS;
+pub use window::{PointLoss, WindowScaler, WindowTraining};
 
 use std::path::Path;
 

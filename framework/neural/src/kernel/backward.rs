@@ -1,27 +1,15 @@
 //! Backpropagation through time of the kernel's network ([`super::forward`]'s
-//! caches in, gradients out): the weight gradients hoisted out of the time
+//! caches and the loss's gradient with respect to the outputs, `ws.dy`, in;
+//! gradients out): the weight gradients hoisted out of the time
 //! loop (one product each over all steps), the gate's and the head's.
 
 use super::{Batch, Shape, Workspace, gemm};
 
 #[inline(always)]
-pub(super) fn backward(
-    shape: &Shape,
-    params: &[f32],
-    batch: &Batch<'_>,
-    ws: &mut Workspace,
-    scale: f32,
-    grads: &mut [f32],
-) -> f64 {
+pub(super) fn backward(shape: &Shape, params: &[f32], batch: &Batch<'_>, ws: &mut Workspace, grads: &mut [f32]) {
     let Batch { rows, steps, .. } = *batch;
     let (h, g, out) = (shape.hidden, 4 * shape.hidden, shape.outputs);
     let width = h + shape.extra;
-    let mut sse = 0.0f64;
-    for ((d, p), y) in ws.dy.iter_mut().zip(&ws.yhat).zip(batch.y) {
-        let e = p - y;
-        sse += f64::from(e) * f64::from(e);
-        *d = 2.0 * e * scale;
-    }
     // Head gradients, and the gradient reaching the top layer's last output.
     let [o_w, o_b] = shape.head_offsets();
     gemm(
@@ -167,7 +155,6 @@ pub(super) fn backward(
             ws.dseq.copy_from_slice(&ws.dx[..n * h]);
         }
     }
-    sse
 }
 
 /// Through the gate: `dseq[last..]` holds the gradient of the gated state

@@ -240,7 +240,49 @@ fn train_step_kernel(
     grads: &mut [f32],
 ) -> f64 {
     forward(shape, params, batch, ws, dropout);
-    backward(shape, params, batch, ws, scale, grads)
+    let mut sse = 0.0f64;
+    for ((d, p), y) in ws.dy.iter_mut().zip(&ws.yhat).zip(batch.y) {
+        let e = p - y;
+        sse += f64::from(e) * f64::from(e);
+        *d = 2.0 * e * scale;
+    }
+    backward(shape, params, batch, ws, grads);
+    sse
+}
+
+/// A loss on the head's outputs, for [`train_step_with`]: given the
+/// outputs `[rows, outputs]`, returns the loss and fills its gradient with
+/// respect to them (same layout).
+pub type OutputLoss<'a> = &'a (dyn Fn(&[f32], &mut [f32]) -> f64 + Sync);
+
+multiversion! {
+    /// As [`train_step`], for any loss on the outputs (a likelihood's):
+    /// adds the gradient of what `loss` returns to `grads` and returns it.
+    pub fn train_step_with(
+        shape: &Shape,
+        params: &[f32],
+        batch: &Batch<'_>,
+        ws: &mut Workspace,
+        dropout: Option<Dropout>,
+        loss: OutputLoss<'_>,
+        grads: &mut [f32],
+    ) -> f64 = train_step_with_kernel;
+}
+
+#[inline(always)]
+fn train_step_with_kernel(
+    shape: &Shape,
+    params: &[f32],
+    batch: &Batch<'_>,
+    ws: &mut Workspace,
+    dropout: Option<Dropout>,
+    loss: OutputLoss<'_>,
+    grads: &mut [f32],
+) -> f64 {
+    forward(shape, params, batch, ws, dropout);
+    let value = loss(&ws.yhat, &mut ws.dy);
+    backward(shape, params, batch, ws, grads);
+    value
 }
 
 #[inline(always)]

@@ -13,7 +13,7 @@ fn random_samples(n: usize, steps: usize, features: usize, extra: usize, outputs
     s
 }
 
-fn flat_grads(network: &LstmNetwork, grads: &GradientsParams) -> Vec<f32> {
+pub(crate) fn flat_grads(network: &LstmNetwork, grads: &GradientsParams) -> Vec<f32> {
     network
         .param_ids()
         .into_iter()
@@ -29,7 +29,7 @@ fn flat_grads(network: &LstmNetwork, grads: &GradientsParams) -> Vec<f32> {
 
 /// Each kernel value within `1e-4 ×` the largest autodiff value of its
 /// autodiff counterpart.
-fn assert_close(kernel: &[f32], autodiff: &[f32], what: &str) {
+pub(crate) fn assert_close(kernel: &[f32], autodiff: &[f32], what: &str) {
     assert_eq!(kernel.len(), autodiff.len(), "{what}: lengths");
     let scale = autodiff.iter().fold(0.0f32, |m, v| m.max(v.abs()));
     assert!(scale > 0.0, "{what}: all zero");

@@ -15,14 +15,17 @@
 //! input, masked periods zeroed after each block), and a block's MLP is a
 //! linear layer without activation followed by `mlp_units` linear layers
 //! each followed by a ReLU, then the linear layer to the block's
-//! coefficients (`input_size` backcast values, then the knots). This module
-//! holds the network; the family (training, windows, scaling) builds on it.
+//! coefficients (`input_size` backcast values, then the knots). Dropout,
+//! while training, follows each hidden layer's ReLU, as in the reference.
 
-use burn::module::{Module, Param};
+use crate::rng::{SplitMix64, derive};
+use crate::window::WindowNetwork;
+use crate::window::layers::{Dropout, Linear, Weights, WeightsError};
+use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData, activation};
 
 /// What fixes an N-HiTS network's layout besides its weights.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NhitsShape {
     /// Periods of the input window.
     pub input_size: usize,
@@ -36,6 +39,25 @@ pub struct NhitsShape {
 }
 
 impl NhitsShape {
+    /// The network `config` describes for `horizon` periods.
+    pub fn of(config: &trendlab_spec::NhitsConfig, horizon: usize) -> NhitsShape {
+        NhitsShape {
+            input_size: config.input_size,
+            horizon,
+            hidden: config.mlp_units.clone(),
+            stacks: config.block_rates(),
+        }
+    }
+
+    /// Per block, the widths along its MLP: the pooled input, the first
+    /// hidden width, the hidden widths, then its coefficients.
+    fn widths(&self, pool: usize, factor: usize) -> Vec<usize> {
+        let mut widths = vec![self.pooled(pool), self.hidden[0]];
+        widths.extend(&self.hidden);
+        widths.push(self.input_size + self.knots(factor));
+        widths
+    }
+
     /// The input window pooled at `pool`: `⌈input_size / pool⌉` values.
     fn pooled(&self, pool: usize) -> usize {
         self.input_size.div_ceil(pool)
@@ -44,19 +66,6 @@ impl NhitsShape {
     /// The knots of a stack downsampling by `factor`.
     fn knots(&self, factor: usize) -> usize {
         (self.horizon / factor).max(1)
-    }
-}
-
-/// `x W + b`, with `W` stored `[in, out]`.
-#[derive(Module, Debug)]
-pub struct Linear {
-    w: Param<Tensor<2>>,
-    b: Param<Tensor<1>>,
-}
-
-impl Linear {
-    fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        x.matmul(self.w.val()).add(self.b.val().unsqueeze_dim(0))
     }
 }
 
@@ -71,22 +80,31 @@ pub struct NhitsNetwork {
     blocks: Vec<NhitsBlock>,
 }
 
-/// Why weights do not make a network of a shape.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum NhitsWeightsError {
-    #[error("the weights are not a safetensors file: {0}")]
-    Unreadable(String),
-    #[error("the weights lack `{0}`")]
-    Missing(String),
-    #[error("`{name}` has shape {found:?}, the network needs {expected:?}")]
-    Shape {
-        name: String,
-        found: Vec<usize>,
-        expected: Vec<usize>,
-    },
-}
-
 impl NhitsNetwork {
+    /// A network of `shape` with seeded random weights (torch's default
+    /// initialisation of linear layers).
+    pub fn init(shape: &NhitsShape, seed: u64, device: &Device) -> Self {
+        <Self as WindowNetwork>::init(shape, seed, device)
+    }
+
+    fn init_random(shape: &NhitsShape, seed: u64, device: &Device) -> Self {
+        let blocks = shape
+            .stacks
+            .iter()
+            .enumerate()
+            .map(|(b, &(pool, factor))| {
+                let mut rng = SplitMix64::new(derive(seed, &[b as u64]));
+                let layers = shape
+                    .widths(pool, factor)
+                    .windows(2)
+                    .map(|pair| Linear::init(pair[0], pair[1], &mut rng, device))
+                    .collect();
+                NhitsBlock { layers }
+            })
+            .collect();
+        NhitsNetwork { blocks }
+    }
+
     /// The network of `shape` from a state dict in safetensors (the
     /// reference's names under `prefix`: `{prefix}blocks.{b}.layers.{k}.weight`,
     /// each `[out, in]` as torch stores it).
@@ -95,55 +113,17 @@ impl NhitsNetwork {
         bytes: &[u8],
         prefix: &str,
         device: &Device,
-    ) -> Result<Self, NhitsWeightsError> {
-        let file =
-            safetensors::SafeTensors::deserialize(bytes).map_err(|e| NhitsWeightsError::Unreadable(e.to_string()))?;
-        let read = |name: String, expected: Vec<usize>| -> Result<Vec<f32>, NhitsWeightsError> {
-            let view = file
-                .tensor(&name)
-                .map_err(|_| NhitsWeightsError::Missing(name.clone()))?;
-            if view.shape() != expected.as_slice() || view.dtype() != safetensors::Dtype::F32 {
-                return Err(NhitsWeightsError::Shape {
-                    name,
-                    found: view.shape().to_vec(),
-                    expected,
-                });
-            }
-            Ok(view
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect())
-        };
+    ) -> Result<Self, WeightsError> {
+        let weights = Weights::new(bytes, prefix)?;
         let mut blocks = Vec::with_capacity(shape.stacks.len());
         for (b, &(pool, factor)) in shape.stacks.iter().enumerate() {
-            // Widths along the MLP: pooled input, the first hidden width,
-            // the hidden widths, then the coefficients.
-            let mut widths = vec![shape.pooled(pool), shape.hidden[0]];
-            widths.extend(&shape.hidden);
-            widths.push(shape.input_size + shape.knots(factor));
+            let widths = shape.widths(pool, factor);
             // Torch's indexes in its Sequential: activations take a slot.
             let mut index = 0;
             let mut layers = Vec::with_capacity(widths.len() - 1);
             for (k, pair) in widths.windows(2).enumerate() {
-                let (inputs, outputs) = (pair[0], pair[1]);
-                let name = format!("{prefix}blocks.{b}.layers.{index}");
-                let w = read(format!("{name}.weight"), vec![outputs, inputs])?;
-                let bias = read(format!("{name}.bias"), vec![outputs])?;
-                // Torch's `[out, in]` to `[in, out]`.
-                let mut transposed = vec![0.0; w.len()];
-                for o in 0..outputs {
-                    for i in 0..inputs {
-                        transposed[i * outputs + o] = w[o * inputs + i];
-                    }
-                }
-                layers.push(Linear {
-                    w: Param::from_tensor(Tensor::from_data(
-                        TensorData::new(transposed, [inputs, outputs]),
-                        device,
-                    )),
-                    b: Param::from_tensor(Tensor::from_data(TensorData::new(bias, [outputs]), device)),
-                });
+                let name = format!("blocks.{b}.layers.{index}");
+                layers.push(Linear::read(&weights, &name, pair[0], pair[1], device)?);
                 let hidden_layer = k >= 1 && k <= shape.hidden.len();
                 index += if hidden_layer { 2 } else { 1 };
             }
@@ -155,19 +135,31 @@ impl NhitsNetwork {
     /// Forecasts `[rows, horizon]` from input windows `y` (`[rows,
     /// input_size]`, oldest first) whose observed periods are 1 in `mask`.
     pub fn forward(&self, shape: &NhitsShape, y: Tensor<2>, mask: Tensor<2>) -> Tensor<2> {
+        self.forward_training(shape, y, mask, None)
+    }
+
+    /// [`Self::forward`], with `dropout` after each hidden layer.
+    fn forward_training(
+        &self,
+        shape: &NhitsShape,
+        y: Tensor<2>,
+        mask: Tensor<2>,
+        dropout: Option<Dropout>,
+    ) -> Tensor<2> {
         let [rows, input] = y.dims();
         let device = y.device();
         let last = y.clone().narrow(1, input - 1, 1);
         let mut forecast = last.repeat_dim(1, shape.horizon);
         let mut residual = y.flip([1]);
         let mask = mask.flip([1]);
-        for (block, &(pool, factor)) in self.blocks.iter().zip(&shape.stacks) {
+        for (b, (block, &(pool, factor))) in self.blocks.iter().zip(&shape.stacks).enumerate() {
             let mut x = max_pool(residual.clone(), pool);
             let hidden = shape.hidden.len();
             for (k, layer) in block.layers.iter().enumerate() {
                 x = layer.forward(x);
                 if k >= 1 && k <= hidden {
                     x = activation::relu(x);
+                    x = Dropout::apply(dropout, x, &[b as u64, k as u64]);
                 }
             }
             let knots = shape.knots(factor);
@@ -182,6 +174,25 @@ impl NhitsNetwork {
         }
         debug_assert_eq!(forecast.dims(), [rows, shape.horizon]);
         forecast
+    }
+}
+
+impl WindowNetwork for NhitsNetwork {
+    type Shape = NhitsShape;
+    const NAME: &'static str = "nhits";
+
+    fn init(shape: &NhitsShape, seed: u64, device: &Device) -> Self {
+        Self::init_random(shape, seed, device)
+    }
+
+    fn forward_windows(
+        &self,
+        shape: &NhitsShape,
+        x: Tensor<2>,
+        mask: Tensor<2>,
+        dropout: Option<Dropout>,
+    ) -> Tensor<2> {
+        self.forward_training(shape, x, mask, dropout)
     }
 }
 

@@ -1,0 +1,212 @@
+//! The DeepAR family: on series with a known distribution (a weekly season
+//! plus unit Gaussian noise) its point forecasts approach the noise floor
+//! and its sample-path intervals have the coverage and width the truth
+//! gives; runs are deterministic for any `--jobs` and carry intervals; the
+//! saved network samples the same paths (`forecast --from`); a count
+//! likelihood refuses negative values naming the series.
+
+use crate::common::{forecasts_csv, records, trendlab, write};
+use crate::lstm::{Log, Panel, noise, panel_csv};
+use trendlab_models::{FeatureSet, FoldInput, Forecaster, ModelError, SeriesHistory};
+use trendlab_neural::Deepar;
+use trendlab_neural::rng::SplitMix64;
+use trendlab_results::RunStatus;
+use trendlab_spec::DeeparConfig;
+
+fn deepar(settings: serde_json::Value) -> Deepar {
+    Deepar(serde_json::from_value::<DeeparConfig>(settings).expect("a valid DeepAR config"))
+}
+
+#[test]
+fn intervals_from_sample_paths_match_the_known_noise() {
+    let (len, horizon, count) = (300, 14, 16);
+    let mut rng = SplitMix64::new(4);
+    let targets: Vec<Vec<f64>> = (0..count)
+        .map(|s| {
+            let (level, phase) = (10.0 + s as f64, s as f64 * 0.9);
+            (0..len)
+                .map(|t| level + 3.0 * (std::f64::consts::TAU * t as f64 / 7.0 + phase).sin() + noise(&mut rng, 1.0))
+                .collect()
+        })
+        .collect();
+    let panel = Panel::daily(len, targets, vec![]);
+    let model = deepar(serde_json::json!({
+        "input_size": 21, "lstm_layers": 1, "lstm_hidden": 24, "lstm_dropout": 0.0, "likelihood": "normal",
+        "scaler": "standard", "lr": 0.01, "max_steps": 400, "val_check_steps": 50, "patience": 3,
+        "windows_batch_size": 256, "samples": 400,
+    }));
+    let ids: Vec<String> = (0..count).map(|i| format!("s{i}")).collect();
+    let series = panel
+        .targets
+        .iter()
+        .zip(&ids)
+        .map(|(y, id)| SeriesHistory {
+            id,
+            text: None,
+            dates: &panel.dates,
+            target: &y[..len - horizon],
+            past: vec![],
+            future: vec![],
+        })
+        .collect();
+    let features = FeatureSet::default();
+    let mut input = FoldInput::new(series, horizon, &features);
+    input.levels = &[80.0];
+    let log = Log::default();
+    input.observer = &log;
+    let forecasts: Vec<_> = model
+        .forecast(&input)
+        .expect("the fold trains")
+        .into_iter()
+        .map(|s| s.expect("every series forecast"))
+        .collect();
+    let means: Vec<Vec<f64>> = forecasts.iter().map(|f| f.mean.clone()).collect();
+    // The noise alone has MSE 1; seasonal naive's error is the difference
+    // of two draws (MSE 2).
+    let mse = panel.mse(&means);
+    eprintln!("DeepAR MSE {mse:.3} (noise floor 1, seasonal naive 2)");
+    assert!(mse < 1.4, "DeepAR MSE {mse:.3} is not near the noise floor of 1");
+    let (mut covered, mut width, mut n) = (0, 0.0, 0);
+    for (f, y) in forecasts.iter().zip(&panel.targets) {
+        let interval = &f.intervals[0];
+        assert_eq!(interval.level, 80.0);
+        for (k, actual) in y[len - horizon..].iter().enumerate() {
+            covered += usize::from(interval.lower[k] <= *actual && *actual <= interval.upper[k]);
+            width += interval.upper[k] - interval.lower[k];
+            n += 1;
+        }
+    }
+    let (coverage, width) = (covered as f64 / n as f64, width / n as f64);
+    // The true 80% interval is ±1.2816: width 2.563.
+    eprintln!("80% interval: coverage {coverage:.3}, mean width {width:.3} (truth 0.8, 2.563)");
+    assert!((0.68..=0.92).contains(&coverage), "coverage {coverage:.3}");
+    assert!((2.0..3.3).contains(&width), "mean width {width:.3}");
+    let log = log.0.lock().unwrap().clone().expect("a training log");
+    let validation: Vec<f64> = log.epochs.iter().filter_map(|e| e.validation).collect();
+    assert_eq!(
+        validation[log.best_epoch - 1],
+        validation.iter().copied().fold(f64::INFINITY, f64::min)
+    );
+}
+
+const SPEC: &str = r#"
+[experiment]
+name = "deepar-small"
+seed = 5
+[data]
+path = "panel.csv"
+time = "date"
+id = "id"
+target = "y"
+frequency = "D"
+[evaluation]
+horizon = 7
+folds = 2
+step = 7
+metrics = ["mase", "coverage"]
+levels = [80]
+season = 7
+[[models]]
+name = "deepar"
+family = "deepar"
+input_size = 14
+lstm_hidden = 8
+max_steps = 30
+val_check_steps = 10
+windows_batch_size = 64
+samples = 50
+scaler = "standard"
+"#;
+
+#[test]
+fn runs_are_deterministic_for_any_jobs_and_carry_intervals() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "panel.csv", &panel_csv());
+    let spec = write(dir.path(), "spec.toml", SPEC);
+    let spec = spec.to_str().unwrap();
+    for (out, jobs) in [("a", "1"), ("b", "2")] {
+        let output = trendlab(dir.path(), &["run", spec, "--out", out, "--quiet", "--jobs", jobs]);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let a = records(&dir.path().join("a"), "deepar-small");
+    assert_eq!(a.len(), 2);
+    for r in &a {
+        assert_eq!(r.status, RunStatus::Finished, "fold {}: {:?}", r.fold, r.error);
+        let read = |out: &str| {
+            std::fs::read(
+                dir.path()
+                    .join(out)
+                    .join("runs/deepar-small")
+                    .join(&r.run_id)
+                    .join("forecasts.parquet"),
+            )
+            .unwrap()
+        };
+        assert_eq!(read("a"), read("b"), "fold {} differs between --jobs 1 and 2", r.fold);
+        let log = r.training.as_ref().expect("training log in run.json");
+        assert_eq!(log.checkpoint.as_deref(), Some("deepar.bpk"));
+        let csv = forecasts_csv(&dir.path().join("a/runs/deepar-small").join(&r.run_id));
+        let header = csv.lines().next().unwrap_or_default();
+        assert!(header.contains("80"), "no 80% interval columns: {header}");
+    }
+}
+
+#[test]
+fn the_saved_network_samples_the_same_paths() {
+    let panel = Panel::daily(
+        120,
+        (0..4)
+            .map(|s| {
+                (0..120)
+                    .map(|t| 10.0 + s as f64 + ((t % 7) as f64 - 3.0).abs())
+                    .collect()
+            })
+            .collect(),
+        vec![],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let model = deepar(serde_json::json!({
+        "input_size": 14, "lstm_hidden": 8, "max_steps": 20, "val_check_steps": 10, "windows_batch_size": 64,
+        "samples": 30, "likelihood": "negative_binomial",
+    }));
+    let trained = panel.forecast_saving(&model, 7, dir.path());
+    assert!(dir.path().join("deepar.bpk").is_file());
+    let again = panel.forecast_from_saved(&model, 7, dir.path());
+    assert_eq!(trained, again);
+    // Negative binomial draws are counts: their medians are whole or halves.
+    assert!(
+        trained.iter().flatten().all(|v| *v >= 0.0 && (2.0 * v).fract() == 0.0),
+        "{trained:?}"
+    );
+}
+
+#[test]
+fn a_count_likelihood_refuses_negative_values_by_series() {
+    let mut targets: Vec<Vec<f64>> = (0..3).map(|_| vec![2.0; 60]).collect();
+    targets[1][20] = -1.0;
+    let ids = ["a", "b", "c"];
+    let dates = trendlab_models::testing::daily_dates(60);
+    let series = targets
+        .iter()
+        .zip(ids)
+        .map(|(y, id)| SeriesHistory {
+            id,
+            text: None,
+            dates: &dates,
+            target: y,
+            past: vec![],
+            future: vec![],
+        })
+        .collect();
+    let features = FeatureSet::default();
+    let input = FoldInput::new(series, 7, &features);
+    let model = deepar(serde_json::json!({ "input_size": 7, "likelihood": "tweedie", "max_steps": 2 }));
+    let err = model.forecast(&input).unwrap_err();
+    assert!(matches!(err, ModelError::Unfit(_)), "{err:?}");
+    assert!(err.to_string().contains("series `b`"), "{err}");
+}
