@@ -463,5 +463,5 @@ fn examples_are_rendered_by_the_current_templates() {
             assert!(page.with_file_name(file).is_file(), "{} lacks {file}", page.display());
         }
     }
-    assert_eq!(pages, 7, "the seven example reports");
+    assert_eq!(pages, 8, "the eight example reports");
 }
