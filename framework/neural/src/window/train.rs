@@ -130,7 +130,7 @@ impl<N> Checks<N> {
 
     /// Whether `step` ends a check.
     pub(crate) fn due(&self, step: usize) -> bool {
-        step % self.config.val_check_steps == 0 || step == self.config.max_steps
+        step.is_multiple_of(self.config.val_check_steps) || step == self.config.max_steps
     }
 
     /// Records a check with its validation loss, keeping `keep()` when it
