@@ -12,7 +12,11 @@ Two cases:
   - defaults: RevIN subtracting the last value without affine parameters,
     residual attention, post-norm (neuralforecast's defaults);
   - affine_prenorm: RevIN by the mean with affine parameters, plain attention,
-    pre-norm (`batch_normalization=True`), ReLU.
+    pre-norm (`batch_normalization=True`), ReLU;
+  - quantiles: the defaults with a multi-quantile output (MQLoss: the head
+    emits every quantile of every step, step-major).
+
+Forecasts are stored `[window, output, step]` (one row of h per quantile).
 
 Run: python3 -m venv /tmp/nf && /tmp/nf/bin/pip install neuralforecast==3.3.0 safetensors
      /tmp/nf/bin/python tests/goldens/make_patchtst.py
@@ -23,6 +27,7 @@ import pathlib
 
 import neuralforecast
 import torch
+from neuralforecast.losses.pytorch import MQLoss
 from neuralforecast.models import PatchTST
 from safetensors.torch import save_file
 
@@ -74,6 +79,7 @@ def main():
     windows = (torch.randn(4, INPUT) + torch.linspace(0, 3, INPUT)) * scales + 10.0
     configurations = {
         "defaults": (21, {}),
+        "quantiles": (23, {"loss": MQLoss(quantiles=[0.1, 0.5, 0.9])}),
         "affine_prenorm": (
             22,
             {
@@ -89,7 +95,7 @@ def main():
     for name, (seed, options) in configurations.items():
         model = build(seed, **options)
         for key, value in model.state_dict().items():
-            if value.dtype.is_floating_point:
+            if value.dtype.is_floating_point and not key.startswith(("loss.", "valid_loss.")):
                 tensors[f"{name}.{key}"] = value.detach().float().contiguous().reshape(value.shape)
         batch = {
             "insample_y": windows[:, :, None],
@@ -99,8 +105,11 @@ def main():
             "stat_exog": None,
         }
         with torch.no_grad():
-            forecast = model(batch)[:, :, 0]
-        cases[name] = {"options": options, "forecast": forecast.tolist()}
+            forecast = model(batch).permute(0, 2, 1)
+        described = {k: v for k, v in options.items() if k != "loss"}
+        if "loss" in options:
+            described["quantiles"] = [round(q, 6) for q in options["loss"].quantiles.tolist()]
+        cases[name] = {"options": described, "forecast": forecast.tolist()}
     save_file(tensors, HERE / "patchtst_weights.safetensors")
     golden = {
         "source": f"neuralforecast {neuralforecast.__version__}, torch {torch.__version__}",

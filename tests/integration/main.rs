@@ -59,3 +59,4 @@ mod store;
 #[cfg(feature = "service-tests")]
 mod tracking;
 mod tracking_offline;
+mod window_outputs;

@@ -3,8 +3,9 @@
 //! (tests/goldens/make_patchtst.py, neuralforecast 3.3), loaded into
 //! trendlab's module give the reference's forecasts within 1e-5 relative in
 //! inference, for its defaults (RevIN minus the last value, residual
-//! attention, post-norm, GELU) and for RevIN by the mean with affine
-//! parameters, plain attention, pre-norm and ReLU.
+//! attention, post-norm, GELU), for RevIN by the mean with affine
+//! parameters, plain attention, pre-norm and ReLU, and for the defaults
+//! forecasting three quantiles (MQLoss).
 
 use crate::common::repo;
 use serde_json::Value;
@@ -33,6 +34,7 @@ fn shape(golden: &Value, options: &Value) -> PatchtstShape {
         residual_attention: flag("res_attention", true),
         pre_norm: flag("batch_normalization", false),
         relu: options.get("activation").and_then(Value::as_str) == Some("relu"),
+        outputs: options.get("quantiles").and_then(Value::as_array).map_or(1, Vec::len),
     }
 }
 
@@ -45,7 +47,7 @@ fn the_forward_pass_equals_neuralforecasts() {
     let shape_of = [rows.len(), rows[0].len()];
     let windows = Tensor::<2>::from_data(TensorData::new(rows.concat(), shape_of), &device);
     let cases = golden["cases"].as_object().unwrap();
-    assert_eq!(cases.len(), 2);
+    assert_eq!(cases.len(), 3);
     for (name, case) in cases {
         let shape = shape(&golden, &case["options"]);
         assert_eq!(shape.patches(), 8, "(16 + 2 - 4) / 2 + 1");
@@ -55,8 +57,9 @@ fn the_forward_pass_equals_neuralforecasts() {
             .into_data()
             .try_to_vec::<f32>()
             .unwrap();
-        let expected: Vec<Vec<f32>> = serde_json::from_value(case["forecast"].clone()).unwrap();
-        let expected = expected.concat();
+        // [window][output][step], as trendlab's [window, output · step].
+        let expected: Vec<Vec<Vec<f32>>> = serde_json::from_value(case["forecast"].clone()).unwrap();
+        let expected: Vec<f32> = expected.into_iter().flatten().flatten().collect();
         assert_eq!(forecast.len(), expected.len());
         for (k, (ours, theirs)) in forecast.iter().zip(&expected).enumerate() {
             assert!(

@@ -98,7 +98,8 @@ pooling_sizes = [2, 1]
 downsample = [2, 1]
 dropout = 0.1
 scaler = "robust"
-loss = "mse"
+loss = "quantile"
+quantiles = [0.025, 0.25, 0.5, 0.75, 0.975]
 max_steps = 6
 batch_size = 4
 windows_batch_size = 32
@@ -107,6 +108,7 @@ lr_decays = 2
 val_check_steps = 3
 patience = 2
 validation = 4
+exogenous = true
 device = "cpu""#,
     ),
     (
@@ -125,7 +127,8 @@ residual_attention = false
 pre_norm = true
 activation = "relu"
 scaler = "robust"
-loss = "mse"
+loss = "quantile"
+quantiles = [0.025, 0.25, 0.5, 0.75, 0.975]
 max_steps = 6
 batch_size = 4
 windows_batch_size = 32
@@ -192,10 +195,17 @@ solver = "nnls""#,
 
 /// Parameters that cannot change alone (the spec would be invalid), with
 /// the whole parameter set they change to.
+/// Parameters a family declares only to refuse them, with what its
+/// message says: `true` must be an error saying so.
+const REFUSED: &[(&str, &str, &str)] = &[("patchtst", "exogenous", "univariate")];
+
 const JOINT_CHANGES: &[(&str, &str, &str)] = &[
     ("arima", "auto", "order = [1, 0, 1]"),
     // Doubled or halved, a Tweedie power leaves (1, 2).
     ("gbdt", "tweedie_power", "objective = \"tweedie\"\ntweedie_power = 1.8"),
+    // A point loss takes no quantiles.
+    ("nhits", "loss", "input_size = 8\nloss = \"mse\""),
+    ("patchtst", "loss", "input_size = 8\nloss = \"mse\""),
     (
         "deepar",
         "tweedie_power",
@@ -363,8 +373,10 @@ fn changes(key: &str, value: &Toml) -> Vec<Toml> {
         Toml::Array(items) => (0..items.len())
             .map(|i| {
                 let mut changed = items.clone();
-                if let Toml::Integer(n) = changed[i] {
-                    changed[i] = Toml::Integer(n + 1);
+                match changed[i] {
+                    Toml::Integer(n) => changed[i] = Toml::Integer(n + 1),
+                    Toml::Float(x) => changed[i] = Toml::Float(x * 1.2),
+                    _ => {}
                 }
                 Toml::Array(changed)
             })
@@ -487,6 +499,18 @@ fn every_parameter_of_every_family_enters_its_run_ids_and_the_device_does_not() 
                     "{family}: does not read [features] but `{after}` changes its run ids"
                 ));
             }
+        }
+    }
+    for (family, key, says) in REFUSED {
+        let mut params: toml::Table = toml::from_str(EXAMPLES.iter().find(|(f, _)| f == family).unwrap().1).unwrap();
+        params.insert(key.to_string(), Toml::Boolean(true));
+        match subject(dir.path(), &model_toml(family, &params), FEATURES) {
+            Err(e) if e.contains(says) => {
+                covered.get_mut(*family).unwrap().insert(key.to_string());
+            }
+            other => problems.push(format!(
+                "{family}: `{key} = true` is not refused saying `{says}`: {other:?}"
+            )),
         }
     }
     for (family, params) in &schema {

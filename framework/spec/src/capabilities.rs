@@ -77,6 +77,11 @@ pub struct CheckContext<'a> {
     pub spec_dir: &'a Path,
     /// Whether `[features] future` lists any covariate.
     pub has_future_covariates: bool,
+    /// Whether a family reading covariates gets any: past or future
+    /// covariates, events, static columns or calendar features.
+    pub has_covariates: bool,
+    /// `[evaluation] levels`: the intervals a family with its own gives.
+    pub levels: &'a [f64],
 }
 
 /// One model family's own statement: implemented by every family config.

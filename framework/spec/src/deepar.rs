@@ -15,7 +15,7 @@
 use crate::capabilities::{Capabilities, CheckContext, Family, Intervals};
 use crate::device::ComputeDevice;
 use crate::families::ParamIssue;
-use crate::window::{PointLoss, WindowScaler, WindowTraining};
+use crate::window::{WindowLoss, WindowScaler, WindowTraining};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -187,7 +187,8 @@ impl DeeparConfig {
             input_size: self.input_size,
             dropout: self.lstm_dropout,
             scaler: self.scaler,
-            loss: PointLoss::Mae,
+            loss: WindowLoss::Mae,
+            quantiles: None,
             max_steps: self.max_steps,
             batch_size: self.batch_size,
             windows_batch_size: self.windows_batch_size,

@@ -59,7 +59,7 @@ pub use schema::*;
 pub use statistical::{Decomposition, EtsConfig, ThetaConfig, ThetaModel};
 pub use transform::TargetTransform;
 pub use validate::MAX_PERIODS;
-pub use window::{PointLoss, WindowScaler, WindowTraining};
+pub use window::{WindowLoss, WindowScaler, WindowTraining, level_ends, loss_quantiles, quantile_index};
 
 use std::path::Path;
 

@@ -12,7 +12,7 @@
 use crate::capabilities::{Capabilities, CheckContext, Family, Intervals};
 use crate::device::ComputeDevice;
 use crate::families::ParamIssue;
-use crate::window::{PointLoss, WindowScaler, WindowTraining};
+use crate::window::{WindowLoss, WindowScaler, WindowTraining, loss_issues};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -41,9 +41,15 @@ pub struct NhitsConfig {
     /// reads it; the forecast is scaled back.
     #[serde(default)]
     pub scaler: WindowScaler,
-    /// The training loss, on scaled values.
+    /// The training loss, on scaled values; `quantile` trains one output
+    /// per quantile and gives the family its own intervals.
     #[serde(default)]
-    pub loss: PointLoss,
+    pub loss: WindowLoss,
+    /// With `loss = "quantile"`: the quantiles trained (0.5 and both ends
+    /// of every `[evaluation] levels` interval among them); default: those
+    /// the levels need.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantiles: Option<Vec<f64>>,
     /// Optimiser steps.
     #[serde(default = "crate::window::default_max_steps")]
     pub max_steps: usize,
@@ -70,6 +76,14 @@ pub struct NhitsConfig {
     /// validation; default: the horizon. 0 trains on everything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation: Option<usize>,
+    /// Read covariates besides the target: the calendar features and
+    /// `[features] future` covariates over the window and the horizon
+    /// (neuralforecast's `futr_exog_list`), `[features] past` covariates
+    /// over the window (`hist_exog_list`) and `[data] static` columns
+    /// (`stat_exog_list`). Each window's covariates are scaled as its
+    /// target is, by their input periods; static columns as they are.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exogenous: bool,
     /// Where to train: "cpu" or "cuda:N" (needs a build with a GPU feature).
     #[serde(default)]
     pub device: ComputeDevice,
@@ -79,19 +93,31 @@ impl Family for NhitsConfig {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             device: Some(self.device),
-            // Reads the target alone for now (no covariates).
-            reads_features: false,
+            // Covariates only when asked for (as neuralforecast's exog lists).
+            reads_features: self.exogenous,
             reads_runs: false,
             reuses_first_fold: false,
-            intervals: Intervals::None,
+            intervals: match self.loss {
+                WindowLoss::Quantile => Intervals::Own,
+                WindowLoss::Mae | WindowLoss::Mse => Intervals::None,
+            },
             saves_fit: true,
             // One network across series.
             per_series: false,
             residuals: false,
         }
     }
-    fn check(&self, _: &CheckContext<'_>) -> Vec<ParamIssue> {
-        self.check_params()
+    fn check(&self, context: &CheckContext<'_>) -> Vec<ParamIssue> {
+        let mut issues = self.check_params();
+        issues.extend(loss_issues(self.loss, self.quantiles.as_deref(), context.levels));
+        if self.exogenous && !context.has_covariates {
+            issues.extend(ParamIssue::one(
+                "exogenous",
+                "exogenous = true reads `[features] future`, `past` and `calendar` and `[data] static`, \
+                 and the spec gives none of them",
+            ));
+        }
+        issues
     }
     fn device_mut(&mut self) -> Option<&mut ComputeDevice> {
         Some(&mut self.device)
@@ -182,6 +208,7 @@ impl NhitsConfig {
             dropout: self.dropout,
             scaler: self.scaler,
             loss: self.loss,
+            quantiles: self.quantiles.clone(),
             max_steps: self.max_steps,
             batch_size: self.batch_size,
             windows_batch_size: self.windows_batch_size,

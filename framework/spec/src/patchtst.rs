@@ -11,7 +11,7 @@
 use crate::capabilities::{Capabilities, CheckContext, Family, Intervals};
 use crate::device::ComputeDevice;
 use crate::families::ParamIssue;
-use crate::window::{PointLoss, WindowScaler, WindowTraining};
+use crate::window::{WindowLoss, WindowScaler, WindowTraining, loss_issues};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -61,9 +61,15 @@ pub struct PatchtstConfig {
     /// reads it; the forecast is scaled back.
     #[serde(default)]
     pub scaler: WindowScaler,
-    /// The training loss, on scaled values.
+    /// The training loss, on scaled values; `quantile` trains one output
+    /// per quantile and gives the family its own intervals.
     #[serde(default)]
-    pub loss: PointLoss,
+    pub loss: WindowLoss,
+    /// With `loss = "quantile"`: the quantiles trained (0.5 and both ends
+    /// of every `[evaluation] levels` interval among them); default: those
+    /// the levels need.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantiles: Option<Vec<f64>>,
     /// Optimiser steps.
     #[serde(default = "crate::window::default_max_steps")]
     pub max_steps: usize,
@@ -90,6 +96,10 @@ pub struct PatchtstConfig {
     /// validation; default: the horizon. 0 trains on everything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation: Option<usize>,
+    /// Covariates are not read (PatchTST is univariate); `true` is refused
+    /// with that explanation.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exogenous: bool,
     /// Where to train: "cpu" or "cuda:N" (needs a build with a GPU feature).
     #[serde(default)]
     pub device: ComputeDevice,
@@ -112,14 +122,26 @@ impl Family for PatchtstConfig {
             reads_features: false,
             reads_runs: false,
             reuses_first_fold: false,
-            intervals: Intervals::None,
+            intervals: match self.loss {
+                WindowLoss::Quantile => Intervals::Own,
+                WindowLoss::Mae | WindowLoss::Mse => Intervals::None,
+            },
             saves_fit: true,
             per_series: false,
             residuals: false,
         }
     }
-    fn check(&self, _: &CheckContext<'_>) -> Vec<ParamIssue> {
-        self.check_params()
+    fn check(&self, context: &CheckContext<'_>) -> Vec<ParamIssue> {
+        let mut issues = self.check_params();
+        issues.extend(loss_issues(self.loss, self.quantiles.as_deref(), context.levels));
+        if self.exogenous {
+            issues.extend(ParamIssue::one(
+                "exogenous",
+                "patchtst is univariate (channel-independent, as in its paper and neuralforecast): it reads \
+                 the target alone; nhits reads covariates (exogenous = true)",
+            ));
+        }
+        issues
     }
     fn device_mut(&mut self) -> Option<&mut ComputeDevice> {
         Some(&mut self.device)
@@ -216,6 +238,7 @@ impl PatchtstConfig {
             dropout: self.dropout,
             scaler: self.scaler,
             loss: self.loss,
+            quantiles: self.quantiles.clone(),
             max_steps: self.max_steps,
             batch_size: self.batch_size,
             windows_batch_size: self.windows_batch_size,

@@ -48,6 +48,8 @@ pub(crate) fn check(
                 .as_ref()
                 .unwrap_or(&document.data.covariates)
                 .is_empty(),
+        has_calendar: !document.features.calendar.is_empty(),
+        levels: document.evaluation.levels.clone(),
         run_limit: (document.experiment.max_runs(), document.evaluation.folds),
         step_and_span: span(&document.evaluation)
             .map(|s| (document.evaluation.step.unwrap_or(document.evaluation.horizon), s)),
@@ -101,6 +103,10 @@ struct Checker<'a> {
     has_future_covariates: bool,
     /// Whether feature-reading families get covariates (past, future, events, statics).
     has_covariates: bool,
+    /// Whether `[features] calendar` lists any feature.
+    has_calendar: bool,
+    /// `[evaluation] levels`.
+    levels: Vec<f64>,
     /// `max_runs` and the folds each configuration runs on.
     run_limit: (u64, usize),
     /// The step between origins and the periods the backtest spans, when
@@ -609,6 +615,8 @@ impl Checker<'_> {
                 let context = CheckContext {
                     spec_dir: self.file.parent().unwrap_or(Path::new("")),
                     has_future_covariates: self.has_future_covariates,
+                    has_covariates: self.has_covariates || self.has_calendar,
+                    levels: &self.levels,
                 };
                 let mut issues = spec.check(&context);
                 if !transform.is_none() && spec.capabilities().reads_runs {

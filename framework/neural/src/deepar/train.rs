@@ -297,6 +297,7 @@ mod tests {
             mask: vec![1.0; rows * steps],
             y,
             scales,
+            ..Batch::default()
         }
     }
 

@@ -13,7 +13,11 @@ pub struct Nhits(pub NhitsConfig);
 
 impl Forecaster for Nhits {
     fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<SeriesOutcome>, ModelError> {
-        let shape = NhitsShape::of(&self.0, input.horizon);
-        crate::window::family::forecast::<NhitsNetwork>(input, &self.0.training(), &shape)
+        crate::window::family::forecast::<NhitsNetwork>(
+            input,
+            &self.0.training(),
+            self.0.exogenous,
+            |outputs, widths| NhitsShape::of(&self.0, input.horizon, outputs.len(), widths),
+        )
     }
 }

@@ -15,12 +15,20 @@
 //! input, masked periods zeroed after each block), and a block's MLP is a
 //! linear layer without activation followed by `mlp_units` linear layers
 //! each followed by a ReLU, then the linear layer to the block's
-//! coefficients (`input_size` backcast values, then the knots). Dropout,
-//! while training, follows each hidden layer's ReLU, as in the reference.
+//! coefficients (`input_size` backcast values, then the knots: one set per
+//! output, quantile-major, when it forecasts quantiles). Dropout, while
+//! training, follows each hidden layer's ReLU, as in the reference.
+//!
+//! Covariates, as the reference reads them: a block's MLP reads its pooled
+//! residual, then the past-only covariates over the window and the
+//! known-in-advance ones over the window and horizon, each pooled at the
+//! block's rate and laid out period by period (all channels of a period
+//! together), then the static columns.
 
 use crate::rng::{SplitMix64, derive};
-use crate::window::WindowNetwork;
+use crate::window::data::CovariateWidths;
 use crate::window::layers::{Dropout, Linear, Weights, WeightsError};
+use crate::window::{Inputs, WindowNetwork};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData, activation};
 
@@ -36,25 +44,43 @@ pub struct NhitsShape {
     /// Per stack (one block each): its max-pooling size and its frequency
     /// downsampling factor (`horizon / factor` knots, at least one).
     pub stacks: Vec<(usize, usize)>,
+    /// Outputs per horizon step: 1, or one per quantile of a quantile loss.
+    #[serde(default = "crate::window::one_output")]
+    pub outputs: usize,
+    /// Covariate channels it reads.
+    #[serde(default)]
+    pub covariates: CovariateWidths,
 }
 
 impl NhitsShape {
-    /// The network `config` describes for `horizon` periods.
-    pub fn of(config: &trendlab_spec::NhitsConfig, horizon: usize) -> NhitsShape {
+    /// The network `config` describes for `horizon` periods, with
+    /// `outputs` per step, reading `covariates`.
+    pub fn of(
+        config: &trendlab_spec::NhitsConfig,
+        horizon: usize,
+        outputs: usize,
+        covariates: CovariateWidths,
+    ) -> NhitsShape {
         NhitsShape {
             input_size: config.input_size,
             horizon,
             hidden: config.mlp_units.clone(),
             stacks: config.block_rates(),
+            outputs,
+            covariates,
         }
     }
 
-    /// Per block, the widths along its MLP: the pooled input, the first
-    /// hidden width, the hidden widths, then its coefficients.
+    /// Per block, the widths along its MLP: its input (the pooled residual
+    /// and covariates), the first hidden width, the hidden widths, then its
+    /// coefficients.
     fn widths(&self, pool: usize, factor: usize) -> Vec<usize> {
-        let mut widths = vec![self.pooled(pool), self.hidden[0]];
+        let c = self.covariates;
+        let futr_pooled = (self.input_size + self.horizon).div_ceil(pool);
+        let input = self.pooled(pool) * (1 + c.hist) + c.futr * futr_pooled + c.stat;
+        let mut widths = vec![input, self.hidden[0]];
         widths.extend(&self.hidden);
-        widths.push(self.input_size + self.knots(factor));
+        widths.push(self.input_size + self.outputs * self.knots(factor));
         widths
     }
 
@@ -132,28 +158,33 @@ impl NhitsNetwork {
         Ok(NhitsNetwork { blocks })
     }
 
-    /// Forecasts `[rows, horizon]` from input windows `y` (`[rows,
-    /// input_size]`, oldest first) whose observed periods are 1 in `mask`.
-    pub fn forward(&self, shape: &NhitsShape, y: Tensor<2>, mask: Tensor<2>) -> Tensor<2> {
-        self.forward_training(shape, y, mask, None)
+    /// Forecasts `[rows, outputs * horizon]` (one row of the horizon per
+    /// output) from a batch's `inputs`.
+    pub fn forward(&self, shape: &NhitsShape, inputs: Inputs) -> Tensor<2> {
+        self.forward_training(shape, inputs, None)
     }
 
     /// [`Self::forward`], with `dropout` after each hidden layer.
-    fn forward_training(
-        &self,
-        shape: &NhitsShape,
-        y: Tensor<2>,
-        mask: Tensor<2>,
-        dropout: Option<Dropout>,
-    ) -> Tensor<2> {
+    fn forward_training(&self, shape: &NhitsShape, inputs: Inputs, dropout: Option<Dropout>) -> Tensor<2> {
+        let Inputs {
+            y,
+            mask,
+            futr,
+            hist,
+            stat,
+        } = inputs;
         let [rows, input] = y.dims();
         let device = y.device();
+        let outputs = shape.outputs;
         let last = y.clone().narrow(1, input - 1, 1);
-        let mut forecast = last.repeat_dim(1, shape.horizon);
+        let mut forecast = last.repeat_dim(1, outputs * shape.horizon);
         let mut residual = y.flip([1]);
         let mask = mask.flip([1]);
         for (b, (block, &(pool, factor))) in self.blocks.iter().zip(&shape.stacks).enumerate() {
-            let mut x = max_pool(residual.clone(), pool);
+            let mut parts = vec![max_pool(residual.clone(), pool)];
+            parts.extend(hist.iter().chain(&futr).map(|c| pool_channels(c.clone(), pool)));
+            parts.extend(stat.clone());
+            let mut x = Tensor::cat(parts, 1);
             let hidden = shape.hidden.len();
             for (k, layer) in block.layers.iter().enumerate() {
                 x = layer.forward(x);
@@ -164,15 +195,18 @@ impl NhitsNetwork {
             }
             let knots = shape.knots(factor);
             let backcast = x.clone().narrow(1, 0, input);
-            let coefficients = x.narrow(1, input, knots);
+            let coefficients = x.narrow(1, input, outputs * knots).reshape([rows * outputs, knots]);
             let interpolation = Tensor::from_data(
                 TensorData::new(linear_interpolation(knots, shape.horizon), [knots, shape.horizon]),
                 &device,
             );
-            forecast = forecast + coefficients.matmul(interpolation);
+            forecast = forecast
+                + coefficients
+                    .matmul(interpolation)
+                    .reshape([rows, outputs * shape.horizon]);
             residual = (residual - backcast) * mask.clone();
         }
-        debug_assert_eq!(forecast.dims(), [rows, shape.horizon]);
+        debug_assert_eq!(forecast.dims(), [rows, outputs * shape.horizon]);
         forecast
     }
 }
@@ -185,15 +219,25 @@ impl WindowNetwork for NhitsNetwork {
         Self::init_random(shape, seed, device)
     }
 
-    fn forward_windows(
-        &self,
-        shape: &NhitsShape,
-        x: Tensor<2>,
-        mask: Tensor<2>,
-        dropout: Option<Dropout>,
-    ) -> Tensor<2> {
-        self.forward_training(shape, x, mask, dropout)
+    fn outputs(shape: &NhitsShape) -> usize {
+        shape.outputs
     }
+
+    fn forward_windows(&self, shape: &NhitsShape, inputs: Inputs, dropout: Option<Dropout>) -> Tensor<2> {
+        self.forward_training(shape, inputs, dropout)
+    }
+}
+
+/// Channels `[rows, periods, channels]` max-pooled along the periods at
+/// `size`, flattened period by period: `[rows, ⌈periods / size⌉ · channels]`.
+fn pool_channels(x: Tensor<3>, size: usize) -> Tensor<2> {
+    let [rows, periods, channels] = x.dims();
+    let pooled = periods.div_ceil(size);
+    let by_channel = x.swap_dims(1, 2).reshape([rows * channels, periods]);
+    max_pool(by_channel, size)
+        .reshape([rows, channels, pooled])
+        .swap_dims(1, 2)
+        .reshape([rows, pooled * channels])
 }
 
 /// Max over consecutive windows of `size` periods along dimension 1, the

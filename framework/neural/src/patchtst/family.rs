@@ -13,7 +13,7 @@ pub struct Patchtst(pub PatchtstConfig);
 
 impl PatchtstShape {
     /// The network `config` describes for `horizon` periods.
-    pub fn of(config: &PatchtstConfig, horizon: usize) -> PatchtstShape {
+    pub fn of(config: &PatchtstConfig, horizon: usize, outputs: usize) -> PatchtstShape {
         PatchtstShape {
             input_size: config.input_size,
             horizon,
@@ -28,13 +28,15 @@ impl PatchtstShape {
             residual_attention: config.residual_attention,
             pre_norm: config.pre_norm,
             relu: config.activation == Activation::Relu,
+            outputs,
         }
     }
 }
 
 impl Forecaster for Patchtst {
     fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<SeriesOutcome>, ModelError> {
-        let shape = PatchtstShape::of(&self.0, input.horizon);
-        crate::window::family::forecast::<PatchtstNetwork>(input, &self.0.training(), &shape)
+        crate::window::family::forecast::<PatchtstNetwork>(input, &self.0.training(), false, |outputs, _| {
+            PatchtstShape::of(&self.0, input.horizon, outputs.len())
+        })
     }
 }

@@ -18,8 +18,8 @@
 //! inference, as torch's do.
 
 use crate::rng::{SplitMix64, derive};
-use crate::window::WindowNetwork;
 use crate::window::layers::{Dropout, Linear, Weights, WeightsError};
+use crate::window::{Inputs, WindowNetwork};
 use burn::module::{Module, Param, RunningState};
 use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::tensor::{Device, Tensor, TensorData, activation};
@@ -48,6 +48,9 @@ pub struct PatchtstShape {
     pub pre_norm: bool,
     /// ReLU in the feed-forward layer (else GELU).
     pub relu: bool,
+    /// Outputs per horizon step: 1, or one per quantile of a quantile loss.
+    #[serde(default = "crate::window::one_output")]
+    pub outputs: usize,
 }
 
 impl PatchtstShape {
@@ -138,7 +141,13 @@ impl PatchtstNetwork {
             projection: Linear::read(&weights, "model.backbone.W_P", shape.patch_len, d, device)?,
             position: weights.param2("model.backbone.W_pos", [p, d], device)?,
             layers,
-            head: Linear::read(&weights, "model.head.linear", d * p, shape.horizon, device)?,
+            head: Linear::read(
+                &weights,
+                "model.head.linear",
+                d * p,
+                shape.horizon * shape.outputs,
+                device,
+            )?,
         })
     }
 
@@ -170,13 +179,14 @@ impl PatchtstNetwork {
             projection: Linear::init(shape.patch_len, d, &mut rng, device),
             position: Param::from_tensor(Tensor::from_data(TensorData::new(position, [p, d]), device)),
             layers,
-            head: Linear::init(d * p, shape.horizon, &mut rng, device),
+            head: Linear::init(d * p, shape.horizon * shape.outputs, &mut rng, device),
         }
     }
 
-    /// Forecasts `[rows, horizon]` from windows `x` (`[rows, input_size]`,
-    /// oldest first); `dropout` on the attention and feed-forward outputs
-    /// and the patch embeddings while training.
+    /// Forecasts `[rows, outputs * horizon]` (one row of the horizon per
+    /// output) from windows `x` (`[rows, input_size]`, oldest first);
+    /// `dropout` on the attention and feed-forward outputs and the patch
+    /// embeddings while training.
     pub fn forward(&self, shape: &PatchtstShape, x: Tensor<2>, dropout: Option<Dropout>) -> Tensor<2> {
         let [rows, input] = x.dims();
         let (d, p, heads) = (shape.d_model, shape.patches(), shape.heads);
@@ -255,7 +265,14 @@ impl PatchtstNetwork {
         if let (Some(w), Some(b)) = (&self.revin_weight, &self.revin_bias) {
             y = (y - b.val().unsqueeze_dim(0)) / (w.val().unsqueeze_dim(0) + REVIN_EPS * REVIN_EPS);
         }
-        y * spread + center
+        let y = y * spread + center;
+        if shape.outputs == 1 {
+            return y;
+        }
+        // The head emits every output of a step together (step-major).
+        y.reshape([rows, shape.horizon, shape.outputs])
+            .swap_dims(1, 2)
+            .reshape([rows, shape.outputs * shape.horizon])
     }
 }
 
@@ -272,13 +289,11 @@ impl WindowNetwork for PatchtstNetwork {
         Self::init_random(shape, seed, device)
     }
 
-    fn forward_windows(
-        &self,
-        shape: &PatchtstShape,
-        x: Tensor<2>,
-        _mask: Tensor<2>,
-        dropout: Option<Dropout>,
-    ) -> Tensor<2> {
-        self.forward(shape, x, dropout)
+    fn outputs(shape: &PatchtstShape) -> usize {
+        shape.outputs
+    }
+
+    fn forward_windows(&self, shape: &PatchtstShape, inputs: Inputs, dropout: Option<Dropout>) -> Tensor<2> {
+        self.forward(shape, inputs.y, dropout)
     }
 }

@@ -9,8 +9,29 @@
 //! (as the LSTM's, [`crate::windows`]). The forecast window of a series
 //! reads its last `input_size` training periods.
 
+use serde::{Deserialize, Serialize};
 use trendlab_models::{FoldInput, ModelError};
 use trendlab_spec::WindowScaler;
+
+/// Covariate channels per window: known-in-advance (calendar features
+/// first), past-only, static.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CovariateWidths {
+    pub futr: usize,
+    pub hist: usize,
+    pub stat: usize,
+}
+
+/// One usable series' covariates, unscaled.
+#[derive(Debug)]
+struct SeriesCovariates {
+    /// `[train + horizon, futr]`, time-major.
+    futr: Vec<f32>,
+    /// `[train, hist]`, time-major.
+    hist: Vec<f32>,
+    /// `[stat]`.
+    stat: Vec<f32>,
+}
 
 /// The windows of a fold.
 #[derive(Debug)]
@@ -28,6 +49,10 @@ pub struct WindowData {
     pub validation: Vec<(u32, u32)>,
     /// For each series of the fold: its usable index, or why it has none.
     pub series: Vec<Result<usize, ModelError>>,
+    /// Covariate channels of every window (none unless added).
+    pub widths: CovariateWidths,
+    /// Per usable series, when covariates were added.
+    covariates: Vec<SeriesCovariates>,
 }
 
 /// A batch of scaled windows, row-major.
@@ -42,6 +67,12 @@ pub struct Batch {
     pub y: Vec<f32>,
     /// Per row: the shift and scale its values were scaled by.
     pub scales: Vec<(f32, f32)>,
+    /// `[rows, input_size + horizon, futr]` (empty without covariates).
+    pub futr: Vec<f32>,
+    /// `[rows, input_size, hist]`.
+    pub hist: Vec<f32>,
+    /// `[rows, stat]`.
+    pub stat: Vec<f32>,
 }
 
 impl WindowData {
@@ -82,6 +113,8 @@ impl WindowData {
             train: Vec::new(),
             validation: Vec::new(),
             series: Vec::with_capacity(input.series.len()),
+            widths: CovariateWidths::default(),
+            covariates: Vec::new(),
         };
         for s in &input.series {
             let n = s.train_len();
@@ -129,6 +162,72 @@ impl WindowData {
         Ok(data)
     }
 
+    /// With every usable series' covariates: the calendar features of
+    /// `input`'s features and its known-in-advance covariates that vary
+    /// within a series, over the training and forecast dates; its past-only
+    /// covariates over the training dates; its static columns. A missing
+    /// value among them is an error naming the series, date and column.
+    pub fn with_covariates(mut self, input: &FoldInput<'_>) -> Result<WindowData, ModelError> {
+        let features = input.features;
+        let (statics, varying): (Vec<usize>, Vec<usize>) =
+            (0..features.future.len()).partition(|&k| features.statics.contains(&features.future[k]));
+        let calendar = features.calendar_width();
+        self.widths = CovariateWidths {
+            futr: calendar + varying.len(),
+            hist: features.past.len(),
+            stat: statics.len(),
+        };
+        let calendar_names = features.names();
+        let skip = features.lags.len() + features.rolling.len();
+        let futr_names: Vec<&str> = calendar_names[skip..skip + calendar]
+            .iter()
+            .map(String::as_str)
+            .chain(varying.iter().map(|&k| features.future[k].as_str()))
+            .collect();
+        let mut row = Vec::new();
+        for (s, usable) in input.series.iter().zip(&self.series) {
+            if usable.is_err() {
+                continue;
+            }
+            let n = s.train_len();
+            let total = n + self.horizon;
+            let missing = |t: usize, column: &str| {
+                ModelError::Unfit(format!(
+                    "series `{}` has a missing or non-finite `{column}` at {}",
+                    s.id, s.dates[t]
+                ))
+            };
+            let mut futr = Vec::with_capacity(total * self.widths.futr);
+            for t in 0..total {
+                row.clear();
+                features.calendar_at(s.dates[t], &mut row);
+                row.extend(varying.iter().map(|&k| s.future[k][t]));
+                if let Some(c) = row.iter().position(|v| !v.is_finite()) {
+                    return Err(missing(t, futr_names[c]));
+                }
+                futr.extend(row.iter().map(|v| *v as f32));
+            }
+            let mut hist = Vec::with_capacity(n * self.widths.hist);
+            for t in 0..n {
+                for (k, column) in s.past.iter().enumerate() {
+                    if !column[t].is_finite() {
+                        return Err(missing(t, &features.past[k]));
+                    }
+                    hist.push(column[t] as f32);
+                }
+            }
+            let mut stat = Vec::with_capacity(statics.len());
+            for &k in &statics {
+                if !s.future[k][0].is_finite() {
+                    return Err(missing(0, &features.future[k]));
+                }
+                stat.push(s.future[k][0] as f32);
+            }
+            self.covariates.push(SeriesCovariates { futr, hist, stat });
+        }
+        Ok(self)
+    }
+
     /// Usable series (those with a forecast window).
     pub fn usable(&self) -> usize {
         self.spans.len()
@@ -148,7 +247,10 @@ impl WindowData {
             mask: vec![1.0; windows.len() * l],
             y: Vec::with_capacity(windows.len() * h),
             scales: Vec::with_capacity(windows.len()),
+            ..Batch::default()
         };
+        let widths = self.widths;
+        let mut channel = Vec::with_capacity(l);
         for &(s, origin) in windows {
             let (start, _) = self.spans[s as usize];
             let at = start + origin as usize;
@@ -162,6 +264,28 @@ impl WindowData {
                 batch.y.extend(std::iter::repeat_n(0.0, h));
             }
             batch.scales.push((shift, scale));
+            if let Some(c) = self.covariates.get(s as usize) {
+                let first = origin as usize + 1 - l;
+                scaled_channels(
+                    &c.futr[first * widths.futr..],
+                    widths.futr,
+                    l,
+                    l + h,
+                    self.scaler,
+                    &mut channel,
+                    &mut batch.futr,
+                );
+                scaled_channels(
+                    &c.hist[first * widths.hist..],
+                    widths.hist,
+                    l,
+                    l,
+                    self.scaler,
+                    &mut channel,
+                    &mut batch.hist,
+                );
+                batch.stat.extend(&c.stat);
+            }
         }
         batch
     }
@@ -178,6 +302,33 @@ impl WindowData {
     /// Training windows of the usable series `series`.
     pub fn train_of(&self, series: usize) -> impl Iterator<Item = (u32, u32)> + '_ {
         self.train[series].clone().map(move |o| (series as u32, o as u32))
+    }
+}
+
+/// Appends `periods` periods of `width` time-major channels from `values`,
+/// each channel scaled by its first `input` periods.
+fn scaled_channels(
+    values: &[f32],
+    width: usize,
+    input: usize,
+    periods: usize,
+    scaler: WindowScaler,
+    channel: &mut Vec<f32>,
+    out: &mut Vec<f32>,
+) {
+    if width == 0 {
+        return;
+    }
+    let start = out.len();
+    out.extend_from_slice(&values[..periods * width]);
+    for c in 0..width {
+        channel.clear();
+        channel.extend((0..input).map(|t| values[t * width + c]));
+        let (shift, scale) = statistics(channel, scaler);
+        for t in 0..periods {
+            let v = &mut out[start + t * width + c];
+            *v = (*v - shift) / scale;
+        }
     }
 }
 
@@ -287,5 +438,79 @@ mod tests {
         assert!((batch.y[0] - 2.0 / s).abs() < 1e-6);
         let err = WindowData::build(&input, 9, None, WindowScaler::None).unwrap_err();
         assert!(err.to_string().contains("longest series has 10"), "{err}");
+    }
+
+    #[test]
+    fn covariates_by_hand() {
+        let dates = trendlab_models::testing::daily_dates(8);
+        let y: Vec<f64> = (1..=6).map(f64::from).collect();
+        // Known in advance over 6 training + 2 forecast dates; a static; a past one.
+        const PRICE: [f64; 8] = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0];
+        const GAP: [f64; 8] = [1.0, 2.0, f64::NAN, 4.0, 5.0, 6.0, 7.0, 8.0];
+        let size = [3.0; 8];
+        let visits = [0.0, 0.0, 2.0, 4.0, 6.0, 8.0];
+        let series = |price: &'static [f64]| {
+            vec![SeriesHistory {
+                id: "a",
+                text: None,
+                dates: &dates,
+                target: &y,
+                past: vec![&visits],
+                future: vec![price, &size],
+            }]
+        };
+        let features = FeatureSet {
+            past: vec!["visits".into()],
+            future: vec!["price".into(), "size".into()],
+            statics: vec!["size".into()],
+            ..FeatureSet::default()
+        };
+        let input = FoldInput::new(series(&PRICE), 2, &features);
+        let w = WindowData::build(&input, 3, Some(0), WindowScaler::Standard)
+            .unwrap()
+            .with_covariates(&input)
+            .unwrap();
+        assert_eq!(
+            w.widths,
+            CovariateWidths {
+                futr: 1,
+                hist: 1,
+                stat: 1
+            }
+        );
+        // The window with origin 2 reads periods 0..=2; price over 0..=4,
+        // scaled by periods 0..=2 (mean 2, sd √(2/3)); visits by 0, 0, 2
+        // (mean 2/3, sd √(8/9)); the static as it is.
+        let batch = w.batch(&[(0, 2)], true);
+        let (p, v) = ((2.0f32 / 3.0).sqrt(), (8.0f32 / 9.0).sqrt());
+        let expected_futr: Vec<f32> = [1.0, 2.0, 3.0, 4.0, 5.0].iter().map(|x| (x - 2.0) / p).collect();
+        let expected_hist: Vec<f32> = [0.0, 0.0, 2.0].iter().map(|x| (x - 2.0 / 3.0) / v).collect();
+        for (a, b) in batch
+            .futr
+            .iter()
+            .zip(&expected_futr)
+            .chain(batch.hist.iter().zip(&expected_hist))
+        {
+            assert!((a - b).abs() < 1e-5, "{:?} {:?}", batch.futr, batch.hist);
+        }
+        assert_eq!(
+            (batch.futr.len(), batch.hist.len(), batch.stat.clone()),
+            (5, 3, vec![3.0])
+        );
+        // The forecast window reaches the forecast dates' prices.
+        let forecast = w.batch(&w.forecast_windows(), false);
+        let last = *forecast.futr.last().unwrap();
+        assert!((last - (8.0 - 5.0) / p).abs() < 1e-5, "{:?}", forecast.futr);
+        // A missing covariate names the series, the column and the date.
+        let input = FoldInput::new(series(&GAP), 2, &features);
+        let error = WindowData::build(&input, 3, Some(0), WindowScaler::Standard)
+            .unwrap()
+            .with_covariates(&input)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("series `a`") && error.contains("`price`") && error.contains(&dates[2].to_string()),
+            "{error}"
+        );
     }
 }

@@ -4,7 +4,9 @@
 //! around a network: training, forecasting in the series' units, the saved
 //! weights and forecasting from them ([`family`]).
 //!
-//! A network joins by implementing [`WindowNetwork`].
+//! A network joins by implementing [`WindowNetwork`]; it emits one row of
+//! the horizon per output ([`Outputs`]: a point forecast, or one row per
+//! quantile of a quantile loss).
 
 pub mod data;
 pub mod family;
@@ -16,6 +18,63 @@ use burn::tensor::{Device, Tensor};
 use layers::Dropout;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use trendlab_spec::{WindowLoss, WindowTraining};
+
+/// What a batch of windows holds for a network, scaled: the input values
+/// and which were observed, and the covariates when the network reads them.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    /// `[rows, input_size]`, oldest first.
+    pub y: Tensor<2>,
+    /// `[rows, input_size]`, 1 for observed periods.
+    pub mask: Tensor<2>,
+    /// Known-in-advance covariates `[rows, input_size + horizon, futr]`.
+    pub futr: Option<Tensor<3>>,
+    /// Past-only covariates `[rows, input_size, hist]`.
+    pub hist: Option<Tensor<3>>,
+    /// Static columns `[rows, stat]`.
+    pub stat: Option<Tensor<2>>,
+}
+
+/// What a window network emits per horizon step.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outputs {
+    /// One point forecast (a point loss).
+    Point,
+    /// These quantiles, ascending (a quantile loss).
+    Quantiles(Vec<f64>),
+}
+
+impl Outputs {
+    /// The outputs `config`'s loss trains, for intervals at `levels`.
+    pub fn of(config: &WindowTraining, levels: &[f64]) -> Outputs {
+        match config.loss {
+            WindowLoss::Mae | WindowLoss::Mse => Outputs::Point,
+            WindowLoss::Quantile => {
+                Outputs::Quantiles(trendlab_spec::loss_quantiles(config.quantiles.as_deref(), levels))
+            }
+        }
+    }
+
+    /// Outputs per horizon step.
+    pub fn len(&self) -> usize {
+        match self {
+            Outputs::Point => 1,
+            Outputs::Quantiles(q) => q.len(),
+        }
+    }
+
+    /// Whether there are none (never: at least the point forecast).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The default of a saved shape's `outputs` (shapes saved before quantile
+/// losses had one).
+pub(crate) fn one_output() -> usize {
+    1
+}
 
 /// A network from scaled input windows to scaled forecasts.
 pub trait WindowNetwork: Module + Clone + std::fmt::Debug {
@@ -28,14 +87,10 @@ pub trait WindowNetwork: Module + Clone + std::fmt::Debug {
     /// A network of `shape` with seeded random weights.
     fn init(shape: &Self::Shape, seed: u64, device: &Device) -> Self;
 
-    /// Forecasts `[rows, horizon]` from windows `x` (`[rows, input_size]`,
-    /// oldest first) whose observed periods are 1 in `mask`; `dropout`
-    /// while training.
-    fn forward_windows(
-        &self,
-        shape: &Self::Shape,
-        x: Tensor<2>,
-        mask: Tensor<2>,
-        dropout: Option<Dropout>,
-    ) -> Tensor<2>;
+    /// Outputs per horizon step of a network of `shape`.
+    fn outputs(shape: &Self::Shape) -> usize;
+
+    /// Forecasts `[rows, outputs * horizon]` (one row of the horizon per
+    /// output) from a batch's `inputs`; `dropout` while training.
+    fn forward_windows(&self, shape: &Self::Shape, inputs: Inputs, dropout: Option<Dropout>) -> Tensor<2>;
 }

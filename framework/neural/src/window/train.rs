@@ -10,15 +10,15 @@
 //! Every random draw derives from the seed and the step, so a run's
 //! numbers do not depend on the thread count.
 
-use super::WindowNetwork;
-use super::data::{Batch, WindowData};
+use super::data::{Batch, CovariateWidths, WindowData};
 use super::layers::Dropout;
+use super::{Inputs, Outputs, WindowNetwork};
 use crate::rng::{SplitMix64, derive};
 use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData, activation};
 use std::time::Instant;
 use trendlab_models::EpochLoss;
-use trendlab_spec::{PointLoss, WindowTraining};
+use trendlab_spec::{WindowLoss, WindowTraining};
 
 /// Windows scored per piece of inference.
 const PREDICT_ROWS: usize = 1024;
@@ -40,11 +40,13 @@ pub enum StepError {
     Diverged { step: usize, loss: f64 },
 }
 
-/// Trains a network of `shape` on `data` as `config` says.
+/// Trains a network of `shape` on `data` as `config` says, its
+/// `outputs` by the loss.
 pub fn train<N: WindowNetwork>(
     data: &WindowData,
     shape: &N::Shape,
     config: &WindowTraining,
+    outputs: &Outputs,
     seed: u64,
     device: &Device,
     mut on_check: impl FnMut(&EpochLoss),
@@ -56,20 +58,23 @@ pub fn train<N: WindowNetwork>(
     for step in 1..=config.max_steps {
         let windows = sample(data, config, derive(seed, &[1, step as u64]));
         let batch = data.batch(&windows, true);
-        let (x, mask, y) = tensors(&batch, data, device);
+        let inputs = inputs(&batch, 0..batch.rows, data.widths, device);
+        let y = Tensor::from_data(TensorData::new(batch.y.clone(), [batch.rows, data.horizon]), device);
         let dropout = Dropout {
             rate: config.dropout as f32,
             seed: derive(seed, &[2, step as u64]),
         };
-        let prediction = network.forward_windows(shape, x, mask, Some(dropout));
-        let loss = point_loss(prediction, y, config.loss);
+        let prediction = network.forward_windows(shape, inputs, Some(dropout));
+        let loss = window_loss(prediction, y, config, outputs);
         checks.step(step, f64::from(loss.clone().into_scalar::<f32>()))?;
         let grads = GradientsParams::from_grads(loss.backward(), &network);
         network = optimizer.step(checks.lr(step), network, grads);
         if !checks.due(step) {
             continue;
         }
-        let validation_loss = validation.as_ref().map(|v| score(&network, shape, v, config.loss));
+        let validation_loss = validation
+            .as_ref()
+            .map(|v| score(&network, shape, data.widths, v, config, outputs));
         // The kept form is the inference one: a copy that later steps cannot
         // touch (a plain clone shares the batch norms' running statistics).
         if checks.check(step, validation_loss, || network.valid(), &mut on_check)? {
@@ -212,45 +217,122 @@ fn partial_shuffle<T>(items: &mut [T], take: usize, rng: &mut SplitMix64) {
     }
 }
 
-fn tensors(batch: &Batch, data: &WindowData, device: &Device) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
-    let (l, h) = (data.input_size, data.horizon);
-    let rows = batch.rows;
-    (
-        Tensor::from_data(TensorData::new(batch.x.clone(), [rows, l]), device),
-        Tensor::from_data(TensorData::new(batch.mask.clone(), [rows, l]), device),
-        Tensor::from_data(TensorData::new(batch.y.clone(), [rows, h]), device),
-    )
+/// Rows `rows` of a batch as a network's inputs.
+fn inputs(batch: &Batch, rows: std::ops::Range<usize>, widths: CovariateWidths, device: &Device) -> Inputs {
+    let count = rows.len();
+    let l = batch.x.len() / batch.rows.max(1);
+    let h = batch.y.len() / batch.rows.max(1);
+    let matrix = |values: &[f32], width: usize| {
+        Tensor::from_data(
+            TensorData::new(values[rows.start * width..rows.end * width].to_vec(), [count, width]),
+            device,
+        )
+    };
+    let channels = |values: &[f32], periods: usize, width: usize| {
+        (width > 0).then(|| {
+            let per_row = periods * width;
+            Tensor::from_data(
+                TensorData::new(
+                    values[rows.start * per_row..rows.end * per_row].to_vec(),
+                    [count, periods, width],
+                ),
+                device,
+            )
+        })
+    };
+    Inputs {
+        y: matrix(&batch.x, l),
+        mask: matrix(&batch.mask, l),
+        futr: channels(&batch.futr, l + h, widths.futr),
+        hist: channels(&batch.hist, l, widths.hist),
+        stat: (widths.stat > 0).then(|| matrix(&batch.stat, widths.stat)),
+    }
 }
 
-fn point_loss(prediction: Tensor<2>, y: Tensor<2>, loss: PointLoss) -> Tensor<1> {
-    let error = prediction - y;
-    match loss {
-        PointLoss::Mae => error.abs().mean(),
-        PointLoss::Mse => error.powi_scalar(2).mean(),
+/// The quantile of each of a network's outputs `[1, outputs * horizon]`.
+fn output_quantiles(quantiles: &[f64], horizon: usize) -> Vec<f32> {
+    quantiles
+        .iter()
+        .flat_map(|q| std::iter::repeat_n(*q as f32, horizon))
+        .collect()
+}
+
+/// The training loss of `prediction` (`[rows, outputs * horizon]`) for
+/// targets `y` (`[rows, horizon]`): the point loss, or the mean pinball
+/// loss over the quantiles (neuralforecast's `MQLoss`).
+fn window_loss(prediction: Tensor<2>, y: Tensor<2>, config: &WindowTraining, outputs: &Outputs) -> Tensor<1> {
+    match outputs {
+        Outputs::Point => {
+            let error = prediction - y;
+            match config.loss {
+                WindowLoss::Mse => error.powi_scalar(2).mean(),
+                WindowLoss::Mae | WindowLoss::Quantile => error.abs().mean(),
+            }
+        }
+        Outputs::Quantiles(quantiles) => {
+            let [_, horizon] = y.dims();
+            let q: Tensor<2> = Tensor::from_data(
+                TensorData::new(output_quantiles(quantiles, horizon), [1, quantiles.len() * horizon]),
+                &y.device(),
+            );
+            // Over targets repeated once per quantile: q·(y − ŷ)⁺ + (1 − q)·(ŷ − y)⁺.
+            let under = y.repeat_dim(1, quantiles.len()) - prediction;
+            let pinball = activation::relu(under.clone()) * q.clone() + activation::relu(-under) * (-q + 1.0);
+            pinball.mean()
+        }
     }
 }
 
 /// The loss of `network` on a batch, without dropout.
-fn score<N: WindowNetwork>(network: &N, shape: &N::Shape, batch: &Batch, loss: PointLoss) -> f64 {
-    let prediction = predict_scaled(network, shape, batch);
-    let sum: f64 = prediction
-        .iter()
-        .zip(&batch.y)
-        .map(|(p, y)| {
-            let e = f64::from(p - y);
-            match loss {
-                PointLoss::Mae => e.abs(),
-                PointLoss::Mse => e * e,
-            }
-        })
-        .sum();
+fn score<N: WindowNetwork>(
+    network: &N,
+    shape: &N::Shape,
+    widths: CovariateWidths,
+    batch: &Batch,
+    config: &WindowTraining,
+    outputs: &Outputs,
+) -> f64 {
+    let prediction = predict_scaled(network, shape, widths, batch);
+    let h = batch.y.len() / batch.rows.max(1);
+    let per_row = outputs.len() * h;
+    let mut sum = 0.0;
+    for (row, y) in batch.y.chunks(h.max(1)).enumerate() {
+        let p = &prediction[row * per_row..(row + 1) * per_row];
+        for (k, &target) in y.iter().enumerate() {
+            sum += match outputs {
+                Outputs::Point => {
+                    let e = f64::from(p[k] - target);
+                    match config.loss {
+                        WindowLoss::Mse => e * e,
+                        WindowLoss::Mae | WindowLoss::Quantile => e.abs(),
+                    }
+                }
+                Outputs::Quantiles(quantiles) => {
+                    let pinball: f64 = quantiles
+                        .iter()
+                        .enumerate()
+                        .map(|(j, q)| {
+                            let under = f64::from(target - p[j * h + k]);
+                            (q * under).max((q - 1.0) * under)
+                        })
+                        .sum();
+                    pinball / quantiles.len() as f64
+                }
+            };
+        }
+    }
     sum / batch.y.len().max(1) as f64
 }
 
-/// The network's outputs `[rows, horizon]` for a batch, in scaled units:
-/// its inference form (no autodiff; batch norms read their running
-/// statistics).
-pub fn predict_scaled<N: WindowNetwork>(network: &N, shape: &N::Shape, batch: &Batch) -> Vec<f32> {
+/// The network's outputs `[rows, outputs * horizon]` for a batch, in
+/// scaled units: its inference form (no autodiff; batch norms read their
+/// running statistics).
+pub fn predict_scaled<N: WindowNetwork>(
+    network: &N,
+    shape: &N::Shape,
+    widths: CovariateWidths,
+    batch: &Batch,
+) -> Vec<f32> {
     let network = network.valid();
     let device = network
         .devices()
@@ -258,19 +340,12 @@ pub fn predict_scaled<N: WindowNetwork>(network: &N, shape: &N::Shape, batch: &B
         .next()
         .expect("the network has parameters");
     let device = &device;
-    let l = batch.x.len() / batch.rows.max(1);
-    let mut out = Vec::with_capacity(batch.y.len());
+    let mut out = Vec::with_capacity(batch.y.len() * N::outputs(shape));
     for start in (0..batch.rows).step_by(PREDICT_ROWS) {
-        let rows = PREDICT_ROWS.min(batch.rows - start);
-        let x = Tensor::from_data(
-            TensorData::new(batch.x[start * l..(start + rows) * l].to_vec(), [rows, l]),
-            device,
-        );
-        let mask = Tensor::from_data(
-            TensorData::new(batch.mask[start * l..(start + rows) * l].to_vec(), [rows, l]),
-            device,
-        );
-        let y = network.forward_windows(shape, x, mask, None).into_data();
+        let rows = start..PREDICT_ROWS.min(batch.rows - start) + start;
+        let y = network
+            .forward_windows(shape, inputs(batch, rows, widths, device), None)
+            .into_data();
         out.extend(y.try_to_vec::<f32>().expect("float predictions"));
     }
     out
