@@ -27,9 +27,14 @@ HERE = pathlib.Path(__file__).parent
 INPUT, HIDDEN, LAYERS = 10, 8, 2
 
 
-def build(distribution, seed):
+FUTR, STAT = ["f1", "f2"], ["s1"]
+
+
+def build(distribution, seed, exog=False):
     torch.manual_seed(seed)
     model = DeepAR(
+        futr_exog_list=FUTR if exog else None,
+        stat_exog_list=STAT if exog else None,
         h=1,
         input_size=INPUT,
         lstm_n_layers=LAYERS,
@@ -51,23 +56,29 @@ def main():
     loc = torch.tensor([0.0, 2.0, 5.0, 1.5])
     scale = torch.tensor([1.0, 0.5, 3.0, 2.0])
     y = torch.tensor([0.0, 3.0, 7.0, 1.0])
+    # Covariates as DeepAR.forward reads them: the known-in-advance ones
+    # already shifted (step t reads those of the period it forecasts), the
+    # static ones per window.
+    futr = torch.randn(rows, INPUT + 1, len(FUTR))
+    stat = torch.randn(rows, len(STAT))
     cases = {
-        "normal": ("Normal", 21),
-        "student_t": ("StudentT", 22),
-        "negative_binomial": ("NegativeBinomial", 23),
+        "normal": ("Normal", 21, False),
+        "student_t": ("StudentT", 22, False),
+        "negative_binomial": ("NegativeBinomial", 23, False),
+        "normal_exogenous": ("Normal", 24, True),
     }
     tensors, out = {}, {}
-    for name, (distribution, seed) in cases.items():
-        model = build(distribution, seed)
+    for name, (distribution, seed, exog) in cases.items():
+        model = build(distribution, seed, exog)
         for key, value in model.state_dict().items():
             if key.startswith("hist_encoder.") or key.startswith("decoder."):
                 tensors[f"{name}.{key}"] = value.detach().contiguous()
         batch = {
             "insample_y": windows[:, :, None],
             "insample_mask": torch.ones(rows, INPUT + 1, 1),
-            "futr_exog": None,
+            "futr_exog": futr if exog else None,
             "hist_exog": None,
-            "stat_exog": None,
+            "stat_exog": stat if exog else None,
         }
         with torch.no_grad():
             raw = model(batch)  # [rows, 1, outputs]
@@ -77,6 +88,7 @@ def main():
             )
             nll = model.loss(y=y[:, None, None], distr_args=params, mask=None)
         out[name] = {
+            "exogenous": exog,
             "raw": raw[:, 0, :].tolist(),
             "params": [p[:, 0, 0].tolist() for p in params],
             "mean_nll": float(nll),
@@ -88,6 +100,8 @@ def main():
         "hidden": HIDDEN,
         "layers": LAYERS,
         "windows": windows.tolist(),
+        "futr_exog": futr.tolist(),
+        "stat_exog": stat.tolist(),
         "loc": loc.tolist(),
         "scale": scale.tolist(),
         "y": y.tolist(),

@@ -2,8 +2,10 @@
 //! weights (tests/goldens/make_deepar.py, neuralforecast 3.3) loaded into
 //! trendlab's LSTM give the reference's raw outputs, distribution
 //! parameters and mean negative log-likelihood within 1e-5 relative, for
-//! the normal, Student-t and negative binomial likelihoods, on the CPU
-//! kernel and through the burn module (the path GPUs take).
+//! the normal, Student-t and negative binomial likelihoods and the normal
+//! one reading known-in-advance and static covariates (each step reads the
+//! value, then the covariates, then the static columns), on the CPU kernel
+//! and through the burn module (the path GPUs take).
 
 use crate::common::repo;
 use serde_json::Value;
@@ -43,22 +45,40 @@ fn outputs_distributions_and_likelihoods_equal_neuralforecasts() {
     let golden = golden();
     let weights = std::fs::read(repo().join("tests/goldens/deepar_weights.safetensors")).unwrap();
     let rows: Vec<Vec<f32>> = serde_json::from_value(golden["windows"].clone()).unwrap();
+    let futr: Vec<Vec<Vec<f32>>> = serde_json::from_value(golden["futr_exog"].clone()).unwrap();
+    let stat: Vec<Vec<f32>> = serde_json::from_value(golden["stat_exog"].clone()).unwrap();
     let steps = rows[0].len();
-    let x: Vec<f32> = rows.concat();
+    // Per window and step: the value, then (with covariates) the step's
+    // known-in-advance covariates and the window's static columns.
+    let step_inputs = |r: usize, t: usize, exogenous: bool| -> Vec<f32> {
+        let mut x = vec![rows[r][t]];
+        if exogenous {
+            x.extend(&futr[r][t]);
+            x.extend(&stat[r]);
+        }
+        x
+    };
     let (loc, scale, y) = (floats(&golden["loc"]), floats(&golden["scale"]), floats(&golden["y"]));
     let cases = [
         ("normal", Likelihood::Normal),
         ("student_t", Likelihood::StudentT),
         ("negative_binomial", Likelihood::NegativeBinomial),
+        ("normal_exogenous", Likelihood::Normal),
     ];
+    assert_eq!(golden["cases"].as_object().unwrap().len(), cases.len());
     for (name, likelihood) in cases {
         let case = &golden["cases"][name];
+        let exogenous = case["exogenous"].as_bool().unwrap();
+        let width = step_inputs(0, 0, exogenous).len();
+        let x: Vec<f32> = (0..rows.len())
+            .flat_map(|r| (0..steps).flat_map(move |t| step_inputs(r, t, exogenous)))
+            .collect();
         let emission = Emission {
             likelihood,
             tweedie_power: 1.5,
         };
         let shape = Shape {
-            input: 1,
+            input: width,
             hidden: golden["hidden"].as_u64().unwrap() as usize,
             layers: golden["layers"].as_u64().unwrap() as usize,
             extra: 0,
@@ -77,11 +97,13 @@ fn outputs_distributions_and_likelihoods_equal_neuralforecasts() {
         // The burn module (time-major input), the path GPUs take.
         let device = Device::flex();
         let network = LstmNetwork::from_flat(&shape, &flat, &device);
-        let time_major: Vec<f32> = (0..steps).flat_map(|t| rows.iter().map(move |r| r[t])).collect();
+        let time_major: Vec<f32> = (0..steps)
+            .flat_map(|t| (0..rows.len()).flat_map(move |r| step_inputs(r, t, exogenous)))
+            .collect();
         let empty = || Tensor::<2>::from_data(TensorData::new(Vec::<f32>::new(), [rows.len(), 0]), &device);
         let burn = network
             .forward(
-                Tensor::from_data(TensorData::new(time_major, [steps, rows.len(), 1]), &device),
+                Tensor::from_data(TensorData::new(time_major, [steps, rows.len(), width]), &device),
                 empty(),
                 empty(),
                 None,

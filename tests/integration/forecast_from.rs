@@ -1,5 +1,6 @@
 //! `forecast --from MODEL_DIR`: a saved model forecasts again without
-//! fitting — byte for byte on the data it was fitted on, for every family;
+//! fitting — byte for byte on the data it was fitted on, for every family
+//! (N-HiTS with a quantile loss: its intervals too);
 //! on newer data it says so and forecasts past the new last date; a folder
 //! that is not a saved model, one saved from another spec, or one edited
 //! or damaged after it was written, is refused.
@@ -49,6 +50,7 @@ max_steps = 20
 val_check_steps = 5
 windows_batch_size = 64
 validation = 4
+loss = "quantile"
 
 [[models]]
 name = "patchtst"

@@ -158,6 +158,7 @@ lr_decays = 2
 val_check_steps = 3
 patience = 2
 validation = 4
+exogenous = true
 device = "cpu""#,
     ),
     (

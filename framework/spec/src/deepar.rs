@@ -90,6 +90,14 @@ pub struct DeeparConfig {
     /// default: the horizon. 0 trains on everything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation: Option<usize>,
+    /// Read covariates besides the target, as neuralforecast's DeepAR does
+    /// (`futr_exog_list`, `stat_exog_list`): each LSTM step reads, beside
+    /// the previous period's value, the calendar features and `[features]
+    /// future` covariates of the period it forecasts (scaled by the
+    /// window's input periods) and the series' `[data] static` columns.
+    /// Past-only covariates are not read.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exogenous: bool,
     #[serde(default)]
     pub device: ComputeDevice,
 }
@@ -98,8 +106,8 @@ impl Family for DeeparConfig {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             device: Some(self.device),
-            // Reads the target alone for now (no covariates).
-            reads_features: false,
+            // Covariates only when asked for (as neuralforecast's exog lists).
+            reads_features: self.exogenous,
             reads_runs: false,
             reuses_first_fold: false,
             // The sample paths' quantiles.
@@ -109,8 +117,16 @@ impl Family for DeeparConfig {
             residuals: false,
         }
     }
-    fn check(&self, _: &CheckContext<'_>) -> Vec<ParamIssue> {
-        self.check_params()
+    fn check(&self, context: &CheckContext<'_>) -> Vec<ParamIssue> {
+        let mut issues = self.check_params();
+        if self.exogenous && !context.has_covariates {
+            issues.extend(ParamIssue::one(
+                "exogenous",
+                "exogenous = true reads `[features] future` and `calendar` and `[data] static`, and the spec \
+                 gives none of them",
+            ));
+        }
+        issues
     }
     fn device_mut(&mut self) -> Option<&mut ComputeDevice> {
         Some(&mut self.device)

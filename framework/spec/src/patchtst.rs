@@ -138,7 +138,7 @@ impl Family for PatchtstConfig {
             issues.extend(ParamIssue::one(
                 "exogenous",
                 "patchtst is univariate (channel-independent, as in its paper and neuralforecast): it reads \
-                 the target alone; nhits reads covariates (exogenous = true)",
+                 the target alone; nhits and deepar read covariates (exogenous = true)",
             ));
         }
         issues

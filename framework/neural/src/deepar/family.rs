@@ -6,13 +6,14 @@
 //! `deepar.json` holding the network's sizes), and a saved fit (`forecast
 //! --from`) samples from them without training.
 
+use super::inputs::StepInputs;
 use super::likelihood::Emission;
 use super::paths::{quantile, sample_paths};
 use super::train::train;
 use crate::device::Backend;
 use crate::kernel::Shape;
 use crate::network::LstmNetwork;
-use crate::window::data::WindowData;
+use crate::window::data::{CovariateWidths, WindowData};
 use burn::module::Module;
 use ref_cast::RefCast;
 use serde::{Deserialize, Serialize};
@@ -37,6 +38,9 @@ struct Saved {
     layers: usize,
     outputs: usize,
     best_check: usize,
+    /// Inputs per step (1: the value alone, saved before covariates).
+    #[serde(default = "crate::window::one_output")]
+    input: usize,
 }
 
 impl Deepar {
@@ -47,10 +51,11 @@ impl Deepar {
         }
     }
 
-    /// The network's sizes: one input per period (the scaled value).
-    pub fn shape(&self) -> Shape {
+    /// The network's sizes: per period the scaled value, then the
+    /// covariates `widths` (known-in-advance, static).
+    pub fn shape(&self, widths: CovariateWidths) -> Shape {
         Shape {
-            input: 1,
+            input: 1 + widths.futr + widths.stat,
             hidden: self.0.lstm_hidden,
             layers: self.0.lstm_layers,
             extra: 0,
@@ -64,7 +69,6 @@ impl Forecaster for Deepar {
     fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<SeriesOutcome>, ModelError> {
         let config = &self.0;
         let emission = self.emission();
-        let shape = self.shape();
         let backend = Backend::for_device(config.device).map_err(ModelError::Unfit)?;
         if emission.non_negative() {
             check_non_negative(input, config)?;
@@ -72,7 +76,11 @@ impl Forecaster for Deepar {
         // Windows of input_size + 1 periods (the recurrent shift, as
         // neuralforecast's), each targeting the period after it.
         let validation = Some(config.validation.unwrap_or(input.horizon));
-        let data = WindowData::build_for(input, config.input_size + 1, 1, validation, config.scaler)?;
+        let mut data = WindowData::build_for(input, config.input_size + 1, 1, validation, config.scaler)?;
+        if config.exogenous {
+            data = data.with_covariates(input, false)?;
+        }
+        let shape = self.shape(data.widths);
         let network = if input.context.fitted.is_some() {
             let dir = input
                 .context
@@ -94,6 +102,7 @@ impl Forecaster for Deepar {
                         layers: shape.layers,
                         outputs: shape.outputs,
                         best_check: trained.best_check,
+                        input: shape.input,
                     };
                     save(dir, &trained.network, &saved).map_err(ModelError::Unfit)?;
                     input.observer.fitted(FittedState {
@@ -120,7 +129,7 @@ impl Forecaster for Deepar {
             &shape,
             &network.to_flat(),
             &emission,
-            &batch,
+            StepInputs::of(&batch, data.widths),
             input.horizon,
             config.samples,
             input.seed,
@@ -204,16 +213,15 @@ fn load(dir: &Path, shape: &Shape, device: &burn::tensor::Device) -> Result<Lstm
     let fail = |e: &dyn std::fmt::Display| format!("cannot load the saved network in {}: {e}", dir.display());
     let saved: Saved =
         serde_json::from_slice(&std::fs::read(dir.join(META)).map_err(|e| fail(&e))?).map_err(|e| fail(&e))?;
-    if (saved.hidden, saved.layers, saved.outputs) != (shape.hidden, shape.layers, shape.outputs) {
+    let sizes = |input, layers, hidden, outputs| {
+        format!("{input} inputs per step, {layers} layers of {hidden}, {outputs} outputs")
+    };
+    let ours = sizes(shape.input, shape.layers, shape.hidden, shape.outputs);
+    let theirs = sizes(saved.input, saved.layers, saved.hidden, saved.outputs);
+    if ours != theirs {
         return Err(format!(
-            "the saved network in {} has {} layers of {} with {} outputs; this run needs {} of {} with {}",
-            dir.display(),
-            saved.layers,
-            saved.hidden,
-            saved.outputs,
-            shape.layers,
-            shape.hidden,
-            shape.outputs
+            "the saved network in {} has {theirs}; this run needs {ours}",
+            dir.display()
         ));
     }
     LstmNetwork::from_flat(shape, &vec![0.0; shape.len()], device)

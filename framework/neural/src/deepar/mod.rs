@@ -2,9 +2,11 @@
 //! `lstm` family (its CPU kernel and burn module) emitting a distribution
 //! of the next value ([`likelihood`]), trained by likelihood on
 //! teacher-forced windows ([`train`]) and forecast by seeded sample paths
-//! ([`paths`]); [`family`] is the [`trendlab_models::Forecaster`].
+//! ([`paths`]), each step reading what [`inputs`] says; [`family`] is the
+//! [`trendlab_models::Forecaster`].
 
 pub mod family;
+pub mod inputs;
 pub mod likelihood;
 pub mod paths;
 pub mod train;

@@ -14,6 +14,7 @@
 //! autodiff elsewhere (the same likelihood gradient, applied to the
 //! network's outputs).
 
+use super::inputs::StepInputs;
 use super::likelihood::Emission;
 use crate::device::Backend;
 use crate::kernel::{self, Dropout, Shape, Workspace, infer};
@@ -58,9 +59,10 @@ pub fn train(
             rate: config.dropout as f32,
             seed: derive(seed, &[2, step as u64]),
         };
+        let inputs = StepInputs::of(&batch, data.widths);
         let (value, grads) = match backend {
-            Backend::Kernel => kernel_gradients(&network, shape, emission, &batch, dropout, &mut shards),
-            Backend::Burn(device) => autodiff_gradients(&network, shape, emission, &batch, dropout, device),
+            Backend::Kernel => kernel_gradients(&network, shape, emission, inputs, dropout, &mut shards),
+            Backend::Burn(device) => autodiff_gradients(&network, shape, emission, inputs, dropout, device),
         };
         checks.step(step, value)?;
         network = optimizer.step(checks.lr(step), network, grads);
@@ -69,7 +71,7 @@ pub fn train(
         }
         let validation_loss = validation
             .as_ref()
-            .map(|v| mean_nll(&network, shape, emission, v, backend));
+            .map(|v| mean_nll(&network, shape, emission, StepInputs::of(v, data.widths), backend));
         if checks.check(step, validation_loss, || network.clone(), &mut on_check)? {
             break;
         }
@@ -98,13 +100,14 @@ fn kernel_gradients(
     network: &LstmNetwork,
     shape: &Shape,
     emission: &Emission,
-    batch: &Batch,
+    inputs: StepInputs<'_>,
     dropout: Dropout,
     shards: &mut Vec<Shard>,
 ) -> (f64, GradientsParams) {
     let params = network.to_flat();
+    let batch = inputs.batch;
     let rows = batch.rows;
-    let steps = batch.x.len() / rows.max(1);
+    let steps = inputs.steps;
     let pieces: Vec<std::ops::Range<usize>> = (0..rows)
         .step_by(SHARD_ROWS)
         .map(|s| s..(s + SHARD_ROWS).min(rows))
@@ -119,14 +122,8 @@ fn kernel_gradients(
         .with_max_len(1)
         .for_each(|(k, (shard, piece))| {
             let n = piece.len();
-            // Time-major `[steps, n, 1]`, as the kernel's training pass reads.
-            shard.x.clear();
-            shard.x.resize(steps * n, 0.0);
-            for (b, r) in piece.clone().enumerate() {
-                for t in 0..steps {
-                    shard.x[t * n + b] = batch.x[r * steps + t];
-                }
-            }
+            // Time-major `[steps, n, input]`, as the kernel's training pass reads.
+            inputs.time_major(piece.clone(), &mut shard.x);
             shard.grads.clear();
             shard.grads.resize(shape.len(), 0.0);
             let loss = |yhat: &[f32], dy: &mut [f32]| -> f64 {
@@ -179,13 +176,14 @@ fn autodiff_gradients(
     network: &LstmNetwork,
     shape: &Shape,
     emission: &Emission,
-    batch: &Batch,
+    inputs: StepInputs<'_>,
     dropout: Dropout,
     device: &Device,
 ) -> (f64, GradientsParams) {
+    let batch = inputs.batch;
     let rows = batch.rows;
     let p = shape.outputs;
-    let outputs = forward_burn(network, batch, 0..rows, Some(dropout), device);
+    let outputs = forward_burn(network, inputs, 0..rows, Some(dropout), device);
     let raw = outputs.clone().into_data().try_to_vec::<f32>().expect("float outputs");
     let mut dy = vec![0.0f32; rows * p];
     let weight = 1.0 / rows.max(1) as f64;
@@ -205,28 +203,23 @@ fn autodiff_gradients(
 /// The network's raw outputs for rows `rows` of a batch, by burn.
 fn forward_burn(
     network: &LstmNetwork,
-    batch: &Batch,
+    inputs: StepInputs<'_>,
     rows: std::ops::Range<usize>,
     dropout: Option<Dropout>,
     device: &Device,
 ) -> Tensor<2> {
-    let steps = batch.x.len() / batch.rows.max(1);
     let n = rows.len();
-    let mut x = vec![0.0f32; steps * n];
-    for (b, r) in rows.enumerate() {
-        for t in 0..steps {
-            x[t * n + b] = batch.x[r * steps + t];
-        }
-    }
-    let x = Tensor::from_data(TensorData::new(x, [steps, n, 1]), device);
+    let mut x = Vec::new();
+    inputs.time_major(rows, &mut x);
+    let x = Tensor::from_data(TensorData::new(x, [inputs.steps, n, inputs.width()]), device);
     let empty = || Tensor::from_data(TensorData::new(Vec::<f32>::new(), [n, 0]), device);
     network.forward(x, empty(), empty(), dropout)
 }
 
 /// The raw outputs `[rows, outputs]` of a batch's windows, without dropout.
-pub fn outputs(network: &LstmNetwork, shape: &Shape, batch: &Batch, backend: &Backend) -> Vec<f32> {
-    let rows = batch.rows;
-    let steps = batch.x.len() / rows.max(1);
+pub fn outputs(network: &LstmNetwork, shape: &Shape, inputs: StepInputs<'_>, backend: &Backend) -> Vec<f32> {
+    let rows = inputs.batch.rows;
+    let steps = inputs.steps;
     match backend {
         Backend::Kernel => {
             let params = network.to_flat();
@@ -235,10 +228,11 @@ pub fn outputs(network: &LstmNetwork, shape: &Shape, batch: &Batch, backend: &Ba
                 .par_iter()
                 .map(|&s| {
                     let n = 256.min(rows - s);
+                    let x = inputs.row_major(s..s + n);
                     let windows = infer::Windows {
                         rows: n,
                         steps,
-                        x: &batch.x[s * steps..(s + n) * steps],
+                        x: &x,
                         extra: &[],
                         gate: &[],
                     };
@@ -250,7 +244,7 @@ pub fn outputs(network: &LstmNetwork, shape: &Shape, batch: &Batch, backend: &Ba
         Backend::Burn(device) => (0..rows)
             .step_by(1024)
             .flat_map(|s| {
-                let out = forward_burn(network, batch, s..(s + 1024).min(rows), None, device);
+                let out = forward_burn(network, inputs, s..(s + 1024).min(rows), None, device);
                 out.into_data().try_to_vec::<f32>().expect("float outputs")
             })
             .collect(),
@@ -258,8 +252,15 @@ pub fn outputs(network: &LstmNetwork, shape: &Shape, batch: &Batch, backend: &Ba
 }
 
 /// The mean negative log-likelihood of a batch's targets.
-fn mean_nll(network: &LstmNetwork, shape: &Shape, emission: &Emission, batch: &Batch, backend: &Backend) -> f64 {
-    let raw = outputs(network, shape, batch, backend);
+fn mean_nll(
+    network: &LstmNetwork,
+    shape: &Shape,
+    emission: &Emission,
+    inputs: StepInputs<'_>,
+    backend: &Backend,
+) -> f64 {
+    let batch = inputs.batch;
+    let raw = outputs(network, shape, inputs, backend);
     let p = shape.outputs;
     let mut scratch = vec![0.0f32; p];
     let sum: f64 = (0..batch.rows)
@@ -283,6 +284,7 @@ mod tests {
     use super::*;
     use crate::rng::SplitMix64;
     use crate::train::tests::{assert_close, flat_grads};
+    use crate::window::data::{Batch, CovariateWidths};
     use trendlab_spec::Likelihood;
 
     fn random_batch(rows: usize, steps: usize, seed: u64) -> Batch {
@@ -291,33 +293,49 @@ mod tests {
         let x = (0..rows * steps).map(|_| f() * 2.0 - 1.0).collect();
         let y = (0..rows).map(|_| f() * 3.0).collect();
         let scales = (0..rows).map(|_| (f(), 0.5 + f())).collect();
+        // Two known-in-advance covariates over the window and 3 periods after it, one static.
+        let futr_periods = steps + 3;
+        let futr = (0..rows * futr_periods * 2).map(|_| f() - 0.5).collect();
+        let stat = (0..rows).map(|_| f()).collect();
         Batch {
             rows,
             x,
             mask: vec![1.0; rows * steps],
             y,
             scales,
-            ..Batch::default()
+            futr,
+            futr_periods,
+            stat,
+            hist: Vec::new(),
         }
     }
 
     /// The kernel and burn's autodiff give the same likelihood and
-    /// gradients, over more rows than one shard, for every likelihood.
+    /// gradients, over more rows than one shard, for every likelihood, with
+    /// and without covariates.
     #[test]
     fn kernel_gradients_equal_burn_autodiff() {
         let batch = random_batch(150, 6, 3);
-        for likelihood in [
-            Likelihood::Normal,
-            Likelihood::StudentT,
-            Likelihood::NegativeBinomial,
-            Likelihood::Tweedie,
+        let with = CovariateWidths {
+            futr: 2,
+            hist: 0,
+            stat: 1,
+        };
+        for (likelihood, widths) in [
+            (Likelihood::Normal, CovariateWidths::default()),
+            (Likelihood::StudentT, CovariateWidths::default()),
+            (Likelihood::NegativeBinomial, CovariateWidths::default()),
+            (Likelihood::Tweedie, CovariateWidths::default()),
+            (Likelihood::Normal, with),
+            (Likelihood::NegativeBinomial, with),
         ] {
+            let inputs = StepInputs::of(&batch, widths);
             let emission = Emission {
                 likelihood,
                 tweedie_power: 1.5,
             };
             let shape = Shape {
-                input: 1,
+                input: inputs.width(),
                 hidden: 6,
                 layers: 2,
                 extra: 0,
@@ -327,12 +345,12 @@ mod tests {
             let flat = LstmNetwork::init_flat(&shape, 5);
             let none = Dropout { rate: 0.0, seed: 1 };
             let cpu = LstmNetwork::from_flat(&shape, &flat, Backend::Kernel.params_device());
-            let (loss, grads) = kernel_gradients(&cpu, &shape, &emission, &batch, none, &mut Vec::new());
+            let (loss, grads) = kernel_gradients(&cpu, &shape, &emission, inputs, none, &mut Vec::new());
             let Backend::Burn(device) = Backend::burn_cpu() else {
                 unreachable!()
             };
             let net = LstmNetwork::from_flat(&shape, &flat, &device);
-            let (auto_loss, auto_grads) = autodiff_gradients(&net, &shape, &emission, &batch, none, &device);
+            let (auto_loss, auto_grads) = autodiff_gradients(&net, &shape, &emission, inputs, none, &device);
             assert!(
                 (loss - auto_loss).abs() < 1e-5 * auto_loss.abs().max(1.0),
                 "{likelihood:?}: loss {loss} vs {auto_loss}"

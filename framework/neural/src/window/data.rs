@@ -51,6 +51,9 @@ pub struct WindowData {
     pub series: Vec<Result<usize, ModelError>>,
     /// Covariate channels of every window (none unless added).
     pub widths: CovariateWidths,
+    /// Periods after a window's origin its known-in-advance covariates
+    /// reach: the fold's horizon (at least the windows' own).
+    futr_after: usize,
     /// Per usable series, when covariates were added.
     covariates: Vec<SeriesCovariates>,
 }
@@ -67,8 +70,11 @@ pub struct Batch {
     pub y: Vec<f32>,
     /// Per row: the shift and scale its values were scaled by.
     pub scales: Vec<(f32, f32)>,
-    /// `[rows, input_size + horizon, futr]` (empty without covariates).
+    /// `[rows, futr_periods, futr]` (empty without covariates).
     pub futr: Vec<f32>,
+    /// Periods of each row's known-in-advance covariates: its input periods
+    /// and the fold's horizon.
+    pub futr_periods: usize,
     /// `[rows, input_size, hist]`.
     pub hist: Vec<f32>,
     /// `[rows, stat]`.
@@ -114,6 +120,7 @@ impl WindowData {
             validation: Vec::new(),
             series: Vec::with_capacity(input.series.len()),
             widths: CovariateWidths::default(),
+            futr_after: horizon,
             covariates: Vec::new(),
         };
         for s in &input.series {
@@ -164,19 +171,22 @@ impl WindowData {
 
     /// With every usable series' covariates: the calendar features of
     /// `input`'s features and its known-in-advance covariates that vary
-    /// within a series, over the training and forecast dates; its past-only
-    /// covariates over the training dates; its static columns. A missing
-    /// value among them is an error naming the series, date and column.
-    pub fn with_covariates(mut self, input: &FoldInput<'_>) -> Result<WindowData, ModelError> {
+    /// within a series, over the training and forecast dates; with `past`,
+    /// its past-only covariates over the training dates; its static
+    /// columns. A missing value among them is an error naming the series,
+    /// date and column.
+    pub fn with_covariates(mut self, input: &FoldInput<'_>, past: bool) -> Result<WindowData, ModelError> {
         let features = input.features;
         let (statics, varying): (Vec<usize>, Vec<usize>) =
             (0..features.future.len()).partition(|&k| features.statics.contains(&features.future[k]));
         let calendar = features.calendar_width();
+        let hist_names: &[String] = if past { &features.past } else { &[] };
         self.widths = CovariateWidths {
             futr: calendar + varying.len(),
-            hist: features.past.len(),
+            hist: hist_names.len(),
             stat: statics.len(),
         };
+        self.futr_after = input.horizon.max(self.horizon);
         let calendar_names = features.names();
         let skip = features.lags.len() + features.rolling.len();
         let futr_names: Vec<&str> = calendar_names[skip..skip + calendar]
@@ -190,7 +200,7 @@ impl WindowData {
                 continue;
             }
             let n = s.train_len();
-            let total = n + self.horizon;
+            let total = n + self.futr_after;
             let missing = |t: usize, column: &str| {
                 ModelError::Unfit(format!(
                     "series `{}` has a missing or non-finite `{column}` at {}",
@@ -209,9 +219,9 @@ impl WindowData {
             }
             let mut hist = Vec::with_capacity(n * self.widths.hist);
             for t in 0..n {
-                for (k, column) in s.past.iter().enumerate() {
+                for (column, name) in s.past.iter().zip(hist_names) {
                     if !column[t].is_finite() {
-                        return Err(missing(t, &features.past[k]));
+                        return Err(missing(t, name));
                     }
                     hist.push(column[t] as f32);
                 }
@@ -250,6 +260,7 @@ impl WindowData {
             ..Batch::default()
         };
         let widths = self.widths;
+        batch.futr_periods = l + self.futr_after;
         let mut channel = Vec::with_capacity(l);
         for &(s, origin) in windows {
             let (start, _) = self.spans[s as usize];
@@ -270,7 +281,7 @@ impl WindowData {
                     &c.futr[first * widths.futr..],
                     widths.futr,
                     l,
-                    l + h,
+                    batch.futr_periods,
                     self.scaler,
                     &mut channel,
                     &mut batch.futr,
@@ -468,7 +479,7 @@ mod tests {
         let input = FoldInput::new(series(&PRICE), 2, &features);
         let w = WindowData::build(&input, 3, Some(0), WindowScaler::Standard)
             .unwrap()
-            .with_covariates(&input)
+            .with_covariates(&input, true)
             .unwrap();
         assert_eq!(
             w.widths,
@@ -505,7 +516,7 @@ mod tests {
         let input = FoldInput::new(series(&GAP), 2, &features);
         let error = WindowData::build(&input, 3, Some(0), WindowScaler::Standard)
             .unwrap()
-            .with_covariates(&input)
+            .with_covariates(&input, true)
             .unwrap_err()
             .to_string();
         assert!(

@@ -44,7 +44,7 @@ pub fn forecast<N: WindowNetwork>(
     let outputs = Outputs::of(config, input.levels);
     let mut data = WindowData::build(input, config.input_size, config.validation, config.scaler)?;
     if covariates {
-        data = data.with_covariates(input)?;
+        data = data.with_covariates(input, true)?;
     }
     let shape = &shape_of(&outputs, data.widths);
     let quantiles = match &outputs {

@@ -221,7 +221,6 @@ fn partial_shuffle<T>(items: &mut [T], take: usize, rng: &mut SplitMix64) {
 fn inputs(batch: &Batch, rows: std::ops::Range<usize>, widths: CovariateWidths, device: &Device) -> Inputs {
     let count = rows.len();
     let l = batch.x.len() / batch.rows.max(1);
-    let h = batch.y.len() / batch.rows.max(1);
     let matrix = |values: &[f32], width: usize| {
         Tensor::from_data(
             TensorData::new(values[rows.start * width..rows.end * width].to_vec(), [count, width]),
@@ -243,7 +242,7 @@ fn inputs(batch: &Batch, rows: std::ops::Range<usize>, widths: CovariateWidths, 
     Inputs {
         y: matrix(&batch.x, l),
         mask: matrix(&batch.mask, l),
-        futr: channels(&batch.futr, l + h, widths.futr),
+        futr: channels(&batch.futr, batch.futr_periods, widths.futr),
         hist: channels(&batch.hist, l, widths.hist),
         stat: (widths.stat > 0).then(|| matrix(&batch.stat, widths.stat)),
     }
