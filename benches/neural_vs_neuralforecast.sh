@@ -66,6 +66,9 @@ patience = 0
 validation = 0
 scaler = "standard"
 SPEC
+  # neuralforecast's DeepAR forecasts its distribution's mean: compare the
+  # paths' mean with it.
+  if [ "$1" = deepar ]; then echo 'point = "mean"'; fi
 }
 
 for family in $families; do
