@@ -113,6 +113,15 @@ impl FeatureSet {
                 .map(|(s, k)| format!("seasonal_mean_{s}x{k}")),
         );
         names.extend(self.ewm.iter().map(|a| format!("ewm_{a}")));
+        names.extend(self.calendar_names());
+        names.extend(self.past.iter().map(|c| format!("{c}_last")));
+        names.extend(self.future.iter().cloned());
+        names
+    }
+
+    /// Names of the calendar features' columns, in row order.
+    pub fn calendar_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
         for c in &self.calendar {
             let name = format!("{c:?}").to_lowercase();
             match c {
@@ -120,8 +129,6 @@ impl FeatureSet {
                 _ => names.extend([format!("{name}_sin"), format!("{name}_cos")]),
             }
         }
-        names.extend(self.past.iter().map(|c| format!("{c}_last")));
-        names.extend(self.future.iter().cloned());
         names
     }
 
@@ -511,6 +518,22 @@ pub fn training_rows_by_step(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calendar_names_follow_every_target_feature() {
+        let features = FeatureSet {
+            lags: vec![1],
+            expanding: vec![RollingStat::Mean],
+            ewm: vec![0.5],
+            calendar: vec![CalendarFeature::DayOfWeek, CalendarFeature::IsMonthEnd],
+            ..FeatureSet::default()
+        };
+        let calendar = features.calendar_names();
+        assert_eq!(calendar, vec!["dayofweek_sin", "dayofweek_cos", "ismonthend"]);
+        assert_eq!(calendar.len(), features.calendar_width());
+        // After the lag, the expanding mean and the weighted mean.
+        assert_eq!(features.names()[3..6], calendar[..]);
+    }
 
     #[test]
     fn row_by_hand() {

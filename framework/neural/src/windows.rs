@@ -56,7 +56,7 @@ pub fn build(input: &FoldInput<'_>, config: &LstmConfig) -> Result<FoldWindows, 
     let step_width = 1 + calendar + features.past.len() + features.future.len();
     let extra_width = horizon * (calendar + features.future.len());
     let mut step_inputs = vec!["target".to_string()];
-    step_inputs.extend(calendar_names(input));
+    step_inputs.extend(features.calendar_names());
     step_inputs.extend(features.past.iter().chain(&features.future).cloned());
     let empty = || Samples::new(steps, step_width, extra_width, horizon);
     let mut out = FoldWindows {
@@ -157,12 +157,6 @@ fn too_short(s: &SeriesHistory<'_>, steps: usize) -> ModelError {
         need: steps,
         have: s.train_len(),
     }
-}
-
-fn calendar_names(input: &FoldInput<'_>) -> Vec<String> {
-    let names = input.features.names();
-    let skip = input.features.lags.len() + input.features.rolling.len();
-    names[skip..skip + input.features.calendar_width()].to_vec()
 }
 
 /// Origins of a series' training and validation windows.

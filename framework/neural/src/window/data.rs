@@ -187,9 +187,8 @@ impl WindowData {
             stat: statics.len(),
         };
         self.futr_after = input.horizon.max(self.horizon);
-        let calendar_names = features.names();
-        let skip = features.lags.len() + features.rolling.len();
-        let futr_names: Vec<&str> = calendar_names[skip..skip + calendar]
+        let calendar_names = features.calendar_names();
+        let futr_names: Vec<&str> = calendar_names
             .iter()
             .map(String::as_str)
             .chain(varying.iter().map(|&k| features.future[k].as_str()))
