@@ -66,9 +66,9 @@ patience = 0
 validation = 0
 scaler = "standard"
 SPEC
-  # neuralforecast's DeepAR forecasts its distribution's mean: compare the
-  # paths' mean with it.
-  if [ "$1" = deepar ]; then echo 'point = "mean"'; fi
+  # neuralforecast's DeepAR feeds each period's distribution mean back and
+  # forecasts it: forecast the same way.
+  if [ "$1" = deepar ]; then printf 'point = "mean"\nfeedback = "mean"\n'; fi
 }
 
 for family in $families; do

@@ -4,8 +4,10 @@
 # the feature `service-tests` (the tests that need the services and tools
 # installed and started here), after a formatting check, clippy with
 # `-D warnings`, a check that the CUDA build compiles, the book built with
-# its links checked, and 30 s of fuzzing per fuzz target (scripts/fuzz.sh). Extra arguments go
-# to `cargo test`. Plain `cargo test --workspace` runs every test that needs
+# its links checked, and 30 s of fuzzing per fuzz target (scripts/fuzz.sh);
+# then the neural crate built with LibTorch (`tch`, against PyPI's torch
+# 2.9.0 in a cached virtualenv) and its tests run on LibTorch's CPU device.
+# Extra arguments go to `cargo test`. Plain `cargo test --workspace` runs every test that needs
 # none of them.
 #
 # The BERT tests need the pretrained all-MiniLM-L6-v2 (from PyPI, cached in
@@ -132,6 +134,25 @@ export SLURM_CONF="$state/slurm/slurm.conf"
 log="$state/cargo-test.log"
 status=0
 cargo test --workspace --locked --features service-tests "$@" 2>&1 | tee "$log" || status=$?
+
+# burn-tch, the design's LibTorch backend (`--features tch`), built against
+# the libtorch inside PyPI's torch wheel at the version tch 0.22 needs
+# (2.9.0; a cached virtualenv, about 7 GB the first time), then the neural
+# crate's tests on it: every family's training step (LSTM, BERT-fusion's
+# network and encoder tuning, N-HiTS, PatchTST, DeepAR) on LibTorch's CPU
+# device against the default backend, within 1e-4.
+torch_venv="${TRENDLAB_TORCH_VENV:-$HOME/.cache/trendlab/torch-2.9.0}"
+if [ ! -x "$torch_venv/bin/torchrun" ]; then
+  echo "installing torch 2.9.0 into $torch_venv" >&2
+  python3 -m venv "$torch_venv"
+  "$torch_venv/bin/pip" install --quiet --disable-pip-version-check "torch==2.9.0" >&2
+fi
+torch_lib=$("$torch_venv/bin/python" -c 'import pathlib, torch; print(pathlib.Path(torch.__file__).parent / "lib")')
+(
+  export VIRTUAL_ENV="$torch_venv" PATH="$torch_venv/bin:$PATH" LIBTORCH_USE_PYTORCH=1
+  export LD_LIBRARY_PATH="$torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  cargo test --locked -p trendlab-neural --features tch --lib 2>&1
+) | tee -a "$log" || status=$?
 # One closing line over every test binary.
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed\n", passed, failed }' "$log"
 exit "$status"

@@ -4,11 +4,15 @@
 //! gives; runs are deterministic for any `--jobs` and carry intervals; the
 //! saved network samples the same paths (`forecast --from`); a count
 //! likelihood refuses negative values naming the series; with `exogenous =
-//! true` it reads the promotions of the periods it forecasts.
+//! true` it reads the promotions of the periods it forecasts; on an AR(1)
+//! process, sample paths widen with the horizon as the truth does while
+//! `feedback = "mean"` forecasts the conditional mean with one period's
+//! width at every step (neuralforecast's recurrent forecast).
 
 use crate::common::{forecasts_csv, records, trendlab, write};
 use crate::lstm::{Log, Panel, noise, panel_csv, promotions};
-use trendlab_models::{FeatureSet, FoldInput, Forecaster, ModelError, SeriesHistory};
+use trendlab_models::testing::history;
+use trendlab_models::{FeatureSet, FoldInput, Forecaster, ModelError, SeriesForecast};
 use trendlab_neural::Deepar;
 use trendlab_neural::rng::SplitMix64;
 use trendlab_results::RunStatus;
@@ -49,6 +53,31 @@ fn exogenous_deepar_reads_the_promotions_of_the_periods_it_forecasts() {
     );
 }
 
+/// Forecasts of `model` for the last `horizon` periods of every series of
+/// `panel` (trained on the rest), with intervals at `levels`, and its log.
+fn forecast_last(panel: &Panel, model: &Deepar, horizon: usize, levels: &[f64]) -> (Vec<SeriesForecast>, Log) {
+    let len = panel.dates.len();
+    let ids: Vec<String> = (0..panel.targets.len()).map(|i| format!("s{i}")).collect();
+    let series = panel
+        .targets
+        .iter()
+        .zip(&ids)
+        .map(|(y, id)| history(id, &panel.dates, &y[..len - horizon]))
+        .collect();
+    let features = FeatureSet::default();
+    let mut input = FoldInput::new(series, horizon, &features);
+    input.levels = levels;
+    let log = Log::default();
+    input.observer = &log;
+    let forecasts = model
+        .forecast(&input)
+        .expect("the fold trains")
+        .into_iter()
+        .map(|s| s.expect("every series forecast"))
+        .collect();
+    (forecasts, log)
+}
+
 #[test]
 fn intervals_from_sample_paths_match_the_known_noise() {
     let (len, horizon, count) = (300, 14, 16);
@@ -67,31 +96,7 @@ fn intervals_from_sample_paths_match_the_known_noise() {
         "scaler": "standard", "lr": 0.01, "max_steps": 400, "val_check_steps": 50, "patience": 3,
         "windows_batch_size": 256, "samples": 400,
     }));
-    let ids: Vec<String> = (0..count).map(|i| format!("s{i}")).collect();
-    let series = panel
-        .targets
-        .iter()
-        .zip(&ids)
-        .map(|(y, id)| SeriesHistory {
-            id,
-            text: None,
-            dates: &panel.dates,
-            target: &y[..len - horizon],
-            past: vec![],
-            future: vec![],
-        })
-        .collect();
-    let features = FeatureSet::default();
-    let mut input = FoldInput::new(series, horizon, &features);
-    input.levels = &[80.0];
-    let log = Log::default();
-    input.observer = &log;
-    let forecasts: Vec<_> = model
-        .forecast(&input)
-        .expect("the fold trains")
-        .into_iter()
-        .map(|s| s.expect("every series forecast"))
-        .collect();
+    let (forecasts, log) = forecast_last(&panel, &model, horizon, &[80.0]);
     let means: Vec<Vec<f64>> = forecasts.iter().map(|f| f.mean.clone()).collect();
     // The noise alone has MSE 1; seasonal naive's error is the difference
     // of two draws (MSE 2).
@@ -118,6 +123,86 @@ fn intervals_from_sample_paths_match_the_known_noise() {
     assert_eq!(
         validation[log.best_epoch - 1],
         validation.iter().copied().fold(f64::INFINITY, f64::min)
+    );
+}
+
+/// AR(1) around zero: y_t = phi y_{t-1} + e_t, e_t ~ N(0, 1), unscaled (so
+/// the level is known). Given the last value, step h's truth is normal with
+/// mean phi^h y_T and variance (1 - phi^2h) / (1 - phi^2).
+#[test]
+fn mean_feedback_keeps_one_periods_width_where_sample_paths_widen_as_the_truth() {
+    let (len, horizon, count, phi) = (300, 10, 24, 0.8f64);
+    let mut rng = SplitMix64::new(31);
+    let targets: Vec<Vec<f64>> = (0..count)
+        .map(|_| {
+            let mut y = vec![0.0; len];
+            for t in 1..len {
+                y[t] = phi * y[t - 1] + noise(&mut rng, 1.0);
+            }
+            y
+        })
+        .collect();
+    let panel = Panel::daily(len, targets, vec![]);
+    let forecast = |feedback: &str| {
+        let model = deepar(serde_json::json!({
+            "input_size": 14, "lstm_layers": 1, "lstm_hidden": 16, "lstm_dropout": 0.0, "likelihood": "normal",
+            "scaler": "none", "lr": 0.01, "max_steps": 400, "val_check_steps": 100, "patience": 0,
+            "windows_batch_size": 256, "samples": 400, "point": "mean", "feedback": feedback,
+        }));
+        forecast_last(&panel, &model, horizon, &[80.0]).0
+    };
+    // Per step: the point's squared distance from the true conditional mean
+    // and the 80% interval's width, averaged over series.
+    let summary = |forecasts: &[SeriesForecast]| {
+        let (mut gap, mut width) = (vec![0.0; horizon], vec![0.0; horizon]);
+        for (f, y) in forecasts.iter().zip(&panel.targets) {
+            let last = y[len - horizon - 1];
+            for h in 0..horizon {
+                let truth = phi.powi(h as i32 + 1) * last;
+                gap[h] += (f.mean[h] - truth).powi(2) / count as f64;
+                width[h] += (f.intervals[0].upper[h] - f.intervals[0].lower[h]) / count as f64;
+            }
+        }
+        (gap, width)
+    };
+    let true_width = |h: usize| 2.0 * 1.2816 * ((1.0 - phi.powi(2 * h as i32)) / (1.0 - phi * phi)).sqrt();
+    let (sample_gap, sample_width) = summary(&forecast("sample"));
+    let (mean_gap, mean_width) = summary(&forecast("mean"));
+    eprintln!(
+        "AR(1): 80% width at steps 1 and {horizon}: sample paths {:.2}, {:.2}; mean feedback {:.2}, {:.2}; \
+         truth {:.2}, {:.2}. Squared gap from the conditional mean (mean over steps): {:.3} and {:.3}",
+        sample_width[0],
+        sample_width[horizon - 1],
+        mean_width[0],
+        mean_width[horizon - 1],
+        true_width(1),
+        true_width(horizon),
+        sample_gap.iter().sum::<f64>() / horizon as f64,
+        mean_gap.iter().sum::<f64>() / horizon as f64,
+    );
+    for (what, gap) in [("sample paths", &sample_gap), ("mean feedback", &mean_gap)] {
+        let mean_gap = gap.iter().sum::<f64>() / horizon as f64;
+        assert!(
+            mean_gap < 0.15,
+            "{what}: the point is {mean_gap:.3} (squared) from the conditional mean"
+        );
+    }
+    let within = |ours: f64, truth: f64| (ours / truth - 1.0).abs() < 0.2;
+    assert!(
+        within(sample_width[0], true_width(1)),
+        "sample paths, step 1: {sample_width:?}"
+    );
+    assert!(
+        within(sample_width[horizon - 1], true_width(horizon)),
+        "sample paths, last step: {sample_width:?}"
+    );
+    assert!(
+        within(mean_width[0], true_width(1)),
+        "mean feedback, step 1: {mean_width:?}"
+    );
+    assert!(
+        within(mean_width[horizon - 1], true_width(1)),
+        "mean feedback, last step: {mean_width:?}"
     );
 }
 
@@ -223,18 +308,7 @@ fn a_count_likelihood_refuses_negative_values_by_series() {
     targets[1][20] = -1.0;
     let ids = ["a", "b", "c"];
     let dates = trendlab_models::testing::daily_dates(60);
-    let series = targets
-        .iter()
-        .zip(ids)
-        .map(|(y, id)| SeriesHistory {
-            id,
-            text: None,
-            dates: &dates,
-            target: y,
-            past: vec![],
-            future: vec![],
-        })
-        .collect();
+    let series = targets.iter().zip(ids).map(|(y, id)| history(id, &dates, y)).collect();
     let features = FeatureSet::default();
     let input = FoldInput::new(series, 7, &features);
     let model = deepar(serde_json::json!({ "input_size": 7, "likelihood": "tweedie", "max_steps": 2 }));

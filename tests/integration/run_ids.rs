@@ -149,6 +149,7 @@ likelihood = "tweedie"
 tweedie_power = 1.5
 samples = 10
 point = "mean"
+feedback = "mean"
 scaler = "robust"
 max_steps = 6
 batch_size = 4
@@ -403,6 +404,7 @@ fn changes(key: &str, value: &Toml) -> Vec<Toml> {
             "activation" => strings(&["gelu"]),
             "likelihood" => strings(&["normal", "student_t"]),
             "point" => strings(&["median"]),
+            "feedback" => strings(&["sample"]),
             // ETS's model code, or Theta's model.
             "model"
                 if value

@@ -49,6 +49,19 @@ impl Backend {
     }
 }
 
+/// The autodiff devices whose burn path the tests check against the CPU's
+/// own (the kernel, the host encoder): `flex`, and in a `tch` build
+/// LibTorch's CPU device (`scripts/test.sh` builds one).
+#[cfg(test)]
+pub(crate) fn burn_test_devices() -> Vec<(&'static str, burn::tensor::Device)> {
+    #[allow(unused_mut)]
+    let mut devices = vec![("flex", burn::tensor::Device::flex().autodiff())];
+    #[cfg(feature = "tch")]
+    #[allow(deprecated)] // burn-tch is deprecated upstream; kept as the design's LibTorch path
+    devices.push(("libtorch cpu", burn::tensor::Device::libtorch().autodiff()));
+    devices
+}
+
 /// The burn device (without autodiff) that runs inference for `device`,
 /// such as a text encoder.
 pub fn inference_device(device: ComputeDevice) -> Result<burn::tensor::Device, String> {

@@ -4,8 +4,12 @@
 //! steps, as neuralforecast's `DeepAR` is (its defaults: two layers of 128,
 //! a Student-t likelihood, a linear decoder, the loss on the period after
 //! each window); forecast by `samples` seeded sample paths, each drawing
-//! its next value from the distribution and feeding it back. The point
-//! forecast is the paths' median or mean, the intervals their quantiles.
+//! its next value from the distribution and feeding it back (the paper's
+//! ancestral sampling). The point forecast is the paths' median or mean,
+//! the intervals their quantiles. `feedback = "mean"` forecasts as
+//! neuralforecast 3 does instead: one trajectory per series feeding back
+//! each period's distribution mean, `samples` draws per period for its
+//! quantiles.
 //!
 //! Options are named as neuralforecast names them where they mean the same
 //! (`input_size`, `lstm_layers` for `lstm_n_layers`, `lstm_hidden` for
@@ -43,6 +47,27 @@ pub enum PathPoint {
     Mean,
 }
 
+/// What the forecast feeds back to the network after each period.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PathFeedback {
+    /// Every path its own draw (Salinas et al.'s ancestral sampling): the
+    /// paths carry the uncertainty of earlier periods into later ones.
+    #[default]
+    Sample,
+    /// One trajectory per series feeding back each period's distribution
+    /// mean (neuralforecast 3's recurrent forecast): the point `mean` is
+    /// that mean, the median and the intervals come from `samples` draws of
+    /// each period's distribution alone.
+    Mean,
+}
+
+impl PathFeedback {
+    fn is_sample(&self) -> bool {
+        *self == PathFeedback::Sample
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeeparConfig {
@@ -67,6 +92,9 @@ pub struct DeeparConfig {
     /// The point forecast of the paths.
     #[serde(default)]
     pub point: PathPoint,
+    /// What each period feeds back: its draws (the default) or its mean.
+    #[serde(default, skip_serializing_if = "PathFeedback::is_sample")]
+    pub feedback: PathFeedback,
     /// How each window is scaled by its input periods; the distribution's
     /// location and scale are anchored on the same statistics.
     #[serde(default = "default_scaler")]
@@ -255,5 +283,8 @@ mod tests {
     fn likelihoods_read_as_snake_case() {
         let c = config(serde_json::json!({ "likelihood": "negative_binomial", "point": "mean" }));
         assert_eq!((c.likelihood, c.point), (Likelihood::NegativeBinomial, PathPoint::Mean));
+        assert_eq!(c.feedback, PathFeedback::Sample);
+        let c = config(serde_json::json!({ "feedback": "mean" }));
+        assert_eq!(c.feedback, PathFeedback::Mean);
     }
 }

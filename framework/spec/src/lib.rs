@@ -38,7 +38,7 @@ pub use arima::{ArimaConfig, ArimaTrend};
 pub use baselines::{DriftConfig, MeanConfig, NaiveConfig, SeasonalNaiveConfig};
 pub use bert_fusion::{BertFusionConfig, Fusion, Pooling, TextFusion};
 pub use capabilities::{Capabilities, CheckContext, Family, Intervals};
-pub use deepar::{DeeparConfig, Likelihood, PathPoint};
+pub use deepar::{DeeparConfig, Likelihood, PathFeedback, PathPoint};
 pub use device::ComputeDevice;
 pub use diagnostics::{Diagnostic, Diagnostics, SpecError};
 pub use ensemble::{EnsembleConfig, MemberConfigs, Method, OnMissing, Solver};

@@ -1,14 +1,15 @@
 //! `family = "deepar"` as a [`Forecaster`]: one network per fold trained on
 //! every series' windows ([`super::train`]), then `samples` paths per
 //! series ([`super::paths`]); the point forecast is their median or mean
-//! per period, the intervals at the evaluation's levels their quantiles.
+//! per period (with mean feedback, the mean fed back), the intervals at the
+//! evaluation's levels their quantiles.
 //! The kept weights are saved in the run directory (`deepar.bpk`, with
 //! `deepar.json` holding the network's sizes), and a saved fit (`forecast
 //! --from`) samples from them without training.
 
 use super::inputs::StepInputs;
 use super::likelihood::Emission;
-use super::paths::{quantile, sample_paths};
+use super::paths::{Draws, SeriesPaths, quantile, sample_paths};
 use super::train::train;
 use crate::device::Backend;
 use crate::kernel::Shape;
@@ -130,9 +131,12 @@ impl Forecaster for Deepar {
             &network.to_flat(),
             &emission,
             StepInputs::of(&batch, data.widths),
-            input.horizon,
-            config.samples,
-            input.seed,
+            Draws {
+                horizon: input.horizon,
+                samples: config.samples,
+                feedback: config.feedback,
+                seed: input.seed,
+            },
         );
         Ok(data
             .series
@@ -145,18 +149,21 @@ impl Forecaster for Deepar {
     }
 }
 
-/// Point forecasts and intervals of one series' paths `[horizon, samples]`.
+/// Point forecasts and intervals of one series' draws `[horizon, samples]`
+/// (the mean fed back is the point `mean` where there is one).
 fn summarise(
-    paths: &[f64],
+    paths: &SeriesPaths,
     horizon: usize,
     samples: usize,
     point: PathPoint,
     levels: &[f64],
 ) -> Result<SeriesForecast, ModelError> {
-    if paths.iter().any(|v| !v.is_finite()) {
+    let fed = paths.means.iter().flatten();
+    if paths.draws.iter().chain(fed).any(|v| !v.is_finite()) {
         return Err(ModelError::Numerical("a sample path is not finite".into()));
     }
     let sorted: Vec<Vec<f64>> = paths
+        .draws
         .chunks_exact(samples)
         .take(horizon)
         .map(|draws| {
@@ -165,13 +172,11 @@ fn summarise(
             d
         })
         .collect();
-    let mean: Vec<f64> = sorted
-        .iter()
-        .map(|d| match point {
-            PathPoint::Median => quantile(d, 0.5),
-            PathPoint::Mean => d.iter().sum::<f64>() / d.len() as f64,
-        })
-        .collect();
+    let mean: Vec<f64> = match (point, &paths.means) {
+        (PathPoint::Mean, Some(means)) => means[..horizon].to_vec(),
+        (PathPoint::Mean, None) => sorted.iter().map(|d| d.iter().sum::<f64>() / d.len() as f64).collect(),
+        (PathPoint::Median, _) => sorted.iter().map(|d| quantile(d, 0.5)).collect(),
+    };
     let mut forecast = SeriesForecast::from(mean);
     forecast.intervals = levels
         .iter()

@@ -310,11 +310,18 @@ mod tests {
         }
     }
 
-    /// The kernel and burn's autodiff give the same likelihood and
+    /// The kernel and burn's autodiff (on every test device: `flex`, and
+    /// LibTorch's CPU in a `tch` build) give the same likelihood and
     /// gradients, over more rows than one shard, for every likelihood, with
     /// and without covariates.
     #[test]
     fn kernel_gradients_equal_burn_autodiff() {
+        for (name, device) in crate::device::burn_test_devices() {
+            kernel_gradients_equal_autodiff_on(name, &device);
+        }
+    }
+
+    fn kernel_gradients_equal_autodiff_on(name: &str, device: &burn::tensor::Device) {
         let batch = random_batch(150, 6, 3);
         let with = CovariateWidths {
             futr: 2,
@@ -346,19 +353,16 @@ mod tests {
             let none = Dropout { rate: 0.0, seed: 1 };
             let cpu = LstmNetwork::from_flat(&shape, &flat, Backend::Kernel.params_device());
             let (loss, grads) = kernel_gradients(&cpu, &shape, &emission, inputs, none, &mut Vec::new());
-            let Backend::Burn(device) = Backend::burn_cpu() else {
-                unreachable!()
-            };
-            let net = LstmNetwork::from_flat(&shape, &flat, &device);
-            let (auto_loss, auto_grads) = autodiff_gradients(&net, &shape, &emission, inputs, none, &device);
+            let net = LstmNetwork::from_flat(&shape, &flat, device);
+            let (auto_loss, auto_grads) = autodiff_gradients(&net, &shape, &emission, inputs, none, device);
             assert!(
                 (loss - auto_loss).abs() < 1e-5 * auto_loss.abs().max(1.0),
-                "{likelihood:?}: loss {loss} vs {auto_loss}"
+                "{name} {likelihood:?}: loss {loss} vs {auto_loss}"
             );
             assert_close(
                 &flat_grads(&cpu, &grads),
                 &flat_grads(&net, &auto_grads),
-                &format!("{likelihood:?}"),
+                &format!("{name} {likelihood:?}"),
             );
         }
     }

@@ -38,11 +38,18 @@ pub(crate) fn assert_close(kernel: &[f32], autodiff: &[f32], what: &str) {
     }
 }
 
-/// The kernel and burn's autodiff compute the same loss and gradients
+/// The kernel and burn's autodiff (on every test device: `flex`, and
+/// LibTorch's CPU in a `tch` build) compute the same loss and gradients
 /// for a 2-layer network with dropout and extra head inputs, over more
 /// rows than one shard.
 #[test]
 fn kernel_gradients_equal_burn_autodiff() {
+    for (name, device) in crate::device::burn_test_devices() {
+        kernel_gradients_equal_autodiff_on(name, &device);
+    }
+}
+
+fn kernel_gradients_equal_autodiff_on(name: &str, device: &burn::tensor::Device) {
     let samples = random_samples(150, 5, 3, 2, 4, 11);
     let shape = Shape {
         input: 3,
@@ -57,17 +64,15 @@ fn kernel_gradients_equal_burn_autodiff() {
     let no_dropout = Dropout { rate: 0.0, seed: 1 };
     let cpu = LstmNetwork::from_flat(&shape, &flat, Backend::Kernel.params_device());
     let (loss, grads, _) = kernel_gradients(&cpu, &shape, &samples, &rows, no_dropout, false, &mut Vec::new());
-    let auto = Backend::burn_cpu();
-    let Backend::Burn(device) = &auto else { unreachable!() };
     let net = LstmNetwork::from_flat(&shape, &flat, device);
     let (auto_loss, auto_grads, _) = autodiff_gradients(&net, &samples, &rows, no_dropout, false, device);
     assert!(
         (loss - auto_loss).abs() < 1e-5 * auto_loss,
-        "loss {loss} vs {auto_loss}"
+        "{name}: loss {loss} vs {auto_loss}"
     );
     let (k, a) = (flat_grads(&cpu, &grads), flat_grads(&net, &auto_grads));
     assert_eq!(k.len(), shape.len());
-    assert_close(&k, &a, "gradient");
+    assert_close(&k, &a, &format!("{name}: gradient"));
     // With dropout: one shard (so both draw the same masks).
     let rows: Vec<usize> = (0..SHARD_ROWS).collect();
     let dropout = Dropout { rate: 0.3, seed: 9 };
@@ -87,17 +92,20 @@ fn kernel_gradients_equal_burn_autodiff() {
     let (auto_loss, auto_grads, _) = autodiff_gradients(&net, &samples, &rows, shard_dropout, false, device);
     assert!(
         (loss - auto_loss).abs() < 1e-5 * auto_loss,
-        "dropout loss {loss} vs {auto_loss}"
+        "{name}: dropout loss {loss} vs {auto_loss}"
     );
     let (k, a) = (flat_grads(&cpu, &grads), flat_grads(&net, &auto_grads));
-    assert_close(&k, &a, "dropout gradient");
+    assert_close(&k, &a, &format!("{name}: dropout gradient"));
 }
 
-/// Text vectors through the gate or beside the hidden state: the kernel
-/// and autodiff agree too.
+/// Text vectors through the gate or beside the hidden state (BERT-fusion's
+/// network): the kernel and autodiff agree too, on every test device.
 #[test]
 fn text_fusion_gradients_equal_burn_autodiff() {
-    for into in [TextInto::Gate, TextInto::Head] {
+    for ((name, device), into) in crate::device::burn_test_devices()
+        .into_iter()
+        .flat_map(|d| [(d.clone(), TextInto::Gate), (d, TextInto::Head)])
+    {
         let mut samples = random_samples(90, 4, 2, 1, 3, 21);
         let mut rng = SplitMix64::new(5);
         samples.text = Some(TextInputs {
@@ -116,19 +124,17 @@ fn text_fusion_gradients_equal_burn_autodiff() {
         let no_dropout = Dropout { rate: 0.0, seed: 1 };
         let cpu = LstmNetwork::from_flat(&shape, &flat, Backend::Kernel.params_device());
         let (loss, grads, text) = kernel_gradients(&cpu, &shape, &samples, &rows, no_dropout, true, &mut Vec::new());
-        let auto = Backend::burn_cpu();
-        let Backend::Burn(device) = &auto else { unreachable!() };
-        let net = LstmNetwork::from_flat(&shape, &flat, device);
-        let (auto_loss, auto_grads, auto_text) = autodiff_gradients(&net, &samples, &rows, no_dropout, true, device);
+        let net = LstmNetwork::from_flat(&shape, &flat, &device);
+        let (auto_loss, auto_grads, auto_text) = autodiff_gradients(&net, &samples, &rows, no_dropout, true, &device);
         assert!(
             (loss - auto_loss).abs() < 1e-5 * auto_loss,
-            "{into:?}: loss {loss} vs {auto_loss}"
+            "{name} {into:?}: loss {loss} vs {auto_loss}"
         );
         assert_eq!(text.len(), 15);
-        assert_close(&text, &auto_text, &format!("{into:?} text gradient"));
+        assert_close(&text, &auto_text, &format!("{name} {into:?} text gradient"));
         let (k, a) = (flat_grads(&cpu, &grads), flat_grads(&net, &auto_grads));
         assert_eq!(k.len(), shape.len());
-        assert_close(&k, &a, &format!("{into:?} gradient"));
+        assert_close(&k, &a, &format!("{name} {into:?} gradient"));
     }
 }
 

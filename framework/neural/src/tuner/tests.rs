@@ -120,9 +120,17 @@ fn compare<const D: usize>(want: Option<Tensor<D>>, got: Option<Tensor<D>>, what
 }
 
 /// Both engines, from the same encoder directory and the same upstream
-/// gradients, give the same vectors before and after two Adam steps.
+/// gradients, give the same vectors before and after two Adam steps: the
+/// host engine on the CPU, burn's on every test device (`flex`, and
+/// LibTorch's CPU in a `tch` build).
 #[test]
 fn host_and_burn_tuners_take_the_same_steps() {
+    for (name, device) in crate::device::burn_test_devices() {
+        tuners_take_the_same_steps_on(name, &device);
+    }
+}
+
+fn tuners_take_the_same_steps_on(name: &str, burn_device: &Device) {
     let dir = tempfile::tempdir().unwrap();
     let words = ["red", "heart", "bag", "jumbo", "light", "lantern"];
     crate::bert::random::write(dir.path(), &BertConfig::tiny(0), &words, 5).unwrap();
@@ -130,14 +138,15 @@ fn host_and_burn_tuners_take_the_same_steps() {
         .iter()
         .map(|t| t.to_string())
         .collect();
-    let device = Device::flex().autodiff();
+    let cpu = Device::flex().autodiff();
     let make = |host: bool| {
-        EncoderTuner::with_engine(dir.path(), &texts, (Pooling::Mean, true), 1, 1e-2, &device, host).unwrap()
+        let device = if host { &cpu } else { burn_device };
+        EncoderTuner::with_engine(dir.path(), &texts, (Pooling::Mean, true), 1, 1e-2, device, host).unwrap()
     };
     let (mut host, mut burn) = (make(true), make(false));
     let close = |a: &EncoderTuner, b: &EncoderTuner, when: &str| {
         for (x, y) in a.vectors().concat().iter().zip(b.vectors().concat()) {
-            assert!((x - y).abs() < 1e-5, "{when}: host {x} vs burn {y}");
+            assert!((x - y).abs() < 1e-5, "{name}, {when}: host {x} vs burn {y}");
         }
     };
     close(&host, &burn, "at the start");

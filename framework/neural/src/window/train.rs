@@ -367,4 +367,115 @@ mod tests {
         all.sort();
         assert_eq!(all, (0..20).collect::<Vec<_>>());
     }
+
+    /// One training step's loss and gradients (every parameter's, in the
+    /// network's order) of a network on `device`, seeded as the loop seeds it.
+    #[cfg(feature = "tch")]
+    fn one_step<N: WindowNetwork>(
+        data: &WindowData,
+        shape: &N::Shape,
+        config: &WindowTraining,
+        outputs: &Outputs,
+        device: &Device,
+    ) -> (f32, Vec<f32>) {
+        use burn::module::{ModuleVisitor, Param};
+        struct Collect<'a>(&'a GradientsParams, Vec<f32>);
+        impl ModuleVisitor for Collect<'_> {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                if let Some(g) = self.0.get::<D>(param.id) {
+                    self.1
+                        .extend(g.into_data().try_to_vec::<f32>().expect("float gradients"));
+                }
+            }
+        }
+        let network = N::init(shape, 7, device);
+        let windows = sample(data, config, 3);
+        let batch = data.batch(&windows, true);
+        let inputs = inputs(&batch, 0..batch.rows, data.widths, device);
+        let y = Tensor::from_data(TensorData::new(batch.y.clone(), [batch.rows, data.horizon]), device);
+        let dropout = Dropout {
+            rate: config.dropout as f32,
+            seed: 5,
+        };
+        let loss = window_loss(
+            network.forward_windows(shape, inputs, Some(dropout)),
+            y,
+            config,
+            outputs,
+        );
+        let value = loss.clone().into_scalar::<f32>();
+        let grads = GradientsParams::from_grads(loss.backward(), &network);
+        let mut collect = Collect(&grads, Vec::new());
+        network.visit(&mut collect);
+        (value, collect.1)
+    }
+
+    /// A training step of N-HiTS (quantile loss, dropout) and of PatchTST
+    /// on LibTorch's CPU device: the same loss and gradients as on `flex`,
+    /// the default backend, within 1e-4.
+    #[cfg(feature = "tch")]
+    #[test]
+    fn one_step_on_libtorch_equals_flex() {
+        use crate::nhits::network::{NhitsNetwork, NhitsShape};
+        use crate::patchtst::network::{PatchtstNetwork, PatchtstShape};
+        use trendlab_models::{FeatureSet, FoldInput};
+        use trendlab_spec::{NhitsConfig, PatchtstConfig, WindowScaler};
+        let (len, horizon) = (90, 7);
+        let dates = trendlab_models::testing::daily_dates(len);
+        let mut rng = SplitMix64::new(17);
+        let targets: Vec<Vec<f64>> = (0..4)
+            .map(|s| {
+                (0..len)
+                    .map(|t| 5.0 + s as f64 + (t as f64 * 0.9).sin() * 2.0 + f64::from(rng.next_f32()))
+                    .collect()
+            })
+            .collect();
+        let ids = ["a", "b", "c", "d"];
+        let series = targets
+            .iter()
+            .zip(ids)
+            .map(|(y, id)| trendlab_models::testing::history(id, &dates, y))
+            .collect();
+        let features = FeatureSet::default();
+        let input = FoldInput::new(series, horizon, &features);
+        let data = WindowData::build(&input, 21, Some(0), WindowScaler::Standard).expect("windows");
+        let nhits: NhitsConfig = serde_json::from_value(serde_json::json!({
+            "input_size": 21, "mlp_units": [32, 32], "dropout": 0.2, "windows_batch_size": 64,
+            "loss": "quantile", "quantiles": [0.1, 0.5, 0.9],
+        }))
+        .expect("an N-HiTS config");
+        let patchtst: PatchtstConfig = serde_json::from_value(serde_json::json!({
+            "input_size": 21, "patch_len": 7, "stride": 7, "d_model": 16, "heads": 2, "ff": 32, "layers": 2,
+            "windows_batch_size": 64,
+        }))
+        .expect("a PatchTST config");
+        let nhits_outputs = Outputs::of(&nhits.training(), &[80.0]);
+        let nhits_shape = NhitsShape::of(&nhits, horizon, nhits_outputs.len(), data.widths);
+        let patchtst_shape = PatchtstShape::of(&patchtst, horizon, 1);
+        let devices = crate::device::burn_test_devices();
+        assert_eq!(devices.len(), 2, "flex and LibTorch's CPU");
+        let (_, flex) = &devices[0];
+        for (name, device) in &devices[1..] {
+            let cases = [
+                (
+                    "nhits",
+                    one_step::<NhitsNetwork>(&data, &nhits_shape, &nhits.training(), &nhits_outputs, flex),
+                    one_step::<NhitsNetwork>(&data, &nhits_shape, &nhits.training(), &nhits_outputs, device),
+                ),
+                (
+                    "patchtst",
+                    one_step::<PatchtstNetwork>(&data, &patchtst_shape, &patchtst.training(), &Outputs::Point, flex),
+                    one_step::<PatchtstNetwork>(&data, &patchtst_shape, &patchtst.training(), &Outputs::Point, device),
+                ),
+            ];
+            for (family, (loss, grads), (their_loss, their_grads)) in cases {
+                eprintln!("{family}: loss {loss} on flex, {their_loss} on {name}");
+                assert!(
+                    (loss - their_loss).abs() < 1e-4 * loss.abs(),
+                    "{family} on {name}: loss {their_loss}, flex {loss}"
+                );
+                crate::train::tests::assert_close(&grads, &their_grads, &format!("{family} on {name}"));
+            }
+        }
+    }
 }
