@@ -86,10 +86,11 @@ fi
 export TRENDLAB_TAPLO="$taplo_dir/node_modules/.bin/taplo"
 
 # Installs the PyPI package $2 at version $3 into a cached virtualenv ($1,
-# or ~/.cache/trendlab/$2-$3) and prints the virtualenv's folder.
+# or ~/.cache/trendlab/$2-$3) unless it has the command $4 (default $2),
+# and prints the virtualenv's folder.
 cached_venv() {
   local venv="${1:-$HOME/.cache/trendlab/$2-$3}"
-  if [ ! -x "$venv/bin/$2" ]; then
+  if [ ! -x "$venv/bin/${4:-$2}" ]; then
     echo "installing $2 $3 into $venv" >&2
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check "$2==$3" >&2
@@ -141,12 +142,7 @@ cargo test --workspace --locked --features service-tests "$@" 2>&1 | tee "$log" 
 # crate's tests on it: every family's training step (LSTM, BERT-fusion's
 # network and encoder tuning, N-HiTS, PatchTST, DeepAR) on LibTorch's CPU
 # device against the default backend, within 1e-4.
-torch_venv="${TRENDLAB_TORCH_VENV:-$HOME/.cache/trendlab/torch-2.9.0}"
-if [ ! -x "$torch_venv/bin/torchrun" ]; then
-  echo "installing torch 2.9.0 into $torch_venv" >&2
-  python3 -m venv "$torch_venv"
-  "$torch_venv/bin/pip" install --quiet --disable-pip-version-check "torch==2.9.0" >&2
-fi
+torch_venv=$(cached_venv "${TRENDLAB_TORCH_VENV:-}" torch 2.9.0 torchrun)
 torch_lib=$("$torch_venv/bin/python" -c 'import pathlib, torch; print(pathlib.Path(torch.__file__).parent / "lib")')
 (
   export VIRTUAL_ENV="$torch_venv" PATH="$torch_venv/bin:$PATH" LIBTORCH_USE_PYTORCH=1

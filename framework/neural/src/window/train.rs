@@ -56,16 +56,7 @@ pub fn train<N: WindowNetwork>(
     let validation = (!data.validation.is_empty()).then(|| data.batch(&data.validation, true));
     let mut checks = Checks::new(config);
     for step in 1..=config.max_steps {
-        let windows = sample(data, config, derive(seed, &[1, step as u64]));
-        let batch = data.batch(&windows, true);
-        let inputs = inputs(&batch, 0..batch.rows, data.widths, device);
-        let y = Tensor::from_data(TensorData::new(batch.y.clone(), [batch.rows, data.horizon]), device);
-        let dropout = Dropout {
-            rate: config.dropout as f32,
-            seed: derive(seed, &[2, step as u64]),
-        };
-        let prediction = network.forward_windows(shape, inputs, Some(dropout));
-        let loss = window_loss(prediction, y, config, outputs);
+        let loss = step_loss(&network, shape, data, (config, outputs), (seed, step), device);
         checks.step(step, f64::from(loss.clone().into_scalar::<f32>()))?;
         let grads = GradientsParams::from_grads(loss.backward(), &network);
         network = optimizer.step(checks.lr(step), network, grads);
@@ -82,6 +73,32 @@ pub fn train<N: WindowNetwork>(
         }
     }
     Ok(checks.finish(network))
+}
+
+/// The training loss of optimiser step `step` of a run seeded by `seed`:
+/// its sampled windows through the network with its dropout masks.
+fn step_loss<N: WindowNetwork>(
+    network: &N,
+    shape: &N::Shape,
+    data: &WindowData,
+    (config, outputs): (&WindowTraining, &Outputs),
+    (seed, step): (u64, usize),
+    device: &Device,
+) -> Tensor<1> {
+    let windows = sample(data, config, derive(seed, &[1, step as u64]));
+    let batch = data.batch(&windows, true);
+    let inputs = inputs(&batch, 0..batch.rows, data.widths, device);
+    let y = Tensor::from_data(TensorData::new(batch.y.clone(), [batch.rows, data.horizon]), device);
+    let dropout = Dropout {
+        rate: config.dropout as f32,
+        seed: derive(seed, &[2, step as u64]),
+    };
+    window_loss(
+        network.forward_windows(shape, inputs, Some(dropout)),
+        y,
+        config,
+        outputs,
+    )
 }
 
 /// The bookkeeping of the checks every `val_check_steps` steps: the
@@ -368,8 +385,8 @@ mod tests {
         assert_eq!(all, (0..20).collect::<Vec<_>>());
     }
 
-    /// One training step's loss and gradients (every parameter's, in the
-    /// network's order) of a network on `device`, seeded as the loop seeds it.
+    /// The loss and gradients (every parameter's, in the network's order) of
+    /// the training loop's first step on `device`.
     #[cfg(feature = "tch")]
     fn one_step<N: WindowNetwork>(
         data: &WindowData,
@@ -389,20 +406,7 @@ mod tests {
             }
         }
         let network = N::init(shape, 7, device);
-        let windows = sample(data, config, 3);
-        let batch = data.batch(&windows, true);
-        let inputs = inputs(&batch, 0..batch.rows, data.widths, device);
-        let y = Tensor::from_data(TensorData::new(batch.y.clone(), [batch.rows, data.horizon]), device);
-        let dropout = Dropout {
-            rate: config.dropout as f32,
-            seed: 5,
-        };
-        let loss = window_loss(
-            network.forward_windows(shape, inputs, Some(dropout)),
-            y,
-            config,
-            outputs,
-        );
+        let loss = step_loss(&network, shape, data, (config, outputs), (3, 1), device);
         let value = loss.clone().into_scalar::<f32>();
         let grads = GradientsParams::from_grads(loss.backward(), &network);
         let mut collect = Collect(&grads, Vec::new());
