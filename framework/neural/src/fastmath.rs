@@ -168,9 +168,15 @@ pub fn gelu(x: f32) -> f32 {
 /// The derivative of [`gelu`]: `Φ(x) + x φ(x)`.
 #[inline(always)]
 pub fn gelu_derivative(x: f32) -> f32 {
+    gelu_with_derivative(x).1
+}
+
+/// [`gelu`] and its derivative together, sharing the `erf`.
+#[inline(always)]
+pub fn gelu_with_derivative(x: f32) -> (f32, f32) {
     const INV_SQRT_2PI: f32 = 0.398_942_3;
     let cdf = 0.5 * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
-    cdf + x * INV_SQRT_2PI * exp(-0.5 * x * x)
+    (x * cdf, cdf + x * INV_SQRT_2PI * exp(-0.5 * x * x))
 }
 
 /// Lanes of the fixed-order sums below: wide enough for AVX-512.

@@ -1,8 +1,12 @@
-//! Matrix products of the BERT CPU path, by the `gemm` crate (the one burn's
-//! `flex` backend uses), with its AVX-512 kernels enabled: it picks
-//! AVX-512, AVX2 + FMA or portable kernels at run time. Single-threaded on
-//! purpose: callers split work into pieces that rayon runs in parallel, so
-//! a piece's numbers never depend on the thread count.
+//! Matrix products of the CPU paths (BERT's, PatchTST's), by the `gemm`
+//! crate (the one burn's `flex` backend uses), with its AVX-512 kernels
+//! enabled: it picks AVX-512, AVX2 + FMA or portable kernels at run time.
+//! [`matmul`] is single-threaded on purpose: callers split work into pieces
+//! that rayon runs in parallel, so a piece's numbers never depend on the
+//! thread count. [`par_rows`] and [`par_weight_gradient`] are two such
+//! splits, into pieces of fixed size.
+
+use rayon::prelude::*;
 
 /// A row-major matrix view: the slice and its row stride; `transposed`
 /// reads it as its transpose.
@@ -84,6 +88,51 @@ pub fn matmul(m: usize, k: usize, n: usize, a: View<'_>, b: View<'_>, c: &mut [f
     }
 }
 
+/// Rows of the output per parallel piece of [`par_rows`].
+const PIECE_ROWS: usize = 512;
+/// Rows of a weight gradient per parallel piece of [`par_weight_gradient`].
+const PIECE_INPUTS: usize = 64;
+
+/// `c [n×m] = a [n×k] · b [k×m]` (plus the old `c` if `accumulate`), the
+/// rows of `c` in parallel pieces.
+pub fn par_rows(k: usize, m: usize, a: &[f32], b: View<'_>, c: &mut [f32], accumulate: bool) {
+    if m == 0 {
+        return;
+    }
+    c.par_chunks_mut(PIECE_ROWS * m)
+        .zip(a.par_chunks(PIECE_ROWS * k.max(1)))
+        .for_each(|(c, a)| matmul(c.len() / m, k, m, View::rows(a, k), b, c, m, accumulate));
+}
+
+/// `dw [k×m] += xᵀ dy` over all rows of `x [n×k]` and `dy [n×m]`, the rows
+/// of `dw` in parallel pieces; `db [m] +=` the column sums of `dy`.
+pub fn par_weight_gradient(x: &[f32], k: usize, dy: &[f32], m: usize, dw: &mut [f32], db: &mut [f32]) {
+    if k == 0 || m == 0 {
+        return;
+    }
+    let n = dy.len() / m;
+    dw.par_chunks_mut(PIECE_INPUTS * m).enumerate().for_each(|(piece, dw)| {
+        let first = piece * PIECE_INPUTS;
+        matmul(
+            dw.len() / m,
+            n,
+            m,
+            View::rows(&x[first..], k).t(),
+            View::rows(dy, m),
+            dw,
+            m,
+            true,
+        );
+    });
+    crate::fastmath::with_best_isa(|| {
+        for row in dy.chunks_exact(m) {
+            for (b, g) in db.iter_mut().zip(row) {
+                *b += g;
+            }
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +156,29 @@ mod tests {
             assert_eq!(c, want);
             matmul(m, k, n, va, vb, &mut c, n, true);
             assert_eq!(c, want.iter().map(|v| 2.0 * v).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn parallel_pieces_add_up_to_the_whole_product() {
+        let (n, k, m) = (600, 70, 5);
+        let x: Vec<f32> = (0..n * k).map(|i| ((i * 7) % 11) as f32 - 5.0).collect();
+        let w: Vec<f32> = (0..k * m).map(|i| ((i * 3) % 5) as f32 * 0.25).collect();
+        let dy: Vec<f32> = (0..n * m).map(|i| ((i * 5) % 9) as f32 - 4.0).collect();
+        let mut y = vec![0.0; n * m];
+        par_rows(k, m, &x, View::rows(&w, m), &mut y, false);
+        for (i, v) in y.iter().enumerate() {
+            let want: f32 = (0..k).map(|p| x[(i / m) * k + p] * w[p * m + i % m]).sum();
+            assert_eq!(*v, want, "y[{i}]");
+        }
+        let (mut dw, mut db) = (vec![1.0; k * m], vec![1.0; m]);
+        par_weight_gradient(&x, k, &dy, m, &mut dw, &mut db);
+        for (i, v) in dw.iter().enumerate() {
+            let want: f32 = 1.0 + (0..n).map(|t| x[t * k + i / m] * dy[t * m + i % m]).sum::<f32>();
+            assert_eq!(*v, want, "dw[{i}]");
+        }
+        for (c, v) in db.iter().enumerate() {
+            assert_eq!(*v, 1.0 + (0..n).map(|t| dy[t * m + c]).sum::<f32>(), "db[{c}]");
         }
     }
 }

@@ -7,22 +7,46 @@
 #[derive(Debug, Clone)]
 pub struct SplitMix64(u64);
 
+/// The stream's increment (the golden ratio's odd integer).
+const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// SplitMix64's output function of a state.
+#[inline(always)]
+fn mix(state: u64) -> u64 {
+    let mut z = state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 impl SplitMix64 {
     pub fn new(seed: u64) -> Self {
         SplitMix64(seed)
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0 = self.0.wrapping_add(GAMMA);
+        mix(self.0)
+    }
+
+    /// Draw `n` (0-based) of the stream seeded by `seed`, without making
+    /// the draws before it: the state is a counter, so pieces of one
+    /// stream can be drawn in parallel, and a loop of them vectorises.
+    #[inline(always)]
+    pub fn draw_at(seed: u64, n: u64) -> u64 {
+        mix(seed.wrapping_add(GAMMA.wrapping_mul(n.wrapping_add(1))))
+    }
+
+    /// A draw's top 24 bits as a uniform in [0, 1) (what [`Self::next_f32`]
+    /// makes of the next draw).
+    #[inline(always)]
+    pub fn unit_f32(draw: u64) -> f32 {
+        (draw >> 40) as f32 / (1u64 << 24) as f32
     }
 
     /// Uniform in [0, 1).
     pub fn next_f32(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+        Self::unit_f32(self.next_u64())
     }
 
     /// Uniform in [0, n) (Lemire's multiply-shift; `n` > 0).
@@ -54,5 +78,16 @@ mod tests {
             let count = draws.iter().filter(|d| **d == v).count();
             assert!((60..=140).contains(&count), "{v}: {count}");
         }
+    }
+
+    #[test]
+    fn a_draw_at_an_index_is_the_draw_the_sequence_makes_there() {
+        let mut stepped = SplitMix64::new(11);
+        for n in 0..1000 {
+            let draw = stepped.next_u64();
+            assert_eq!(SplitMix64::draw_at(11, n), draw, "draw {n}");
+        }
+        let mut again = SplitMix64::new(11);
+        assert_eq!(again.next_f32(), SplitMix64::unit_f32(SplitMix64::draw_at(11, 0)));
     }
 }

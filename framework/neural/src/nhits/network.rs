@@ -26,11 +26,13 @@
 //! together), then the static columns.
 
 use crate::rng::{SplitMix64, derive};
-use crate::window::data::CovariateWidths;
+use crate::window::data::{Batch, CovariateWidths};
 use crate::window::layers::{Dropout, Linear, Weights, WeightsError};
-use crate::window::{Inputs, WindowNetwork};
+use crate::window::{Inputs, Outputs, WindowNetwork};
 use burn::module::Module;
+use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData, activation};
+use trendlab_spec::WindowTraining;
 
 /// What fixes an N-HiTS network's layout besides its weights.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -225,6 +227,18 @@ impl WindowNetwork for NhitsNetwork {
 
     fn forward_windows(&self, shape: &NhitsShape, inputs: Inputs, dropout: Option<Dropout>) -> Tensor<2> {
         self.forward_training(shape, inputs, dropout)
+    }
+
+    /// None: N-HiTS' step is a few wide products, which burn's `flex`
+    /// backend runs with the same `gemm` kernels a host path would.
+    fn host_step(
+        &self,
+        _: &NhitsShape,
+        _: &Batch,
+        _: Dropout,
+        _: (&WindowTraining, &Outputs),
+    ) -> Option<(f64, GradientsParams)> {
+        None
     }
 }
 

@@ -18,12 +18,15 @@
 //! inference, as torch's do.
 
 use crate::rng::{SplitMix64, derive};
+use crate::window::data::Batch;
 use crate::window::layers::{Dropout, Linear, Weights, WeightsError};
-use crate::window::{Inputs, WindowNetwork};
+use crate::window::{Inputs, Outputs, WindowNetwork};
 use burn::module::{Module, Param, RunningState};
 use burn::nn::{BatchNorm, BatchNormConfig};
+use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData, activation};
 use serde::{Deserialize, Serialize};
+use trendlab_spec::WindowTraining;
 
 /// What fixes a PatchTST network's layout besides its weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,26 +68,26 @@ const REVIN_EPS: f32 = 1e-5;
 
 #[derive(Module, Debug)]
 pub struct EncoderLayer {
-    q: Linear,
-    k: Linear,
-    v: Linear,
-    out: Linear,
-    norm_attention: BatchNorm,
-    ff_in: Linear,
-    ff_out: Linear,
-    norm_ff: BatchNorm,
+    pub(super) q: Linear,
+    pub(super) k: Linear,
+    pub(super) v: Linear,
+    pub(super) out: Linear,
+    pub(super) norm_attention: BatchNorm,
+    pub(super) ff_in: Linear,
+    pub(super) ff_out: Linear,
+    pub(super) norm_ff: BatchNorm,
 }
 
 #[derive(Module, Debug)]
 pub struct PatchtstNetwork {
     /// RevIN's affine weight and bias (`[1]` each), when it has them.
-    revin_weight: Option<Param<Tensor<1>>>,
-    revin_bias: Option<Param<Tensor<1>>>,
-    projection: Linear,
+    pub(super) revin_weight: Option<Param<Tensor<1>>>,
+    pub(super) revin_bias: Option<Param<Tensor<1>>>,
+    pub(super) projection: Linear,
     /// `[patches, d_model]`.
-    position: Param<Tensor<2>>,
-    layers: Vec<EncoderLayer>,
-    head: Linear,
+    pub(super) position: Param<Tensor<2>>,
+    pub(super) layers: Vec<EncoderLayer>,
+    pub(super) head: Linear,
 }
 
 fn batch_norm(width: usize, device: &Device) -> BatchNorm {
@@ -295,5 +298,17 @@ impl WindowNetwork for PatchtstNetwork {
 
     fn forward_windows(&self, shape: &PatchtstShape, inputs: Inputs, dropout: Option<Dropout>) -> Tensor<2> {
         self.forward(shape, inputs.y, dropout)
+    }
+
+    /// The host path ([`super::host`]): burn's autodiff spends most of a
+    /// PatchTST step outside its matrix products.
+    fn host_step(
+        &self,
+        shape: &PatchtstShape,
+        batch: &Batch,
+        dropout: Dropout,
+        loss: (&WindowTraining, &Outputs),
+    ) -> Option<(f64, GradientsParams)> {
+        Some(super::host::train_step(self, shape, batch, dropout, loss))
     }
 }

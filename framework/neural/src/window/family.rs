@@ -61,7 +61,7 @@ pub fn forecast<N: WindowNetwork>(
         return in_units(&data, &network, shape, &outputs, input.levels);
     }
     let checks = config.max_steps.div_ceil(config.val_check_steps);
-    let trained = train::<N>(&data, shape, config, &outputs, input.seed, device, |check| {
+    let trained = train::<N>(&data, shape, config, &outputs, input.seed, &backend, |check| {
         input.observer.epoch(check, checks)
     })
     .map_err(|e| ModelError::Numerical(e.to_string()))?;
@@ -83,6 +83,7 @@ pub fn forecast<N: WindowNetwork>(
     };
     input.observer.trained(TrainingLog {
         device: match backend {
+            Backend::Kernel if trained.host_steps => format!("{} (trendlab {} host path)", config.device, N::NAME),
             Backend::Kernel => format!("{} (burn flex autodiff)", config.device),
             ref other => other.describe(config.device),
         },

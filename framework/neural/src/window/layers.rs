@@ -3,9 +3,12 @@
 //! reference's `state_dict` from safetensors with its names and shapes
 //! checked.
 
+use crate::fastmath::with_best_isa;
 use crate::rng::{SplitMix64, derive};
 use burn::module::{Module, Param};
+use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
+use rayon::prelude::*;
 
 /// `x W + b`, with `W` stored `[in, out]`.
 #[derive(Module, Debug)]
@@ -53,6 +56,17 @@ impl Linear {
         })
     }
 
+    /// The weights `[in, out]` and biases on the host.
+    pub fn to_host(&self) -> (Vec<f32>, Vec<f32>) {
+        (host_values(&self.w), host_values(&self.b))
+    }
+
+    /// Registers host gradients of the weights (`[in, out]`) and biases.
+    pub fn register(&self, (w, b): (Vec<f32>, Vec<f32>), grads: &mut GradientsParams) {
+        register(&self.w, w, grads);
+        register(&self.b, b, grads);
+    }
+
     /// Applies the layer to `[rows, in]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         x.matmul(self.w.val()).add(self.b.val().unsqueeze_dim(0))
@@ -67,6 +81,26 @@ impl Linear {
     }
 }
 
+/// A parameter's values on the host, row-major.
+pub fn host_values<const D: usize>(param: &Param<Tensor<D>>) -> Vec<f32> {
+    param
+        .val()
+        .into_data()
+        .try_into_vec_as::<f32>()
+        .expect("float parameters")
+}
+
+/// Registers `values` (of the parameter's shape) as its gradient, on the
+/// parameter's device without autodiff (where burn's optimisers read them).
+pub fn register<const D: usize>(param: &Param<Tensor<D>>, values: Vec<f32>, grads: &mut GradientsParams) {
+    let value = param.val();
+    let device = value.device().inner();
+    grads.register::<D>(
+        param.id,
+        Tensor::from_data(TensorData::new(values, value.dims().to_vec()), &device),
+    );
+}
+
 /// Dropout while training: the rate and the seed of this batch's masks.
 #[derive(Debug, Clone, Copy)]
 pub struct Dropout {
@@ -75,19 +109,48 @@ pub struct Dropout {
 }
 
 impl Dropout {
-    /// `x` with elements zeroed at the rate and the rest scaled by
-    /// `1 / (1 − rate)`; `path` tells this mask from the batch's others.
-    pub fn apply<const D: usize>(dropout: Option<Dropout>, x: Tensor<D>, path: &[u64]) -> Tensor<D> {
+    /// Elements of a mask drawn per parallel piece.
+    const PIECE: usize = 1 << 16;
+
+    /// The mask of `n` elements for `path` ([`Dropout::fill`]); `None`
+    /// without dropout.
+    pub fn mask(dropout: Option<Dropout>, n: usize, path: &[u64]) -> Option<Vec<f32>> {
+        let mut values = vec![0.0; n];
+        Self::fill(dropout, &mut values, path).then_some(values)
+    }
+
+    /// Fills `values` with the mask for `path`, which tells this mask from
+    /// the batch's others: element `i` is 0 when draw `i` of the path's
+    /// stream falls under the rate, else `1 / (1 − rate)`. Pieces are drawn
+    /// in parallel, each draw at its index, so the mask does not depend on
+    /// the thread count. Returns false (and leaves `values`) without dropout.
+    pub fn fill(dropout: Option<Dropout>, values: &mut [f32], path: &[u64]) -> bool {
         let Some(d) = dropout.filter(|d| d.rate > 0.0) else {
+            return false;
+        };
+        let seed = derive(d.seed, path);
+        let kept = 1.0 / (1.0 - d.rate);
+        values
+            .par_chunks_mut(Self::PIECE)
+            .enumerate()
+            .for_each(|(piece, values)| {
+                let first = (piece * Self::PIECE) as u64;
+                with_best_isa(|| {
+                    for (i, v) in values.iter_mut().enumerate() {
+                        let u = SplitMix64::unit_f32(SplitMix64::draw_at(seed, first + i as u64));
+                        *v = if u < d.rate { 0.0 } else { kept };
+                    }
+                })
+            });
+        true
+    }
+
+    /// `x` times its [`Dropout::mask`].
+    pub fn apply<const D: usize>(dropout: Option<Dropout>, x: Tensor<D>, path: &[u64]) -> Tensor<D> {
+        let dims = x.dims();
+        let Some(values) = Self::mask(dropout, dims.iter().product(), path) else {
             return x;
         };
-        let dims = x.dims();
-        let mut rng = SplitMix64::new(derive(d.seed, path));
-        let kept = 1.0 / (1.0 - d.rate);
-        let n: usize = dims.iter().product();
-        let values: Vec<f32> = (0..n)
-            .map(|_| if rng.next_f32() < d.rate { 0.0 } else { kept })
-            .collect();
         let device = x.device();
         x * Tensor::from_data(TensorData::new(values, dims.to_vec()), &device)
     }

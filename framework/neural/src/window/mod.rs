@@ -1,6 +1,7 @@
 //! What the window networks (N-HiTS, PatchTST) share: the fold's series as
 //! windows scaled one by one ([`data`]), the layers they are built of
-//! ([`layers`]), the step-based training loop ([`train`]) and the family
+//! ([`layers`]), their losses on the host ([`loss`]), the step-based
+//! training loop ([`train`]) and the family
 //! around a network: training, forecasting in the series' units, the saved
 //! weights and forecasting from them ([`family`]).
 //!
@@ -11,10 +12,13 @@
 pub mod data;
 pub mod family;
 pub mod layers;
+pub mod loss;
 pub mod train;
 
 use burn::module::Module;
+use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor};
+use data::Batch;
 use layers::Dropout;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -93,4 +97,53 @@ pub trait WindowNetwork: Module + Clone + std::fmt::Debug {
     /// Forecasts `[rows, outputs * horizon]` (one row of the horizon per
     /// output) from a batch's `inputs`; `dropout` while training.
     fn forward_windows(&self, shape: &Self::Shape, inputs: Inputs, dropout: Option<Dropout>) -> Tensor<2>;
+
+    /// The loss and the parameters' gradients of a training step on
+    /// `batch` computed on the CPU without burn's autodiff (batch norms'
+    /// running statistics moving as burn's training forward moves them),
+    /// for a network with such a path; `None` leaves the step to burn's
+    /// autodiff.
+    fn host_step(
+        &self,
+        shape: &Self::Shape,
+        batch: &Batch,
+        dropout: Dropout,
+        loss: (&WindowTraining, &Outputs),
+    ) -> Option<(f64, GradientsParams)>;
+}
+
+/// Test support: windows of a few noisy daily series.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::data::WindowData;
+    use crate::rng::SplitMix64;
+    use trendlab_models::{FeatureSet, FoldInput};
+    use trendlab_spec::WindowScaler;
+
+    /// The forecast horizon of [`sine_windows`].
+    pub(crate) const HORIZON: usize = 7;
+
+    /// Windows of `input_size` periods of four noisy sine series of 90
+    /// days (standard-scaled, no validation).
+    pub(crate) fn sine_windows(input_size: usize) -> WindowData {
+        let len = 90;
+        let dates = trendlab_models::testing::daily_dates(len);
+        let mut rng = SplitMix64::new(17);
+        let targets: Vec<Vec<f64>> = (0..4)
+            .map(|s| {
+                (0..len)
+                    .map(|t| 5.0 + s as f64 + (t as f64 * 0.9).sin() * 2.0 + f64::from(rng.next_f32()))
+                    .collect()
+            })
+            .collect();
+        let ids = ["a", "b", "c", "d"];
+        let series = targets
+            .iter()
+            .zip(ids)
+            .map(|(y, id)| trendlab_models::testing::history(id, &dates, y))
+            .collect();
+        let features = FeatureSet::default();
+        let input = FoldInput::new(series, HORIZON, &features);
+        WindowData::build(&input, input_size, Some(0), WindowScaler::Standard).expect("windows")
+    }
 }

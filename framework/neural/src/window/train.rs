@@ -4,7 +4,8 @@
 //! halves the learning rate `lr_decays` times, evenly over `max_steps`.
 //! Every `val_check_steps` steps the validation windows are scored; after
 //! `patience` checks without improvement training stops, and the best
-//! check's weights are kept. Gradients come from burn's autodiff on the
+//! check's weights are kept. Gradients come from the network's host path
+//! on the CPU when it has one (PatchTST), else from burn's autodiff on the
 //! backend's device (the CPU's `flex` by default).
 //!
 //! Every random draw derives from the seed and the step, so a run's
@@ -13,6 +14,7 @@
 use super::data::{Batch, CovariateWidths, WindowData};
 use super::layers::Dropout;
 use super::{Inputs, Outputs, WindowNetwork};
+use crate::device::Backend;
 use crate::rng::{SplitMix64, derive};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData, activation};
@@ -31,6 +33,8 @@ pub struct Trained<N> {
     /// The check whose weights were kept (1-based).
     pub best_check: usize,
     pub stopped_early: bool,
+    /// Whether the steps ran on the network's host path.
+    pub host_steps: bool,
 }
 
 /// Why training failed.
@@ -41,24 +45,39 @@ pub enum StepError {
 }
 
 /// Trains a network of `shape` on `data` as `config` says, its
-/// `outputs` by the loss.
+/// `outputs` by the loss, on `backend`: on the CPU by the network's host
+/// path when it has one, else by burn's autodiff.
 pub fn train<N: WindowNetwork>(
     data: &WindowData,
     shape: &N::Shape,
     config: &WindowTraining,
     outputs: &Outputs,
     seed: u64,
-    device: &Device,
+    backend: &Backend,
     mut on_check: impl FnMut(&EpochLoss),
 ) -> Result<Trained<N>, StepError> {
+    let device = backend.params_device();
     let mut network = N::init(shape, derive(seed, &[0]), device);
     let mut optimizer = AdamConfig::new().init();
     let validation = (!data.validation.is_empty()).then(|| data.batch(&data.validation, true));
     let mut checks = Checks::new(config);
+    let mut host_steps = false;
     for step in 1..=config.max_steps {
-        let loss = step_loss(&network, shape, data, (config, outputs), (seed, step), device);
-        checks.step(step, f64::from(loss.clone().into_scalar::<f32>()))?;
-        let grads = GradientsParams::from_grads(loss.backward(), &network);
+        let (batch, dropout) = step_batch(data, config, (seed, step));
+        let host = match backend {
+            Backend::Kernel => network.host_step(shape, &batch, dropout, (config, outputs)),
+            Backend::Burn(_) => None,
+        };
+        host_steps = host.is_some();
+        let (loss, grads) = match host {
+            Some(step) => step,
+            None => {
+                let loss = burn_loss(&network, shape, data, &batch, dropout, (config, outputs), device);
+                let value = f64::from(loss.clone().into_scalar::<f32>());
+                (value, GradientsParams::from_grads(loss.backward(), &network))
+            }
+        };
+        checks.step(step, loss)?;
         network = optimizer.step(checks.lr(step), network, grads);
         if !checks.due(step) {
             continue;
@@ -72,27 +91,35 @@ pub fn train<N: WindowNetwork>(
             break;
         }
     }
-    Ok(checks.finish(network))
+    let mut trained = checks.finish(network);
+    trained.host_steps = host_steps;
+    Ok(trained)
 }
 
-/// The training loss of optimiser step `step` of a run seeded by `seed`:
-/// its sampled windows through the network with its dropout masks.
-fn step_loss<N: WindowNetwork>(
-    network: &N,
-    shape: &N::Shape,
-    data: &WindowData,
-    (config, outputs): (&WindowTraining, &Outputs),
-    (seed, step): (u64, usize),
-    device: &Device,
-) -> Tensor<1> {
+/// The windows of optimiser step `step` of a run seeded by `seed`, and
+/// the step's dropout masks' seed.
+pub(crate) fn step_batch(data: &WindowData, config: &WindowTraining, (seed, step): (u64, usize)) -> (Batch, Dropout) {
     let windows = sample(data, config, derive(seed, &[1, step as u64]));
-    let batch = data.batch(&windows, true);
-    let inputs = inputs(&batch, 0..batch.rows, data.widths, device);
-    let y = Tensor::from_data(TensorData::new(batch.y.clone(), [batch.rows, data.horizon]), device);
     let dropout = Dropout {
         rate: config.dropout as f32,
         seed: derive(seed, &[2, step as u64]),
     };
+    (data.batch(&windows, true), dropout)
+}
+
+/// The training loss of a step's `batch` through the network by burn, on
+/// `device`.
+pub(crate) fn burn_loss<N: WindowNetwork>(
+    network: &N,
+    shape: &N::Shape,
+    data: &WindowData,
+    batch: &Batch,
+    dropout: Dropout,
+    (config, outputs): (&WindowTraining, &Outputs),
+    device: &Device,
+) -> Tensor<1> {
+    let inputs = inputs(batch, 0..batch.rows, data.widths, device);
+    let y = Tensor::from_data(TensorData::new(batch.y.clone(), [batch.rows, data.horizon]), device);
     window_loss(
         network.forward_windows(shape, inputs, Some(dropout)),
         y,
@@ -207,6 +234,7 @@ impl<N> Checks<N> {
             checks: self.records,
             best_check,
             stopped_early: self.stopped_early,
+            host_steps: false,
         }
     }
 }
@@ -309,35 +337,8 @@ fn score<N: WindowNetwork>(
     outputs: &Outputs,
 ) -> f64 {
     let prediction = predict_scaled(network, shape, widths, batch);
-    let h = batch.y.len() / batch.rows.max(1);
-    let per_row = outputs.len() * h;
-    let mut sum = 0.0;
-    for (row, y) in batch.y.chunks(h.max(1)).enumerate() {
-        let p = &prediction[row * per_row..(row + 1) * per_row];
-        for (k, &target) in y.iter().enumerate() {
-            sum += match outputs {
-                Outputs::Point => {
-                    let e = f64::from(p[k] - target);
-                    match config.loss {
-                        WindowLoss::Mse => e * e,
-                        WindowLoss::Mae | WindowLoss::Quantile => e.abs(),
-                    }
-                }
-                Outputs::Quantiles(quantiles) => {
-                    let pinball: f64 = quantiles
-                        .iter()
-                        .enumerate()
-                        .map(|(j, q)| {
-                            let under = f64::from(target - p[j * h + k]);
-                            (q * under).max((q - 1.0) * under)
-                        })
-                        .sum();
-                    pinball / quantiles.len() as f64
-                }
-            };
-        }
-    }
-    sum / batch.y.len().max(1) as f64
+    let horizon = batch.y.len() / batch.rows.max(1);
+    super::loss::window_loss(&prediction, &batch.y, horizon, (config, outputs), None)
 }
 
 /// The network's outputs `[rows, outputs * horizon]` for a batch, in
@@ -406,7 +407,8 @@ mod tests {
             }
         }
         let network = N::init(shape, 7, device);
-        let loss = step_loss(&network, shape, data, (config, outputs), (3, 1), device);
+        let (batch, dropout) = step_batch(data, config, (3, 1));
+        let loss = burn_loss(&network, shape, data, &batch, dropout, (config, outputs), device);
         let value = loss.clone().into_scalar::<f32>();
         let grads = GradientsParams::from_grads(loss.backward(), &network);
         let mut collect = Collect(&grads, Vec::new());
@@ -422,27 +424,9 @@ mod tests {
     fn one_step_on_libtorch_equals_flex() {
         use crate::nhits::network::{NhitsNetwork, NhitsShape};
         use crate::patchtst::network::{PatchtstNetwork, PatchtstShape};
-        use trendlab_models::{FeatureSet, FoldInput};
-        use trendlab_spec::{NhitsConfig, PatchtstConfig, WindowScaler};
-        let (len, horizon) = (90, 7);
-        let dates = trendlab_models::testing::daily_dates(len);
-        let mut rng = SplitMix64::new(17);
-        let targets: Vec<Vec<f64>> = (0..4)
-            .map(|s| {
-                (0..len)
-                    .map(|t| 5.0 + s as f64 + (t as f64 * 0.9).sin() * 2.0 + f64::from(rng.next_f32()))
-                    .collect()
-            })
-            .collect();
-        let ids = ["a", "b", "c", "d"];
-        let series = targets
-            .iter()
-            .zip(ids)
-            .map(|(y, id)| trendlab_models::testing::history(id, &dates, y))
-            .collect();
-        let features = FeatureSet::default();
-        let input = FoldInput::new(series, horizon, &features);
-        let data = WindowData::build(&input, 21, Some(0), WindowScaler::Standard).expect("windows");
+        use crate::window::testing::{HORIZON as horizon, sine_windows};
+        use trendlab_spec::{NhitsConfig, PatchtstConfig};
+        let data = sine_windows(21);
         let nhits: NhitsConfig = serde_json::from_value(serde_json::json!({
             "input_size": 21, "mlp_units": [32, 32], "dropout": 0.2, "windows_batch_size": 64,
             "loss": "quantile", "quantiles": [0.1, 0.5, 0.9],
