@@ -89,6 +89,12 @@ pub fn records(out: &Path, experiment: &str) -> Vec<RunRecord> {
     all
 }
 
+/// The stored forecasts file of run `run_id` of `experiment` under `out`.
+pub fn stored_forecasts(out: &Path, experiment: &str, run_id: &str) -> Vec<u8> {
+    let path = out.join("runs").join(experiment).join(run_id).join("forecasts.parquet");
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// `reports/<experiment>/leaderboard.csv` of `out` without its last column,
 /// the measured fit seconds: what must not depend on how runs were spread.
 pub fn leaderboard_without_timing(out: &Path, experiment: &str) -> Vec<String> {

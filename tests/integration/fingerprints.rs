@@ -57,6 +57,7 @@ const MODELS: &[(&str, &str)] = &[
         "deepar",
         "input_size = 8\nlstm_hidden = 8\nsamples = 20\nmax_steps = 20\nval_check_steps = 10\nvalidation = 0\npatience = 0",
     ),
+    ("chronos", "checkpoint = \"chronos\""),
     (
         "ensemble",
         "members = [\"naive\", \"mean\", \"drift\"]\nmethod = \"mean\"",
@@ -120,6 +121,7 @@ metrics = ["mae"]
 fn fingerprints(dir: &Path) -> BTreeMap<String, (u32, Vec<f64>)> {
     write(dir, "data.csv", &data());
     tiny_encoder(&dir.join("encoder"));
+    crate::chronos::copy_golden_checkpoint(&dir.join("chronos"));
     let path = write(dir, "spec.toml", &spec());
     let mut w = Workspace::open(&path, dir).unwrap();
     let outcome = execution::run(&mut w, RunOptions::jobs(2), &(), &Mutex::new(Vec::new())).unwrap();
@@ -139,7 +141,10 @@ fn fingerprints(dir: &Path) -> BTreeMap<String, (u32, Vec<f64>)> {
 /// How far a recorded forecast may move by rounding alone: the neural
 /// families train through GEMM kernels chosen per processor.
 fn tolerance(family: &str, value: f64) -> f64 {
-    let relative = if matches!(family, "lstm" | "bert_fusion" | "nhits" | "patchtst" | "deepar") {
+    let relative = if matches!(
+        family,
+        "lstm" | "bert_fusion" | "nhits" | "patchtst" | "deepar" | "chronos"
+    ) {
         1e-4
     } else {
         1e-7

@@ -20,6 +20,8 @@ mod bert_minilm;
 #[cfg(feature = "service-tests")]
 mod browser;
 mod categorical;
+mod chronos;
+mod chronos_family;
 mod cli;
 #[cfg(feature = "service-tests")]
 mod cluster_services;

@@ -5,7 +5,7 @@
 
 use trendlab_gbdt::Gbdt;
 use trendlab_models::Forecaster;
-use trendlab_neural::{BertFusion, Deepar, Lstm, Nhits, Patchtst};
+use trendlab_neural::{BertFusion, Chronos, Deepar, Lstm, Nhits, Patchtst};
 use trendlab_spec::FamilySpec;
 
 pub fn forecaster(family: &FamilySpec) -> &dyn Forecaster {
@@ -29,6 +29,7 @@ pub fn forecaster(family: &FamilySpec) -> &dyn Forecaster {
         FamilySpec::Nhits(c) => Nhits::ref_cast(c),
         FamilySpec::Patchtst(c) => Patchtst::ref_cast(c),
         FamilySpec::Deepar(c) => Deepar::ref_cast(c),
+        FamilySpec::Chronos(c) => Chronos::ref_cast(c),
         FamilySpec::Ensemble(c) => c,
     }
 }

@@ -20,6 +20,7 @@
 
 pub mod bert;
 pub mod checkpoint;
+pub mod chronos;
 pub mod deepar;
 pub mod device;
 pub mod family;
@@ -27,6 +28,7 @@ pub mod fastmath;
 pub mod fusion;
 pub mod kernel;
 pub mod matmul;
+pub mod model_dir;
 pub mod network;
 pub mod nhits;
 pub mod patchtst;
@@ -39,6 +41,7 @@ pub mod window;
 pub mod windows;
 
 pub use burn;
+pub use chronos::family::Chronos;
 pub use deepar::Deepar;
 pub use family::Lstm;
 pub use fusion::BertFusion;

@@ -130,6 +130,7 @@ macro_rules! as_family {
             FamilySpec::Nhits(c) => c,
             FamilySpec::Patchtst(c) => c,
             FamilySpec::Deepar(c) => c,
+            FamilySpec::Chronos(c) => c,
             FamilySpec::Ensemble(c) => c,
         }
     };

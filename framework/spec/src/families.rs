@@ -8,6 +8,7 @@
 use crate::arima::ArimaConfig;
 use crate::baselines::{DriftConfig, MeanConfig, NaiveConfig, SeasonalNaiveConfig};
 use crate::bert_fusion::BertFusionConfig;
+use crate::chronos::ChronosConfig;
 use crate::deepar::DeeparConfig;
 use crate::ensemble::EnsembleConfig;
 use crate::gbdt::GbdtConfig;
@@ -63,6 +64,9 @@ pub enum FamilySpec {
     /// DeepAR: a global autoregressive LSTM emitting a distribution per
     /// period, forecast by sample paths.
     Deepar(DeeparConfig),
+    /// Chronos-Bolt: a pretrained forecaster from a local checkpoint,
+    /// zero-shot (every series from its own history).
+    Chronos(ChronosConfig),
     /// A combination of other models' forecasts (read from the run store).
     Ensemble(EnsembleConfig),
 }

@@ -244,29 +244,13 @@ impl TextEncoder {
 
 /// `config.json` of `dir`, after checking the directory holds every file.
 pub fn read_config(dir: &Path) -> Result<BertConfig, EncoderError> {
-    if !dir.is_dir() {
-        return Err(EncoderError::MissingDirectory { dir: dir.to_path_buf() });
-    }
-    let missing: Vec<String> = REQUIRED_FILES
-        .iter()
-        .filter(|f| !dir.join(f).is_file())
-        .map(|f| f.to_string())
-        .collect();
-    if !missing.is_empty() {
-        return Err(EncoderError::MissingFiles {
+    use crate::model_dir::{DirError, read_config};
+    read_config(dir, &REQUIRED_FILES, "BERT configuration", BertConfig::unsupported).map_err(|e| match e {
+        DirError::Missing => EncoderError::MissingDirectory { dir: dir.to_path_buf() },
+        DirError::Lacks(missing) => EncoderError::MissingFiles {
             dir: dir.to_path_buf(),
             missing,
-        });
-    }
-    let path = dir.join("config.json");
-    let malformed = |message: String| EncoderError::Malformed {
-        path: path.clone(),
-        message,
-    };
-    let text = std::fs::read_to_string(&path).map_err(|e| malformed(e.to_string()))?;
-    let config: BertConfig = serde_json::from_str(&text).map_err(|e| malformed(e.to_string()))?;
-    if let Some(what) = config.unsupported() {
-        return Err(malformed(format!("unsupported BERT configuration: {what}")));
-    }
-    Ok(config)
+        },
+        DirError::Malformed { path, message } => EncoderError::Malformed { path, message },
+    })
 }
