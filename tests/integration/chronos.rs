@@ -38,16 +38,7 @@ fn the_forecasts_equal_the_reference_pipelines() {
     let horizon = golden["horizon"].as_u64().unwrap() as usize;
     assert!(horizon > model.config.chronos().prediction_length * 2);
     let series = golden["series"].as_array().unwrap();
-    let contexts: Vec<Vec<f32>> = series
-        .iter()
-        .map(|s| {
-            let values = s["context"].as_array().unwrap();
-            values
-                .iter()
-                .map(|v| v.as_f64().map_or(f32::NAN, |v| v as f32))
-                .collect()
-        })
-        .collect();
+    let contexts = golden_contexts(&golden);
     let refs: Vec<&[f32]> = contexts.iter().map(Vec::as_slice).collect();
     let forecasts = model.forecast(&refs, horizon);
     let mut worst = (0.0f64, String::new());
@@ -260,4 +251,178 @@ fn broken_checkpoints_are_errors_naming_the_file_and_the_tensor() {
     assert!(error(dir.path()).contains("config.json"));
     write_config(&layout["config"]);
     Bolt::load(dir.path()).expect("the repaired checkpoint loads");
+}
+
+/// The golden series' contexts (NaN where missing).
+fn golden_contexts(golden: &Value) -> Vec<Vec<f32>> {
+    let series = golden["series"].as_array().unwrap();
+    series.iter().map(|s| floats(&s["context"])).collect()
+}
+
+/// A JSON array of numbers as f32 (null: NaN, a missing value).
+fn floats(v: &Value) -> Vec<f32> {
+    let values = v.as_array().unwrap();
+    values
+        .iter()
+        .map(|x| x.as_f64().map_or(f32::NAN, |x| x as f32))
+        .collect()
+}
+
+/// burn's module (the fine-tuning and GPU path) gives the host path's
+/// forecasts, left-padded batch and all.
+#[test]
+fn the_burn_module_forecasts_as_the_host_path() {
+    use trendlab_neural::burn::tensor::Device;
+    use trendlab_neural::chronos::network::{Batch, BoltNetwork};
+    let golden = golden();
+    let model = Bolt::load(&golden_dir()).unwrap();
+    let contexts = golden_contexts(&golden);
+    let refs: Vec<&[f32]> = contexts.iter().map(Vec::as_slice).collect();
+    let host = model.predict(&refs);
+    let device = Device::flex();
+    let network = BoltNetwork::of(&model.weights, &model.config, &device);
+    let prepared: Vec<_> = refs.iter().map(|c| model.prepare(c)).collect();
+    let batch = Batch::of(&prepared, &model.config, &device);
+    let raw = network
+        .forward(&batch, &model.config)
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let width = raw.len() / refs.len();
+    for (s, want) in host.iter().enumerate() {
+        let size = want.iter().map(|v| v.abs()).fold(1e-6, f32::max);
+        for (k, w) in want.iter().enumerate() {
+            let got = raw[s * width + k] * prepared[s].scale + prepared[s].loc;
+            assert!((got - w).abs() <= 1e-4 * size, "series {s} output {k}: {got} vs {w}");
+        }
+    }
+    // The module's weights are the ones it was built from.
+    assert_eq!(network.weights(&model.weights), model.weights);
+    // The whole pipeline on burn (how a GPU forecasts), in batches of 4.
+    let horizon = 40;
+    let on_burn = model.forecast_by(&refs, horizon, |c| network.predict(&model, c, 4, &device));
+    let on_host = model.forecast(&refs, horizon);
+    for (s, (b, h)) in on_burn.iter().zip(&on_host).enumerate() {
+        for t in 0..horizon {
+            let size = h.iter().map(|q| q[t].abs()).fold(1e-6, f32::max);
+            for (bq, hq) in b.iter().zip(h) {
+                assert!(
+                    (bq[t] - hq[t]).abs() <= 1e-4 * size,
+                    "series {s} step {t}: {} vs {}",
+                    bq[t],
+                    hq[t]
+                );
+            }
+        }
+    }
+}
+
+/// Three AdamW steps of fine-tuning give the reference's losses, weights
+/// (every tensor) and forecasts (tests/goldens/make_chronos_bolt.py).
+#[test]
+fn fine_tuning_equals_the_references() {
+    use trendlab_neural::burn::tensor::Device;
+    use trendlab_neural::chronos::tune::{Tuning, Window, fine_tune};
+    let path = repo().join("tests/goldens/chronos_bolt_finetune.json");
+    let golden: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let model = Bolt::load(&golden_dir()).unwrap();
+    let windows: Vec<(Vec<f32>, Vec<f32>)> = golden["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| (floats(&w["context"]), floats(&w["target"])))
+        .collect();
+    let tuning = Tuning {
+        steps: golden["steps"].as_u64().unwrap() as usize,
+        lr: golden["lr"].as_f64().unwrap(),
+        weight_decay: golden["weight_decay"].as_f64().unwrap(),
+    };
+    let batch = |_| {
+        windows
+            .iter()
+            .map(|(context, target)| Window { context, target })
+            .collect()
+    };
+    let tuned = fine_tune(&model, tuning, batch, &Device::flex().autodiff()).unwrap();
+    let losses: Vec<f64> = serde_json::from_value(golden["losses"].clone()).unwrap();
+    for (got, want) in tuned.losses.iter().zip(&losses) {
+        assert!(
+            (got - want).abs() <= 1e-4 * want.abs(),
+            "losses {:?} vs {losses:?}",
+            tuned.losses
+        );
+    }
+    // Every tuned weight, against the reference's tuned checkpoint.
+    let reference = Bolt::load(&repo().join("tests/goldens/chronos_bolt_tuned")).unwrap();
+    let mut ours = model.clone();
+    ours.weights = tuned.weights;
+    let (got, want) = (ours.weights.flat(), reference.weights.flat());
+    assert_eq!(got.len(), want.len());
+    let mut worst = (0.0f32, String::new());
+    for ((name, g), (_, w)) in got.iter().zip(&want) {
+        let size = w.iter().map(|v| v.abs()).fold(1e-6, f32::max);
+        for (k, (a, b)) in g.iter().zip(w.iter()).enumerate() {
+            let error = (a - b).abs() / size;
+            if error > worst.0 {
+                worst = (error, format!("{name}[{k}]: {a} vs {b}"));
+            }
+        }
+    }
+    assert!(
+        worst.0 <= 1e-4,
+        "largest weight difference {:.2e} at {}",
+        worst.0,
+        worst.1
+    );
+    // The tuned model's forecasts.
+    let contexts = golden_contexts(&self::golden());
+    let refs: Vec<&[f32]> = contexts.iter().map(Vec::as_slice).collect();
+    let horizon = golden["horizon"].as_u64().unwrap() as usize;
+    let forecasts = ours.forecast(&refs, horizon);
+    for (s, got) in golden["forecasts"].as_array().unwrap().iter().zip(&forecasts) {
+        let want: Vec<Vec<f64>> = serde_json::from_value(s["forecast"].clone()).unwrap();
+        for t in 0..horizon {
+            let size = want.iter().map(|q| q[t].abs()).fold(1e-6, f64::max);
+            for (g, w) in got.iter().zip(&want) {
+                let error = (f64::from(g[t]) - w[t]).abs() / size;
+                assert!(
+                    error < 1e-4,
+                    "{} step {t}: {} vs {} ({error:.2e})",
+                    s["name"],
+                    g[t],
+                    w[t]
+                );
+            }
+        }
+    }
+}
+
+/// Weights written as a checkpoint (how a fine-tuned run saves its model)
+/// read back equal, under the reference's tensor names and shapes.
+#[test]
+fn written_checkpoints_read_back_with_the_references_layout() {
+    let model = Bolt::load(&golden_dir()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy");
+    model
+        .weights
+        .write_checkpoint(&model.config, &model.config_json, &copy)
+        .unwrap();
+    let again = Bolt::load(&copy).unwrap();
+    assert_eq!(again.weights, model.weights);
+    assert_eq!(again.config, model.config);
+    let header = |path: &Path| -> std::collections::BTreeMap<String, Vec<usize>> {
+        let bytes = std::fs::read(path).unwrap();
+        let len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let header: serde_json::Map<String, Value> = serde_json::from_slice(&bytes[8..8 + len]).unwrap();
+        header
+            .into_iter()
+            .filter(|(k, _)| k != "__metadata__")
+            .map(|(k, v)| (k, serde_json::from_value(v["shape"].clone()).unwrap()))
+            .collect()
+    };
+    assert_eq!(
+        header(&copy.join("model.safetensors")),
+        header(&golden_dir().join("model.safetensors"))
+    );
 }

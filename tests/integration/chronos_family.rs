@@ -33,6 +33,14 @@ fn retail() -> BTreeMap<String, Vec<(String, f64)>> {
     series
 }
 
+/// `trendlab forecast` of the bundled experiment into `out` with `args`.
+fn forecast(out: &std::path::Path, args: &[&str]) {
+    let mut all = vec!["forecast", SPEC, "--out", out.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let o = trendlab(&repo(), &all);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
 /// The one folder `forecast` wrote under `out` (one data fingerprint).
 fn forecast_dir(out: &std::path::Path) -> std::path::PathBuf {
     let mut dirs = std::fs::read_dir(out.join("forecasts").join(EXPERIMENT)).unwrap();
@@ -51,7 +59,11 @@ fn the_backtest_is_the_models_forecast_at_each_cutoff_for_any_jobs() {
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     }
     let runs = records(&dir.path().join("a"), EXPERIMENT);
-    assert_eq!(runs.len(), 9, "naive and two chronos configurations, 3 folds");
+    assert_eq!(
+        runs.len(),
+        12,
+        "naive, two zero-shot and one tuned configuration, 3 folds"
+    );
     for r in &runs {
         assert_eq!(
             r.status,
@@ -79,6 +91,9 @@ fn the_backtest_is_the_models_forecast_at_each_cutoff_for_any_jobs() {
         let trendlab_spec::FamilySpec::Chronos(chronos) = &config.family else {
             continue;
         };
+        if chronos.fine_tune_steps > 0 {
+            continue;
+        }
         let length = chronos.context_length.unwrap().min(512);
         for run in w.plan.runs_of(c) {
             let table = w.store.forecasts(&run.id).unwrap();
@@ -120,29 +135,15 @@ fn the_backtest_is_the_models_forecast_at_each_cutoff_for_any_jobs() {
     // `forecast` of the whole history: the median, own intervals at 80%,
     // conformal ones when 95% is asked for too.
     let out = dir.path().join("a");
-    let forecast = |levels: &str| {
-        let o = trendlab(
-            &repo(),
-            &[
-                "forecast",
-                SPEC,
-                "--out",
-                out.to_str().unwrap(),
-                "--config",
-                "chronos-random[context_length=512]",
-                "--horizon",
-                "20",
-                "--levels",
-                levels,
-            ],
-        );
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        serde_json::from_slice::<serde_json::Value>(&std::fs::read(forecast_dir(&out).join("forecast.json")).unwrap())
-            .unwrap()
+    let forecast_at = |levels: &str| {
+        let config = "chronos-random[context_length=512]";
+        forecast(&out, &["--config", config, "--horizon", "20", "--levels", levels]);
+        let json = std::fs::read(forecast_dir(&out).join("forecast.json")).unwrap();
+        serde_json::from_slice::<serde_json::Value>(&json).unwrap()
     };
-    let own = forecast("80");
+    let own = forecast_at("80");
     assert_eq!(own["intervals"]["method"], "own", "{}", own["intervals"]);
-    let conformal = forecast("80,95");
+    let conformal = forecast_at("80,95");
     assert!(
         conformal["intervals"]["method"]
             .as_str()
@@ -168,4 +169,52 @@ fn the_backtest_is_the_models_forecast_at_each_cutoff_for_any_jobs() {
             "{id} step {step}: {got} vs {want}"
         );
     }
+}
+
+/// A fine-tuned configuration trains on each fold (its losses logged, its
+/// tuned checkpoint saved with the run, a directory the model loads), and
+/// `forecast --from` its saved model gives the forecast `forecast` gave.
+#[test]
+fn a_fine_tuned_model_is_saved_and_forecasts_again_from_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = trendlab(&repo(), &["run", SPEC, "--out", out.to_str().unwrap(), "--quiet"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let tuned: Vec<_> = records(&out, EXPERIMENT)
+        .into_iter()
+        .filter(|r| r.model == "chronos-tuned")
+        .collect();
+    assert_eq!(tuned.len(), 3);
+    for r in &tuned {
+        assert_eq!(r.status, RunStatus::Finished, "fold {}: {:?}", r.fold, r.error);
+        let log = r.training.as_ref().expect("a training log");
+        assert_eq!(log.epochs.len(), 3, "one entry per fine-tuning step");
+        assert!(log.epochs.iter().all(|e| e.train.is_finite() && e.train > 0.0));
+        let saved = out.join("runs").join(EXPERIMENT).join(&r.run_id).join("chronos");
+        assert_eq!(log.checkpoint.as_deref(), Some("chronos"));
+        let tuned = Bolt::load(&saved).expect("the tuned checkpoint loads");
+        let original = Bolt::load(&repo().join("tests/goldens/chronos_bolt_golden")).unwrap();
+        assert_ne!(
+            tuned.weights, original.weights,
+            "fold {}: fine-tuning changed nothing",
+            r.fold
+        );
+    }
+    forecast(&out, &["--model", "chronos-tuned"]);
+    let fitted = forecast_dir(&out);
+    let model = fitted.join("model");
+    // The tuned checkpoint is in the saved model, in its run's folder.
+    let run = std::fs::read_dir(&model)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .unwrap();
+    assert!(run.join("chronos/model.safetensors").is_file(), "{}", run.display());
+    let original = std::fs::read(fitted.join("forecast.csv")).unwrap();
+    forecast(&out, &["--from", model.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read(fitted.join("forecast.csv")).unwrap(),
+        original,
+        "--from changed forecast.csv"
+    );
 }

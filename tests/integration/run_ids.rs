@@ -163,6 +163,15 @@ exogenous = true
 device = "cpu""#,
     ),
     (
+        "chronos",
+        r#"checkpoint = "chronos_a"
+context_length = 64
+fine_tune_steps = 2
+lr = 0.001
+batch_size = 8
+device = "cpu""#,
+    ),
+    (
         "ensemble",
         r#"members = ["base_naive", "base_mean"]
 member_configs = "all"
@@ -385,6 +394,7 @@ fn changes(key: &str, value: &Toml) -> Vec<Toml> {
             .collect(),
         Toml::String(_) => match key {
             "encoder" => strings(&["encoder_b"]),
+            "checkpoint" => strings(&["chronos_b"]),
             "strategy" => strings(&["recursive"]),
             "scaling" => strings(&["none", "min_max", "standard", "mean_abs"]),
             "trend" => strings(&["n", "c", "ct"]),
@@ -420,6 +430,17 @@ fn changes(key: &str, value: &Toml) -> Vec<Toml> {
     }
 }
 
+/// Directories holding the files validation looks for: text encoders
+/// (BERT-fusion) and Chronos-Bolt checkpoints, two of each.
+fn stub_model_dirs(dir: &Path) {
+    for model in ["encoder_a", "encoder_b", "chronos_a", "chronos_b"] {
+        std::fs::create_dir_all(dir.join(model)).unwrap();
+        for file in ["config.json", "model.safetensors", "tokenizer.json"] {
+            write(&dir.join(model), file, "{}");
+        }
+    }
+}
+
 /// The model table of an example.
 fn model_toml(family: &str, params: &toml::Table) -> String {
     let mut table = params.clone();
@@ -431,12 +452,7 @@ fn model_toml(family: &str, params: &toml::Table) -> String {
 fn every_parameter_of_every_family_enters_its_run_ids_and_the_device_does_not() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "data.csv", &data());
-    for encoder in ["encoder_a", "encoder_b"] {
-        std::fs::create_dir_all(dir.path().join(encoder)).unwrap();
-        for file in ["config.json", "model.safetensors", "tokenizer.json"] {
-            write(&dir.path().join(encoder), file, "{}");
-        }
-    }
+    stub_model_dirs(dir.path());
     let schema = families_in_schema();
     let mut covered: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut problems = Vec::new();
@@ -539,6 +555,7 @@ fn every_parameter_of_every_family_enters_its_run_ids_and_the_device_does_not() 
 fn a_target_transform_and_reconciliation_enter_run_ids_only_when_set() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "data.csv", &data());
+    stub_model_dirs(dir.path());
     for (family, example) in EXAMPLES
         .iter()
         .filter(|(f, _)| !["ensemble", "bert_fusion"].contains(f))

@@ -6,17 +6,29 @@
 //! quantiles, which are sorted step by step first), else the series gets
 //! none and `forecast` makes them conformal.
 //!
+//! With `fine_tune_steps`, the model is first fine-tuned ([`super::tune`])
+//! on windows drawn (seeded) from every series' training values, and the
+//! tuned checkpoint is saved in the run's directory (`chronos/`, a
+//! Chronos-Bolt directory the reference loads too); `forecast --from`
+//! forecasts from it.
+//!
 //! A checkpoint is loaded once per process (folds and configurations
 //! reading the same unchanged directory share it).
 
+use super::network::BoltNetwork;
+use super::tune::{Tuning, Window, fine_tune};
 use super::{Bolt, CheckpointError};
+use crate::device::{Backend, inference_device};
+use crate::rng::SplitMix64;
 use ref_cast::RefCast;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
-use trendlab_models::{FoldInput, Forecaster, Interval, ModelError, SeriesForecast, SeriesOutcome};
-use trendlab_spec::ChronosConfig;
+use trendlab_models::{
+    EpochLoss, FittedState, FoldInput, Forecaster, Interval, ModelError, SeriesForecast, SeriesOutcome, TrainingLog,
+};
+use trendlab_spec::{ChronosConfig, ComputeDevice};
 
 /// The Chronos-Bolt family (a newtype over its config, as [`crate::Lstm`]).
 #[derive(Debug, RefCast)]
@@ -57,10 +69,133 @@ pub fn cached(dir: &Path) -> Result<Arc<Bolt>, CheckpointError> {
     Ok(model)
 }
 
+/// Where a fine-tuned run keeps its tuned checkpoint, in its directory.
+pub const TUNED: &str = "chronos";
+
+impl Chronos {
+    /// The model that forecasts: the checkpoint, or fine-tuned on the
+    /// fold's windows (saved with the run), or the saved tuned one
+    /// (`forecast --from`).
+    fn model(&self, input: &FoldInput<'_>) -> Result<Arc<Bolt>, ModelError> {
+        let dir = input.context.files.spec_dir.join(&self.0.checkpoint);
+        let unfit = |e: CheckpointError| ModelError::Unfit(e.to_string());
+        let model = cached(&dir).map_err(unfit)?;
+        if self.0.fine_tune_steps == 0 {
+            return Ok(model);
+        }
+        let artifacts = input.context.files.artifacts;
+        if input.context.fitted.is_some() {
+            let dir = artifacts.ok_or_else(|| ModelError::Unfit("no folder holds the saved model".into()))?;
+            return Ok(Arc::new(Bolt::load(&dir.join(TUNED)).map_err(unfit)?));
+        }
+        let started = std::time::Instant::now();
+        let windows = TrainingWindows::of(input, model.config.chronos().prediction_length);
+        if windows.count() == 0 {
+            return Err(ModelError::Unfit(
+                "no training window: every series is shorter than two periods".into(),
+            ));
+        }
+        let tuning = Tuning {
+            steps: self.0.fine_tune_steps,
+            lr: self.0.lr,
+            weight_decay: WEIGHT_DECAY,
+        };
+        let mut rng = SplitMix64::new(input.seed);
+        let sample = |_| windows.sample(&mut rng, self.0.batch_size);
+        let backend = Backend::for_device(self.0.device).map_err(ModelError::Unfit)?;
+        let tuned = fine_tune(&model, tuning, sample, backend.params_device()).map_err(ModelError::Numerical)?;
+        let mut bolt = (*model).clone();
+        bolt.weights = tuned.weights;
+        let checkpoint = match artifacts {
+            Some(dir) => {
+                bolt.weights
+                    .write_checkpoint(&bolt.config, &bolt.config_json, &dir.join(TUNED))
+                    .map_err(|e| {
+                        ModelError::Unfit(format!("cannot save the tuned checkpoint in {}: {e}", dir.display()))
+                    })?;
+                input.observer.fitted(FittedState {
+                    shared: serde_json::json!({ "checkpoint": TUNED }),
+                    series: Default::default(),
+                });
+                Some(TUNED.to_string())
+            }
+            None => None,
+        };
+        let seconds = started.elapsed().as_secs_f64() / tuned.losses.len().max(1) as f64;
+        input.observer.trained(TrainingLog {
+            device: Backend::Burn(backend.params_device().clone()).describe(self.0.device),
+            train_windows: windows.count(),
+            validation_windows: 0,
+            epochs: tuned
+                .losses
+                .iter()
+                .enumerate()
+                .map(|(k, &train)| EpochLoss {
+                    epoch: k + 1,
+                    train,
+                    validation: None,
+                    seconds,
+                })
+                .collect(),
+            best_epoch: tuned.losses.len(),
+            stopped_early: false,
+            checkpoint,
+        });
+        Ok(Arc::new(bolt))
+    }
+}
+
+/// AdamW's weight decay in fine-tuning (torch's default).
+const WEIGHT_DECAY: f64 = 0.01;
+
+/// Every series' training values, from which fine-tuning samples windows:
+/// a cut after at least one period, the values before it (the context)
+/// and up to `block` after it (the target).
+struct TrainingWindows {
+    series: Vec<Vec<f32>>,
+    block: usize,
+}
+
+impl TrainingWindows {
+    fn of(input: &FoldInput<'_>, block: usize) -> Self {
+        let series = input
+            .series
+            .iter()
+            .map(|s| s.target.iter().map(|&v| v as f32).collect::<Vec<f32>>())
+            .filter(|v| v.len() >= 2)
+            .collect();
+        TrainingWindows { series, block }
+    }
+
+    /// Possible cuts: each series' periods but its first.
+    fn count(&self) -> usize {
+        self.series.iter().map(|s| s.len() - 1).sum()
+    }
+
+    /// `n` windows drawn uniformly among every series' cuts.
+    fn sample(&self, rng: &mut SplitMix64, n: usize) -> Vec<Window<'_>> {
+        let total = self.count();
+        (0..n)
+            .map(|_| {
+                let mut k = rng.below(total);
+                let mut s = 0;
+                while k >= self.series[s].len() - 1 {
+                    k -= self.series[s].len() - 1;
+                    s += 1;
+                }
+                let (values, cut) = (&self.series[s], k + 1);
+                Window {
+                    context: &values[..cut],
+                    target: &values[cut..(cut + self.block).min(values.len())],
+                }
+            })
+            .collect()
+    }
+}
+
 impl Forecaster for Chronos {
     fn forecast(&self, input: &FoldInput<'_>) -> Result<Vec<SeriesOutcome>, ModelError> {
-        let dir = input.context.files.spec_dir.join(&self.0.checkpoint);
-        let model = cached(&dir).map_err(|e| ModelError::Unfit(e.to_string()))?;
+        let model = self.model(input)?;
         let own = model.config.chronos().context_length;
         let length = self.0.context_length.map_or(own, |l| l.min(own));
         let contexts: Vec<Vec<f32>> = input
@@ -75,7 +210,15 @@ impl Forecaster for Chronos {
             .collect();
         let usable: Vec<usize> = (0..contexts.len()).filter(|&i| !contexts[i].is_empty()).collect();
         let refs: Vec<&[f32]> = usable.iter().map(|&i| contexts[i].as_slice()).collect();
-        let forecasts = model.forecast(&refs, input.horizon);
+        let forecasts = match self.0.device {
+            ComputeDevice::Cpu => model.forecast(&refs, input.horizon),
+            gpu => {
+                let device = inference_device(gpu).map_err(ModelError::Unfit)?;
+                let network = BoltNetwork::of(&model.weights, &model.config, &device);
+                let predict = |c: &[&[f32]]| network.predict(&model, c, self.0.batch_size, &device);
+                model.forecast_by(&refs, input.horizon, predict)
+            }
+        };
         let mut outcomes: Vec<SeriesOutcome> = input
             .series
             .iter()

@@ -34,6 +34,8 @@ const PIECE_TOKENS: usize = 2048;
 pub struct Bolt {
     pub config: BoltConfig,
     pub weights: BoltWeights,
+    /// `config.json` as read (written again beside tuned weights).
+    pub config_json: String,
 }
 
 /// One context ready for the encoder.

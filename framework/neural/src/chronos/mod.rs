@@ -15,6 +15,8 @@
 pub mod config;
 pub mod family;
 pub mod forward;
+pub mod network;
+pub mod tune;
 pub mod weights;
 
 pub use config::BoltConfig;
@@ -58,7 +60,15 @@ impl Bolt {
     pub fn load(dir: &Path) -> Result<Self, CheckpointError> {
         let config = read_config(dir)?;
         let weights = BoltWeights::read(&dir.join("model.safetensors"), &config)?;
-        Ok(Bolt { config, weights })
+        let config_json = std::fs::read_to_string(dir.join("config.json")).map_err(|e| CheckpointError::Malformed {
+            path: dir.join("config.json"),
+            message: e.to_string(),
+        })?;
+        Ok(Bolt {
+            config,
+            weights,
+            config_json,
+        })
     }
 
     /// The quantile levels the model emits.
@@ -74,9 +84,21 @@ impl Bolt {
     /// quantiles of the resulting quantile × quantile values are the next
     /// block.
     pub fn forecast(&self, contexts: &[&[f32]], horizon: usize) -> Vec<Vec<Vec<f32>>> {
+        self.forecast_by(contexts, horizon, |c| self.predict(c))
+    }
+
+    /// [`Self::forecast`] with each block predicted by `predict` (contexts
+    /// to `[quantile × step]` per context, in the data's scale): the host
+    /// path's [`Bolt::predict`] or burn's module on another device.
+    pub fn forecast_by(
+        &self,
+        contexts: &[&[f32]],
+        horizon: usize,
+        predict: impl Fn(&[&[f32]]) -> Vec<Vec<f32>>,
+    ) -> Vec<Vec<Vec<f32>>> {
         let c = self.config.chronos();
         let (levels, block) = (c.quantiles.len(), c.prediction_length);
-        let first = self.predict(contexts);
+        let first = predict(contexts);
         let mut out: Vec<Vec<Vec<f32>>> = first
             .iter()
             .map(|f| f.chunks(block).map(<[f32]>::to_vec).collect())
@@ -96,7 +118,7 @@ impl Bolt {
                 .iter()
                 .map(|p| &p[p.len().saturating_sub(c.context_length)..])
                 .collect();
-            let predicted = self.predict(&cut);
+            let predicted = predict(&cut);
             for (s, series) in out.iter_mut().enumerate() {
                 let per_path = &predicted[s * levels..(s + 1) * levels];
                 let reduced = reduce(per_path, &c.quantiles, block);

@@ -66,6 +66,14 @@ pub struct DecoderLayer {
     pub wo: Linear,
 }
 
+/// A tensor kept as read (torch's layout), for writing the checkpoint back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawTensor {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub values: Vec<f32>,
+}
+
 /// Every weight of a Chronos-Bolt model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BoltWeights {
@@ -79,6 +87,9 @@ pub struct BoltWeights {
     pub decoder: Vec<DecoderLayer>,
     pub decoder_norm: Vec<f32>,
     pub output: Residual,
+    /// What a one-token decoder never reads (its self-attention's queries,
+    /// keys and position bias), kept to write the checkpoint whole.
+    pub unused: Vec<RawTensor>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -276,7 +287,199 @@ fn f16_to_f32(h: u16) -> f32 {
     f32::from_bits(bits)
 }
 
+/// Writes `tensors` (name, shape, values in torch's layout) as a
+/// safetensors file of F32 tensors at `path`.
+fn write_safetensors(path: &Path, tensors: &[RawTensor]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut header = serde_json::Map::new();
+    let mut offset = 0;
+    for t in tensors {
+        let bytes = t.values.len() * 4;
+        header.insert(
+            t.name.clone(),
+            serde_json::json!({"dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + bytes]}),
+        );
+        offset += bytes;
+    }
+    header.insert("__metadata__".into(), serde_json::json!({"format": "pt"}));
+    let mut header = serde_json::to_vec(&header).map_err(std::io::Error::other)?;
+    // The data starts 8-byte aligned, as the reference writer pads it.
+    header.resize(header.len().next_multiple_of(8), b' ');
+    let mut file = std::io::BufWriter::new(File::create(path)?);
+    file.write_all(&(header.len() as u64).to_le_bytes())?;
+    file.write_all(&header)?;
+    for t in tensors {
+        for v in &t.values {
+            file.write_all(&v.to_le_bytes())?;
+        }
+    }
+    file.into_inner().map_err(|e| e.into_error())?.sync_all()
+}
+
+impl Linear {
+    /// Torch's `weight [out, in]` of columns `from..from + count` (one part
+    /// of a joined layer).
+    fn torch(&self, from: usize, count: usize) -> Vec<f32> {
+        let mut out = vec![0.0; count * self.inputs];
+        for r in 0..self.inputs {
+            for c in 0..count {
+                out[c * self.inputs + r] = self.w[r * self.outputs + from + c];
+            }
+        }
+        out
+    }
+}
+
 impl BoltWeights {
+    /// Every tensor as the reference names and lays it out.
+    pub fn tensors(&self, config: &BoltConfig) -> Vec<RawTensor> {
+        let d = config.d_model;
+        let inner = config.inner();
+        let mut out = Vec::new();
+        let mut push = |name: String, shape: Vec<usize>, values: Vec<f32>| out.push(RawTensor { name, shape, values });
+        push(
+            "shared.weight".into(),
+            vec![self.shared.len() / d, d],
+            self.shared.clone(),
+        );
+        for (prefix, r) in [
+            ("input_patch_embedding", &self.input),
+            ("output_patch_embedding", &self.output),
+        ] {
+            for (part, l) in [
+                ("hidden_layer", &r.hidden),
+                ("output_layer", &r.output),
+                ("residual_layer", &r.residual),
+            ] {
+                push(
+                    format!("{prefix}.{part}.weight"),
+                    vec![l.outputs, l.inputs],
+                    l.torch(0, l.outputs),
+                );
+                if let Some(b) = &l.b {
+                    push(format!("{prefix}.{part}.bias"), vec![l.outputs], b.clone());
+                }
+            }
+        }
+        let part =
+            |name: String, l: &Linear, k: usize, count: usize| (name, vec![count, l.inputs], l.torch(k * count, count));
+        let mut parts = Vec::new();
+        for (i, l) in self.encoder.iter().enumerate() {
+            let p = format!("encoder.block.{i}.layer");
+            parts.push((format!("{p}.0.layer_norm.weight"), vec![d], l.attention_norm.clone()));
+            for (k, name) in ["q", "k", "v"].iter().enumerate() {
+                parts.push(part(format!("{p}.0.SelfAttention.{name}.weight"), &l.qkv, k, inner));
+            }
+            parts.push(part(format!("{p}.0.SelfAttention.o.weight"), &l.out, 0, d));
+            parts.push((format!("{p}.1.layer_norm.weight"), vec![d], l.ff_norm.clone()));
+            parts.push(part(format!("{p}.1.DenseReluDense.wi.weight"), &l.wi, 0, l.wi.outputs));
+            parts.push(part(format!("{p}.1.DenseReluDense.wo.weight"), &l.wo, 0, d));
+        }
+        let heads = config.num_heads;
+        parts.push((
+            "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight".into(),
+            vec![self.position_bias.len() / heads, heads],
+            self.position_bias.clone(),
+        ));
+        parts.push((
+            "encoder.final_layer_norm.weight".into(),
+            vec![d],
+            self.encoder_norm.clone(),
+        ));
+        for (i, l) in self.decoder.iter().enumerate() {
+            let p = format!("decoder.block.{i}.layer");
+            parts.push((format!("{p}.0.layer_norm.weight"), vec![d], l.self_norm.clone()));
+            parts.push(part(format!("{p}.0.SelfAttention.v.weight"), &l.self_value, 0, inner));
+            parts.push(part(format!("{p}.0.SelfAttention.o.weight"), &l.self_out, 0, d));
+            parts.push((format!("{p}.1.layer_norm.weight"), vec![d], l.cross_norm.clone()));
+            parts.push(part(
+                format!("{p}.1.EncDecAttention.q.weight"),
+                &l.cross_query,
+                0,
+                inner,
+            ));
+            parts.push(part(format!("{p}.1.EncDecAttention.k.weight"), &l.cross_kv, 0, inner));
+            parts.push(part(format!("{p}.1.EncDecAttention.v.weight"), &l.cross_kv, 1, inner));
+            parts.push(part(format!("{p}.1.EncDecAttention.o.weight"), &l.cross_out, 0, d));
+            parts.push((format!("{p}.2.layer_norm.weight"), vec![d], l.ff_norm.clone()));
+            parts.push(part(format!("{p}.2.DenseReluDense.wi.weight"), &l.wi, 0, l.wi.outputs));
+            parts.push(part(format!("{p}.2.DenseReluDense.wo.weight"), &l.wo, 0, d));
+        }
+        parts.push((
+            "decoder.final_layer_norm.weight".into(),
+            vec![d],
+            self.decoder_norm.clone(),
+        ));
+        for (name, shape, values) in parts {
+            push(name, shape, values);
+        }
+        out.extend(self.unused.iter().cloned());
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
+    /// Writes the weights as a Chronos-Bolt checkpoint directory `dir`
+    /// (`config.json` from `config_json`, the checkpoint's own text).
+    pub fn write_checkpoint(&self, config: &BoltConfig, config_json: &str, dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(dir.join("config.json"), config_json)?;
+        write_safetensors(&dir.join("model.safetensors"), &self.tensors(config))
+    }
+
+    /// Every tensor by a name of its own, flattened (the joined layers as
+    /// stored here), for comparing two sets of weights.
+    pub fn flat(&self) -> Vec<(String, Vec<f32>)> {
+        let mut out = vec![("shared".to_string(), self.shared.clone())];
+        let mut linear = |name: String, l: &Linear| {
+            out.push((format!("{name}.w"), l.w.clone()));
+            if let Some(b) = &l.b {
+                out.push((format!("{name}.b"), b.clone()));
+            }
+        };
+        for (name, r) in [("input", &self.input), ("output", &self.output)] {
+            linear(format!("{name}.hidden"), &r.hidden);
+            linear(format!("{name}.output"), &r.output);
+            linear(format!("{name}.residual"), &r.residual);
+        }
+        for (i, l) in self.encoder.iter().enumerate() {
+            for (part, w) in [("qkv", &l.qkv), ("out", &l.out), ("wi", &l.wi), ("wo", &l.wo)] {
+                linear(format!("encoder.{i}.{part}"), w);
+            }
+        }
+        for (i, l) in self.decoder.iter().enumerate() {
+            let parts = [
+                ("self_value", &l.self_value),
+                ("self_out", &l.self_out),
+                ("cross_query", &l.cross_query),
+                ("cross_kv", &l.cross_kv),
+                ("cross_out", &l.cross_out),
+                ("wi", &l.wi),
+                ("wo", &l.wo),
+            ];
+            for (part, w) in parts {
+                linear(format!("decoder.{i}.{part}"), w);
+            }
+        }
+        for (i, l) in self.encoder.iter().enumerate() {
+            out.push((format!("encoder.{i}.attention_norm"), l.attention_norm.clone()));
+            out.push((format!("encoder.{i}.ff_norm"), l.ff_norm.clone()));
+        }
+        for (i, l) in self.decoder.iter().enumerate() {
+            for (part, w) in [
+                ("self_norm", &l.self_norm),
+                ("cross_norm", &l.cross_norm),
+                ("ff_norm", &l.ff_norm),
+            ] {
+                out.push((format!("decoder.{i}.{part}"), w.clone()));
+            }
+        }
+        out.push(("position_bias".into(), self.position_bias.clone()));
+        out.push(("encoder_norm".into(), self.encoder_norm.clone()));
+        out.push(("decoder_norm".into(), self.decoder_norm.clone()));
+        out.extend(self.unused.iter().map(|t| (t.name.clone(), t.values.clone())));
+        out
+    }
+
     /// Reads `path` for a model of `config` (checked by
     /// [`BoltConfig::unsupported`] first).
     pub fn read(path: &Path, config: &BoltConfig) -> Result<Self, WeightsError> {
@@ -305,18 +508,25 @@ impl BoltWeights {
             &[buckets, heads],
         )?;
         let encoder_norm = t.read("encoder.final_layer_norm.weight", &[d])?;
-        // The decoder's own position bias: checked, unused by one token.
-        t.read(
-            "decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
-            &[buckets, heads],
+        // The decoder's own position bias: unused by one token.
+        let mut unused = Vec::new();
+        let mut keep = |t: &mut Tensors, name: String, shape: Vec<usize>| -> Result<(), WeightsError> {
+            let values = t.read(&name, &shape)?;
+            unused.push(RawTensor { name, shape, values });
+            Ok(())
+        };
+        keep(
+            &mut t,
+            "decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight".into(),
+            vec![buckets, heads],
         )?;
         let mut decoder = Vec::new();
         for i in 0..config.decoder_layers() {
             let p = format!("decoder.block.{i}.layer");
             let a = format!("{p}.0.SelfAttention");
             let x = format!("{p}.1.EncDecAttention");
-            for unused in ["q", "k"] {
-                t.read(&format!("{a}.{unused}.weight"), &[inner, d])?;
+            for part in ["q", "k"] {
+                keep(&mut t, format!("{a}.{part}.weight"), vec![inner, d])?;
             }
             decoder.push(DecoderLayer {
                 self_norm: t.read(&format!("{p}.0.layer_norm.weight"), &[d])?,
@@ -341,6 +551,7 @@ impl BoltWeights {
             decoder,
             decoder_norm,
             output,
+            unused,
         })
     }
 }
